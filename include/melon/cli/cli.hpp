@@ -1,0 +1,43 @@
+#pragma once
+// Subcommand registry and option parsing shared by every `melon <command>`.
+// Each command lives in src/cli/cmd_<name>.cpp and registers itself with
+// MELON_COMMAND; options come from the command line and from an INI file
+// (--config FILE): keys at the top of the file and in section [<command>]
+// apply, and the command line wins.
+#include <boost/program_options.hpp>
+#include <functional>
+#include <string>
+
+namespace melon::cli {
+
+namespace po = boost::program_options;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<int(int argc, char** argv)> run;  // argv[0] is "melon <name>"
+};
+
+bool register_command(Command c);
+const Command* find_command(const std::string& name);
+std::vector<const Command*> all_commands();
+
+// Adds --help and --config, parses argv and the config file into vm.
+// Returns false after printing help (the command should return 0).
+// Throws melon::Error for unknown options or unreadable config files.
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv,
+           po::variables_map& vm);
+
+// The INI as (key, value) pairs that apply to `command`: top-level keys and
+// keys in [command]. Values are plain strings: nothing is evaluated.
+std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command);
+
+// Reads an "on|off|true|false|1|0" flag value.
+bool parse_bool(const std::string& name, const std::string& value);
+
+}  // namespace melon::cli
+
+#define MELON_CLI_CAT2(a, b) a##b
+#define MELON_CLI_CAT(a, b) MELON_CLI_CAT2(a, b)
+#define MELON_COMMAND(name, summary, fn) \
+  static const bool MELON_CLI_CAT(melon_cmd_registered_, __LINE__) = ::melon::cli::register_command({name, summary, fn})

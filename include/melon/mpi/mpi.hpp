@@ -1,0 +1,101 @@
+#pragma once
+// Thin RAII wrapper over the MPI C API. Every call checks its return code and
+// throws melon::Error naming the call; callers never touch MPI_* directly.
+// A failing rank reports and calls abort_job(), which brings every rank down
+// promptly (MPI_Abort) instead of leaving the others blocked in a collective.
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace melon::mpi {
+
+// Initialises MPI for the process lifetime (MPI_THREAD_FUNNELED) and finalises
+// on destruction. Works without mpirun (singleton: one rank).
+class Env {
+ public:
+  Env(int* argc, char*** argv);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+};
+
+bool initialized();
+int rank();  // of MPI_COMM_WORLD; 0 when MPI is not initialised
+int size();  // 1 when MPI is not initialised
+void barrier();
+[[noreturn]] void abort_job(int code);
+
+// Element-wise sums across all ranks, in place. Same order of reduction for a
+// given rank count, so results are reproducible bit for bit.
+void allreduce_sum(std::vector<double>& v);
+void allreduce_sum(std::vector<float>& v);
+void allreduce_sum(std::vector<std::int64_t>& v);
+void allreduce_sum(double* data, std::size_t n);
+void allreduce_sum(float* data, std::size_t n);
+void allreduce_sum(std::int64_t* data, std::size_t n);
+std::int64_t allreduce_sum(std::int64_t x);
+double allreduce_sum(double x);
+std::int64_t allreduce_max(std::int64_t x);
+// Logical OR of a flag across ranks: lets every rank learn that one rank failed
+// (so all can raise the same error) without a hang.
+bool any(bool flag);
+
+void bcast(std::string& bytes, int root = 0);
+void bcast(std::vector<double>& v, int root = 0);
+
+// Concatenates every rank's bytes on root in rank order (others get empty).
+std::string gather_bytes(const std::string& mine, int root = 0);
+// Every rank gets every rank's bytes, in rank order.
+std::vector<std::string> allgather_bytes(const std::string& mine);
+
+// Contiguous block [begin, end) of n items owned by `r` of `p` ranks.
+struct Range {
+  std::int64_t begin, end;
+};
+Range block_range(std::int64_t n, int r, int p);
+
+// ---- Communicator-aware variants (added for the PCA). The PCA runs on any
+// communicator so a test can split one job into smaller "worlds" and compare
+// rank counts in a single launch. Without MPI they act as one rank. ----
+MPI_Comm world();  // MPI_COMM_WORLD
+int rank(MPI_Comm comm);
+int size(MPI_Comm comm);
+void barrier(MPI_Comm comm);
+void allreduce_sum(MPI_Comm comm, double* data, std::size_t n);
+void allreduce_sum(MPI_Comm comm, std::int64_t* data, std::size_t n);
+std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x);
+double allreduce_max(MPI_Comm comm, double x);
+// A sum every rank receives bit for bit identically (reduce to rank 0, then
+// broadcast). MPI_Allreduce does not promise that, and ranks that branch on a
+// reduced value (which QR variant to run) must all take the same branch.
+void allreduce_sum_same(MPI_Comm comm, double* data, std::size_t n);
+bool any(MPI_Comm comm, bool flag);
+// Sum of x over the ranks below this one (0 on rank 0).
+std::int64_t exscan_sum(MPI_Comm comm, std::int64_t x);
+std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x);
+void bcast(MPI_Comm comm, std::string& bytes, int root = 0);
+std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root = 0);
+std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine);
+// Collective error check: if any rank passes a non-empty message, every rank
+// throws melon::Error carrying the failed ranks' messages, so no rank is left
+// waiting in the next collective.
+void throw_if_any(MPI_Comm comm, const std::string& error);
+inline void throw_if_any(const std::string& error) { throw_if_any(world(), error); }
+
+// A communicator from MPI_Comm_split, freed on destruction; get() is
+// MPI_COMM_NULL on ranks left out (color < 0).
+class SplitComm {
+ public:
+  SplitComm(MPI_Comm parent, int color, int key);
+  ~SplitComm();
+  SplitComm(const SplitComm&) = delete;
+  SplitComm& operator=(const SplitComm&) = delete;
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+}  // namespace melon::mpi

@@ -1,0 +1,35 @@
+#pragma once
+// A file that appears under its final name only when complete: writes go to
+// "<path>.tmp.<pid>", commit() fsyncs, renames and fsyncs the directory.
+// Destroyed without commit(), the temp file is removed: nothing half-written.
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace melon {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(std::string_view bytes);
+  void write(const void* data, std::size_t n);
+  void commit();
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return tmp_; }
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+// Creates a directory and its parents (like mkdir -p); throws melon::Error on failure.
+void make_dirs(const std::string& dir);
+
+// Renames a finished temp file (or directory) into place and fsyncs the parent directory.
+void commit_rename(const std::string& from, const std::string& to);
+
+}  // namespace melon

@@ -1,0 +1,413 @@
+// Readers for the Arena JSON files, on simdjson's On-Demand API: it validates
+// UTF-8 and parses at GB/s without building a DOM, so the 200 MB song_meta.json
+// loads faster than Python's json.load (tools/bench_parse.sh measures it).
+// Every error names the file, the record (index, id once known) and the problem.
+#include <simdjson.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "melon/arena/io.hpp"
+#include "melon/error.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::arena {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+const char* type_name(od::json_type t) {
+  switch (t) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "boolean";
+    case od::json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+// Context for messages: "<path>: record <i> (id <id>): field '<f>': <problem>".
+struct Where {
+  const std::string& path;
+  std::int64_t index = -1;
+  std::int64_t id = std::numeric_limits<std::int64_t>::min();
+  const char* field = nullptr;
+
+  std::string str() const {
+    std::string s = path;
+    if (index >= 0) s += ": record " + std::to_string(index);
+    if (id != std::numeric_limits<std::int64_t>::min()) s += " (id " + std::to_string(id) + ")";
+    if (field) s += std::string(": field '") + field + "'";
+    return s;
+  }
+};
+
+[[noreturn]] void fail(const Where& w, const std::string& problem) { throw Error(w.str() + ": " + problem); }
+
+void check_ok(simdjson::error_code e, const Where& w, const char* doing) {
+  if (e) fail(w, std::string(doing) + ": " + simdjson::error_message(e));
+}
+
+struct Loaded {
+  simdjson::padded_string json;
+  od::parser parser;
+  od::document doc;
+};
+
+// Loads the file and returns its top-level array (or object, for genres).
+void load(const std::string& path, Loaded& L) {
+  struct stat st {};
+  MELON_CHECK(::stat(path.c_str(), &st) == 0, path << ": cannot open (no such file or not readable)");
+  MELON_CHECK(S_ISREG(st.st_mode), path << ": not a regular file");
+  auto e = simdjson::padded_string::load(path).get(L.json);
+  MELON_CHECK(!e, path << ": cannot read: " << simdjson::error_message(e));
+  e = L.parser.iterate(L.json).get(L.doc);
+  MELON_CHECK(!e, path << ": not valid JSON: " << simdjson::error_message(e));
+}
+
+// Byte offset of the parser in the file, for messages about malformed JSON.
+std::string at_offset(Loaded& L) {
+  const char* loc = nullptr;
+  if (L.doc.current_location().get(loc) || !loc) return "";
+  std::size_t off = static_cast<std::size_t>(loc - L.json.data());
+  std::size_t line = 1 + std::count(static_cast<const char*>(L.json.data()), loc, '\n');
+  return " (near byte " + std::to_string(off) + ", line " + std::to_string(line) + ")";
+}
+
+// True when the parser has consumed the whole document (simdjson 3.0 has no
+// document::at_end(): its location is out of bounds exactly then).
+bool at_end(Loaded& L) {
+  const char* loc = nullptr;
+  return L.doc.current_location().get(loc) == simdjson::OUT_OF_BOUNDS;
+}
+
+od::json_type type_of(od::value& v, const Where& w) {
+  od::json_type t{};
+  check_ok(v.type().get(t), w, "reading value");
+  return t;
+}
+
+void expect_type(od::value& v, od::json_type want, const Where& w) {
+  auto t = type_of(v, w);
+  if (t != want) fail(w, std::string("expected ") + type_name(want) + ", got " + type_name(t));
+}
+
+std::int64_t get_int(od::value& v, const Where& w) {
+  expect_type(v, od::json_type::number, w);
+  std::int64_t x = 0;
+  auto e = v.get_int64().get(x);
+  if (e) fail(w, std::string("expected an integer: ") + simdjson::error_message(e));
+  return x;
+}
+
+std::string get_str(od::value& v, const Where& w) {
+  expect_type(v, od::json_type::string, w);
+  std::string_view s;
+  check_ok(v.get_string().get(s), w, "reading string");
+  return std::string(s);
+}
+
+bool is_null(od::value& v, const Where& w) { return type_of(v, w) == od::json_type::null; }
+
+template <class F>
+void for_each_element(od::value& v, const Where& w, F&& f) {
+  expect_type(v, od::json_type::array, w);
+  od::array arr;
+  check_ok(v.get_array().get(arr), w, "reading array");
+  std::size_t i = 0;
+  for (auto el : arr) {
+    od::value x;
+    check_ok(el.get(x), w, ("reading element " + std::to_string(i)).c_str());
+    f(x, i++);
+  }
+}
+
+std::vector<std::string> get_str_list(od::value& v, const Where& w) {
+  std::vector<std::string> out;
+  for_each_element(v, w, [&](od::value& x, std::size_t i) {
+    if (type_of(x, w) != od::json_type::string)
+      fail(w, "element " + std::to_string(i) + ": expected string, got " + type_name(type_of(x, w)));
+    out.push_back(get_str(x, w));
+  });
+  return out;
+}
+
+std::vector<std::int64_t> get_int_list(od::value& v, const Where& w) {
+  std::vector<std::int64_t> out;
+  for_each_element(v, w, [&](od::value& x, std::size_t i) {
+    if (type_of(x, w) != od::json_type::number)
+      fail(w, "element " + std::to_string(i) + ": expected integer, got " + type_name(type_of(x, w)));
+    std::int64_t n = 0;
+    auto e = x.get_int64().get(n);
+    if (e) fail(w, "element " + std::to_string(i) + ": expected integer: " + simdjson::error_message(e));
+    out.push_back(n);
+  });
+  return out;
+}
+
+// Iterates the top-level array of objects; f(obj_fields, where) per record.
+template <class F>
+void for_each_record(Loaded& L, const std::string& path, F&& f) {
+  od::array arr;
+  auto e = L.doc.get_array().get(arr);
+  MELON_CHECK(!e, path << ": expected a JSON array of objects at the top level: " << simdjson::error_message(e)
+                       << at_offset(L));
+  std::int64_t index = 0;
+  for (auto el : arr) {
+    Where w{path, index};
+    od::value v;
+    if (el.get(v)) fail(w, std::string("malformed JSON") + at_offset(L));
+    if (type_of(v, w) != od::json_type::object) fail(w, std::string("expected an object, got ") + type_name(type_of(v, w)));
+    od::object obj;
+    check_ok(v.get_object().get(obj), w, "reading object");
+    // Released files put "id" after "tags": look it up first so that any later
+    // error in this record can name the id, then rewind the object.
+    od::value idv;
+    std::int64_t id = 0;
+    if (!obj.find_field_unordered("id").get(idv) && !idv.get_int64().get(id)) w.id = id;
+    bool rewound = false;
+    check_ok(obj.reset().get(rewound), w, "rewinding object");
+    f(obj, w);
+    ++index;
+  }
+  if (!at_end(L)) MELON_THROW(path << ": unexpected content after the top-level array" << at_offset(L));
+}
+
+// Generic object walk: calls on_field(key, value, where) for every field.
+template <class F>
+void for_each_field(od::object& obj, Where& w, F&& on_field) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) fail(w, "malformed field name");
+    od::value v;
+    if (field.value().get(v)) fail(w, "malformed value of field '" + std::string(key) + "'");
+    on_field(key, v);
+  }
+}
+
+template <class T>
+void dedupe_in_order(std::vector<T>& v, std::int64_t& dropped) {
+  std::vector<T> out;
+  out.reserve(v.size());
+  if constexpr (std::is_integral_v<T>) {
+    std::unordered_set<T> seen;
+    for (auto& x : v)
+      if (seen.insert(x).second) out.push_back(x); else ++dropped;
+  } else {
+    std::unordered_set<std::string> seen;
+    for (auto& x : v)
+      if (seen.insert(x).second) out.push_back(x); else ++dropped;
+  }
+  v.swap(out);
+}
+
+std::vector<Result> results_from(Loaded& L, const std::string& path);
+
+}  // namespace
+
+std::vector<Playlist> read_playlists(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  std::vector<Playlist> out;
+  std::unordered_map<std::int64_t, std::int64_t> index_of_id;
+  std::int64_t dup_items = 0;
+  for_each_record(L, path, [&](od::object& obj, Where& w) {
+    Playlist p;
+    // Bit per required field: tags, id, plylst_title, songs, like_cnt, updt_date.
+    unsigned seen = 0;
+    for_each_field(obj, w, [&](std::string_view key, od::value& v) {
+      if (key == "id") {
+        w.field = "id";
+        p.id = get_int(v, w);
+        seen |= 1;
+        w.id = p.id;
+      } else if (key == "songs") {
+        w.field = "songs";
+        for (auto s : get_int_list(v, w)) {
+          if (s < 0 || s > std::numeric_limits<SongId>::max()) fail(w, "song id " + std::to_string(s) + " out of range");
+          p.songs.push_back(static_cast<SongId>(s));
+        }
+        seen |= 2;
+      } else if (key == "tags") {
+        w.field = "tags";
+        p.tags = get_str_list(v, w);
+        seen |= 4;
+      } else if (key == "plylst_title") {
+        w.field = "plylst_title";
+        p.title = is_null(v, w) ? std::string() : get_str(v, w);
+        seen |= 8;
+      } else if (key == "like_cnt") {
+        w.field = "like_cnt";
+        p.like_cnt = is_null(v, w) ? 0 : get_int(v, w);
+        seen |= 16;
+      } else if (key == "updt_date") {
+        w.field = "updt_date";
+        p.updt_date = get_str(v, w);
+        if (date_key(p.updt_date) == 0) fail(w, "not a date: '" + p.updt_date + "'");
+        seen |= 32;
+      }
+      // Other fields are ignored: later releases may add some.
+      w.field = nullptr;
+    });
+    static const char* names[] = {"id", "songs", "tags", "plylst_title", "like_cnt", "updt_date"};
+    for (int b = 0; b < 6; ++b)
+      if (!(seen & (1u << b))) fail(w, std::string("missing field '") + names[b] + "'");
+    auto [it, fresh] = index_of_id.emplace(p.id, w.index);
+    if (!fresh) fail(w, "duplicate playlist id (also record " + std::to_string(it->second) + ")");
+    dedupe_in_order(p.songs, dup_items);
+    dedupe_in_order(p.tags, dup_items);
+    out.push_back(std::move(p));
+  });
+  if (dup_items > 0)
+    log::warn(path + ": dropped " + std::to_string(dup_items) + " repeated songs/tags within playlists (first kept)");
+  return out;
+}
+
+void check_song_ids(const std::vector<Playlist>& playlists, std::size_t n_songs, const std::string& path) {
+  for (std::size_t i = 0; i < playlists.size(); ++i)
+    for (auto s : playlists[i].songs)
+      MELON_CHECK(static_cast<std::size_t>(s) < n_songs,
+                  path << ": record " << i << " (id " << playlists[i].id << "): field 'songs': unknown song id " << s
+                       << " (song_meta has ids 0.." << n_songs - 1 << ")");
+}
+
+SongMeta read_song_meta(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  std::vector<Song> songs;
+  for_each_record(L, path, [&](od::object& obj, Where& w) {
+    Song s;
+    bool has_id = false;
+    for_each_field(obj, w, [&](std::string_view key, od::value& v) {
+      if (key == "id") {
+        w.field = "id";
+        auto id = get_int(v, w);
+        if (id < 0 || id > std::numeric_limits<SongId>::max()) fail(w, "song id out of range");
+        s.id = static_cast<SongId>(id);
+        w.id = id;
+        has_id = true;
+      } else if (key == "song_name") {
+        w.field = "song_name";
+        s.name = is_null(v, w) ? std::string() : get_str(v, w);
+      } else if (key == "song_gn_gnr_basket") {
+        w.field = "song_gn_gnr_basket";
+        s.genres = get_str_list(v, w);
+      } else if (key == "song_gn_dtl_gnr_basket") {
+        w.field = "song_gn_dtl_gnr_basket";
+        s.detail_genres = get_str_list(v, w);
+      } else if (key == "issue_date") {
+        // Kept raw: the real file has "00000000", "19860000" and month 51.
+        w.field = "issue_date";
+        s.issue_date = is_null(v, w) ? std::string() : get_str(v, w);
+      } else if (key == "album_id") {
+        w.field = "album_id";
+        s.album_id = is_null(v, w) ? -1 : get_int(v, w);
+      } else if (key == "album_name") {
+        w.field = "album_name";
+        if (!is_null(v, w)) s.album_name = get_str(v, w);
+      } else if (key == "artist_id_basket") {
+        w.field = "artist_id_basket";
+        s.artist_ids = get_int_list(v, w);
+      } else if (key == "artist_name_basket") {
+        w.field = "artist_name_basket";
+        s.artist_names = get_str_list(v, w);
+      }
+      w.field = nullptr;
+    });
+    if (!has_id) fail(w, "missing field 'id'");
+    songs.push_back(std::move(s));
+  });
+  // Dense ids 0..n-1, in any order in the file.
+  SongMeta meta;
+  meta.songs.resize(songs.size());
+  std::vector<std::int64_t> where(songs.size(), -1);
+  for (std::size_t i = 0; i < songs.size(); ++i) {
+    auto id = static_cast<std::size_t>(songs[i].id);
+    MELON_CHECK(id < songs.size(), path << ": record " << i << " (id " << id << "): song ids must be 0.." << songs.size() - 1
+                                         << " (one record per id)");
+    MELON_CHECK(where[id] < 0, path << ": record " << i << " (id " << id << "): duplicate song id (also record "
+                                    << where[id] << ")");
+    where[id] = static_cast<std::int64_t>(i);
+    meta.songs[id] = std::move(songs[i]);
+  }
+  return meta;
+}
+
+GenreMap read_genres(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  od::object obj;
+  auto e = L.doc.get_object().get(obj);
+  MELON_CHECK(!e, path << ": expected a JSON object of genre code -> name: " << simdjson::error_message(e) << at_offset(L));
+  GenreMap g;
+  std::int64_t i = 0;
+  for (auto field : obj) {
+    std::string_view key, val;
+    if (field.unescaped_key().get(key)) MELON_THROW(path << ": entry " << i << ": malformed key" << at_offset(L));
+    od::value v;
+    if (field.value().get(v) || v.get_string().get(val))
+      MELON_THROW(path << ": entry " << i << " ('" << key << "'): expected a string genre name" << at_offset(L));
+    MELON_CHECK(g.emplace(std::string(key), std::string(val)).second, path << ": entry " << i << ": duplicate code '" << key << "'");
+    ++i;
+  }
+  MELON_CHECK(at_end(L), path << ": unexpected content after the top-level object" << at_offset(L));
+  return g;
+}
+
+std::vector<Result> read_results(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  return results_from(L, path);
+}
+
+std::vector<Result> parse_results(const std::string& json, const std::string& origin) {
+  Loaded L;
+  L.json = simdjson::padded_string(json);
+  auto e = L.parser.iterate(L.json).get(L.doc);
+  MELON_CHECK(!e, origin << ": not valid JSON: " << simdjson::error_message(e));
+  return results_from(L, origin);
+}
+
+namespace {
+std::vector<Result> results_from(Loaded& L, const std::string& path) {
+  std::vector<Result> out;
+  for_each_record(L, path, [&](od::object& obj, Where& w) {
+    Result r;
+    unsigned seen = 0;
+    for_each_field(obj, w, [&](std::string_view key, od::value& v) {
+      if (key == "id") {
+        w.field = "id";
+        r.id = get_int(v, w);
+        w.id = r.id;
+        seen |= 1;
+      } else if (key == "songs") {
+        w.field = "songs";
+        for (auto s : get_int_list(v, w)) {
+          if (s < 0 || s > std::numeric_limits<SongId>::max()) fail(w, "song id " + std::to_string(s) + " out of range");
+          r.songs.push_back(static_cast<SongId>(s));
+        }
+        seen |= 2;
+      } else if (key == "tags") {
+        w.field = "tags";
+        r.tags = get_str_list(v, w);
+        seen |= 4;
+      }
+      w.field = nullptr;
+    });
+    if (!(seen & 1)) fail(w, "missing field 'id'");
+    if (!(seen & 2)) fail(w, "missing field 'songs'");
+    if (!(seen & 4)) fail(w, "missing field 'tags'");
+    out.push_back(std::move(r));
+  });
+  return out;
+}
+
+}  // namespace
+
+}  // namespace melon::arena

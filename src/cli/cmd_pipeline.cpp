@@ -1,0 +1,116 @@
+// melon pipeline: the whole job from one jobs/*.ini, every stage in the same
+// MPI job: generate (if the data folder has no train.json) -> official split
+// -> recommenders -> evaluate, then one score table on rank 0.
+// Each stage is the same code as its subcommand, called with the job file and
+// the paths the pipeline chose, so a stage run alone behaves identically.
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "melon/arena/io.hpp"
+#include "melon/cli/cli.hpp"
+#include "melon/error.hpp"
+#include "melon/eval/metric.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/util/atomic_file.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::cli {
+namespace {
+
+void run_stage(const std::string& name, std::vector<std::string> args) {
+  const Command* c = find_command(name);
+  MELON_ASSERT(c, "stage " << name << " is not built in");
+  args.insert(args.begin(), name);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  if (mpi::rank() == 0) {
+    std::string line = "stage: melon";
+    for (auto& a : args) line += " " + a;
+    log::info(line);
+  }
+  int rc = c->run(static_cast<int>(argv.size()), argv.data());
+  MELON_CHECK(!mpi::any(rc != 0), "stage '" << name << "' failed (exit code " << rc << " on some rank)");
+  mpi::barrier();  // later stages read what this one wrote
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+int run(int argc, char** argv) {
+  po::options_description d("melon pipeline: generate-if-needed -> split -> recommend -> evaluate, from one job file");
+  d.add_options()("data", po::value<std::string>()->required(),
+                  "dataset folder (Arena files); generated with [generate] settings when it has no train.json")(
+      "work", po::value<std::string>()->required(), "output folder for this job's split, results and scores")(
+      "methods", po::value<std::string>()->default_value("most-popular,genre-most-popular"),
+      "comma-separated recommenders to run and score");
+  po::variables_map vm;
+  if (!parse("pipeline", d, argc, argv, vm)) return 0;
+  const auto data = vm["data"].as<std::string>(), work = vm["work"].as<std::string>();
+  const std::string config = vm.count("config") ? vm["config"].as<std::string>() : "";
+  auto with_config = [&](std::vector<std::string> a) {
+    if (!config.empty()) a.push_back("--config=" + config);
+    return a;
+  };
+  if (mpi::rank() == 0) make_dirs(work);
+  mpi::barrier();
+
+  if (!std::filesystem::exists(data + "/train.json"))
+    run_stage("generate", with_config({"--out=" + data}));
+  else if (mpi::rank() == 0)
+    log::info(data + "/train.json exists: using the dataset as it is");
+
+  const std::string split_dir = work + "/split";
+  run_stage("split", with_config({"--input=" + data + "/train.json", "--out=" + split_dir}));
+
+  std::vector<std::pair<std::string, std::string>> results;
+  for (auto& m : split_list(vm["methods"].as<std::string>())) {
+    const std::string out = work + "/results-" + m + ".json";
+    run_stage("baseline", with_config({"--method=" + m, "--train=" + split_dir + "/orig/train.json",
+                                       "--questions=" + split_dir + "/questions/val.json",
+                                       "--song-meta=" + data + "/song_meta.json", "--out=" + out}));
+    results.emplace_back(m, out);
+  }
+
+  if (mpi::rank() != 0) return 0;
+  auto answers = arena::read_results(split_dir + "/answers/val.json");
+  auto questions = arena::read_playlists(split_dir + "/questions/val.json");
+  std::ostringstream table, json;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%-20s %-12s %9s %9s %9s %7s\n", "method", "questions", "song nDCG", "tag nDCG", "score",
+                "count");
+  table << buf;
+  json << "{";
+  bool first = true;
+  for (auto& [m, path] : results) {
+    auto rep = eval::evaluate(answers, arena::read_results(path), &questions);
+    auto row = [&](const char* type, const eval::Score& s) {
+      std::snprintf(buf, sizeof buf, "%-20s %-12s %9.4f %9.4f %9.4f %7zu\n", m.c_str(), type, s.song_ndcg, s.tag_ndcg,
+                    s.score, s.questions);
+      table << buf;
+    };
+    row("all", rep.overall);
+    for (auto& [t, s] : rep.by_type) row(arena::to_string(t), s);
+    json << (first ? "" : ", ") << "\"" << m << "\": " << eval::to_json(rep);
+    first = false;
+  }
+  json << "}\n";
+  AtomicFile f(work + "/scores.json");
+  f.write(json.str());
+  f.commit();
+  std::cout << "\nscores on the official local split of " << data << "/train.json (" << questions.size()
+            << " questions):\n"
+            << table.str() << "(also in " << work << "/scores.json)\n"
+            << std::flush;
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("pipeline", "the whole job from one jobs/*.ini: generate-if-needed, split, recommend, evaluate", run);
+}  // namespace melon::cli

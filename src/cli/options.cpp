@@ -1,0 +1,121 @@
+#include "melon/cli/cli.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "melon/error.hpp"
+
+namespace melon::cli {
+namespace {
+std::map<std::string, Command>& registry() {
+  static std::map<std::string, Command> r;
+  return r;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+}  // namespace
+
+bool register_command(Command c) {
+  auto name = c.name;
+  registry().emplace(name, std::move(c));
+  return true;
+}
+
+const Command* find_command(const std::string& name) {
+  auto it = registry().find(name);
+  return it == registry().end() ? nullptr : &it->second;
+}
+
+std::vector<const Command*> all_commands() {
+  std::vector<const Command*> v;
+  for (auto& [k, c] : registry()) v.push_back(&c);
+  return v;
+}
+
+std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command) {
+  std::ifstream in(path);
+  MELON_CHECK(in, "config " << path << ": cannot open");
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string line, section;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+    if (t[0] == '[') {
+      MELON_CHECK(t.back() == ']', "config " << path << ":" << lineno << ": malformed section header '" << t << "'");
+      section = trim(t.substr(1, t.size() - 2));
+      continue;
+    }
+    auto eq = t.find('=');
+    MELON_CHECK(eq != std::string::npos, "config " << path << ":" << lineno << ": expected key = value, got '" << t << "'");
+    std::string key = trim(t.substr(0, eq)), value = trim(t.substr(eq + 1));
+    MELON_CHECK(!key.empty(), "config " << path << ":" << lineno << ": empty key");
+    // Inline comments after a value: " # ..." (values never need a spaced #).
+    auto hash = value.find(" #");
+    if (hash != std::string::npos) value = trim(value.substr(0, hash));
+    if (section.empty() || section == command) out.emplace_back(key, value);
+  }
+  return out;
+}
+
+bool parse_bool(const std::string& name, const std::string& v) {
+  if (v == "on" || v == "true" || v == "1" || v == "yes") return true;
+  if (v == "off" || v == "false" || v == "0" || v == "no") return false;
+  MELON_THROW("option --" << name << ": expected on|off, got '" << v << "'");
+}
+
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv,
+           po::variables_map& vm) {
+  po::options_description common("common options");
+  const std::string config_help = "INI file: top-level keys and [" + command + "] keys set options";
+  common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str());
+  po::options_description all;
+  all.add(desc).add(common);
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: melon " << command << " [options]\n\n" << all << "\n";
+      return false;
+    }
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      // Keys meant for other commands may sit at the top of a job file; only keys
+      // this command knows are taken from there, but [command] keys must all be known.
+      std::vector<std::string> args{"melon"};
+      std::set<std::string> known;
+      for (auto& o : all.options()) known.insert(o->long_name());
+      std::ifstream probe(path);
+      MELON_CHECK(probe, "config " << path << ": cannot open");
+      auto kv = read_ini(path, command);
+      auto sectioned = read_ini(path, "\x01");  // top-level keys only
+      std::set<std::string> top;
+      for (auto& [k, v] : sectioned) top.insert(k);
+      for (auto& [k, v] : kv) {
+        if (!known.count(k)) {
+          MELON_CHECK(top.count(k), "config " << path << ": [" << command << "] has unknown option '" << k << "'");
+          continue;
+        }
+        if (k == "config" || k == "help") continue;
+        args.push_back("--" + k + "=" + v);
+      }
+      std::vector<char*> cargs;
+      for (auto& a : args) cargs.push_back(a.data());
+      po::store(po::command_line_parser(static_cast<int>(cargs.size()), cargs.data()).options(all).run(), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    MELON_THROW("melon " << command << ": " << e.what() << " (see melon " << command << " --help)");
+  }
+  return true;
+}
+
+}  // namespace melon::cli

@@ -1,0 +1,89 @@
+#include "melon/util/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "melon/error.hpp"
+
+namespace melon {
+namespace {
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // best effort: some filesystems refuse directory fsync
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  MELON_CHECK(f_, path_ << ": cannot create temporary file " << tmp_ << ": " << std::strerror(errno));
+  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) {
+    std::fclose(f_);
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  MELON_ASSERT(f_, "write after commit on " << path_);
+  if (n && std::fwrite(data, 1, n, f_) != n) MELON_THROW(path_ << ": write failed: " << std::strerror(errno));
+}
+
+void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+void AtomicFile::commit() {
+  MELON_ASSERT(f_, "double commit on " << path_);
+  bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
+  int err = errno;
+  ok = (std::fclose(f_) == 0) && ok;
+  f_ = nullptr;
+  if (!ok) {
+    std::remove(tmp_.c_str());
+    MELON_THROW(path_ << ": flushing to disk failed: " << std::strerror(err));
+  }
+  commit_rename(tmp_, path_);
+}
+
+void commit_rename(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) {
+    int err = errno;
+    std::remove(from.c_str());
+    MELON_THROW(to << ": cannot rename " << from << " into place: " << std::strerror(err));
+  }
+  fsync_dir(parent_dir(to));
+}
+
+void make_dirs(const std::string& dir) {
+  if (dir.empty()) return;
+  std::string cur;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    cur = dir.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      MELON_THROW(dir << ": cannot create directory " << cur << ": " << std::strerror(errno));
+  }
+  struct stat st {};
+  MELON_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), dir << ": not a directory");
+}
+
+}  // namespace melon

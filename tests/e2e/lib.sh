@@ -1,0 +1,26 @@
+# Shared helpers for the end-to-end scripts (sourced, not a test itself).
+set -euo pipefail
+: "${MELON:?set MELON to the melon binary}"
+: "${MELON_SRC:?set MELON_SRC to the repository root}"
+MPIRUN=${MPIRUN:-mpirun}
+MPIFLAGS=(--oversubscribe)
+[ "$(id -u)" -eq 0 ] && MPIFLAGS+=(--allow-run-as-root)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/melon-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error NAME FRAGMENT CMD...: the command must exit non-zero through
+# melon's own error path (exit 1-3, not a signal or sanitizer abort), print
+# FRAGMENT in its error output, and leave no *.tmp.* files in $WORK.
+expect_error() {
+  local name=$1 frag=$2; shift 2
+  local rc=0
+  "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
+  [ "$rc" -ne 0 ] || fail "$name: exit 0, expected an error"
+  [ "$rc" -le 3 ] || { cat "$WORK/err.txt" >&2; fail "$name: exit $rc (crash or signal?)"; }
+  grep -q "AddressSanitizer\|runtime error" "$WORK/err.txt" && { cat "$WORK/err.txt" >&2; fail "$name: sanitizer report"; }
+  grep -qF -- "$frag" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "$name: message lacks '$frag'"; }
+  [ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "$name: left a temporary file behind"
+  echo "ok  $name: $(grep -m1 'error' "$WORK/err.txt" | cut -c1-160)"
+}

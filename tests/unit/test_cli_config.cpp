@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "melon/cli/cli.hpp"
+#include "melon/error.hpp"
+
+using namespace melon;
+
+namespace {
+std::string ini(const std::string& text) {
+  std::string path = ::testing::TempDir() + "melon_test.ini";
+  std::ofstream(path) << text;
+  return path;
+}
+
+bool parse_args(std::vector<std::string> args, cli::po::options_description& d, cli::po::variables_map& vm) {
+  args.insert(args.begin(), "test");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return cli::parse("split", d, static_cast<int>(argv.size()), argv.data(), vm);
+}
+}  // namespace
+
+TEST(CliConfig, IniSectionFillsOptionsAndCommandLineWins) {
+  auto path = ini("# job\nseed = 1\n[split]\nout = from_ini  # comment\nseed = 5\n[other]\nout = not_me\n");
+  cli::po::options_description d;
+  d.add_options()("out", cli::po::value<std::string>())("seed", cli::po::value<int>());
+  cli::po::variables_map vm;
+  ASSERT_TRUE(parse_args({"--config", path, "--seed", "9"}, d, vm));
+  EXPECT_EQ(vm["out"].as<std::string>(), "from_ini");
+  EXPECT_EQ(vm["seed"].as<int>(), 9);
+}
+
+TEST(CliConfig, UnknownKeyInCommandSectionIsAnError) {
+  auto path = ini("[split]\nbogus = 1\n");
+  cli::po::options_description d;
+  d.add_options()("out", cli::po::value<std::string>());
+  cli::po::variables_map vm;
+  EXPECT_THROW(parse_args({"--config", path}, d, vm), Error);
+}
+
+TEST(CliConfig, ValuesAreDataNotCode) {
+  auto path = ini("[split]\nout = $(rm -rf /tmp/x); `id`\n");
+  cli::po::options_description d;
+  d.add_options()("out", cli::po::value<std::string>());
+  cli::po::variables_map vm;
+  ASSERT_TRUE(parse_args({"--config", path}, d, vm));
+  EXPECT_EQ(vm["out"].as<std::string>(), "$(rm -rf /tmp/x); `id`");
+}
+
+TEST(CliConfig, MalformedLinesAndMissingFilesAreNamed) {
+  cli::po::options_description d;
+  d.add_options()("out", cli::po::value<std::string>());
+  cli::po::variables_map vm;
+  try {
+    parse_args({"--config", ini("[split]\nno equals sign\n")}, d, vm);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(":2: expected key = value"), std::string::npos) << e.what();
+  }
+  cli::po::variables_map vm2;
+  EXPECT_THROW(parse_args({"--config", "/nonexistent.ini"}, d, vm2), Error);
+}
+
+TEST(CliConfig, HelpReturnsFalse) {
+  cli::po::options_description d;
+  cli::po::variables_map vm;
+  testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse_args({"--help"}, d, vm));
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("--config"), std::string::npos);
+}

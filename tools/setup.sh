@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs melon's build and test dependencies from Debian's packages.
+# Idempotent: when everything is present it only checks and returns.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config ninja-build
+  openmpi-bin libopenmpi-dev
+  libhdf5-openmpi-dev hdf5-tools
+  nlohmann-json3-dev libsimdjson-dev
+  libeigen3-dev libboost-program-options-dev
+  libgtest-dev
+  python3 python3-numpy
+)
+# Optional extras used only by benchmark scripts in tools/ (not by the build or tests).
+if [ "${MELON_BENCH_DEPS:-0}" = 1 ]; then
+  pkgs+=(python3-sklearn python3-h5py python3-threadpoolctl)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
