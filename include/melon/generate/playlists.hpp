@@ -1,0 +1,95 @@
+#pragma once
+// Playlists drawn from the catalogue. A playlist picks one taste (sometimes a
+// second, nearby one) and a focus point around it; songs come from artists
+// near that point, weighted by popularity, with album and artist runs, a few
+// off-taste popular songs, and deep cuts that are used exactly once. Tags and
+// the title follow the taste (see vocab.hpp); dates and like counts are drawn
+// to match the real shapes.
+#include <cstdint>
+#include <vector>
+
+#include "melon/arena/types.hpp"
+#include "melon/generate/rng.hpp"
+#include "melon/generate/vocab.hpp"
+#include "melon/generate/world.hpp"
+
+namespace melon::generate {
+
+struct PlaylistKnobs {
+  double mix = 0.4;           // share of playlists that mix a second taste
+  double song_noise = 0.02;   // share of songs drawn by global popularity, ignoring taste
+  double sparsity = 1.0;      // multiplier on deep cuts (songs used exactly once)
+  double runs = 1.0;          // multiplier on album/artist run probabilities
+  double after_date = 0.005;  // chance to keep a song released after the playlist's update date
+  double focus = 0.6;         // kernel width around the playlist's focus point (taste-space units)
+};
+
+struct GeneratedPlaylist {
+  arena::Playlist playlist;
+  int taste[2] = {-1, -1};  // the latent tastes it was drawn from (second is -1 when unmixed)
+};
+
+// Counters of what the song sampler did (for tuning and tests).
+struct SamplerStats {
+  std::int64_t attempts = 0, accepted = 0;
+  std::int64_t deep = 0;          // deep cuts handed out
+  std::int64_t date_rejects = 0;  // songs refused as released after the playlist's date
+  std::int64_t dup_rejects = 0;   // songs already in the playlist
+  std::int64_t relaxed = 0;       // songs taken after the attempt budget ran out
+};
+
+class PlaylistGenerator {
+ public:
+  // n_total playlists are numbered 0..n_total-1 (train first, then val, then test);
+  // n_train sizes the vocabulary.
+  PlaylistGenerator(const SongWorld& world, std::int64_t n_train, std::int64_t n_total, const PlaylistKnobs& knobs,
+                    const VocabKnobs& vocab_knobs);
+
+  // Playlist number `index`. Calls must come in increasing index order: deep
+  // cuts are handed out from per-taste queues. min_songs/min_tags are raised
+  // floors, used for questions that must leave something to hide.
+  GeneratedPlaylist next(std::int64_t index, int min_songs = 1, int min_tags = 1);
+
+  std::int64_t playlist_id(std::int64_t index) const { return ids_[index]; }
+  const Vocab& vocab() const { return vocab_; }
+  const SamplerStats& stats() const { return stats_; }
+
+ private:
+  struct Focus {
+    int taste;
+    float center[kMaxDim];
+  };
+  std::int32_t draw_in_range(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const;
+  std::int32_t draw_from_taste(Rng& rng, const Focus& f) const;
+  double prefix(std::int32_t artist, std::int32_t slot) const;
+
+  const SongWorld& w_;
+  PlaylistKnobs k_;
+  Vocab vocab_;
+  std::vector<std::int64_t> ids_;
+  AliasTable taste_pick_;
+  std::vector<AliasTable> neighbour_;            // [taste] -> second taste
+  std::vector<std::vector<std::int32_t>> taste_artists_;
+  std::vector<AliasTable> artist_pick_;          // [taste] -> index into taste_artists_
+  std::vector<double> cum_;                      // per slot: artist-local inclusive prefix of weights
+  AliasTable global_;                            // all slots by weight
+  // Deep cuts of one taste, by release date; each is handed out once, to a
+  // playlist dated after its release (a "next free" union-find skips taken ones).
+  class DeepPool {
+   public:
+    DeepPool(std::vector<std::int32_t> slots, const std::vector<std::int32_t>& date);
+    std::int32_t take(Rng& rng, std::int32_t max_date);  // -1 when none is left
+   private:
+    std::int32_t find(std::int32_t i);
+    std::vector<std::int32_t> slots_, dates_, next_free_;
+  };
+  std::vector<DeepPool> deep_;                   // [taste]
+  std::vector<std::int32_t> date_;               // per slot: SongWorld::date_key, cached
+  SamplerStats stats_;
+  std::int64_t last_index_ = -1;
+};
+
+// "YYYY-MM-DD hh:mm:ss.000"
+std::string format_timestamp(std::int32_t ymd, int seconds_of_day);
+
+}  // namespace melon::generate

@@ -1,0 +1,50 @@
+#pragma once
+// Tags and titles. Each taste owns a pool of tag words (its genre words first,
+// then taste-specific words) and its own preference over the shared mood
+// words; a small share of tags comes from an open-ended tail that is mostly
+// used once. Titles reuse the playlist's tags and its taste's words, so a
+// title alone says something about the songs. Vocabulary sizes scale with the
+// playlist count, so distinct-tag counts scale as in the real data.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "melon/generate/rng.hpp"
+#include "melon/generate/world.hpp"
+
+namespace melon::generate {
+
+struct VocabKnobs {
+  double tag_noise = 0.035;  // share of tags from the open tail (no taste signal, mostly used once)
+  double short_titles = 0.05;   // share of one-word titles: the source of duplicated titles
+};
+
+class Vocab {
+ public:
+  Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, const VocabKnobs& knobs);
+
+  // How many tags a playlist gets (min 1, median 3, mean ~4.1, max 11).
+  int tag_count(Rng& rng) const;
+  // One tag for a playlist whose taste is `taste`.
+  std::string tag(Rng& rng, int taste) const;
+  std::string title(Rng& rng, int taste, const std::vector<std::string>& tags) const;
+
+  std::size_t pool_size() const { return pool_words_; }
+
+ private:
+  const std::string& pool_word(Rng& rng, int taste) const;
+  std::string tail_word(std::uint64_t index) const;
+
+  std::uint64_t seed_;
+  int tastes_;
+  std::size_t pool_words_;           // words per taste pool
+  std::size_t short_title_words_;    // one-word titles come from the first this many pool words
+  std::uint64_t tail_size_;
+  VocabKnobs knobs_;
+  std::vector<std::vector<std::string>> pool_;  // [taste] -> words, most used first
+  AliasTable pool_zipf_;                        // index into a pool
+  std::vector<AliasTable> mood_;                // [taste] -> index into text::mood_words()
+  AliasTable count_;                            // tags per playlist - 1
+};
+
+}  // namespace melon::generate
