@@ -221,12 +221,14 @@ GenerateResult run_generate(const GenerateOptions& o) {
     const arena::SongId id = sel[j];
     if (made_dirs.insert(id / 1000).second) make_dirs(mel_dir + "/" + std::to_string(id / 1000));
     const mel::Mel m = mel.make(id);
-    mel::write_npy(mel::mel_path(mel_dir, id), m);
+    // Per-file fsyncs were ~98% of the write time (measured); one syncfs at the end instead.
+    mel::write_npy(mel::mel_path(mel_dir, id), m, /*durable=*/false);
     ++files;
     bytes += static_cast<std::int64_t>(m.data.size() * sizeof(float));
     progress.update(files, static_cast<double>(bytes));
   }
   progress.finish();
+  if (files > 0) sync_filesystem(mel_dir);
   GenerateResult res;
   res.mel_files = mpi::allreduce_sum(files);
   res.mel_bytes = mpi::allreduce_sum(bytes);

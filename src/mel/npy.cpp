@@ -407,7 +407,7 @@ Mel read_npy(const std::string& path, int max_frames) {
   return m;
 }
 
-void write_npy(const std::string& path, const Mel& m) {
+void write_npy(const std::string& path, const Mel& m, bool durable) {
   MELON_CHECK(m.bands >= 1 && m.frames >= 0, path << ": cannot write a (" << m.bands << ", " << m.frames << ") array");
   MELON_CHECK(m.data.size() == static_cast<std::size_t>(m.bands) * static_cast<std::size_t>(m.frames),
               path << ": cannot write: data has " << m.data.size() << " values, shape (" << m.bands << ", "
@@ -427,7 +427,7 @@ void write_npy(const std::string& path, const Mel& m) {
   pre += static_cast<char>(header.size() >> 8);
   pre += header;
 
-  AtomicFile f(path);
+  AtomicFile f(path, durable);
   f.write(pre);
   f.write(m.data.data(), m.data.size() * sizeof(float));
   f.commit();

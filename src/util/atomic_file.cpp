@@ -28,7 +28,7 @@ void fsync_dir(const std::string& dir) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+AtomicFile::AtomicFile(std::string path, bool durable) : path_(std::move(path)), durable_(durable) {
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   f_ = std::fopen(tmp_.c_str(), "wb");
   MELON_CHECK(f_, path_ << ": cannot create temporary file " << tmp_ << ": " << std::strerror(errno));
@@ -51,7 +51,7 @@ void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size(
 
 void AtomicFile::commit() {
   MELON_ASSERT(f_, "double commit on " << path_);
-  bool ok = std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0;
+  bool ok = std::fflush(f_) == 0 && (!durable_ || ::fsync(::fileno(f_)) == 0);
   int err = errno;
   ok = (std::fclose(f_) == 0) && ok;
   f_ = nullptr;
@@ -59,16 +59,25 @@ void AtomicFile::commit() {
     std::remove(tmp_.c_str());
     MELON_THROW(path_ << ": flushing to disk failed: " << std::strerror(err));
   }
-  commit_rename(tmp_, path_);
+  commit_rename(tmp_, path_, durable_);
 }
 
-void commit_rename(const std::string& from, const std::string& to) {
+void commit_rename(const std::string& from, const std::string& to, bool durable) {
   if (std::rename(from.c_str(), to.c_str()) != 0) {
     int err = errno;
     std::remove(from.c_str());
     MELON_THROW(to << ": cannot rename " << from << " into place: " << std::strerror(err));
   }
-  fsync_dir(parent_dir(to));
+  if (durable) fsync_dir(parent_dir(to));
+}
+
+void sync_filesystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  MELON_CHECK(fd >= 0, path << ": cannot open to sync: " << std::strerror(errno));
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  MELON_CHECK(rc == 0, path << ": syncing the filesystem failed: " << std::strerror(err));
 }
 
 void make_dirs(const std::string& dir) {

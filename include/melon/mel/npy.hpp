@@ -35,7 +35,7 @@ float half_to_float(std::uint16_t h);
 // Writes a version 1.0 <f4 C-order (bands, frames) .npy atomically, header
 // padded so the data starts at a multiple of 64 bytes, as numpy does. The
 // parent directory must exist. Throws melon::Error if data.size() != bands * frames.
-void write_npy(const std::string& path, const Mel& m);
+void write_npy(const std::string& path, const Mel& m, bool durable = true);
 
 // "<mel_dir>/<id/1000>/<id>.npy"
 std::string mel_path(const std::string& mel_dir, arena::SongId id);

@@ -10,7 +10,10 @@ namespace melon {
 
 class AtomicFile {
  public:
-  explicit AtomicFile(std::string path);
+  // durable = false skips the two fsyncs (file and directory) for bulk outputs
+  // of many small files; the rename still hides partial files, and the caller
+  // makes the whole batch durable once with sync_filesystem().
+  explicit AtomicFile(std::string path, bool durable = true);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -24,12 +27,17 @@ class AtomicFile {
  private:
   std::string path_, tmp_;
   std::FILE* f_ = nullptr;
+  bool durable_ = true;
 };
+
+// Flushes everything written to the filesystem holding `path` (syncfs).
+void sync_filesystem(const std::string& path);
 
 // Creates a directory and its parents (like mkdir -p); throws melon::Error on failure.
 void make_dirs(const std::string& dir);
 
-// Renames a finished temp file (or directory) into place and fsyncs the parent directory.
-void commit_rename(const std::string& from, const std::string& to);
+// Renames a finished temp file (or directory) into place and, when durable,
+// fsyncs the parent directory.
+void commit_rename(const std::string& from, const std::string& to, bool durable = true);
 
 }  // namespace melon
