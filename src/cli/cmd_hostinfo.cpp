@@ -1,0 +1,95 @@
+// melon hostinfo: where did the ranks land? Each rank reports its host name,
+// process id, network namespace (the inode of /proc/self/ns/net) and its
+// interface addresses; rank 0 prints one line per rank and a summary. Use it
+// to check a multi-host launch (mpirun --hostfile, srun) before a long job.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "melon/cli/cli.hpp"
+#include "melon/mpi/mpi.hpp"
+
+namespace melon::cli {
+namespace {
+
+nlohmann::json describe_self() {
+  nlohmann::json j;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
+  j["rank"] = mpi::rank();
+  j["size"] = mpi::size();
+  j["host"] = host;
+  j["pid"] = static_cast<long>(getpid());
+  struct stat st {};
+  j["netns"] = stat("/proc/self/ns/net", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
+  nlohmann::json addrs = nlohmann::json::array();
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr) continue;
+      char buf[INET6_ADDRSTRLEN] = {0};
+      const int fam = a->ifa_addr->sa_family;
+      if (fam == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+      else if (fam == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, buf, sizeof buf);
+      else
+        continue;
+      addrs.push_back({{"if", a->ifa_name}, {"addr", buf}, {"family", fam == AF_INET ? "inet" : "inet6"}});
+    }
+    freeifaddrs(list);
+  }
+  j["addrs"] = addrs;
+  return j;
+}
+
+int run(int argc, char** argv) {
+  po::options_description d(
+      "melon hostinfo: every rank reports its host, pid, network namespace (inode of /proc/self/ns/net) and "
+      "interface addresses; rank 0 prints them in rank order (checks a multi-host launch)");
+  d.add_options()("json", po::bool_switch(), "print one JSON array (one object per rank) instead of lines")(
+      "ipv6", po::bool_switch(), "also list IPv6 addresses in the line output");
+  po::variables_map vm;
+  if (!parse("hostinfo", d, argc, argv, vm)) return 0;
+  const std::string all = mpi::gather_bytes(describe_self().dump() + "\n");
+  if (mpi::rank() != 0) return 0;
+  std::istringstream in(all);
+  std::string line;
+  nlohmann::json ranks = nlohmann::json::array();
+  while (std::getline(in, line))
+    if (!line.empty()) ranks.push_back(nlohmann::json::parse(line));
+  if (vm["json"].as<bool>()) {
+    std::cout << ranks.dump() << "\n" << std::flush;
+    return 0;
+  }
+  std::set<std::string> hosts;
+  std::set<std::uint64_t> namespaces;
+  for (auto& r : ranks) {
+    std::string addrs;
+    for (auto& a : r["addrs"]) {
+      if (a["family"] == "inet6" && !vm["ipv6"].as<bool>()) continue;
+      addrs += (addrs.empty() ? "" : ",") + a["if"].get<std::string>() + ":" + a["addr"].get<std::string>();
+    }
+    std::cout << "rank " << r["rank"].get<int>() << "/" << r["size"].get<int>() << " host=" << r["host"].get<std::string>()
+              << " pid=" << r["pid"].get<long>() << " netns=" << r["netns"].get<std::uint64_t>()
+              << " addrs=" << (addrs.empty() ? "-" : addrs) << "\n";
+    hosts.insert(r["host"].get<std::string>());
+    namespaces.insert(r["netns"].get<std::uint64_t>());
+  }
+  std::cout << "hostinfo: " << ranks.size() << " ranks, " << hosts.size() << " host name(s), " << namespaces.size()
+            << " network namespace(s)\n"
+            << std::flush;
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("hostinfo", "where the ranks run: host, pid, network namespace, addresses (checks a multi-host launch)",
+              run);
+}  // namespace melon::cli

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A failing stage stops the Slurm chain (local single-node Slurm of
+# tools/slurm-local.sh, stopped at the end). Two chains split -> baseline -> evaluate:
+#  A: the job file points split at a train.json that does not exist: split
+#     FAILS with melon's exit code, the reason is in split's .err file, baseline
+#     and evaluate are CANCELLED (never run, no log);
+#  B: song_meta.json is malformed: split COMPLETES, baseline FAILS with the
+#     parse error in its .err file, evaluate is CANCELLED.
+# And no job is left pending: the queue is empty at the end (bounded waits).
+source "$(dirname "$0")/lib.sh"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: the local Slurm (munged, slurmctld, slurmd) needs root"
+  exit 0
+fi
+chmod 755 "$WORK"  # munged wants the folders above its socket searchable
+export MELON_SLURM_DIR=$WORK/slurm
+port=$((20004 + ($$ % 1000) * 8))
+while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
+export MELON_SLURM_PORT=$port
+export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
+trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+"$MELON_SRC/tools/slurm-local.sh" start
+
+D=$WORK/data
+"$MELON" generate --out "$D" --playlists 600 --songs 4000 --seed 9 --mel-songs 0 > /dev/null 2>&1
+cat > "$WORK/bad-input.ini" <<EOF
+[split]
+input = $WORK/missing/train.json
+EOF
+mkdir -p "$WORK/data-b"
+cp "$D/train.json" "$WORK/data-b/"
+printf '[{"id": 0, "song_name": "x", ' > "$WORK/data-b/song_meta.json"   # truncated JSON
+printf '# defaults only\n' > "$WORK/plain.ini"
+
+stages=split,baseline,evaluate
+"$MELON_SRC/slurm/submit.sh" --stages $stages "$WORK/bad-input.ini" "$D" "$WORK/run-a"
+"$MELON_SRC/slurm/submit.sh" --stages $stages "$WORK/plain.ini" "$WORK/data-b" "$WORK/run-b"
+for run in run-a run-b; do
+  rc=0
+  "$MELON_SRC/slurm/wait.sh" --timeout 120 "$WORK/$run" > "$WORK/$run.states" || rc=$?
+  cat "$WORK/$run.states"
+  [ "$rc" = 1 ] || fail "$run: slurm/wait.sh exit $rc (expected 1: a stage failed; 124 = timeout)"
+done
+
+state() { awk -v s="$2" '$1 == s {print $3}' "$WORK/$1.states"; }
+exitcode() { awk -v s="$2" '$1 == s {print $4}' "$WORK/$1.states"; }
+logf() { echo "$WORK/$1/logs/melon-$2-$(awk -v s="$2" '$1 == s {print $2}' "$WORK/$1/jobs.txt").$3"; }
+
+# A: split failed with melon's error code, the reason in its error file, the rest cancelled.
+[ "$(state run-a split)" = FAILED ] || fail "A: split is $(state run-a split), expected FAILED"
+[ "$(exitcode run-a split)" != "exit=0:0" ] || fail "A: split failed with exit 0:0"
+grep -q "missing/train.json: cannot open" "$(logf run-a split err)" ||
+  { cat "$(logf run-a split err)"; fail "A: the reason is not in split's error file"; }
+grep -q "error: stage split: melon split failed with exit code" "$(logf run-a split err)" ||
+  fail "A: the batch script did not report the failed step"
+for s in baseline evaluate; do
+  [ "$(state run-a $s)" = CANCELLED ] || fail "A: $s is $(state run-a $s), expected CANCELLED"
+  [ ! -e "$(logf run-a $s out)" ] || fail "A: $s ran (it has a log)"
+done
+echo "ok  A: split FAILED ($(exitcode run-a split)): $(grep -m1 'cannot open' "$(logf run-a split err)" | cut -c1-120)"
+echo "ok  A: baseline and evaluate CANCELLED without running"
+
+# B: split completed, baseline failed on the malformed song_meta.json, evaluate cancelled.
+[ "$(state run-b split)" = COMPLETED ] || fail "B: split is $(state run-b split), expected COMPLETED"
+[ "$(state run-b baseline)" = FAILED ] || fail "B: baseline is $(state run-b baseline), expected FAILED"
+grep -q "song_meta.json" "$(logf run-b baseline err)" ||
+  { cat "$(logf run-b baseline err)"; fail "B: the reason is not in baseline's error file"; }
+[ "$(state run-b evaluate)" = CANCELLED ] || fail "B: evaluate is $(state run-b evaluate), expected CANCELLED"
+echo "ok  B: split COMPLETED, baseline FAILED: $(grep -m1 'song_meta.json' "$(logf run-b baseline err)" | cut -c1-120)"
+echo "ok  B: evaluate CANCELLED"
+
+# Nothing pending or running, now or a moment later (bounded).
+for _ in $(seq 10); do
+  [ -z "$(squeue -h)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
+echo "ok  queue empty"
+echo "slurm failure end-to-end passed"
