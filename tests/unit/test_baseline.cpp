@@ -78,7 +78,11 @@ TEST(Baseline, FillFromSkipsExcludedAndRepeatedItems) {
 
 TEST(Baseline, TooLittleTrainingDataIsAClearError) {
   arena::SongMeta meta;
-  for (int s = 0; s < 5; ++s) meta.songs.push_back(arena::Song{s});
+  for (int s = 0; s < 5; ++s) {
+    arena::Song song;
+    song.id = s;
+    meta.songs.push_back(song);
+  }
   std::vector<arena::Playlist> train{{1, "", {0, 1, 2}, {"a"}, 0, "2020-01-01"}};
   arena::Playlist q{2, "", {}, {}, 0, "2020-01-01"};
   EXPECT_THROW(recommend::run_baseline(recommend::BaselineMethod::MostPopular, train, {q}, &meta), Error);

@@ -1,0 +1,85 @@
+// Foundation behaviour under 1, 2 and 3 ranks: the MPI wrapper's collectives
+// and the data-parallel baseline agree with a serial computation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "melon/mpi/mpi.hpp"
+#include "melon/recommend/baseline.hpp"
+
+using namespace melon;
+
+TEST(MpiFoundation, BlockRangesCoverEveryItemOnce) {
+  for (std::int64_t n : {0, 1, 2, 5, 100, 101}) {
+    std::int64_t next = 0;
+    for (int r = 0; r < 3; ++r) {
+      auto g = mpi::block_range(n, r, 3);
+      EXPECT_EQ(g.begin, next);
+      EXPECT_GE(g.end, g.begin);
+      next = g.end;
+    }
+    EXPECT_EQ(next, n);
+  }
+}
+
+TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {
+  const int p = mpi::size(), r = mpi::rank();
+  std::vector<std::int64_t> v{r + 1, 10 * (r + 1)};
+  mpi::allreduce_sum(v);
+  EXPECT_EQ(v[0], p * (p + 1) / 2);
+  EXPECT_EQ(v[1], 10 * p * (p + 1) / 2);
+  EXPECT_EQ(mpi::any(r == p - 1), true);
+  EXPECT_EQ(mpi::any(false), false);
+  std::string all = mpi::gather_bytes(std::string(static_cast<std::size_t>(r + 1), static_cast<char>('a' + r)));
+  if (r == 0) {
+    std::string want;
+    for (int i = 0; i < p; ++i) want += std::string(static_cast<std::size_t>(i + 1), static_cast<char>('a' + i));
+    EXPECT_EQ(all, want);
+  }
+  auto each = mpi::allgather_bytes(std::to_string(r));
+  ASSERT_EQ(static_cast<int>(each.size()), p);
+  for (int i = 0; i < p; ++i) EXPECT_EQ(each[i], std::to_string(i));
+}
+
+TEST(MpiFoundation, DataParallelBaselineEqualsSerialCounts) {
+  arena::SongMeta meta;
+  for (int s = 0; s < 300; ++s) {
+    arena::Song song;
+    song.id = s;
+    song.genres = {s % 2 ? "GN0100" : "GN0200"};
+    meta.songs.push_back(song);
+  }
+  std::vector<arena::Playlist> train, questions;
+  for (int i = 0; i < 97; ++i) {
+    arena::Playlist p;
+    p.id = i;
+    for (int k = 0; k < 5 + i % 40; ++k) p.songs.push_back((i * 7 + k * k) % 300);
+    std::sort(p.songs.begin(), p.songs.end());
+    p.songs.erase(std::unique(p.songs.begin(), p.songs.end()), p.songs.end());
+    p.tags = {"t" + std::to_string(i % 13), "u" + std::to_string(i % 5)};
+    train.push_back(p);
+  }
+  for (int i = 0; i < 17; ++i) {
+    arena::Playlist q;
+    q.id = 1000 + i;
+    if (i % 3) q.songs = {i, i + 1, 2 * i};
+    questions.push_back(q);
+  }
+  auto pop = recommend::count_popularity(train, meta.size());
+  std::vector<std::int64_t> serial(meta.size(), 0);
+  for (auto& p : train)
+    for (auto s : p.songs) ++serial[s];
+  EXPECT_EQ(pop.song_count, serial);
+  auto results = recommend::run_baseline(recommend::BaselineMethod::GenreMostPopular, train, questions, &meta);
+  if (mpi::rank() == 0) {
+    ASSERT_EQ(results.size(), questions.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      EXPECT_EQ(results[i].id, questions[i].id) << "answers must come back in question order";
+      EXPECT_EQ(results[i].songs.size(), 100u);
+      EXPECT_EQ(results[i].tags.size(), 10u);
+    }
+  } else {
+    EXPECT_TRUE(results.empty());
+  }
+}
