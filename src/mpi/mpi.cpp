@@ -345,4 +345,31 @@ SplitComm::~SplitComm() {
   if (comm_ != MPI_COMM_NULL && initialized() && comm_ != MPI_COMM_WORLD) MPI_Comm_free(&comm_);
 }
 
+// ---- Training additions (autoencoder trainer) ----
+
+void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) {
+  if (alone(comm) || n == 0) return;
+  bucket = std::max<std::size_t>(1, std::min<std::size_t>(bucket, 1u << 28));
+  std::vector<MPI_Request> reqs;
+  for (std::size_t off = 0; off < n; off += bucket) {
+    reqs.emplace_back();
+    check(MPI_Iallreduce(MPI_IN_PLACE, data + off, to_count(std::min(bucket, n - off), "MPI_Iallreduce"), MPI_FLOAT,
+                         MPI_SUM, comm, &reqs.back()),
+          "MPI_Iallreduce(float)");
+  }
+  check(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+int node_size(MPI_Comm comm) {
+  if (alone(comm)) return 1;
+  MPI_Comm node = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n;
+}
+
+// ---- end training additions ----
+
 }  // namespace melon::mpi

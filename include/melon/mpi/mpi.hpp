@@ -98,4 +98,13 @@ class SplitComm {
   MPI_Comm comm_ = MPI_COMM_NULL;
 };
 
+// ---- Training additions (autoencoder trainer) ----
+// Sums a float buffer across comm in buckets of `bucket` elements, all started
+// at once (MPI_Iallreduce) so the library can pipeline them, then waited for.
+// Deterministic for a given rank count, like allreduce_sum.
+void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket = std::size_t(1) << 22);
+// How many ranks of comm share this node (for sizing per-rank thread pools).
+int node_size(MPI_Comm comm);
+// ---- end training additions ----
+
 }  // namespace melon::mpi

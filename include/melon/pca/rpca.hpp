@@ -1,0 +1,136 @@
+#pragma once
+// Distributed randomized PCA (Halko, Martinsson & Tropp 2011, Alg. 4.4 with
+// re-orthonormalised power iterations) over a matrix whose rows are spread
+// across MPI ranks and streamed in blocks, never held whole.
+//
+// A is N x D (N songs, D features), Ac = A - 1 mu^T its centred form, l = k + p.
+// Multi-pass (2q + 2 passes over the data):
+//   pass 0       Y = A Omega, column sums (mean), valid rows   -> Q = qr(Y - 1 mu^T Omega)
+//   pass 2i-1    Z = Ac^T Q  (reduced over ranks)              -> Z = qr(Z)   (i = 1..q)
+//   pass 2i      Y = Ac Z                                      -> Q = qr(Y)
+//   pass 2q+1    Bt = Ac^T Q (reduced)
+//   then on every rank: Bt = Qb Rb (CholeskyQR2), svd(Rb^T) = U S W^T,
+//   components = (Qb W)^T, scores = Q U S (each rank its own rows).
+// ||Ac||_F^2 for the explained-variance ratios comes from pass 0's column sums.
+// Single-pass (Tropp, Yurtsever, Udell & Cevher 2017, "Practical sketching
+// algorithms for low-rank matrix approximation", Alg. 4 + 7): one pass collects
+// Y = A Omega and W = Psi A (Psi: s x N, s = 2l + 1, keyed by song id), centring
+// both afterwards; then Q = qr(Y), X = (Psi Q)^+ W, and X plays the role of B.
+//
+// Omega (D x l) is generated identically on every rank from the seed (a stream
+// per column), Psi's column for a row from (seed, song id): neither depends on
+// the rank count, so only the order of floating-point sums does.
+// Block products run in float (Eigen GEMM, one thread per rank unless
+// Options::threads says otherwise); A^T M products are summed in float over at
+// most 4096 rows, then in double. Everything reduced across ranks, the QR
+// factors and the final SVD are double.
+#include <mpi.h>
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace melon::pca {
+
+struct RowStatus {
+  bool ok = true;
+  std::string reason;          // why the row could not be made (ok == false)
+  std::int64_t nonfinite = 0;  // values replaced while making it
+  double bytes = 0;            // bytes read to make it (for MB/s)
+};
+
+// One rank's shard, seen as candidate rows of the feature matrix. A candidate
+// that cannot be read in the first pass is skipped for good (listed with its
+// reason); one that fails later, after it was read once, is an error.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual std::int64_t size() const = 0;                 // candidates on this rank
+  virtual int dim() const = 0;                           // D, the same on every rank
+  virtual std::int64_t key(std::int64_t i) const = 0;    // stable id of candidate i (song id)
+  // Writes candidate i's row into out[0, dim()). Called concurrently for
+  // different i from worker threads.
+  virtual RowStatus row(std::int64_t i, float* out) const = 0;
+};
+
+struct Options {
+  int components = 10;   // k
+  int oversample = 10;   // p
+  int power_iters = 2;   // q (multi-pass only)
+  std::uint64_t seed = 0;
+  bool single_pass = false;
+  std::int64_t block = 256;       // rows per streamed block
+  int threads = 1;                // worker threads per rank (feature making and GEMM)
+  std::int64_t cache_bytes = 0;   // per rank: keep feature rows in memory between passes when they fit
+  std::string state_dir;          // checkpoint after each pass ("" = none)
+  double checkpoint_seconds = 0;  // ... once at least this much pass time has passed since the last one
+  bool resume = false;            // continue from the checkpoint in state_dir, if any
+  std::string fingerprint;        // settings a checkpoint must match to be resumed
+  int stop_after_pass = -1;       // for tests: throw Stopped once this pass is checkpointed
+  bool progress = true;           // rank 0 logs per-pass progress
+  MPI_Comm comm = MPI_COMM_WORLD;
+};
+
+struct Skip {
+  std::int64_t candidate = 0;  // index into the rank's RowSource
+  std::string reason;
+};
+
+struct PassStat {
+  std::string name;
+  double seconds = 0;       // wall time, slowest rank
+  double gemm_seconds = 0;  // block products, rank 0
+  double flops = 0;         // block-product flops, all ranks
+  double bytes = 0;         // bytes read, all ranks
+  std::int64_t rows = 0;    // rows processed, all ranks
+};
+
+struct Result {
+  int k = 0, sketch = 0;          // sketch: l actually used (k + p, capped by N and D)
+  int dim = 0;
+  std::int64_t rows_total = 0;    // N: rows read, all ranks
+  std::int64_t row_offset = 0;    // global index of this rank's first row
+  std::vector<std::int64_t> rows;  // candidate index of each local row, in order
+  std::vector<Skip> skipped;       // this rank's skipped candidates
+  std::int64_t skipped_total = 0, nonfinite_total = 0;
+  Eigen::MatrixXd scores;          // local rows x k
+  Eigen::MatrixXd components;      // k x D, unit rows; sign: largest-|x| entry positive
+  Eigen::VectorXd singular_values, explained_variance, explained_variance_ratio, mean;
+  double total_variance = 0;       // ||Ac||_F^2 / (N - 1)
+  std::vector<PassStat> passes;    // the passes this run executed
+  int passes_total = 0;
+  int resumed_after = -1;          // last pass taken from a checkpoint, -1 if none
+  int qr_shifted_steps = 0;        // shifted Cholesky-QR steps taken (ill-conditioned sketches)
+};
+
+// Thrown after checkpointing pass `pass` when Options::stop_after_pass asks for it.
+struct Stopped : std::exception {
+  int pass;
+  explicit Stopped(int p) : pass(p) {}
+  const char* what() const noexcept override { return "stopped after a checkpoint as asked"; }
+};
+
+// Collective over opt.comm. Throws melon::Error on every rank for bad input
+// (k too large for the data, no readable rows, ...).
+Result run(const RowSource& src, const Options& opt);
+
+int pass_count(const Options& opt);
+std::string pass_name(const Options& opt, int pass);
+
+// Omega's column j is a N(0,1) stream seeded by (seed, stream, j): fills a
+// rows x cols column-major matrix. The same on every rank and for every rank count.
+void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int cols, float* out);
+// Gives each row of `components` (k x D) the sign that makes its largest-|x|
+// entry positive (first such entry on ties), flipping the matching score column.
+void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores);
+
+// Peak resident memory of this process (VmHWM), in KiB; -1 where unavailable.
+std::int64_t peak_rss_kib();
+// Gathers every rank's VmHWM to rank 0, which logs them; returns the largest (KiB), on every rank.
+std::int64_t log_peak_memory(MPI_Comm comm, const std::string& what);
+// A rough per-rank working-set estimate for `n_local` rows (excluding any feature cache).
+std::int64_t planned_bytes(std::int64_t n_local, int dim, const Options& opt);
+
+}  // namespace melon::pca

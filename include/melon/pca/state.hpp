@@ -1,0 +1,51 @@
+#pragma once
+// Resume state: a checkpoint after every finished pass (or, with
+// Options::checkpoint_seconds, after the first pass that ends that long after
+// the last checkpoint), so a stopped run continues from the last saved pass
+// with an identical result.
+//
+// Layout, in a folder beside the output ("<out>.state/"):
+//   CHECKPOINT                   text: pass, rank count, the settings fingerprint;
+//                                written by rank 0 last, atomically, so it only
+//                                ever names a complete set of rank files
+//   pass<P>.rank<R>of<N>.bin     each rank's state after pass P (binary, checksummed);
+//                                rank 0's also holds the D x l matrix all ranks share,
+//                                sent to the others on resume
+// Files of older passes are removed once a newer CHECKPOINT is in place. The
+// state holds exactly the doubles the next pass consumes, so resuming cannot
+// change a bit. A fingerprint mismatch (other settings, rank count or input)
+// is an error naming the difference, never a silent fresh start.
+#include <mpi.h>
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "melon/pca/rpca.hpp"
+
+namespace melon::pca {
+
+struct Checkpoint {
+  int pass = -1;  // last finished pass
+  int sketch = 0;
+  std::int64_t rows_total = 0, skipped_total = 0, nonfinite_total = 0;
+  double total_ss = 0;             // ||Ac||_F^2 once known
+  std::vector<std::int64_t> rows;  // this rank's valid candidates
+  std::vector<Skip> skipped;       // this rank's skipped candidates
+  Eigen::VectorXd mean;
+  Eigen::MatrixXd local;   // this rank's rows x l (Q)
+  Eigen::MatrixXd shared;  // D x l, the same on every rank (Z or Bt)
+  int qr_shifted_steps = 0;
+};
+
+// Collective. Writes every rank's file, then rank 0's CHECKPOINT, then removes older passes.
+void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint, const Checkpoint& cp);
+// Collective. Nothing saved yet: nullopt. Throws melon::Error (on every rank) for a
+// checkpoint from other settings or a damaged file.
+std::optional<Checkpoint> load_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint);
+// Collective. Removes the folder and everything melon put in it.
+void remove_state(MPI_Comm comm, const std::string& dir);
+
+}  // namespace melon::pca

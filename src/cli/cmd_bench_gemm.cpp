@@ -1,0 +1,68 @@
+// melon bench-gemm: the float GEMM rate of this build (Eigen, one thread), on
+// a large square product and on the two block-product shapes `melon pca` runs
+// (block x D times D x l, and D x block times block x l), so a pass's GFLOP/s
+// can be read against what the hardware and this build reach.
+// GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Dense>
+#include <chrono>
+#include <cstdio>
+
+#include "melon/cli/cli.hpp"
+#include "melon/mpi/mpi.hpp"
+
+namespace melon::cli {
+namespace {
+
+using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <class F>
+double best_seconds(int reps, F&& f) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+int run(int argc, char** argv) {
+  po::options_description d("melon bench-gemm: float GEMM rate of this build (one thread per rank)");
+  d.add_options()("n", po::value<int>()->default_value(4096), "square size")(
+      "reps", po::value<int>()->default_value(3), "repetitions (best is reported)")(
+      "block", po::value<int>()->default_value(256), "pca block rows")(
+      "dim", po::value<int>()->default_value(90048), "pca feature dimension D")(
+      "sketch", po::value<int>()->default_value(60), "pca sketch width l = k + p");
+  po::variables_map vm;
+  if (!parse("bench-gemm", d, argc, argv, vm)) return 0;
+  const int n = vm["n"].as<int>(), reps = vm["reps"].as<int>(), B = vm["block"].as<int>(),
+            D = vm["dim"].as<int>(), l = vm["sketch"].as<int>();
+  Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n), c(n, n);
+  double t = best_seconds(reps, [&] { c.noalias() = a * b; });
+  double sq = 2.0 * n * n * n / t / 1e9;
+  RowMatF blk = RowMatF::Random(B, D), y(B, l);
+  Eigen::MatrixXf z = Eigen::MatrixXf::Random(D, l), q = Eigen::MatrixXf::Random(B, l), acc(D, l);
+  int inner = std::max(1, static_cast<int>(2e9 / (2.0 * B * D * l)));
+  double t1 = best_seconds(reps, [&] {
+    for (int i = 0; i < inner; ++i) y.noalias() = blk * z;
+  });
+  double t2 = best_seconds(reps, [&] {
+    for (int i = 0; i < inner; ++i) acc.noalias() = blk.transpose() * q;
+  });
+  double f = 2.0 * B * D * l * inner;
+  if (mpi::rank() == 0) {
+    std::printf("gemm_square n=%d: %.2f GFLOP/s (%.3f s)\n", n, sq, t);
+    std::printf("gemm_block A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t1 / 1e9);
+    std::printf("gemm_block A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t2 / 1e9);
+    std::printf("check %g\n", static_cast<double>(c(0, 0) + y(0, 0) + acc(0, 0)) * 0);
+  }
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("bench-gemm", "(benchmark) float GEMM rate of this build, square and pca block shapes", run);
+}  // namespace melon::cli

@@ -1,0 +1,170 @@
+#include "melon/pca/output.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include "melon/error.hpp"
+#include "melon/h5/h5.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/util/atomic_file.hpp"
+
+namespace melon::pca {
+namespace {
+
+constexpr std::size_t kMaxReason = 512;
+
+std::string pack(const std::vector<SkippedSong>& v) {
+  std::string out;
+  for (auto& s : v) {
+    std::int32_t id = s.id;
+    std::uint32_t n = static_cast<std::uint32_t>(s.reason.size());
+    out.append(reinterpret_cast<const char*>(&id), 4);
+    out.append(reinterpret_cast<const char*>(&n), 4);
+    out += s.reason;
+  }
+  return out;
+}
+
+void unpack(const std::string& bytes, std::vector<SkippedSong>& out) {
+  std::size_t at = 0;
+  while (at + 8 <= bytes.size()) {
+    SkippedSong s;
+    std::uint32_t n = 0;
+    std::memcpy(&s.id, bytes.data() + at, 4);
+    std::memcpy(&n, bytes.data() + at + 4, 4);
+    s.reason = bytes.substr(at + 8, n);
+    at += 8 + n;
+    out.push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
+void write_output(MPI_Comm comm, const std::string& path, const Result& r,
+                  const std::vector<arena::SongId>& local_ids, const std::vector<SkippedSong>& skipped,
+                  const Attributes& attrs) {
+  const bool par = comm != MPI_COMM_NULL;
+  const int rank = par ? mpi::rank(comm) : 0;
+  // Every step ends in a collective check, so a rank that fails (cannot
+  // create the file, disk full) makes every rank throw instead of leaving the
+  // others inside the next collective HDF5 call.
+  auto check = [&](const std::string& err) {
+    if (par)
+      mpi::throw_if_any(comm, err);
+    else if (!err.empty())
+      throw Error(err);
+  };
+  MELON_ASSERT(static_cast<std::int64_t>(local_ids.size()) == r.scores.rows(),
+               "song ids (" << local_ids.size() << ") and score rows (" << r.scores.rows() << ") differ");
+  const hsize_t N = static_cast<hsize_t>(r.rows_total), K = static_cast<hsize_t>(r.k),
+                D = static_cast<hsize_t>(r.dim);
+
+  std::vector<SkippedSong> all_skipped;
+  if (par) {
+    for (auto& part : mpi::allgather_bytes(comm, pack(skipped))) unpack(part, all_skipped);
+  } else {
+    all_skipped = skipped;
+  }
+  std::sort(all_skipped.begin(), all_skipped.end(),
+            [](const SkippedSong& a, const SkippedSong& b) { return a.id < b.id; });
+  const hsize_t S = all_skipped.size();
+  std::size_t width = 1;
+  for (auto& s : all_skipped) width = std::max(width, std::min(s.reason.size(), kMaxReason));
+
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  if (par) mpi::bcast(comm, tmp);
+  const bool writer = rank == 0;
+  std::optional<h5::File> f;
+  std::string err;
+  struct RemoveTemp {  // anything but a finished rename leaves no temp file behind
+    const std::string& tmp;
+    bool armed;
+    ~RemoveTemp() {
+      if (armed) std::remove(tmp.c_str());
+    }
+  } guard{tmp, writer};
+
+  try {
+    f.emplace(h5::File::create(tmp, par ? comm : MPI_COMM_NULL));
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  check(err);
+  try {
+    const hsize_t my_rows = local_ids.size(), row0 = static_cast<hsize_t>(r.row_offset);
+    {
+      auto d = h5::Dataset::create(*f, "song_ids", h5::Type::I32, {N}, {std::min<hsize_t>(N, 1 << 16)});
+      d.write_rows(row0, my_rows, local_ids.data());
+    }
+    {
+      // ~1 MiB chunks of whole rows: a reader of some songs touches few chunks.
+      hsize_t chunk_rows = std::min<hsize_t>(N, std::max<hsize_t>(1, (1u << 18) / K));
+      auto d = h5::Dataset::create(*f, "scores", h5::Type::F32, {N, K}, {chunk_rows, K});
+      std::vector<float> buf(my_rows * K);
+      for (hsize_t i = 0; i < my_rows; ++i)
+        for (hsize_t j = 0; j < K; ++j) buf[i * K + j] = static_cast<float>(r.scores(i, j));
+      d.write_rows(row0, my_rows, buf.data());
+    }
+    auto replicated = [&](const char* name, std::vector<hsize_t> dims, const double* data) {
+      auto d = h5::Dataset::create(*f, name, h5::Type::F64, dims);
+      d.write_rows(0, writer ? dims[0] : 0, data);
+    };
+    {
+      Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> comp = r.components;
+      replicated("components", {K, D}, comp.data());
+    }
+    replicated("singular_values", {K}, r.singular_values.data());
+    replicated("explained_variance", {K}, r.explained_variance.data());
+    replicated("explained_variance_ratio", {K}, r.explained_variance_ratio.data());
+    replicated("mean", {D}, r.mean.data());
+    {
+      auto d = h5::Dataset::create(*f, "skipped_song_ids", h5::Type::I32, {S});
+      std::vector<std::int32_t> ids(S);
+      for (hsize_t i = 0; i < S; ++i) ids[i] = all_skipped[i].id;
+      if (S > 0) d.write_rows(0, writer ? S : 0, ids.data());
+    }
+    {
+      auto d = h5::Dataset::create_strings(*f, "skipped_reasons", S, width);
+      std::vector<std::string> reasons;
+      if (writer)
+        for (auto& s : all_skipped) reasons.push_back(s.reason);
+      if (S > 0) d.write_strings(0, reasons);
+    }
+    for (auto& [k, v] : attrs.text) f->set_attr(k, v);
+    for (auto& [k, v] : attrs.ints) f->set_attr(k, v);
+    for (auto& [k, v] : attrs.reals) f->set_attr(k, v);
+    f->set_attr("n_songs", static_cast<std::int64_t>(N));
+    f->set_attr("n_skipped", static_cast<std::int64_t>(S));
+    f->set_attr("n_components", static_cast<std::int64_t>(K));
+    f->set_attr("feature_dim", static_cast<std::int64_t>(D));
+    f->set_attr("sketch_width", static_cast<std::int64_t>(r.sketch));
+    f->set_attr("total_variance", r.total_variance);
+    f->set_attr("nonfinite_replaced", r.nonfinite_total);
+    f->set_attr("melon_version", std::string(MELON_VERSION));
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  check(err);
+  try {
+    f->close();
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  check(err);
+  if (par) mpi::barrier(comm);
+  if (writer) {
+    try {
+      commit_rename(tmp, path);
+      guard.armed = false;
+    } catch (const Error& e) {
+      err = e.what();
+    }
+  }
+  check(err);
+}
+
+}  // namespace melon::pca

@@ -1,0 +1,802 @@
+// GCC 12's AVX-512 intrinsic headers trip -Wuninitialized inside Eigen's
+// packet transposes (GCC bug 105593): a false positive, silenced here only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "melon/pca/rpca.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <sys/mman.h>
+#include <cerrno>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/pca/cholqr.hpp"
+#include "melon/pca/state.hpp"
+#include "melon/util/log.hpp"
+#include "melon/util/rng.hpp"
+
+namespace melon::pca {
+namespace {
+
+using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRowMapF = Eigen::Map<const RowMatF>;
+
+constexpr std::uint64_t kOmegaStream = 0x4f4d454741ull;  // "OMEGA"
+constexpr std::uint64_t kPsiStream = 0x505349ull;         // "PSI"
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+// Fork-join worker threads: run(fn) calls fn(t) for t in [0, n), t = 0 on the
+// caller. Only the caller ever talks to MPI (MPI_THREAD_FUNNELED).
+class Workers {
+ public:
+  explicit Workers(int n) : n_(std::max(1, n)) {
+    for (int t = 1; t < n_; ++t) threads_.emplace_back([this, t] { loop(t); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto& th : threads_) th.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+  int size() const { return n_; }
+
+  void run(const std::function<void(int)>& fn) {
+    if (n_ == 1) {
+      fn(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      fn_ = &fn;
+      pending_ = n_ - 1;
+      err_ = nullptr;
+      ++gen_;
+    }
+    cv_.notify_all();
+    std::exception_ptr mine;
+    try {
+      fn(0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lk(m_);
+    done_.wait(lk, [&] { return pending_ == 0; });
+    fn_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (err_) std::rethrow_exception(err_);
+  }
+
+ private:
+  void loop(int t) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* fn = nullptr;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_) return;
+        fn = fn_;
+      }
+      try {
+        (*fn)(t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(m_);
+        if (!err_) err_ = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lk(m_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  int n_;
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable cv_, done_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int pending_ = 0;
+  std::uint64_t gen_ = 0;
+  bool stop_ = false;
+  std::exception_ptr err_;
+};
+
+mpi::Range chunk(std::int64_t n, int t, int parts) { return mpi::block_range(n, t, parts); }
+
+// Uninitialised float storage for blocks and the row cache, mapped with
+// MAP_POPULATE: the pages are faulted in one system call instead of one trap
+// per 4 KiB page as the first pass writes them (~30% less kernel time on a VM;
+// the cache is only made when --memory-mb has room for it, so committing it
+// up front is what was asked). No MADV_HUGEPAGE: with the usual
+// defrag=madvise setting the kernel compacts memory on every fault, which made
+// the first pass 2x slower here.
+class FloatBuffer {
+ public:
+  FloatBuffer() = default;
+  ~FloatBuffer() { release(); }
+  FloatBuffer(const FloatBuffer&) = delete;
+  FloatBuffer& operator=(const FloatBuffer&) = delete;
+  void allocate(std::size_t count) {
+    release();
+    bytes_ = std::max<std::size_t>(count * sizeof(float), 4096);
+    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    MELON_CHECK(p != MAP_FAILED, "pca: cannot allocate " << (bytes_ >> 20) << " MiB: " << std::strerror(errno));
+    p_ = static_cast<float*>(p);
+  }
+  float* data() { return p_; }
+
+ private:
+  void release() {
+    if (p_) ::munmap(p_, bytes_);
+    p_ = nullptr;
+  }
+  float* p_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// N(0,1) values from one stream, two per Box-Muller pair (half the log/sqrt
+// calls of one-at-a-time). Deterministic: a function of the stream alone.
+void fill_normals(Rng& rng, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; i += 2) {
+    double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();  // u1 in (0, 1]
+    double r = std::sqrt(-2.0 * std::log(u1)), a = 6.283185307179586 * u2;
+    out[i] = static_cast<float>(r * std::cos(a));
+    if (i + 1 < n) out[i + 1] = static_cast<float>(r * std::sin(a));
+  }
+}
+
+enum class Kind { Scan, Sketch, Z, Y, B };
+
+Kind kind_of(const Options& o, int pass) {
+  if (o.single_pass) return Kind::Sketch;
+  if (pass == 0) return Kind::Scan;
+  if (pass == 2 * o.power_iters + 1) return Kind::B;
+  return pass % 2 == 1 ? Kind::Z : Kind::Y;
+}
+
+// What the run carries from pass to pass (and what a checkpoint stores).
+struct Work {
+  int l = 0;
+  std::int64_t n_total = 0, skipped_total = 0, nonfinite_total = 0;
+  double total_ss = 0;
+  std::vector<std::int64_t> rows;
+  std::vector<Skip> skipped;
+  Eigen::VectorXd mean;
+  Eigen::VectorXf meanf;
+  Eigen::MatrixXd local;   // n_local x l
+  Eigen::MatrixXd shared;  // D x l
+  int shifted = 0;
+};
+
+struct Counters {
+  double bytes = 0, gemm = 0, flops = 0;
+  std::int64_t rows = 0;
+};
+
+// Streams this rank's rows through the pass kernels in blocks of opt.block
+// rows, from the source or from the in-memory cache.
+class Streamer {
+ public:
+  Streamer(const RowSource& src, const Options& opt, Workers& workers, int dim)
+      : src_(src), opt_(opt), workers_(workers), dim_(dim) {}
+
+  void allocate_block() {
+    buf_.allocate(static_cast<std::size_t>(std::min<std::int64_t>(opt_.block, std::max<std::int64_t>(src_.size(), 1))) *
+                  dim_);
+  }
+  void enable_cache(std::int64_t rows) {
+    cache_.allocate(static_cast<std::size_t>(std::max<std::int64_t>(rows, 1)) * dim_);
+    cache_on_ = true;
+  }
+  bool cache_on() const { return cache_on_; }
+
+  // First pass: every candidate; fn(a, v0, nv) gets the block's readable rows
+  // compacted (uncentred), v0 = index of the first of them among valid rows.
+  // Failures come back as a message (never as an exception) so that every
+  // rank reaches the collective check at the end of the pass.
+  template <class Fn>
+  std::string scan(Work& w, Counters& c, log::Progress& prog, double scale, Fn&& fn) {
+    try {
+      scan_impl(w, c, prog, scale, fn);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return {};
+  }
+  template <class Fn>
+  std::string rows(const Work& w, Counters& c, log::Progress& prog, double scale, Fn&& fn) {
+    try {
+      return rows_impl(w, c, prog, scale, fn);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+
+ private:
+  template <class Fn>
+  void scan_impl(Work& w, Counters& c, log::Progress& prog, double scale, Fn& fn) {
+    const std::int64_t n_cand = src_.size(), B = opt_.block;
+    std::vector<RowStatus> st(static_cast<std::size_t>(std::min(B, std::max<std::int64_t>(n_cand, 1))));
+    const int T = workers_.size();
+    std::vector<double> tbytes(T);
+    for (std::int64_t c0 = 0; c0 < n_cand; c0 += B) {
+      const std::int64_t n = std::min(B, n_cand - c0);
+      const std::int64_t v0 = static_cast<std::int64_t>(w.rows.size());
+      float* a = cache_on_ ? cache_.data() + static_cast<std::size_t>(v0) * dim_ : buf_.data();
+      workers_.run([&](int t) {
+        auto r = chunk(n, t, T);
+        for (std::int64_t j = r.begin; j < r.end; ++j) {
+          st[j] = src_.row(c0 + j, a + static_cast<std::size_t>(j) * dim_);
+          tbytes[t] += st[j].bytes;
+        }
+      });
+      std::int64_t nv = 0;
+      for (std::int64_t j = 0; j < n; ++j) {
+        if (!st[j].ok) {
+          w.skipped.push_back({c0 + j, st[j].reason});
+          continue;
+        }
+        if (nv != j)
+          std::memmove(a + static_cast<std::size_t>(nv) * dim_, a + static_cast<std::size_t>(j) * dim_,
+                       sizeof(float) * dim_);
+        w.rows.push_back(c0 + j);
+        w.nonfinite_total += st[j].nonfinite;
+        ++nv;
+      }
+      if (nv > 0) fn(a, v0, nv);
+      c.rows += nv;
+      double bytes = 0;
+      for (auto b : tbytes) bytes += b;
+      c.bytes = bytes;
+      prog.update(static_cast<std::int64_t>((c0 + n) * scale), bytes * scale);
+    }
+    if (cache_on_) cache_ready_ = true;
+  }
+
+  // Later passes: this rank's valid rows, centred; fn(a, r0, n).
+  template <class Fn>
+  std::string rows_impl(const Work& w, Counters& c, log::Progress& prog, double scale, Fn& fn) {
+    const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size()), B = opt_.block;
+    const int T = workers_.size();
+    std::vector<double> tbytes(T);
+    std::vector<std::string> terr(T);
+    for (std::int64_t r0 = 0; r0 < n_local; r0 += B) {
+      const std::int64_t n = std::min(B, n_local - r0);
+      float* a = cache_on_ ? cache_.data() + static_cast<std::size_t>(r0) * dim_ : buf_.data();
+      if (!cache_ready_) {
+        workers_.run([&](int t) {
+          auto r = chunk(n, t, T);
+          for (std::int64_t j = r.begin; j < r.end && terr[t].empty(); ++j) {
+            float* row = a + static_cast<std::size_t>(j) * dim_;
+            const std::int64_t cand = w.rows[r0 + j];
+            RowStatus s = src_.row(cand, row);
+            if (!s.ok) {
+              terr[t] = "row " + std::to_string(cand) + " (id " + std::to_string(src_.key(cand)) +
+                        ") was read in the first pass but now fails: " + s.reason;
+              break;
+            }
+            tbytes[t] += s.bytes;
+            for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
+          }
+        });
+        for (auto& e : terr)
+          if (!e.empty()) return e;
+      }
+      fn(static_cast<const float*>(a), r0, n);
+      c.rows += n;
+      double bytes = 0;
+      for (auto b : tbytes) bytes += b;
+      if (cache_ready_) bytes = static_cast<double>(r0 + n) * dim_ * sizeof(float);
+      c.bytes = bytes;
+      prog.update(static_cast<std::int64_t>((r0 + n) * scale), bytes * scale);
+    }
+    if (cache_on_) cache_ready_ = true;
+    return {};
+  }
+
+ public:
+  // Centres the cached rows once the mean is known (the streamed path centres each block as it reads it).
+  void centre_cache(const Work& w) {
+    if (!cache_on_) return;
+    const std::int64_t n = static_cast<std::int64_t>(w.rows.size());
+    const int T = workers_.size();
+    workers_.run([&](int t) {
+      auto r = chunk(n, t, T);
+      for (std::int64_t j = r.begin; j < r.end; ++j) {
+        float* row = cache_.data() + static_cast<std::size_t>(j) * dim_;
+        for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
+      }
+    });
+  }
+
+ private:
+  const RowSource& src_;
+  const Options& opt_;
+  Workers& workers_;
+  int dim_;
+  FloatBuffer buf_, cache_;
+  bool cache_on_ = false, cache_ready_ = false;
+};
+
+// acc (D x l, double) += A^T M over a pass's blocks A (n x D, row-major) and
+// M (n x l, float). Products accumulate in a float D x l buffer (GEMM with
+// beta = 1) that is added into the double accumulator every kFlushRows rows
+// and at the end: adding each block's product straight into double cost
+// about as much memory traffic as the product itself. The D rows are split
+// over the workers, so threads never add into the same rows.
+class AtAccumulator {
+ public:
+  static constexpr std::int64_t kFlushRows = 4096;  // float partial sums over at most this many rows
+  AtAccumulator(Workers& workers, int dim, int cols)
+      : workers_(workers), dim_(dim), acc_(Eigen::MatrixXd::Zero(dim, cols)), tmp_(Eigen::MatrixXf::Zero(dim, cols)) {}
+
+  void add(const float* a, std::int64_t n, const Eigen::MatrixXf& m) {
+    ConstRowMapF A(a, n, dim_);
+    const int T = workers_.size();
+    const bool flush = pending_ + n >= kFlushRows;
+    workers_.run([&](int t) {
+      auto r = chunk(dim_, t, T);
+      const Eigen::Index d0 = r.begin, nd = r.end - r.begin;
+      if (nd == 0) return;
+      tmp_.middleRows(d0, nd).noalias() += A.middleCols(d0, nd).transpose() * m;
+      if (flush) flush_rows(d0, nd);
+    });
+    pending_ = flush ? 0 : pending_ + n;
+  }
+
+  // The accumulated sum (flushes what is pending).
+  Eigen::MatrixXd& result() {
+    if (pending_ > 0) {
+      const int T = workers_.size();
+      workers_.run([&](int t) {
+        auto r = chunk(dim_, t, T);
+        if (r.end > r.begin) flush_rows(r.begin, r.end - r.begin);
+      });
+      pending_ = 0;
+    }
+    return acc_;
+  }
+
+ private:
+  void flush_rows(Eigen::Index d0, Eigen::Index nd) {
+    acc_.middleRows(d0, nd) += tmp_.middleRows(d0, nd).cast<double>();
+    tmp_.middleRows(d0, nd).setZero();
+  }
+  Workers& workers_;
+  int dim_;
+  Eigen::MatrixXd acc_;
+  Eigen::MatrixXf tmp_;
+  std::int64_t pending_ = 0;
+};
+
+// out (n x l, row-major float) = A M, rows split over the workers.
+void multiply_rows(Workers& workers, const float* a, std::int64_t n, int dim, const Eigen::MatrixXf& m, RowMatF& out) {
+  ConstRowMapF A(a, n, dim);
+  out.resize(n, m.cols());
+  const int T = workers.size();
+  workers.run([&](int t) {
+    auto r = chunk(n, t, T);
+    if (r.end > r.begin) out.middleRows(r.begin, r.end - r.begin).noalias() = A.middleRows(r.begin, r.end - r.begin) * m;
+  });
+}
+
+std::string pass_label(const Options& o, int pass) {
+  return "pass " + std::to_string(pass + 1) + "/" + std::to_string(pass_count(o)) + " (" + pass_name(o, pass) + ")";
+}
+
+}  // namespace
+
+int pass_count(const Options& o) { return o.single_pass ? 1 : 2 * o.power_iters + 2; }
+
+std::string pass_name(const Options& o, int pass) {
+  switch (kind_of(o, pass)) {
+    case Kind::Sketch: return "single-pass sketch: Y = A Omega, W = Psi A, mean";
+    case Kind::Scan: return "Y = A Omega, mean";
+    case Kind::B: return "B = Q^T Ac";
+    case Kind::Z: return "Z = Ac^T Q, power iteration " + std::to_string((pass + 1) / 2) + "/" + std::to_string(o.power_iters);
+    case Kind::Y: return "Y = Ac Z, power iteration " + std::to_string(pass / 2) + "/" + std::to_string(o.power_iters);
+  }
+  return "?";
+}
+
+void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int cols, float* out) {
+  for (int j = 0; j < cols; ++j) {
+    Rng rng(mix_seed(seed, stream, static_cast<std::uint64_t>(j)));
+    fill_normals(rng, out + static_cast<std::size_t>(j) * rows, rows);
+  }
+}
+
+void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores) {
+  for (Eigen::Index j = 0; j < components.rows(); ++j) {
+    Eigen::Index best = 0;
+    double big = -1;
+    for (Eigen::Index d = 0; d < components.cols(); ++d) {
+      double v = std::fabs(components(j, d));
+      if (v > big) {
+        big = v;
+        best = d;
+      }
+    }
+    if (components.cols() > 0 && components(j, best) < 0) {
+      components.row(j) *= -1;
+      if (scores.cols() > j) scores.col(j) *= -1;
+    }
+  }
+}
+
+std::int64_t peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
+  return -1;
+}
+
+std::int64_t log_peak_memory(MPI_Comm comm, const std::string& what) {
+  std::int64_t mine = peak_rss_kib();
+  auto all = mpi::allgather(comm, mine);
+  std::int64_t top = *std::max_element(all.begin(), all.end());
+  if (mpi::rank(comm) == 0) {
+    std::ostringstream os;
+    os << what << " peak memory (VmHWM) per rank:";
+    for (std::size_t r = 0; r < all.size(); ++r) os << " r" << r << "=" << fmt("%.1f", all[r] / 1024.0) << "MB";
+    os << "; max " << fmt("%.1f", top / 1024.0) << " MB";
+    log::info(os.str());
+  }
+  return top;
+}
+
+std::int64_t planned_bytes(std::int64_t n_local, int dim, const Options& o) {
+  const std::int64_t l = std::min<std::int64_t>(o.components + o.oversample, dim);
+  const std::int64_t s = o.single_pass ? 2 * l + 1 : 0;
+  const std::int64_t D = dim;
+  std::int64_t b = o.block * D * 4;                   // block buffer
+  b += D * l * (4 + 8 + 8 + 4 + 4);                    // Omega, accumulator, shared, float copy, GEMM temp
+  b += D * s * (8 + 4);                                // single-pass W and its temp
+  b += D * l * 8 * 2;                                  // final QR of Bt
+  b += n_local * (l * 8 * 2 + o.components * 8 + 16);  // Y/Q, scratch, scores, bookkeeping
+  b += D * 8 * 4;                                      // sums, mean
+  return b;
+}
+
+Result run(const RowSource& src, const Options& opt) {
+  MPI_Comm comm = opt.comm;
+  const int rank = mpi::rank(comm), nranks = mpi::size(comm);
+  const bool talk = opt.progress && rank == 0;
+  MELON_CHECK(opt.components >= 1, "pca: --components must be >= 1, got " << opt.components);
+  MELON_CHECK(opt.oversample >= 0, "pca: --oversample must be >= 0, got " << opt.oversample);
+  MELON_CHECK(opt.power_iters >= 0, "pca: --power-iters must be >= 0, got " << opt.power_iters);
+  MELON_CHECK(opt.block >= 1, "pca: --block must be >= 1, got " << opt.block);
+  MELON_CHECK(opt.threads >= 1 && opt.threads <= 256, "pca: --threads must be 1..256, got " << opt.threads);
+  const int D = src.dim();
+  {
+    std::int64_t dmax = static_cast<std::int64_t>(mpi::allreduce_max(comm, static_cast<double>(D)));
+    std::int64_t dsum = mpi::allreduce_sum(comm, static_cast<std::int64_t>(D));
+    MELON_ASSERT(dsum == dmax * nranks, "ranks disagree on the feature dimension");
+  }
+  MELON_CHECK(D >= 1, "pca: feature rows are empty");
+  MELON_CHECK(opt.components <= D, "pca: k = " << opt.components << " components exceed the feature dimension D = "
+                                                << D << " (k must be <= min(songs, D))");
+  const std::int64_t cand_total = mpi::allreduce_sum(comm, src.size());
+  MELON_CHECK(cand_total > 0, "pca: no readable rows: no rank has any song to read (all missing?)");
+  // Checked again after the first pass against the songs actually read; this
+  // catches the obvious case before reading anything.
+  MELON_CHECK(opt.components <= cand_total, "pca: k = " << opt.components << " components exceed the " << cand_total
+                                                        << " songs given (k must be <= min(songs, D = " << D << "))");
+  const int l0 = std::min(opt.components + opt.oversample, D);
+  const int n_passes = pass_count(opt);
+
+  std::ostringstream fp;
+  fp << opt.fingerprint << "k=" << opt.components << "\noversample=" << opt.oversample
+     << "\npower_iters=" << opt.power_iters << "\nseed=" << opt.seed
+     << "\nmode=" << (opt.single_pass ? "single-pass" : "multi-pass") << "\nblock=" << opt.block
+     << "\nthreads=" << opt.threads << "\nranks=" << nranks << "\ndim=" << D << "\ncandidates=" << cand_total << "\n";
+  const std::string fingerprint = fp.str();
+
+  Work w;
+  int start = 0;
+  Result res;
+  if (!opt.state_dir.empty()) {
+    if (opt.resume) {
+      auto cp = load_checkpoint(comm, opt.state_dir, fingerprint);
+      if (cp) {
+        start = cp->pass + 1;
+        res.resumed_after = cp->pass;
+        w.l = cp->sketch;
+        w.n_total = cp->rows_total;
+        w.skipped_total = cp->skipped_total;
+        w.nonfinite_total = cp->nonfinite_total;
+        w.total_ss = cp->total_ss;
+        w.rows = std::move(cp->rows);
+        w.skipped = std::move(cp->skipped);
+        w.mean = cp->mean;
+        w.meanf = w.mean.cast<float>();
+        w.local = std::move(cp->local);
+        w.shared = std::move(cp->shared);
+        w.shifted = cp->qr_shifted_steps;
+        if (talk)
+          log::info("pca: resuming after pass " + std::to_string(start) + "/" + std::to_string(n_passes) +
+                    " from " + opt.state_dir);
+      } else if (talk) {
+        log::info("pca: --resume: no checkpoint in " + opt.state_dir + ", starting from the first pass");
+      }
+    } else {
+      remove_state(comm, opt.state_dir);  // a fresh run never mixes with an old one's files
+    }
+  }
+
+  // Omega: D x l0, the same bits on every rank for every rank count.
+  Eigen::MatrixXf omega(D, l0);
+  gaussian_matrix(opt.seed, kOmegaStream, D, l0, omega.data());
+  const int s_width = opt.single_pass ? 2 * l0 + 1 : 0;
+
+  Workers workers(opt.threads);
+  Streamer stream(src, opt, workers, D);
+  {
+    std::int64_t cache_rows = start == 0 ? src.size() : static_cast<std::int64_t>(w.rows.size());
+    bool on = opt.cache_bytes > 0 && cache_rows * static_cast<std::int64_t>(D) * 4 <= opt.cache_bytes;
+    std::string err;  // out of memory on one rank must stop every rank
+    try {
+      stream.allocate_block();
+      if (on) stream.enable_cache(cache_rows);
+    } catch (const Error& e) {
+      err = e.what();
+    }
+    mpi::throw_if_any(comm, err);
+    std::int64_t caching = mpi::allreduce_sum(comm, static_cast<std::int64_t>(on ? 1 : 0));
+    if (talk && opt.cache_bytes > 0)
+      log::info("pca: " + std::to_string(caching) + "/" + std::to_string(nranks) +
+                " ranks keep their feature rows in memory between passes (--memory-mb allows it)");
+  }
+  const int T = workers.size();
+  double since_checkpoint = 0;
+
+  for (int pass = start; pass < n_passes; ++pass) {
+    const Kind kind = kind_of(opt, pass);
+    const double t0 = now();
+    Counters c;
+    const std::int64_t total = (kind == Kind::Scan || kind == Kind::Sketch) ? cand_total : w.n_total;
+    const std::int64_t mine = (kind == Kind::Scan || kind == Kind::Sketch) ? src.size()
+                                                                           : static_cast<std::int64_t>(w.rows.size());
+    // Rank 0 reports for the job: ranks are balanced by bytes, so its own
+    // fraction done stands for everyone's; exact totals come at the pass end.
+    const double scale = mine > 0 ? static_cast<double>(total) / mine : 0;
+    log::Progress prog(pass_label(opt, pass), total, "songs", 5.0, talk);
+    std::string error;
+    {
+      if (kind == Kind::Scan || kind == Kind::Sketch) {
+        const std::int64_t n_cand = src.size();
+        Eigen::MatrixXd y(n_cand, l0);
+        Eigen::VectorXd sum = Eigen::VectorXd::Zero(2 * D);  // column sums, then sums of squares
+        AtAccumulator wsum(workers, s_width > 0 ? D : 0, s_width);
+        Eigen::VectorXd psi1 = Eigen::VectorXd::Zero(s_width);
+        Eigen::MatrixXf psi;
+        RowMatF yb;
+        error = stream.scan(w, c, prog, scale, [&](float* a, std::int64_t v0, std::int64_t nv) {
+          workers.run([&](int t) {
+            auto r = chunk(D, t, T);
+            for (std::int64_t i = 0; i < nv; ++i) {
+              const float* row = a + static_cast<std::size_t>(i) * D;
+              for (std::int64_t d = r.begin; d < r.end; ++d) {
+                sum[d] += row[d];
+                sum[D + d] += static_cast<double>(row[d]) * row[d];
+              }
+            }
+          });
+          const double g0 = now();
+          multiply_rows(workers, a, nv, D, omega, yb);
+          y.middleRows(v0, nv) = yb.cast<double>();
+          c.flops += 2.0 * nv * D * l0;
+          if (s_width > 0) {
+            psi.resize(nv, s_width);
+            std::vector<float> p(s_width);
+            for (std::int64_t i = 0; i < nv; ++i) {
+              Rng rng(mix_seed(opt.seed, kPsiStream, static_cast<std::uint64_t>(src.key(w.rows[v0 + i]))));
+              fill_normals(rng, p.data(), s_width);
+              for (int j = 0; j < s_width; ++j) psi(i, j) = p[j];
+            }
+            psi1 += psi.cast<double>().colwise().sum().transpose();
+            wsum.add(a, nv, psi);
+            c.flops += 2.0 * nv * D * s_width;
+          }
+          c.gemm += now() - g0;
+        });
+        mpi::throw_if_any(comm, error);
+        const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size());
+        std::int64_t counts[3] = {n_local, static_cast<std::int64_t>(w.skipped.size()), w.nonfinite_total};
+        mpi::allreduce_sum(comm, counts, 3);
+        w.n_total = counts[0];
+        w.skipped_total = counts[1];
+        w.nonfinite_total = counts[2];
+        MELON_CHECK(w.n_total > 0, "pca: no readable rows: all " << cand_total
+                                                                  << " songs given were missing or unreadable");
+        MELON_CHECK(w.n_total >= 2, "pca: only one readable song: PCA needs at least 2");
+        MELON_CHECK(opt.components <= w.n_total, "pca: k = " << opt.components << " components exceed the "
+                                                              << w.n_total << " songs read (k must be <= min(songs, D = "
+                                                              << D << "))");
+        mpi::allreduce_sum_same(comm, sum.data(), static_cast<std::size_t>(sum.size()));
+        w.mean = sum.head(D) / static_cast<double>(w.n_total);
+        w.meanf = w.mean.cast<float>();
+        // ||Ac||^2 = sum x^2 - N mu^2 per column: the squares of floats are exact
+        // in double, so the cancellation costs ~eps * mean^2 / variance: nothing.
+        w.total_ss = std::max(0.0, (sum.tail(D) - w.mean.cwiseProduct(sum.head(D))).sum());
+        stream.centre_cache(w);
+        w.l = static_cast<int>(std::min<std::int64_t>(l0, w.n_total));
+        y.conservativeResize(n_local, w.l);
+        Eigen::RowVectorXd mu_omega = w.mean.transpose() * omega.leftCols(w.l).cast<double>();
+        y.rowwise() -= mu_omega;
+        w.shifted += cholqr(comm, y, w.n_total).shifted_steps;
+        w.local = std::move(y);
+        if (kind == Kind::Sketch) {
+          // W = Psi Ac = Psi A - (Psi 1) mu^T, kept transposed (D x s).
+          Eigen::MatrixXd& wacc = wsum.result();
+          mpi::allreduce_sum_same(comm, wacc.data(), static_cast<std::size_t>(wacc.size()));
+          mpi::allreduce_sum_same(comm, psi1.data(), static_cast<std::size_t>(psi1.size()));
+          wacc -= w.mean * psi1.transpose();
+          // Psi Q (s x l) from the same float-rounded Psi entries as W.
+          Eigen::MatrixXd psiq = Eigen::MatrixXd::Zero(s_width, w.l);
+          std::vector<Eigen::MatrixXd> part(T, Eigen::MatrixXd::Zero(s_width, w.l));
+          workers.run([&](int t) {
+            auto r = chunk(n_local, t, T);
+            Eigen::VectorXf pf(s_width);
+            for (std::int64_t i = r.begin; i < r.end; ++i) {
+              Rng rng(mix_seed(opt.seed, kPsiStream, static_cast<std::uint64_t>(src.key(w.rows[i]))));
+              fill_normals(rng, pf.data(), s_width);
+              part[t].noalias() += pf.cast<double>() * w.local.row(i);
+            }
+          });
+          for (auto& m : part) psiq += m;
+          mpi::allreduce_sum_same(comm, psiq.data(), static_cast<std::size_t>(psiq.size()));
+          // X = (Psi Q)^+ W; X^T = W^T Qp Rp^-T with Psi Q = Qp Rp.
+          Eigen::HouseholderQR<Eigen::MatrixXd> qr(psiq);
+          Eigen::MatrixXd qp = qr.householderQ() * Eigen::MatrixXd::Identity(s_width, w.l);
+          Eigen::MatrixXd rp = qr.matrixQR().topRows(w.l).triangularView<Eigen::Upper>();
+          Eigen::MatrixXd xt = wacc * qp;
+          rp.transpose().triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(xt);
+          w.shared = std::move(xt);
+        }
+      } else if (kind == Kind::Z || kind == Kind::B) {
+        AtAccumulator sum(workers, D, w.l);
+        Eigen::MatrixXf qf;
+        error = stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
+          const double g0 = now();
+          qf = w.local.middleRows(r0, n).cast<float>();
+          sum.add(a, n, qf);
+          c.flops += 2.0 * n * D * w.l;
+          c.gemm += now() - g0;
+        });
+        mpi::throw_if_any(comm, error);
+        Eigen::MatrixXd acc = std::move(sum.result());
+        mpi::allreduce_sum_same(comm, acc.data(), static_cast<std::size_t>(acc.size()));
+        if (kind == Kind::Z) {
+          // Z is whole on every rank: CholeskyQR2 locally (BLAS-3, ~20x faster
+          // than Householder at D x l), the same bits everywhere.
+          w.shifted += cholqr(MPI_COMM_SELF, acc, D).shifted_steps;
+          w.shared = std::move(acc);
+          w.local.resize(0, 0);  // the next pass rebuilds it
+        } else {
+          w.shared = std::move(acc);
+        }
+      } else {  // Kind::Y
+        const Eigen::MatrixXf zf = w.shared.cast<float>();
+        const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size());
+        Eigen::MatrixXd y(n_local, w.l);
+        RowMatF yb;
+        error = stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
+          const double g0 = now();
+          multiply_rows(workers, a, n, D, zf, yb);
+          y.middleRows(r0, n) = yb.cast<double>();
+          c.flops += 2.0 * n * D * w.l;
+          c.gemm += now() - g0;
+        });
+        mpi::throw_if_any(comm, error);
+        w.shifted += cholqr(comm, y, w.n_total).shifted_steps;
+        w.local = std::move(y);
+        w.shared.resize(0, 0);
+      }
+    }
+
+    // Pass summary for the job.
+    PassStat ps;
+    ps.name = pass_name(opt, pass);
+    ps.seconds = mpi::allreduce_max(comm, now() - t0);
+    ps.gemm_seconds = c.gemm;
+    {
+      double v[2] = {c.flops, c.bytes};
+      mpi::allreduce_sum(comm, v, 2);
+      ps.flops = v[0];
+      ps.bytes = v[1];
+    }
+    ps.rows = mpi::allreduce_sum(comm, c.rows);
+    res.passes.push_back(ps);
+    if (talk) {
+      std::ostringstream os;
+      os << pass_label(opt, pass) << ": " << ps.rows << " songs in " << fmt("%.2f", ps.seconds) << " s, "
+         << fmt("%.1f", ps.bytes / std::max(ps.seconds, 1e-9) / 1e6) << " MB/s, "
+         << fmt("%.2f", ps.flops / std::max(ps.seconds, 1e-9) / 1e9) << " GFLOP/s over the pass ("
+         << fmt("%.2f", ps.gemm_seconds) << " s in block products on rank 0)";
+      if (kind == Kind::Scan || kind == Kind::Sketch)
+        os << "; " << w.skipped_total << " skipped, " << w.nonfinite_total << " non-finite values replaced";
+      log::info(os.str());
+    }
+    since_checkpoint += ps.seconds;  // the job's slowest rank: the same on every rank, so all decide alike
+    if (!opt.state_dir.empty() && (since_checkpoint >= opt.checkpoint_seconds || pass == opt.stop_after_pass)) {
+      since_checkpoint = 0;
+      Checkpoint cp;
+      cp.pass = pass;
+      cp.sketch = w.l;
+      cp.rows_total = w.n_total;
+      cp.skipped_total = w.skipped_total;
+      cp.nonfinite_total = w.nonfinite_total;
+      cp.total_ss = w.total_ss;
+      cp.rows = w.rows;
+      cp.skipped = w.skipped;
+      cp.mean = w.mean;
+      cp.local = w.local;
+      cp.shared = w.shared;
+      cp.qr_shifted_steps = w.shifted;
+      save_checkpoint(comm, opt.state_dir, fingerprint, cp);
+    }
+    if (pass == opt.stop_after_pass) throw Stopped(pass);
+  }
+
+  // Small SVD, the same on every rank: Bt = Qb Rb, Rb^T = U S W^T, so
+  // B = U S (Qb W)^T.
+  MELON_ASSERT(w.shared.rows() == D && w.shared.cols() == w.l, "final sketch has the wrong shape");
+  const int k = opt.components;
+  Eigen::MatrixXd qb = std::move(w.shared), rb;
+  w.shifted += cholqr(MPI_COMM_SELF, qb, D, &rb).shifted_steps;
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(rb.transpose(), Eigen::ComputeFullU | Eigen::ComputeFullV);
+  res.components = (qb * svd.matrixV().leftCols(k)).transpose();
+  res.scores = w.local * (svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal());
+  normalize_signs(res.components, res.scores);
+  res.singular_values = svd.singularValues().head(k);
+  const double dof = static_cast<double>(w.n_total - 1);
+  res.explained_variance = res.singular_values.array().square() / dof;
+  res.explained_variance_ratio =
+      w.total_ss > 0 ? Eigen::VectorXd(res.singular_values.array().square() / w.total_ss)
+                     : Eigen::VectorXd(Eigen::VectorXd::Zero(k));
+  res.total_variance = w.total_ss / dof;
+  res.mean = w.mean;
+  res.k = k;
+  res.sketch = w.l;
+  res.dim = D;
+  res.rows_total = w.n_total;
+  res.row_offset = mpi::exscan_sum(comm, static_cast<std::int64_t>(w.rows.size()));
+  res.rows = std::move(w.rows);
+  res.skipped = std::move(w.skipped);
+  res.skipped_total = w.skipped_total;
+  res.nonfinite_total = w.nonfinite_total;
+  res.passes_total = n_passes;
+  res.qr_shifted_steps = w.shifted;
+  return res;
+}
+
+}  // namespace melon::pca

@@ -1,0 +1,367 @@
+// Randomized PCA (src/pca/rpca.cpp, cholqr.cpp, state.cpp, output.cpp) on one
+// process without MPI: accuracy against an exact SVD, determinism, skipped
+// rows, bad input, resume and the HDF5 output. Multi-rank behaviour is in
+// tests/mpi/test_pca_mpi.cpp.
+// GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <Eigen/Dense>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "melon/error.hpp"
+#include "melon/h5/h5.hpp"
+#include "melon/pca/cholqr.hpp"
+#include "melon/pca/output.hpp"
+#include "melon/pca/rpca.hpp"
+#include "melon/util/rng.hpp"
+
+namespace {
+
+using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// N x D with singular values sigma0 * decay^i over a random orthonormal pair,
+// a non-zero mean and a little noise: a known, decaying spectrum.
+RowMatF make_matrix(int n, int d, int rank, double sigma0, double decay, double noise, std::uint64_t seed) {
+  melon::Rng rng(seed);
+  Eigen::MatrixXd u(n, rank), v(d, rank);
+  for (int j = 0; j < rank; ++j) {
+    for (int i = 0; i < n; ++i) u(i, j) = rng.normal();
+    for (int i = 0; i < d; ++i) v(i, j) = rng.normal();
+  }
+  u = Eigen::HouseholderQR<Eigen::MatrixXd>(u).householderQ() * Eigen::MatrixXd::Identity(n, rank);
+  v = Eigen::HouseholderQR<Eigen::MatrixXd>(v).householderQ() * Eigen::MatrixXd::Identity(d, rank);
+  Eigen::VectorXd s(rank);
+  for (int j = 0; j < rank; ++j) s[j] = sigma0 * std::pow(decay, j);
+  Eigen::MatrixXd a = u * s.asDiagonal() * v.transpose();
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j) a(i, j) += 3.0 + 0.01 * j + noise * rng.normal();
+  return a.cast<float>();
+}
+
+class MatrixRows : public melon::pca::RowSource {
+ public:
+  MatrixRows(const RowMatF& m, std::int64_t begin, std::int64_t end) : m_(m), begin_(begin), end_(end) {}
+  std::int64_t size() const override { return end_ - begin_; }
+  int dim() const override { return static_cast<int>(m_.cols()); }
+  std::int64_t key(std::int64_t i) const override { return begin_ + i; }
+  melon::pca::RowStatus row(std::int64_t i, float* out) const override {
+    melon::pca::RowStatus st;
+    const std::int64_t g = begin_ + i;
+    if (bad.count(g)) {
+      st.ok = false;
+      st.reason = "row " + std::to_string(g) + " is corrupt";
+      return st;
+    }
+    if (fail_after_reads > 0 && ++reads > fail_after_reads) {
+      st.ok = false;
+      st.reason = "disk gone";
+      return st;
+    }
+    std::memcpy(out, m_.data() + g * m_.cols(), sizeof(float) * m_.cols());
+    st.bytes = sizeof(float) * m_.cols();
+    return st;
+  }
+  std::set<std::int64_t> bad;
+  std::int64_t fail_after_reads = 0;
+  mutable std::atomic<std::int64_t> reads{0};
+
+ private:
+  const RowMatF& m_;
+  std::int64_t begin_, end_;
+};
+
+struct Exact {
+  Eigen::VectorXd s;
+  Eigen::MatrixXd v;  // D x r
+  double total_ss;
+};
+
+Exact exact_pca(const RowMatF& m) {
+  Eigen::MatrixXd a = m.cast<double>();
+  Eigen::RowVectorXd mu = a.colwise().mean();
+  a.rowwise() -= mu;
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(a, Eigen::ComputeThinV);
+  return {svd.singularValues(), svd.matrixV(), a.squaredNorm()};
+}
+
+// sin of the largest principal angle between span(v1) and span(v2) (orthonormal columns).
+double max_angle_sin(const Eigen::MatrixXd& v1, const Eigen::MatrixXd& v2) {
+  Eigen::JacobiSVD<Eigen::MatrixXd> s(v1.transpose() * v2);
+  double c = s.singularValues().minCoeff();
+  return std::sqrt(std::max(0.0, 1 - c * c));
+}
+
+melon::pca::Options quiet(int k, int p, int q) {
+  melon::pca::Options o;
+  o.components = k;
+  o.oversample = p;
+  o.power_iters = q;
+  o.seed = 7;
+  o.block = 37;  // blocks that do not divide the row count
+  o.progress = false;
+  return o;
+}
+
+std::string temp_dir(const std::string& name) {
+  std::string d = ::testing::TempDir() + "melon_pca_" + std::to_string(::getpid()) + "_" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TEST(PcaRpca, MatchesExactSvdOnADecayingSpectrum) {
+  RowMatF m = make_matrix(700, 180, 40, 100.0, 0.8, 1e-3, 1);
+  Exact ex = exact_pca(m);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(8, 10, 2);
+  auto r = melon::pca::run(src, o);
+  ASSERT_EQ(r.k, 8);
+  ASSERT_EQ(r.rows_total, 700);
+  for (int j = 0; j < 8; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-3) << "sigma_" << j;
+  EXPECT_LT(max_angle_sin(ex.v.leftCols(8), r.components.transpose()), 1e-3);
+  // Components are orthonormal rows; scores are the centred data projected on them.
+  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(8, 8)).norm(), 1e-9);
+  Eigen::MatrixXd ac = m.cast<double>();
+  ac.rowwise() -= r.mean.transpose();
+  Eigen::MatrixXd proj = ac * r.components.transpose();
+  EXPECT_LT((proj - r.scores).norm() / proj.norm(), 1e-4);
+  // Explained variance: sigma^2 / ||Ac||^2, with the total from the exact matrix.
+  EXPECT_NEAR(r.total_variance * (700 - 1), ex.total_ss, 1e-9 * ex.total_ss);
+  for (int j = 0; j < 8; ++j)
+    EXPECT_NEAR(r.explained_variance_ratio[j], ex.s[j] * ex.s[j] / ex.total_ss, 1e-4);
+  EXPECT_NEAR(r.explained_variance[0], r.singular_values[0] * r.singular_values[0] / 699, 1e-9);
+  // Signs: the largest-|x| entry of every component is positive.
+  for (int j = 0; j < 8; ++j) {
+    Eigen::Index at;
+    r.components.row(j).cwiseAbs().maxCoeff(&at);
+    EXPECT_GT(r.components(j, at), 0);
+  }
+}
+
+TEST(PcaRpca, ExplainedVarianceRatiosSumToOneWhenKCoversTheRank) {
+  RowMatF m = make_matrix(300, 60, 6, 10.0, 0.7, 0.0, 2);  // rank 6 after centring (+ float rounding)
+  MatrixRows src(m, 0, m.rows());
+  auto r = melon::pca::run(src, quiet(6, 4, 1));
+  EXPECT_NEAR(r.explained_variance_ratio.sum(), 1.0, 1e-5);
+  auto r2 = melon::pca::run(src, quiet(3, 4, 1));
+  Exact ex = exact_pca(m);
+  EXPECT_NEAR(r2.explained_variance_ratio.sum(), ex.s.head(3).squaredNorm() / ex.total_ss, 1e-5);
+}
+
+TEST(PcaRpca, SinglePassSketchIsAccurateOnAFastDecayingSpectrum) {
+  RowMatF m = make_matrix(800, 150, 30, 100.0, 0.5, 1e-4, 3);
+  Exact ex = exact_pca(m);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(5, 15, 0);
+  o.single_pass = true;
+  auto r = melon::pca::run(src, o);
+  ASSERT_EQ(r.passes.size(), 1u);
+  for (int j = 0; j < 5; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-3) << "sigma_" << j;
+  EXPECT_LT(max_angle_sin(ex.v.leftCols(5), r.components.transpose()), 1e-2);
+}
+
+TEST(PcaRpca, RepeatsBitForBitAndCacheThreadsDoNotChangeBits) {
+  RowMatF m = make_matrix(500, 120, 30, 50.0, 0.85, 1e-2, 4);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(6, 6, 2);
+  auto a = melon::pca::run(src, o);
+  auto b = melon::pca::run(src, o);
+  EXPECT_EQ(0, std::memcmp(a.scores.data(), b.scores.data(), sizeof(double) * a.scores.size()));
+  EXPECT_EQ(0, std::memcmp(a.components.data(), b.components.data(), sizeof(double) * a.components.size()));
+  auto oc = o;
+  oc.cache_bytes = 1 << 30;  // rows kept in memory between passes: same bits
+  auto c = melon::pca::run(src, oc);
+  EXPECT_EQ(0, std::memcmp(a.scores.data(), c.scores.data(), sizeof(double) * a.scores.size()));
+  EXPECT_EQ(0, std::memcmp(a.singular_values.data(), c.singular_values.data(), sizeof(double) * 6));
+  auto ot = o;
+  ot.threads = 3;  // other thread count: other rounding, same answer
+  auto t1 = melon::pca::run(src, ot);
+  auto t2 = melon::pca::run(src, ot);
+  EXPECT_EQ(0, std::memcmp(t1.scores.data(), t2.scores.data(), sizeof(double) * t1.scores.size()));
+  EXPECT_LT((t1.components - a.components).cwiseAbs().maxCoeff(), 1e-5);
+}
+
+TEST(PcaRpca, GaussianTestMatrixIsAFunctionOfSeedAndColumnOnly) {
+  std::vector<float> a(50 * 4), b(80 * 6);
+  melon::pca::gaussian_matrix(3, 1, 50, 4, a.data());
+  melon::pca::gaussian_matrix(3, 1, 80, 6, b.data());
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(a[j * 50 + i], b[j * 80 + i]);
+  double mean = 0, sq = 0;
+  for (float x : b) {
+    mean += x;
+    sq += x * x;
+  }
+  EXPECT_NEAR(mean / b.size(), 0, 0.15);
+  EXPECT_NEAR(sq / b.size(), 1, 0.2);
+}
+
+TEST(PcaCholQr, OrthonormalisesIllConditionedAndRankDeficientMatrices) {
+  melon::Rng rng(5);
+  for (double cond : {1e2, 1e7, 1e12}) {
+    Eigen::MatrixXd g(400, 12);
+    for (int i = 0; i < g.size(); ++i) g.data()[i] = rng.normal();
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(g, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    Eigen::VectorXd s(12);
+    for (int j = 0; j < 12; ++j) s[j] = std::pow(cond, -j / 11.0);
+    Eigen::MatrixXd y = svd.matrixU() * s.asDiagonal() * svd.matrixV().transpose();
+    Eigen::MatrixXd y0 = y;
+    auto info = melon::pca::cholqr(MPI_COMM_WORLD, y, 400);
+    EXPECT_LT((y.transpose() * y - Eigen::MatrixXd::Identity(12, 12)).norm(), 1e-12) << "cond " << cond;
+    EXPECT_EQ(info.shifted_steps > 0, cond > 1e6) << "cond " << cond;
+    // Same column space (the leading columns at least, where the data is well resolved).
+    Eigen::MatrixXd resid = y0.leftCols(3) - y * (y.transpose() * y0.leftCols(3));
+    EXPECT_LT(resid.norm(), 1e-9);
+  }
+  Eigen::MatrixXd y = Eigen::MatrixXd::Zero(50, 4);
+  y.col(0).setOnes();
+  y.col(1).setOnes();  // rank 1 of 4
+  for (int i = 0; i < 50; ++i) y(i, 2) = i;
+  y.col(3) = y.col(2) * 2 + y.col(0);
+  melon::pca::cholqr(MPI_COMM_WORLD, y, 50);
+  EXPECT_TRUE(y.allFinite());
+  Eigen::MatrixXd z = Eigen::MatrixXd::Zero(10, 3);
+  EXPECT_THROW(melon::pca::cholqr(MPI_COMM_WORLD, z, 10), melon::Error);
+}
+
+TEST(PcaRpca, CorruptRowsAreSkippedAndListedNeverZero) {
+  RowMatF m = make_matrix(400, 80, 20, 30.0, 0.8, 1e-3, 6);
+  MatrixRows src(m, 0, m.rows());
+  src.bad = {0, 17, 399};
+  auto r = melon::pca::run(src, quiet(4, 6, 1));
+  EXPECT_EQ(r.rows_total, 397);
+  EXPECT_EQ(r.skipped_total, 3);
+  ASSERT_EQ(r.skipped.size(), 3u);
+  EXPECT_EQ(r.skipped[1].candidate, 17);
+  EXPECT_NE(r.skipped[1].reason.find("corrupt"), std::string::npos);
+  EXPECT_EQ(r.rows.size(), 397u);
+  EXPECT_EQ(std::count(r.rows.begin(), r.rows.end(), 17), 0);
+  // The result is the PCA of the remaining rows.
+  RowMatF kept(397, 80);
+  for (int i = 0, j = 0; i < 400; ++i)
+    if (!src.bad.count(i)) kept.row(j++) = m.row(i);
+  Exact ex = exact_pca(kept);
+  for (int j = 0; j < 4; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-3);
+}
+
+TEST(PcaRpca, BadInputIsAClearError) {
+  RowMatF m = make_matrix(20, 30, 5, 10.0, 0.8, 1e-3, 7);
+  MatrixRows src(m, 0, m.rows());
+  auto expect_error = [&](const melon::pca::Options& o, const std::string& words) {
+    try {
+      melon::pca::run(src, o);
+      FAIL() << "no error, expected: " << words;
+    } catch (const melon::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expect_error(quiet(25, 2, 1), "exceed the 20 songs given");
+  expect_error(quiet(31, 2, 1), "exceed the feature dimension D = 30");
+  expect_error(quiet(0, 2, 1), "--components");
+  src.bad = {0, 1, 2};
+  expect_error(quiet(18, 2, 1), "exceed the 17 songs read");
+  for (int i = 0; i < 20; ++i) src.bad.insert(i);
+  expect_error(quiet(2, 2, 1), "no readable rows");
+  src.bad.clear();
+  src.fail_after_reads = 25;  // readable in the first pass, gone in the second
+  expect_error(quiet(2, 2, 1), "was read in the first pass but now fails: disk gone");
+}
+
+TEST(PcaRpca, ResumesFromEachPassWithIdenticalBits) {
+  RowMatF m = make_matrix(300, 70, 20, 30.0, 0.8, 1e-2, 8);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(5, 5, 2);
+  auto full = melon::pca::run(src, o);
+  const std::string dir = temp_dir("resume");
+  o.state_dir = dir + "/out.h5.state";
+  o.fingerprint = "input=test\n";
+  for (int stop : {0, 2, 5}) {
+    auto os = o;
+    os.stop_after_pass = stop;
+    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+    auto ores = o;
+    ores.resume = true;
+    auto r = melon::pca::run(src, ores);
+    EXPECT_EQ(r.resumed_after, stop);
+    EXPECT_EQ(static_cast<int>(r.passes.size()), 6 - stop - 1);
+    EXPECT_EQ(0, std::memcmp(full.scores.data(), r.scores.data(), sizeof(double) * full.scores.size())) << stop;
+    EXPECT_EQ(0, std::memcmp(full.components.data(), r.components.data(), sizeof(double) * full.components.size()));
+  }
+  // Saves spaced out (--checkpoint-every): a stop still saves its pass, and a
+  // resume from an older save gives the same bits.
+  auto spaced = o;
+  spaced.checkpoint_seconds = 1e9;
+  spaced.stop_after_pass = 3;
+  EXPECT_THROW(melon::pca::run(src, spaced), melon::pca::Stopped);
+  spaced.stop_after_pass = -1;
+  spaced.resume = true;
+  auto r3 = melon::pca::run(src, spaced);
+  EXPECT_EQ(r3.resumed_after, 3);
+  EXPECT_EQ(0, std::memcmp(full.scores.data(), r3.scores.data(), sizeof(double) * full.scores.size()));
+  // Another setting: refuse, naming it.
+  auto os = o;
+  os.stop_after_pass = 1;
+  EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+  auto other = o;
+  other.resume = true;
+  other.seed = 99;
+  try {
+    melon::pca::run(src, other);
+    FAIL();
+  } catch (const melon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seed=7"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PcaOutput, WritesTheDocumentedDatasetsAtomically) {
+  RowMatF m = make_matrix(120, 40, 10, 20.0, 0.8, 1e-3, 9);
+  MatrixRows src(m, 0, m.rows());
+  src.bad = {5};
+  auto r = melon::pca::run(src, quiet(3, 4, 1));
+  std::vector<melon::arena::SongId> ids;
+  for (auto c : r.rows) ids.push_back(static_cast<melon::arena::SongId>(1000 + c));
+  std::vector<melon::pca::SkippedSong> skipped = {{1005, "corrupt"}, {999, "missing file"}};
+  melon::pca::Attributes attrs;
+  attrs.ints = {{"k", 3}};
+  attrs.text = {{"input", "test"}};
+  const std::string dir = temp_dir("out");
+  const std::string path = dir + "/pca.h5";
+  melon::pca::write_output(MPI_COMM_NULL, path, r, ids, skipped, attrs);
+  int entries = 0;
+  for (auto it = std::filesystem::directory_iterator(dir); it != std::filesystem::directory_iterator(); ++it) ++entries;
+  EXPECT_EQ(entries, 1);  // no temp file left
+  auto f = melon::h5::File::open(path, MPI_COMM_NULL);
+  auto sid = melon::h5::read_all<std::int32_t>(f, "song_ids");
+  ASSERT_EQ(sid.size(), 119u);
+  EXPECT_EQ(sid[5], 1006);
+  auto scores = melon::h5::Dataset::open(f, "scores");
+  EXPECT_EQ(scores.dims(), (std::vector<hsize_t>{119, 3}));
+  EXPECT_EQ(scores.type(), melon::h5::Type::F32);
+  auto sc = melon::h5::read_all<float>(f, "scores");
+  EXPECT_FLOAT_EQ(sc[7 * 3 + 2], static_cast<float>(r.scores(7, 2)));
+  auto comp = melon::h5::read_all<double>(f, "components");
+  EXPECT_EQ(comp[1 * 40 + 3], r.components(1, 3));
+  EXPECT_EQ(melon::h5::read_all<double>(f, "mean").size(), 40u);
+  EXPECT_EQ(melon::h5::read_all<double>(f, "singular_values")[0], r.singular_values[0]);
+  EXPECT_EQ(melon::h5::read_all<double>(f, "explained_variance_ratio").size(), 3u);
+  EXPECT_EQ(melon::h5::read_all<std::int32_t>(f, "skipped_song_ids"), (std::vector<std::int32_t>{999, 1005}));
+  auto why = melon::h5::Dataset::open(f, "skipped_reasons").read_strings();
+  EXPECT_EQ(why[0], "missing file");
+  EXPECT_EQ(f.attr_int("k"), 3);
+  EXPECT_EQ(f.attr_string("melon_version"), MELON_VERSION);
+  EXPECT_EQ(f.attr_int("n_songs"), 119);
+  f.close();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

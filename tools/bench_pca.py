@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Python side of tools/bench_pca.sh: scikit-learn's randomized PCA on the same
+feature matrix melon pca read, and the reconstruction error of both.
+
+    bench_pca.py --mel-dir DIR --melon-out pca.h5 [--melon-out pca2.h5 ...]
+                 --k K --p P --q Q --pool W [--seed S]
+
+The song list is melon's own output (song_ids), so both see the same rows.
+Features are built as melon builds them (include/melon/pca/features.hpp):
+non-finite values -> 0, short songs padded with each band's mean, mean over
+windows of W frames, band-major; with --pool 1 the row is the raw (48, 1876)
+array. Prints key=value lines (the shell script formats the report):
+  blas=...            numpy's BLAS as threadpoolctl sees it
+  numpy_gemm_gflops   float32 square product through numpy
+  read_s              one plain read of all files (np.load) into the matrix
+  sklearn_fit_s       PCA(svd_solver="randomized").fit_transform wall time
+  sklearn_err         ||Xc - scores @ components||_F / ||Xc||_F
+  melon_err[i]        the same for each --melon-out file
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        info = threadpool_info()
+    except Exception as e:  # noqa: BLE001 - report, do not fail the benchmark
+        return f"threadpoolctl unavailable ({e})"
+    blas = [i for i in info if i.get("user_api") == "blas"]
+    if not blas:
+        cfg = np.__config__
+        libs = getattr(cfg, "blas_opt_info", {}).get("libraries", []) if hasattr(cfg, "blas_opt_info") else []
+        return f"none detected by threadpoolctl (numpy links {','.join(libs) or 'an unknown BLAS'}: likely reference BLAS)"
+    return "; ".join(f"{b.get('internal_api')} {b.get('version')} threads={b.get('num_threads')} "
+                     f"arch={b.get('architecture')} ({os.path.basename(b.get('filepath', ''))})" for b in blas)
+
+
+def gemm_rate(n=1500, reps=2):
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.copy()
+    best = 1e9
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def features(m, pool, frames=1876):
+    """One song's feature row, as src/pca/features.cpp makes it (log off)."""
+    m = np.where(np.isfinite(m), m, np.float32(0)).astype(np.float32, copy=False)
+    t = m.shape[1]
+    if t >= frames:
+        m = m[:, :frames]
+    else:
+        pad = m.mean(axis=1, dtype=np.float64).astype(np.float32)
+        m = np.concatenate([m, np.repeat(pad[:, None], frames - t, axis=1)], axis=1)
+    if pool == 1:
+        return m.reshape(-1)
+    w = -(-frames // pool)
+    out = np.empty((48, w), dtype=np.float32)
+    for j in range(w):
+        out[:, j] = m[:, j * pool:(j + 1) * pool].mean(axis=1, dtype=np.float32)
+    return out.reshape(-1)
+
+
+def rel_error(x, mean, scores, comps):
+    """||(X - mean) - S C||_F / ||X - mean||_F without forming an N x D residual."""
+    xc_norm2 = 0.0
+    cross = 0.0
+    for i in range(0, x.shape[0], 1024):
+        blk = x[i:i + 1024].astype(np.float64) - mean
+        xc_norm2 += float(np.einsum("ij,ij->", blk, blk))
+        cross += float(np.einsum("ij,ij->", blk @ comps.T, scores[i:i + 1024]))
+    ss = scores.T @ scores
+    cc = comps @ comps.T
+    resid2 = xc_norm2 - 2 * cross + float(np.einsum("ij,ji->", ss, cc))
+    return np.sqrt(max(resid2, 0.0) / xc_norm2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mel-dir", required=True)
+    ap.add_argument("--melon-out", action="append", required=True)
+    ap.add_argument("--k", type=int, required=True)
+    ap.add_argument("--p", type=int, required=True)
+    ap.add_argument("--q", type=int, required=True)
+    ap.add_argument("--pool", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    import h5py
+    import sklearn
+    from sklearn.decomposition import PCA
+
+    print(f"blas={blas_info()}")
+    print(f"sklearn_version={sklearn.__version__}")
+    print(f"numpy_gemm_gflops={gemm_rate():.2f}")
+    with h5py.File(a.melon_out[0], "r") as f:
+        ids = f["song_ids"][:]
+    t0 = time.perf_counter()
+    rows = [features(np.load(os.path.join(a.mel_dir, str(i // 1000), f"{i}.npy")), a.pool) for i in ids]
+    x = np.stack(rows)
+    del rows
+    print(f"read_s={time.perf_counter() - t0:.3f}")
+    print(f"matrix={x.shape[0]}x{x.shape[1]} float32 ({x.nbytes / 1e6:.0f} MB)")
+    pca = PCA(n_components=a.k, svd_solver="randomized", n_oversamples=a.p, iterated_power=a.q,
+              random_state=a.seed)
+    t0 = time.perf_counter()
+    scores = pca.fit_transform(x)
+    print(f"sklearn_fit_s={time.perf_counter() - t0:.3f}")
+    print(f"sklearn_err={rel_error(x, pca.mean_.astype(np.float64), scores.astype(np.float64), pca.components_.astype(np.float64)):.6f}")
+    print(f"sklearn_evr_sum={pca.explained_variance_ratio_.sum():.6f}")
+    for i, path in enumerate(a.melon_out):
+        with h5py.File(path, "r") as f:
+            assert np.array_equal(f["song_ids"][:], ids), f"{path}: other songs than the first output"
+            err = rel_error(x, f["mean"][:], f["scores"][:].astype(np.float64), f["components"][:])
+            evr = f["explained_variance_ratio"][:].sum()
+        print(f"melon_err{i}={err:.6f}")
+        print(f"melon_evr_sum{i}={evr:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

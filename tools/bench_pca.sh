@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# melon pca vs scikit-learn's randomized PCA on the same feature matrix, in one run.
+#
+#   tools/bench_pca.sh                     # 4000 songs, raw frames (D = 90,048), k=32 p=10 q=2
+#   BENCH_SONGS=8000 BENCH_POOL=4 tools/bench_pca.sh
+#
+# Env: MELON (binary; default build/melon, a Release build), BENCH_SONGS,
+# BENCH_K, BENCH_P, BENCH_Q, BENCH_POOL, BENCH_BLOCK, BENCH_WORK (keep data there).
+# Needs python3-sklearn, python3-h5py, python3-threadpoolctl (tools/setup.sh with
+# MELON_BENCH_DEPS=1) and /usr/bin/python3.
+#
+# Prints: numpy's BLAS (threadpoolctl) and the GEMM rate numpy reaches; melon's
+# GEMM rate on a large square product and on its block shapes (same build, one
+# thread); melon's per-pass GFLOP/s for 1 and 2 ranks (rows kept in memory
+# between passes, as sklearn keeps its matrix; and streamed from the files);
+# the 2-rank efficiency; the time of one plain read of the data; wall time and
+# reconstruction error ||Xc - scores components||_F / ||Xc||_F of each, and
+# their ratio. melon's wall time includes reading the files, sklearn's fit time
+# does not (its read is reported apart). Passes here last about a second, so
+# melon saves resume state at most once a minute (--checkpoint-every 60);
+# saving after every pass (the default) adds one D x (k+p) write per pass.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MELON=${MELON:-$ROOT/build/melon}
+SONGS=${BENCH_SONGS:-4000}
+K=${BENCH_K:-32}
+P=${BENCH_P:-10}
+Q=${BENCH_Q:-2}
+POOL=${BENCH_POOL:-1}
+BLOCK=${BENCH_BLOCK:-256}
+MPIRUN=${MPIRUN:-mpirun}
+MPIFLAGS=(--oversubscribe --bind-to none)
+[ "$(id -u)" -eq 0 ] && MPIFLAGS+=(--allow-run-as-root)
+[ -x "$MELON" ] || { echo "bench_pca: no melon binary at $MELON (set MELON=...)" >&2; exit 1; }
+if [ -n "${BENCH_WORK:-}" ]; then
+  WORK=$BENCH_WORK
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/melon-bench-pca.XXXXXX")
+  trap 'rm -rf "$WORK"' EXIT
+fi
+D=$((48 * ((1876 + POOL - 1) / POOL)))
+L=$((K + P))
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+
+echo "== bench_pca: $SONGS songs, pool $POOL (D = $D), k=$K p=$P q=$Q, block $BLOCK; $(nproc) cores; $MELON"
+echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure below)"
+MEL=$WORK/gen/arena_mel
+if [ ! -d "$MEL" ]; then
+  "$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" generate --out "$WORK/gen" --playlists 200 --songs "$SONGS" \
+    --mel-mode all --mel-songs "$SONGS" --seed 1 --quiet >/dev/null 2>&1
+fi
+echo "data: $(find "$MEL" -name '*.npy' | wc -l) .npy files, $(du -sm "$MEL" | cut -f1) MB (page cache warm)"
+t=$(now)
+find "$MEL" -name '*.npy' -print0 | xargs -0 cat >/dev/null
+echo "plain read (cat of every file): $(since "$t") s"
+
+echo "== melon GEMM rate (this build, one thread)"
+"$MELON" bench-gemm --n 4096 --dim "$D" --sketch "$L" --block "$BLOCK" --reps 2 | grep -v '^check' | tee "$WORK/gemm.txt"
+gemm=$(sed -n 's/^gemm_square.*: \([0-9.]*\) GFLOP.*/\1/p' "$WORK/gemm.txt")
+
+# run_melon NAME NP [extra args]: wall time into $WORK/NAME.wall, log in $WORK/NAME.log
+run_melon() {
+  local name=$1 np=$2; shift 2
+  local t
+  t=$(now)
+  "$MPIRUN" "${MPIFLAGS[@]}" -np "$np" "$MELON" pca --mel-dir "$MEL" --songs "0-$((SONGS - 1))" \
+    --out "$WORK/$name.h5" --components "$K" --oversample "$P" --power-iters "$Q" --pool "$POOL" \
+    --feature-log off --block "$BLOCK" --seed 1 --checkpoint-every 60 "$@" >"$WORK/$name.log" 2>&1 ||
+    { cat "$WORK/$name.log"; echo "bench_pca: melon pca $name failed" >&2; exit 1; }
+  since "$t" >"$WORK/$name.wall"
+  echo "-- melon $name: $np rank(s), wall $(cat "$WORK/$name.wall") s"
+  grep -E 'pass [0-9]+/[0-9]+ .*songs in|peak memory' "$WORK/$name.log" | sed 's/^\[melon r0\/[0-9]* *[0-9.]*s\] /   /'
+}
+cache_mb() { echo $((SONGS * D * 4 / $1 / 1048576 + 768)); }
+echo "== melon pca"
+run_melon mem1 1 --memory-mb "$(cache_mb 1)"
+run_melon mem2 2 --memory-mb "$(cache_mb 2)"
+run_melon stream1 1
+run_melon stream2 2
+run_melon single2 2 --single-pass on
+
+echo "== scikit-learn (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for this command only)"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$ROOT/tools/bench_pca.py" --mel-dir "$MEL" \
+  --melon-out "$WORK/mem1.h5" --melon-out "$WORK/mem2.h5" --melon-out "$WORK/stream2.h5" --melon-out "$WORK/single2.h5" \
+  --k "$K" --p "$P" --q "$Q" --pool "$POOL" --seed 1 | tee "$WORK/py.txt"
+py() { sed -n "s/^$1=//p" "$WORK/py.txt"; }
+
+# Per-pass GFLOP/s per rank vs the square GEMM rate (one thread per rank).
+pass_rate() { # LOG NP FROM TO: mean GFLOP/s per rank over passes FROM..TO
+  grep -E 'pass [0-9]+/[0-9]+ .*songs in' "$1" | sed -n 's/.*pass \([0-9]*\)\/.* \([0-9.]*\) GFLOP\/s over.*/\1 \2/p' |
+    awk -v np="$2" -v a="$3" -v b="$4" '$1 >= a && $1 <= b {s += $2; n++} END {printf "%.2f", n ? s / n / np : 0}'
+}
+passes=$((2 * Q + 2))
+w1=$(cat "$WORK/mem1.wall"); w2=$(cat "$WORK/mem2.wall")
+s1=$(cat "$WORK/stream1.wall"); s2=$(cat "$WORK/stream2.wall")
+fit=$(py sklearn_fit_s); rd=$(py read_s)
+echo
+echo "== summary: $SONGS songs x $D features, k=$K p=$P q=$Q; machine load now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "numpy BLAS: $(py blas)"
+echo "numpy GEMM: $(py numpy_gemm_gflops) GFLOP/s;  melon GEMM (square, 1 thread): $gemm GFLOP/s"
+echo "plain read: $rd s (np.load of every file into the matrix)"
+printf "%-34s %9s %10s\n" "" "wall s" "rel. error"
+printf "%-34s %9s %10s\n" "scikit-learn fit_transform" "$fit" "$(py sklearn_err)"
+printf "%-34s %9s %10s\n" "melon 1 rank (rows in memory)" "$w1" "$(py melon_err0)"
+printf "%-34s %9s %10s\n" "melon 2 ranks (rows in memory)" "$w2" "$(py melon_err1)"
+printf "%-34s %9s %10s\n" "melon 1 rank (streamed)" "$s1" "-"
+printf "%-34s %9s %10s\n" "melon 2 ranks (streamed)" "$s2" "$(py melon_err2)"
+printf "%-34s %9s %10s\n" "melon 2 ranks single-pass" "$(cat "$WORK/single2.wall")" "$(py melon_err3)"
+awk -v f="$fit" -v r="$rd" -v a="$w1" -v b="$w2" 'BEGIN {
+  printf "speed-up vs sklearn fit (melon incl. its reading): 1 rank %.1fx, 2 ranks %.1fx (target >= 3x)\n", f / a, f / b
+  printf "speed-up vs sklearn read + fit: 1 rank %.1fx, 2 ranks %.1fx\n", (f + r) / a, (f + r) / b }'
+awk -v e1="$(py melon_err1)" -v es="$(py sklearn_err)" 'BEGIN {
+  printf "error ratio melon/sklearn (2 ranks): %.4f (target <= 1)\n", e1 / es }'
+for np in 1 2; do
+  first=$(pass_rate "$WORK/mem$np.log" "$np" 1 1)
+  rest=$(pass_rate "$WORK/mem$np.log" "$np" 2 "$passes")
+  srest=$(pass_rate "$WORK/stream$np.log" "$np" 2 "$passes")
+  awk -v np="$np" -v f="$first" -v r="$rest" -v s="$srest" -v g="$gemm" 'BEGIN {
+    printf "melon %d rank(s), per rank: pass 1 (reads files) %.2f GFLOP/s; passes 2.. %.2f GFLOP/s = %.0f%% of GEMM (target >= 60%%); streamed passes 2.. %.2f GFLOP/s = %.0f%%\n",
+      np, f, r, 100 * r / g, s, 100 * s / g }'
+done
+awk -v a="$w1" -v b="$w2" -v c="$s1" -v d="$s2" 'BEGIN {
+  printf "2-rank efficiency T1/(2 T2): rows in memory %.0f%%, streamed %.0f%% (target >= 80%%)\n", 100 * a / (2 * b), 100 * c / (2 * d) }'
