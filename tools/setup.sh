@@ -12,9 +12,10 @@ pkgs=(
   libgtest-dev
   python3 python3-numpy
 )
-# Optional extras used only by benchmark scripts in tools/ (not by the build or tests).
+# Optional extras used only by benchmark scripts in tools/ (not by the build or tests):
+# scikit-learn for bench_pca.sh, PyTorch (with OpenBLAS, not the reference BLAS) for bench_train.sh.
 if [ "${MELON_BENCH_DEPS:-0}" = 1 ]; then
-  pkgs+=(python3-sklearn python3-h5py python3-threadpoolctl)
+  pkgs+=(python3-sklearn python3-h5py python3-threadpoolctl python3-torch libopenblas0-pthread)
 fi
 
 missing=()

@@ -1,0 +1,126 @@
+#pragma once
+// The denoising autoencoder (Mult-DAE style, Liang et al. 2018):
+//
+//   input  x = songs ⊕ tags ⊕ title tokens (multi-hot, each group L2-normalised)
+//   a0 = x·E + audio·Wa + b0        E is gathered row by row: x is sparse
+//   h0 = tanh(a0), h_l = tanh(h_{l-1}·W_l + b_l)   for the further hidden layers
+//   song logits  z_s = h·O_sᵀ + b_s + (h·Pᵀ)·S_sᵀ  S_s: each vocabulary song's
+//                                                  standardised audio features ⊕ 1
+//   tag logits   z_t = h·O_tᵀ + b_t
+//   loss = Σ_groups w_g · (logsumexp(z_g) − mean of z_g over the target items)
+//
+// i.e. the multinomial log-likelihood of each output group, with the target
+// mass split evenly over the playlist's items. P maps audio space into the song
+// output embedding: every song's embedding is its free row of O_s plus P·audio,
+// so P is trained by every vocabulary song, and a song outside the vocabulary
+// (rare or never in a playlist) can be scored as h·P·audio + a calibrated bias.
+//
+// All parameters live in one flat array (Layout) so Adam, the allreduce and
+// the checkpoint treat them uniformly; the input embedding comes first and is
+// the only block with row-sparse gradients. Templated on the scalar so the
+// gradient checks can run in double; training uses float.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "melon/model/parallel.hpp"
+
+namespace melon::model {
+
+template <class T>
+using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Dims {
+  std::int64_t n_songs = 0, n_tags = 0, n_tokens = 0;
+  int audio_dim = 0;        // 0: the model has no audio input or audio map
+  std::vector<int> hidden;  // hidden layer widths, at least one
+  std::int64_t n_inputs() const { return n_songs + n_tags + n_tokens; }
+  std::int64_t tag_row(std::int64_t t) const { return n_songs + t; }
+  std::int64_t token_row(std::int64_t w) const { return n_songs + n_tags + w; }
+};
+
+struct Tensor {
+  std::string name;
+  std::int64_t rows = 0, cols = 0, offset = 0;
+  std::int64_t size() const { return rows * cols; }
+};
+
+struct Layout {
+  Dims dims;
+  std::vector<Tensor> tensors;
+  std::int64_t total = 0;
+  std::int64_t sparse_end = 0;  // [0, sparse_end): the input embedding E (n_inputs x hidden[0])
+  const Tensor& get(const std::string& name) const;  // MELON_ASSERTs that it exists
+  bool has(const std::string& name) const;
+};
+
+// Tensors: "input", ["input_audio"], "input_bias", "hidden<l>", "hidden<l>_bias"
+// (l >= 1), "song_out", "song_bias", "tag_out", "tag_bias", ["song_audio"].
+Layout make_layout(const Dims& dims);
+
+// Glorot-uniform weights, zero biases; from seed alone (deterministic).
+std::vector<float> init_params(const Layout& layout, std::uint64_t seed);
+
+// A batch of model inputs and targets in CSR form (examples in order).
+struct Batch {
+  std::int64_t size = 0;
+  std::vector<std::int64_t> in_ptr{0};  // input rows of example i: in_idx[in_ptr[i] .. in_ptr[i+1])
+  std::vector<std::int32_t> in_idx;
+  std::vector<float> in_w;
+  std::vector<float> audio;  // size x audio_dim (row-major), empty without audio
+  std::vector<std::int64_t> song_ptr{0}, tag_ptr{0};
+  std::vector<std::int32_t> song_idx, tag_idx;  // output targets (vocabulary indices)
+
+  void clear();
+  // Appends one example; the caller finishes its inputs/targets then calls end_example().
+  void end_example();
+};
+
+// Per-batch sums (not means): the trainer allreduces them and divides.
+struct LossSums {
+  double song = 0, tag = 0;          // Σ over examples with targets of the group loss (unweighted)
+  std::int64_t n_song = 0, n_tag = 0;  // examples that had targets in the group
+};
+
+struct LossWeights {
+  double song = 1.0, tag = 1.0;
+};
+
+// Gradient of scale · Σ_examples (weighted loss): dense part indexed like the
+// layout from sparse_end; the input embedding as touched rows (ascending).
+template <class T>
+struct Grad {
+  std::vector<std::int32_t> rows;
+  std::vector<T> row_grad;  // rows.size() x hidden[0]
+  std::vector<T> dense;     // layout.total - layout.sparse_end
+};
+
+// Activations kept between forward and backward (reused across steps).
+template <class T>
+struct Workspace {
+  std::vector<Mat<T>> h;  // per hidden layer, B x width
+  Mat<T> zs, zt;          // logits, then their gradients
+  Mat<T> g;               // B x (audio_dim + 1): h·Pᵀ
+  Mat<T> dh, da;
+};
+
+// song_audio: n_songs x (audio_dim + 1) standardised features ⊕ 1 (empty without audio).
+template <class T>
+void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
+             Pool& pool);
+
+template <class T>
+LossSums forward_backward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b,
+                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, Pool& pool);
+
+// The loss alone (for gradient checks and validation), same conventions.
+template <class T>
+LossSums loss_only(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
+                   Pool& pool);
+
+// Chunk sizes for the big kernels: fixed, so results do not depend on --threads.
+inline constexpr std::int64_t kVocabChunk = 2048;
+inline constexpr std::int64_t kRowChunk = 16;
+
+}  // namespace melon::model

@@ -1,0 +1,61 @@
+#pragma once
+// Training checkpoints: one HDF5 file per checkpoint, DIR/ckpt-<step>.h5,
+// holding everything needed to continue bit for bit (weights, Adam moments,
+// step, epoch and position, the epoch's data order, the shuffle RNG state)
+// and everything `melon predict` needs (vocabularies, popularity, audio
+// normalisation, tokenizer, layer widths).
+//
+// Written by one rank, atomically: DIR/ckpt-<step>.h5.tmp.<pid>, the root
+// attribute "done" = 1 last (llm.c's DONE marker), close, fsync, rename,
+// fsync of DIR. A reader skips (with a warning) any file that does not open,
+// lacks the marker or fails to load, and uses the newest one that works.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "melon/model/autoencoder.hpp"
+#include "melon/text/tokenize.hpp"
+#include "melon/train/data.hpp"
+
+namespace melon::train {
+
+struct Checkpoint {
+  model::Layout layout;
+  std::vector<float> params, adam_m, adam_v;  // adam_* empty when read without moments
+  std::int64_t step = 0, epoch = 0, epoch_step = 0;
+  std::vector<std::int64_t> order;            // the current epoch's permutation of the examples
+  std::array<std::uint64_t, 4> rng_state{};   // of the shuffle that made `order`
+  int ranks = 1;
+  std::string config;  // fingerprint text
+  std::uint64_t config_hash = 0, vocab_hash = 0;
+  Vocab vocab;
+  text::TokenizerOptions tokenizer;
+  std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
+  std::string pca_path;                          // where the audio came from (predict's default)
+  // Cold songs (outside the vocabulary, scored by audio): whether they help
+  // and the bias shift that served the held-out questions best.
+  bool cold_songs = true;
+  double cold_shift = 0;
+};
+
+std::string checkpoint_path(const std::string& dir, std::int64_t step);
+// Checkpoint files in dir (finished ones by name), newest step first.
+std::vector<std::string> list_checkpoints(const std::string& dir);
+
+// Writes atomically, then removes all but the newest `keep` checkpoints.
+void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep);
+
+// Throws melon::Error naming the file and the problem (missing DONE marker,
+// truncated file, wrong shapes ...).
+Checkpoint read_checkpoint(const std::string& path, bool with_moments);
+
+// The newest checkpoint of dir that reads back; each unreadable newer one is
+// reported by log::warn and skipped. nullopt when there is none.
+std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out = nullptr);
+
+// Hash of the parameter bytes (logged, and compared across ranks).
+std::uint64_t params_hash(const std::vector<float>& p);
+
+}  // namespace melon::train

@@ -1,0 +1,51 @@
+#pragma once
+// Everything `melon train` can be told, with the defaults of the CLI.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "melon/model/autoencoder.hpp"
+#include "melon/train/adam.hpp"
+#include "melon/train/data.hpp"
+
+namespace melon::train {
+
+enum class InputReduce { Rows, Dense };  // how the input layer's gradient crosses ranks
+InputReduce parse_input_reduce(const std::string& s);
+const char* to_string(InputReduce r);
+
+struct TrainConfig {
+  // model
+  std::vector<int> hidden{512};
+  VocabOptions vocab;
+  model::LossWeights loss;
+  Corruption corruption;
+  // optimisation
+  std::int64_t batch = 256;  // global: summed over all ranks
+  AdamOptions adam;
+  int epochs = 10;
+  std::int64_t max_steps = 0;  // 0: no limit (tests and benchmarks stop early)
+  std::uint64_t seed = 1;
+  // machinery (does not change the trajectory)
+  std::string checkpoint_dir;  // empty: no checkpoints (tests)
+  std::int64_t checkpoint_every = 1000;
+  int keep = 3;
+  bool resume = false;
+  int threads = 0;               // per rank; 0: cores on this node / ranks on this node
+  std::int64_t val_size = 1000;  // held-out training playlists scored every epoch (0: none)
+  InputReduce input_reduce = InputReduce::Rows;
+  std::int64_t test_kill_at_step = 0;  // tests: rank 0 kills itself (SIGKILL) after this step
+  bool quiet = false;                  // tests: no per-epoch log
+};
+
+// The settings that shape the training trajectory, one "key=value" a line.
+// Hashed into every checkpoint; a resume with a different one is refused.
+// (Epochs, max-steps, checkpointing, threads and logging may change on resume.)
+std::string fingerprint(const TrainConfig& c, bool with_audio);
+
+std::vector<int> parse_int_list(const std::string& s, const std::string& what);
+std::string join_ints(const std::vector<int>& v);
+std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 0xCBF29CE484222325ull);
+std::string hex64(std::uint64_t x);
+
+}  // namespace melon::train

@@ -1,0 +1,60 @@
+// melon predict: answer questions with a trained autoencoder.
+#include "melon/arena/io.hpp"
+#include "melon/cli/cli.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/recommend/predict.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::cli {
+namespace {
+
+int run(int argc, char** argv) {
+  po::options_description d("melon predict: 100 songs and 10 tags per question from the newest valid checkpoint");
+  int threads = 0;
+  double cold_shift = 0;
+  // clang-format off
+  d.add_options()
+    ("checkpoint-dir", po::value<std::string>()->required(), "training's --checkpoint-dir")
+    ("questions", po::value<std::string>()->required(), "questions (val.json / test.json)")
+    ("out", po::value<std::string>()->required(), "results.json to write (rank 0)")
+    ("song-meta", po::value<std::string>(), "song_meta.json: validates ids; drops songs released after updt_date")
+    ("pca", po::value<std::string>(), "PCA HDF5 (default: the file the training used)")
+    ("cold-songs", po::value<std::string>()->default_value("auto"),
+     "let songs outside the vocabulary compete by audio: auto (as chosen on held-out data in training) | on | off")
+    ("cold-bias-shift", po::value<double>(&cold_shift), "added to the cold songs' calibrated bias (default: as chosen in training)")
+    ("threads", po::value<int>(&threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse("predict", d, argc, argv, vm)) return 0;
+  const auto q_path = vm["questions"].as<std::string>();
+  auto questions = arena::read_playlists(q_path);
+  recommend::PredictOptions opt;
+  if (vm.count("song-meta")) {
+    const auto meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
+    arena::check_song_ids(questions, meta.size(), q_path);
+    opt.song_dates = recommend::song_dates(meta);
+  } else if (mpi::rank() == 0) {
+    log::warn("no --song-meta: songs released after a playlist's updt_date are not filtered out");
+  }
+  auto model = recommend::load_model(vm["checkpoint-dir"].as<std::string>(),
+                                     vm.count("pca") ? vm["pca"].as<std::string>() : std::string());
+  if (const auto cold = vm["cold-songs"].as<std::string>(); cold != "auto")
+    model.cold_enabled = parse_bool("cold-songs", cold);
+  if (vm.count("cold-bias-shift")) {
+    model.cold_shift = cold_shift;
+    recommend::prepare_cold(model);
+  }
+  if (threads <= 0)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
+  model::Pool pool(threads);
+  auto results = recommend::predict(model, questions, opt, pool, mpi::world(), true);
+  if (mpi::rank() == 0) {
+    arena::write_results(vm["out"].as<std::string>(), results);
+    log::info("predict: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
+  }
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("predict", "answer questions with a trained autoencoder checkpoint", run);
+}  // namespace melon::cli

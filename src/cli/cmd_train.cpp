@@ -1,0 +1,123 @@
+// melon train: data-parallel training of the denoising autoencoder.
+#include <sstream>
+
+#include "melon/arena/io.hpp"
+#include "melon/cli/cli.hpp"
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/recommend/predict.hpp"
+#include "melon/train/trainer.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::cli {
+namespace {
+
+// Lists may come as repeated options or, from an INI value, space/comma separated.
+std::vector<std::string> split_list(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (auto v : values) {
+    for (auto& c : v)
+      if (c == ',') c = ' ';
+    std::istringstream in(v);
+    std::string s;
+    while (in >> s) out.push_back(s);
+  }
+  return out;
+}
+
+bool flag(const po::variables_map& vm, const std::string& name) {
+  return vm.count(name) && parse_bool(name, vm[name].as<std::string>());
+}
+
+int run(int argc, char** argv) {
+  train::TrainConfig c;
+  po::options_description d("melon train: data-parallel denoising autoencoder (songs, tags, title tokens, audio)");
+  // clang-format off
+  d.add_options()
+    ("train", po::value<std::string>()->required(), "training playlists (train.json)")
+    ("questions", po::value<std::vector<std::string>>()->multitoken()->composing(),
+     "question files whose visible parts train too (val.json test.json ...)")
+    ("song-meta", po::value<std::string>(), "song_meta.json: validates song ids; dates filter validation answers")
+    ("pca", po::value<std::string>(), "PCA HDF5 (song_ids, scores): audio input and cold-song map; omit for no audio")
+    ("checkpoint-dir", po::value<std::string>()->required(), "where checkpoints (and everything predict needs) go")
+    ("epochs", po::value<int>(&c.epochs)->default_value(c.epochs), "epochs")
+    ("resume", po::value<std::string>()->implicit_value("on"), "continue from the newest valid checkpoint")
+    ("seed", po::value<std::uint64_t>(&c.seed)->default_value(c.seed), "seed (init, order, corruption, held-out)")
+    ("hidden", po::value<std::string>()->default_value("512"), "hidden layer widths, e.g. 512 or 600,300")
+    ("batch", po::value<std::int64_t>(&c.batch)->default_value(c.batch), "global batch (over all ranks)")
+    ("lr", po::value<double>(&c.adam.lr)->default_value(c.adam.lr), "Adam learning rate")
+    ("beta1", po::value<double>(&c.adam.beta1)->default_value(c.adam.beta1), "Adam beta1")
+    ("beta2", po::value<double>(&c.adam.beta2)->default_value(c.adam.beta2), "Adam beta2")
+    ("weight-decay", po::value<double>(&c.adam.weight_decay)->default_value(c.adam.weight_decay),
+     "decoupled weight decay (AdamW)")
+    ("adam-eps", po::value<double>(&c.adam.eps)->default_value(c.adam.eps), "Adam epsilon")
+    ("min-song-count", po::value<int>(&c.vocab.min_song_count)->default_value(c.vocab.min_song_count),
+     "songs in fewer playlists have no row of their own (they are scored by audio)")
+    ("min-tag-count", po::value<int>(&c.vocab.min_tag_count)->default_value(c.vocab.min_tag_count), "tag cut-off")
+    ("min-token-count", po::value<int>(&c.vocab.min_token_count)->default_value(c.vocab.min_token_count),
+     "title tokens in fewer titles are dropped")
+    ("ngram-min", po::value<int>(&c.vocab.tokenizer.ngram_min)->default_value(c.vocab.tokenizer.ngram_min),
+     "shortest character n-gram of title words")
+    ("ngram-max", po::value<int>(&c.vocab.tokenizer.ngram_max)->default_value(c.vocab.tokenizer.ngram_max),
+     "longest character n-gram of title words (< ngram-min: words only)")
+    ("tag-weight", po::value<double>(&c.loss.tag)->default_value(c.loss.tag), "weight of the tag loss")
+    ("target", po::value<std::string>()->default_value("whole"),
+     "training targets: whole (the whole playlist, Mult-DAE) | hidden (only what the corruption hid)")
+    ("keep-title", po::value<double>(&c.corruption.keep_title)->default_value(c.corruption.keep_title),
+     "chance that a training example with songs shown also shows its title")
+    ("checkpoint-every", po::value<std::int64_t>(&c.checkpoint_every)->default_value(c.checkpoint_every),
+     "steps between checkpoints (0: only at the end)")
+    ("keep", po::value<int>(&c.keep)->default_value(c.keep), "checkpoints to keep")
+    ("threads", po::value<int>(&c.threads)->default_value(c.threads), "threads per rank (0: cores / ranks per node)")
+    ("max-steps", po::value<std::int64_t>(&c.max_steps)->default_value(c.max_steps), "stop after this many steps (0: no limit)")
+    ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
+     "training playlists held out and scored every epoch (at most a tenth; 0: none)")
+    ("input-allreduce", po::value<std::string>()->default_value("rows"),
+     "input-layer gradient exchange: rows (union of touched rows) | dense")
+    ("test-kill-at-step", po::value<std::int64_t>(&c.test_kill_at_step)->default_value(0),
+     "testing: rank 0 SIGKILLs itself after this step");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse("train", d, argc, argv, vm)) return 0;
+  c.hidden = train::parse_int_list(vm["hidden"].as<std::string>(), "--hidden");
+  c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
+  c.resume = flag(vm, "resume");
+  const auto target = vm["target"].as<std::string>();
+  MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");
+  c.corruption.target_hidden = target == "hidden";
+  c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+
+  train::TrainInputs in;
+  const auto train_path = vm["train"].as<std::string>();
+  in.train = arena::read_playlists(train_path);
+  std::vector<std::string> qpaths;
+  if (vm.count("questions")) qpaths = split_list(vm["questions"].as<std::vector<std::string>>());
+  std::vector<std::pair<std::string, std::size_t>> qfiles;
+  for (auto& q : qpaths) {
+    auto qs = arena::read_playlists(q);
+    qfiles.emplace_back(q, qs.size());
+    for (auto& p : qs) in.questions.push_back(std::move(p));
+  }
+  if (vm.count("song-meta")) {
+    const auto meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
+    arena::check_song_ids(in.train, meta.size(), train_path);
+    std::size_t at = 0;
+    for (auto& [path, n] : qfiles) {
+      std::vector<arena::Playlist> part(in.questions.begin() + at, in.questions.begin() + at + n);
+      arena::check_song_ids(part, meta.size(), path);
+      at += n;
+    }
+    in.song_dates = recommend::song_dates(meta);
+  }
+  if (vm.count("pca")) {
+    in.pca_path = vm["pca"].as<std::string>();
+    in.audio = train::read_audio(in.pca_path);
+  }
+  auto res = train::run_training(c, in, mpi::world());
+  if (mpi::rank() == 0 && res.stopped_by_signal) log::info("stopped by signal at step " + std::to_string(res.step));
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("train", "train the denoising autoencoder (data-parallel, checkpointed)", run);
+}  // namespace melon::cli

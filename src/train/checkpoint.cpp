@@ -1,0 +1,251 @@
+#include "melon/train/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "melon/error.hpp"
+#include "melon/h5/h5.hpp"
+#include "melon/train/config.hpp"
+#include "melon/util/atomic_file.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFormat = "melon-ae-checkpoint-1";
+
+bool parse_name(const std::string& name, std::int64_t& step) {
+  // ckpt-<digits>.h5, nothing else (temp files end in .tmp.<pid>).
+  if (name.size() < 9 || name.rfind("ckpt-", 0) != 0 || name.substr(name.size() - 3) != ".h5") return false;
+  auto digits = name.substr(5, name.size() - 8);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  step = std::stoll(digits);
+  return true;
+}
+
+template <class T>
+void write_1d(h5::File& f, const std::string& name, h5::Type type, const std::vector<T>& v) {
+  auto d = h5::Dataset::create(f, name, type, {static_cast<hsize_t>(v.size())});
+  if (!v.empty()) d.write_rows(0, v.size(), v.data());
+}
+
+template <class T>
+std::vector<T> read_1d(const h5::File& f, const std::string& name) {
+  auto d = h5::Dataset::open(f, name);
+  auto dims = d.dims();
+  MELON_CHECK(dims.size() == 1, f.path() << ": dataset " << name << " is not 1-D");
+  std::vector<T> v(dims[0]);
+  if (!v.empty()) d.read_rows(0, v.size(), v.data());
+  return v;
+}
+
+void write_strings(h5::File& f, const std::string& name, const std::vector<std::string>& v) {
+  std::size_t width = 1;
+  for (auto& s : v) width = std::max(width, s.size());
+  auto d = h5::Dataset::create_strings(f, name, v.size(), width);
+  if (!v.empty()) d.write_strings(0, v);
+}
+
+std::vector<std::string> read_strings(const h5::File& f, const std::string& name) {
+  auto d = h5::Dataset::open(f, name);
+  auto dims = d.dims();
+  MELON_CHECK(dims.size() == 1, f.path() << ": dataset " << name << " is not 1-D");
+  if (dims[0] == 0) return {};
+  return d.read_strings();
+}
+
+void write_tensor(h5::File& f, const std::string& prefix, const model::Tensor& t, const std::vector<float>& data) {
+  auto d = h5::Dataset::create(f, prefix + t.name, h5::Type::F32,
+                               {static_cast<hsize_t>(t.rows), static_cast<hsize_t>(t.cols)});
+  if (t.size() > 0) d.write_rows(0, t.rows, data.data() + t.offset);
+}
+
+void read_tensor(const h5::File& f, const std::string& prefix, const model::Tensor& t, std::vector<float>& data) {
+  auto d = h5::Dataset::open(f, prefix + t.name);
+  auto dims = d.dims();
+  MELON_CHECK(dims.size() == 2 && dims[0] == static_cast<hsize_t>(t.rows) && dims[1] == static_cast<hsize_t>(t.cols),
+              f.path() << ": dataset " << prefix << t.name << " has the wrong shape (expected " << t.rows << " x "
+                       << t.cols << ")");
+  if (t.size() > 0) d.read_rows(0, t.rows, data.data() + t.offset);
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  MELON_CHECK(fd >= 0, path << ": cannot open for fsync");
+  int rc = ::fsync(fd);
+  ::close(fd);
+  MELON_CHECK(rc == 0, path << ": fsync failed");
+}
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& dir, std::int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "ckpt-%010lld.h5", static_cast<long long>(step));
+  return (fs::path(dir) / name).string();
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<std::int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return {};
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    std::int64_t step = 0;
+    if (e.is_regular_file(ec) && parse_name(e.path().filename().string(), step))
+      found.emplace_back(step, e.path().string());
+  }
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
+
+void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
+  make_dirs(dir);
+  const auto final_path = checkpoint_path(dir, c.step);
+  const auto tmp = final_path + ".tmp." + std::to_string(::getpid());
+  struct Cleanup {  // nothing half-written survives a failure
+    const std::string& path;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) std::remove(path.c_str());
+    }
+  } cleanup{tmp};
+  {
+    auto f = h5::File::create(tmp, MPI_COMM_NULL);
+    f.set_attr("format", kFormat);
+    const bool moments = !c.adam_m.empty();
+    MELON_ASSERT(c.params.size() == static_cast<std::size_t>(c.layout.total), "checkpoint params size");
+    for (auto& t : c.layout.tensors) {
+      write_tensor(f, "param.", t, c.params);
+      if (moments) {
+        write_tensor(f, "adam_m.", t, c.adam_m);
+        write_tensor(f, "adam_v.", t, c.adam_v);
+      }
+    }
+    write_1d(f, "order", h5::Type::I64, c.order);
+    std::vector<std::int64_t> rng(c.rng_state.begin(), c.rng_state.end());
+    write_1d(f, "rng_state", h5::Type::I64, rng);
+    write_1d(f, "vocab.songs", h5::Type::I32, c.vocab.songs);
+    write_1d(f, "vocab.song_counts", h5::Type::I64, c.vocab.song_counts);
+    write_strings(f, "vocab.tags", c.vocab.tags);
+    write_strings(f, "vocab.tokens", c.vocab.tokens);
+    write_1d(f, "popular.songs", h5::Type::I32, c.vocab.popular_songs);
+    write_strings(f, "popular.tags", c.vocab.popular_tags);
+    write_1d(f, "audio.mean", h5::Type::F64, c.audio_mean);
+    write_1d(f, "audio.scale", h5::Type::F64, c.audio_scale);
+    f.set_attr("step", c.step);
+    f.set_attr("epoch", c.epoch);
+    f.set_attr("epoch_step", c.epoch_step);
+    f.set_attr("ranks", static_cast<std::int64_t>(c.ranks));
+    f.set_attr("moments", static_cast<std::int64_t>(moments ? 1 : 0));
+    f.set_attr("config", c.config);
+    f.set_attr("config_hash", hex64(c.config_hash));
+    f.set_attr("vocab_hash", hex64(c.vocab_hash));
+    f.set_attr("hidden", join_ints(c.layout.dims.hidden));
+    f.set_attr("ngram_min", static_cast<std::int64_t>(c.tokenizer.ngram_min));
+    f.set_attr("ngram_max", static_cast<std::int64_t>(c.tokenizer.ngram_max));
+    f.set_attr("pca_path", c.pca_path);
+    f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
+    f.set_attr("cold_shift", c.cold_shift);
+    f.set_attr("params_hash", hex64(params_hash(c.params)));
+    f.set_attr("done", static_cast<std::int64_t>(1));  // last: the DONE marker
+    f.close();
+  }
+  fsync_path(tmp);
+  commit_rename(tmp, final_path);
+  cleanup.armed = false;
+  auto all = list_checkpoints(dir);
+  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i], ec);
+    if (ec) log::warn("could not remove old checkpoint " + all[i] + ": " + ec.message());
+  }
+}
+
+Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
+  auto f = h5::File::open(path, MPI_COMM_NULL);
+  MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1,
+              path << ": no DONE marker (the write did not finish)");
+  MELON_CHECK(f.has_attr("format") && f.attr_string("format") == kFormat,
+              path << ": not a melon autoencoder checkpoint (format attribute)");
+  Checkpoint c;
+  c.step = f.attr_int("step");
+  c.epoch = f.attr_int("epoch");
+  c.epoch_step = f.attr_int("epoch_step");
+  c.ranks = static_cast<int>(f.attr_int("ranks"));
+  c.config = f.attr_string("config");
+  c.config_hash = std::stoull(f.attr_string("config_hash"), nullptr, 16);
+  c.vocab_hash = std::stoull(f.attr_string("vocab_hash"), nullptr, 16);
+  c.tokenizer.ngram_min = static_cast<int>(f.attr_int("ngram_min"));
+  c.tokenizer.ngram_max = static_cast<int>(f.attr_int("ngram_max"));
+  c.pca_path = f.attr_string("pca_path");
+  if (f.has_attr("cold_songs")) c.cold_songs = f.attr_int("cold_songs") == 1;
+  if (f.has_attr("cold_shift")) c.cold_shift = f.attr_double("cold_shift");
+  c.vocab.songs = read_1d<std::int32_t>(f, "vocab.songs");
+  c.vocab.song_counts = read_1d<std::int64_t>(f, "vocab.song_counts");
+  c.vocab.tags = read_strings(f, "vocab.tags");
+  c.vocab.tokens = read_strings(f, "vocab.tokens");
+  c.vocab.popular_songs = read_1d<std::int32_t>(f, "popular.songs");
+  c.vocab.popular_tags = read_strings(f, "popular.tags");
+  c.vocab.build_index();
+  MELON_CHECK(c.vocab.song_counts.size() == c.vocab.songs.size(), path << ": vocab.song_counts has the wrong length");
+  MELON_CHECK(c.vocab.hash() == c.vocab_hash, path << ": the vocabulary does not match its hash (corrupt file)");
+  c.audio_mean = read_1d<double>(f, "audio.mean");
+  c.audio_scale = read_1d<double>(f, "audio.scale");
+  MELON_CHECK(c.audio_mean.size() == c.audio_scale.size(), path << ": audio.mean and audio.scale differ in length");
+  auto order = read_1d<std::int64_t>(f, "order");
+  c.order = std::move(order);
+  auto rng = read_1d<std::int64_t>(f, "rng_state");
+  MELON_CHECK(rng.size() == 4, path << ": rng_state must hold 4 words");
+  for (int i = 0; i < 4; ++i) c.rng_state[i] = static_cast<std::uint64_t>(rng[i]);
+
+  model::Dims d;
+  d.n_songs = static_cast<std::int64_t>(c.vocab.songs.size());
+  d.n_tags = static_cast<std::int64_t>(c.vocab.tags.size());
+  d.n_tokens = static_cast<std::int64_t>(c.vocab.tokens.size());
+  d.audio_dim = static_cast<int>(c.audio_mean.size());
+  d.hidden = parse_int_list(f.attr_string("hidden"), path + ": attribute hidden");
+  c.layout = model::make_layout(d);
+  c.params.assign(static_cast<std::size_t>(c.layout.total), 0.0f);
+  const bool moments = with_moments && f.attr_int("moments") == 1;
+  MELON_CHECK(!with_moments || moments, path << ": holds no optimizer moments, cannot resume from it");
+  if (moments) {
+    c.adam_m.assign(c.params.size(), 0.0f);
+    c.adam_v.assign(c.params.size(), 0.0f);
+  }
+  for (auto& t : c.layout.tensors) {
+    read_tensor(f, "param.", t, c.params);
+    if (moments) {
+      read_tensor(f, "adam_m.", t, c.adam_m);
+      read_tensor(f, "adam_v.", t, c.adam_v);
+    }
+  }
+  MELON_CHECK(hex64(params_hash(c.params)) == f.attr_string("params_hash"),
+              path << ": the weights do not match their hash (corrupt file)");
+  return c;
+}
+
+std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out) {
+  for (auto& path : list_checkpoints(dir)) {
+    try {
+      auto c = read_checkpoint(path, with_moments);
+      if (path_out) *path_out = path;
+      return c;
+    } catch (const Error& e) {
+      log::warn(std::string("skipping unreadable checkpoint: ") + e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace melon::train

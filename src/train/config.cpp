@@ -1,0 +1,73 @@
+#include "melon/train/config.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "melon/error.hpp"
+
+namespace melon::train {
+
+InputReduce parse_input_reduce(const std::string& s) {
+  if (s == "rows") return InputReduce::Rows;
+  if (s == "dense") return InputReduce::Dense;
+  MELON_THROW("--input-allreduce: expected rows|dense, got '" << s << "'");
+}
+const char* to_string(InputReduce r) { return r == InputReduce::Rows ? "rows" : "dense"; }
+
+std::string fingerprint(const TrainConfig& c, bool with_audio) {
+  std::ostringstream o;
+  o.precision(17);
+  o << "format=melon-ae-1\n"
+    << "hidden=" << join_ints(c.hidden) << "\n"
+    << "min_song_count=" << c.vocab.min_song_count << "\nmin_tag_count=" << c.vocab.min_tag_count
+    << "\nmin_token_count=" << c.vocab.min_token_count << "\nngram_min=" << c.vocab.tokenizer.ngram_min
+    << "\nngram_max=" << c.vocab.tokenizer.ngram_max << "\n"
+    << "song_weight=" << c.loss.song << "\ntag_weight=" << c.loss.tag << "\n"
+    << "mask_songs_only=" << c.corruption.songs_only << "\nmask_songs_tags=" << c.corruption.songs_tags
+    << "\nmask_tags_only=" << c.corruption.tags_only << "\nkeep_title=" << c.corruption.keep_title << "\n"
+    << "target=" << (c.corruption.target_hidden ? "hidden" : "whole") << "\n"
+    << "batch=" << c.batch << "\nlr=" << c.adam.lr << "\nbeta1=" << c.adam.beta1 << "\nbeta2=" << c.adam.beta2
+    << "\neps=" << c.adam.eps << "\nweight_decay=" << c.adam.weight_decay << "\nseed=" << c.seed << "\nval_size=" << c.val_size << "\n"
+    << "audio=" << (with_audio ? 1 : 0) << "\n";
+  return o.str();
+}
+
+std::vector<int> parse_int_list(const std::string& s, const std::string& what) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MELON_CHECK(used == item.size() && !item.empty() && v > 0,
+                what << ": expected a comma-separated list of positive integers, got '" << s << "'");
+    out.push_back(v);
+  }
+  MELON_CHECK(!out.empty(), what << ": empty list");
+  return out;
+}
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h) {
+  auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
+  return h;
+}
+
+std::string hex64(std::uint64_t x) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
+}  // namespace melon::train

@@ -1,0 +1,159 @@
+// Data-parallel training under mpirun -np 1/2/3: the same global batch gives
+// the same weights whatever the rank count (within float tolerance), the same
+// rank count gives bit-identical weights, and checkpoints written by N ranks
+// are refused by a job of another size.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/train/checkpoint.hpp"
+#include "melon/train/trainer.hpp"
+#include "melon/util/rng.hpp"
+
+using namespace melon;
+using namespace melon::train;
+
+namespace {
+
+TrainInputs synthetic(int n, std::uint64_t seed, int audio_dim) {
+  TrainInputs in;
+  Rng rng(seed);
+  const char* words[4] = {"비 오는 날", "summer drive", "잔잔한 밤", "workout hits"};
+  for (int i = 0; i < n; ++i) {
+    arena::Playlist p;
+    p.id = i;
+    const int taste = static_cast<int>(rng.below(4));
+    const int len = 4 + static_cast<int>(rng.below(10));
+    std::vector<char> used(50, 0);
+    for (int k = 0; k < len; ++k) {
+      const int s = static_cast<int>(rng.below(50));
+      if (!used[s]) used[s] = 1, p.songs.push_back(taste * 50 + s);
+    }
+    p.tags = {"t" + std::to_string(taste), "u" + std::to_string(taste * 3 + rng.below(3))};
+    p.title = words[taste];
+    p.updt_date = "2016-05-01 00:00:00.000";
+    (i % 5 == 4 ? in.questions : in.train).push_back(std::move(p));
+  }
+  if (audio_dim > 0) {
+    std::vector<arena::SongId> ids;
+    std::vector<float> sc;
+    for (int s = 0; s < 230; ++s) {  // songs 200..229 are in no playlist
+      ids.push_back(s);
+      for (int k = 0; k < audio_dim; ++k) sc.push_back(static_cast<float>((s / 50 == k) + 0.1 * rng.normal()));
+    }
+    in.audio = make_audio(ids, sc, audio_dim);
+  }
+  return in;
+}
+
+TrainConfig config() {
+  TrainConfig c;
+  c.hidden = {12, 6};
+  c.batch = 30;  // not a multiple of 2 or 3 ranks: uneven blocks
+  c.adam.lr = 0.003;
+  c.epochs = 4;
+  c.max_steps = 8;
+  c.val_size = 0;
+  c.threads = 1;
+  c.quiet = true;
+  c.vocab.min_song_count = 2;
+  return c;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  return m;
+}
+
+bool same_everywhere(const std::vector<float>& p) {
+  auto h = mpi::allgather(mpi::world(), static_cast<std::int64_t>(params_hash(p)));
+  for (auto x : h)
+    if (x != h[0]) return false;
+  return true;
+}
+
+std::string shared_temp_dir() {
+  std::string dir;
+  if (mpi::rank() == 0) {
+    char tmpl[] = "/tmp/melon-mpi-train.XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  mpi::bcast(mpi::world(), dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST(TrainMpi, RankCountDoesNotChangeTheResult) {
+  auto in = synthetic(300, 7, 3);
+  auto c = config();
+  // Adam divides by sqrt(v) + eps: where a gradient is pure rounding noise
+  // (~1e-9), a tiny eps turns the noise's sign into a full lr-sized step. A
+  // larger eps keeps the comparison about the gradients, not about that noise.
+  c.adam.eps = 1e-4;
+  auto world = run_training(c, in, mpi::world());
+  auto alone = run_training(c, in, MPI_COMM_SELF);  // every rank computes the 1-rank reference
+  ASSERT_EQ(world.params.size(), alone.params.size());
+  const double d = max_abs_diff(world.params, alone.params);
+  // Partial sums in another order differ in the last bits only; Adam keeps them small.
+  EXPECT_LT(d, 2e-4) << "max |w(np=" << mpi::size() << ") - w(np=1)| = " << d;
+  EXPECT_FALSE(mpi::any(!(d < 2e-4)));
+  EXPECT_TRUE(same_everywhere(world.params));
+  EXPECT_EQ(world.step, 8);
+}
+
+TEST(TrainMpi, SameSeedAndRankCountIsBitIdentical) {
+  auto in = synthetic(240, 8, 2);
+  auto c = config();
+  auto a = run_training(c, in, mpi::world());
+  auto b = run_training(c, in, mpi::world());
+  EXPECT_TRUE(a.params == b.params);
+  EXPECT_FALSE(mpi::any(a.params != b.params));
+}
+
+TEST(TrainMpi, DenseAndRowInputReductionsAgree) {
+  auto in = synthetic(200, 9, 0);
+  auto c = config();
+  c.input_reduce = InputReduce::Dense;
+  auto dense = run_training(c, in, mpi::world());
+  c.input_reduce = InputReduce::Rows;
+  auto rows = run_training(c, in, mpi::world());
+  const double d = max_abs_diff(dense.params, rows.params);
+  EXPECT_LT(d, 1e-5);
+  EXPECT_FALSE(mpi::any(!(d < 1e-5)));
+}
+
+TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
+  auto in = synthetic(240, 10, 2);
+  auto c = config();
+  c.max_steps = 10;
+  auto straight = run_training(c, in, mpi::world());
+  const auto dir = shared_temp_dir();
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 3;
+  c.max_steps = 5;
+  run_training(c, in, mpi::world());
+  c.max_steps = 10;
+  c.resume = true;
+  auto resumed = run_training(c, in, mpi::world());
+  EXPECT_TRUE(straight.params == resumed.params);
+  EXPECT_FALSE(mpi::any(straight.params != resumed.params));
+  if (mpi::size() > 1) {
+    // A one-rank job must refuse the checkpoint of this job.
+    std::string msg;
+    try {
+      run_training(c, in, MPI_COMM_SELF);
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    EXPECT_NE(msg.find("ranks"), std::string::npos) << msg;
+    EXPECT_FALSE(mpi::any(msg.find("refusing to resume") == std::string::npos));
+  }
+  mpi::barrier();
+  if (mpi::rank() == 0) std::filesystem::remove_all(dir);
+}

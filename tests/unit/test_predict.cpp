@@ -1,0 +1,147 @@
+// Scoring and filtering of `melon predict` on a hand-built model.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "melon/error.hpp"
+#include "melon//recommend/predict.hpp"
+
+using namespace melon;
+using namespace melon::recommend;
+
+namespace {
+
+arena::Playlist q(std::int64_t id, std::vector<arena::SongId> songs, std::vector<std::string> tags,
+                  std::string title = "", std::string date = "2015-06-01 00:00:00.000") {
+  arena::Playlist p;
+  p.id = id;
+  p.songs = std::move(songs);
+  p.tags = std::move(tags);
+  p.title = std::move(title);
+  p.updt_date = std::move(date);
+  return p;
+}
+
+// 150 vocabulary songs (ids 1000 + i) whose logit is fixed by their bias: song
+// 1000 scores highest. 12 tags. Songs 0..9 have audio and are not in the vocabulary.
+AeModel make_model(bool audio) {
+  AeModel m;
+  for (int i = 0; i < 150; ++i) {
+    m.vocab.songs.push_back(1000 + i);
+    m.vocab.song_counts.push_back(i < 100 ? 5 : 2);
+  }
+  for (int i = 0; i < 12; ++i) m.vocab.tags.push_back("tag" + std::to_string(i));
+  m.vocab.tokens = {"w:rain"};
+  m.vocab.popular_songs = m.vocab.songs;
+  for (int i = 0; i < 200; ++i) m.vocab.popular_songs.push_back(2000 + i);  // popular but below the cut-off
+  m.vocab.popular_tags = m.vocab.tags;
+  m.vocab.build_index();
+  model::Dims d;
+  d.n_songs = 150;
+  d.n_tags = 12;
+  d.n_tokens = 1;
+  d.audio_dim = audio ? 1 : 0;
+  d.hidden = {2};
+  m.layout = model::make_layout(d);
+  m.params.assign(static_cast<std::size_t>(m.layout.total), 0.0f);
+  auto& sb = m.layout.get("song_bias");
+  for (int i = 0; i < 150; ++i) m.params[sb.offset + i] = 10.0f - 0.01f * i;
+  auto& tb = m.layout.get("tag_bias");
+  for (int i = 0; i < 12; ++i) m.params[tb.offset + i] = 1.0f - 0.01f * i;
+  if (audio) {
+    std::vector<arena::SongId> ids;
+    std::vector<float> sc;
+    for (int s = 0; s < 10; ++s) ids.push_back(s), sc.push_back(static_cast<float>(s));
+    m.audio = train::make_audio(ids, sc, 1);
+    m.song_audio = train::song_audio_matrix(m.vocab, m.audio);
+    // P's constant column makes the audio term a constant + 20 * feature:
+    // with the input bias 1 every hidden unit is tanh(1).
+    auto& ib = m.layout.get("input_bias");
+    m.params[ib.offset] = 1.0f;
+    m.params[ib.offset + 1] = 1.0f;
+    auto& sa = m.layout.get("song_audio");
+    m.params[sa.offset + 0] = 20.0f;  // row 0 (the feature), column 0
+  }
+  prepare_cold(m);
+  return m;
+}
+
+}  // namespace
+
+TEST(Predict, ExcludesQuestionItemsFutureSongsAndFillsFromPopularity) {
+  auto m = make_model(false);
+  PredictOptions opt;
+  opt.song_dates.assign(3000, 0);
+  opt.song_dates[1001] = 20150602;  // after the question's date: dropped
+  opt.song_dates[1002] = 20150601;  // the same day: kept
+  opt.song_dates[1003] = 0;         // unknown: kept
+  std::vector<arena::Playlist> qs{q(1, {1000, 1005}, {"tag0"}), q(2, {}, {}, "rain", ""), q(3, {}, {"tag3"})};
+  model::Pool pool(2);
+  auto r = predict(m, qs, opt, pool, MPI_COMM_SELF, true);
+  ASSERT_EQ(r.size(), 3u);
+  for (auto& x : r) {
+    ASSERT_EQ(x.songs.size(), 100u);
+    ASSERT_EQ(x.tags.size(), 10u);
+    EXPECT_EQ(std::set<arena::SongId>(x.songs.begin(), x.songs.end()).size(), 100u);
+    EXPECT_EQ(std::set<std::string>(x.tags.begin(), x.tags.end()).size(), 10u);
+  }
+  const auto& a = r[0];
+  EXPECT_EQ(a.id, 1);
+  EXPECT_EQ(a.songs[0], 1002);  // 1000 is in the question, 1001 is from the future
+  EXPECT_EQ(std::count(a.songs.begin(), a.songs.end(), 1005), 0);
+  EXPECT_EQ(std::count(a.songs.begin(), a.songs.end(), 1001), 0);
+  EXPECT_EQ(a.tags[0], "tag1");
+  // No date on the question: nothing is dropped for dates.
+  EXPECT_EQ(r[1].songs[0], 1000);
+  EXPECT_EQ(r[1].songs[1], 1001);
+  EXPECT_EQ(r[2].tags[0], "tag0");
+  EXPECT_EQ(std::count(r[2].tags.begin(), r[2].tags.end(), "tag3"), 0);
+}
+
+TEST(Predict, FillsBeyondTheVocabularyFromPopularity) {
+  auto m = make_model(false);
+  std::vector<arena::SongId> many;
+  for (int i = 0; i < 120; ++i) many.push_back(1000 + i);  // hides 120 of 150 vocabulary songs
+  std::vector<arena::Playlist> qs{q(7, many, {})};
+  model::Pool pool(1);
+  auto r = predict(m, qs, {}, pool, MPI_COMM_SELF, true);
+  ASSERT_EQ(r[0].songs.size(), 100u);
+  EXPECT_EQ(r[0].songs[0], 1120);
+  EXPECT_EQ(r[0].songs[30], 2000);  // 30 vocabulary songs left, then popularity
+}
+
+TEST(Predict, ColdSongsCompeteThroughAudio) {
+  auto m = make_model(true);
+  ASSERT_EQ(m.cold_ids.size(), 10u);
+  // The rarest vocabulary songs (count 2) are 100..149: cold bias = their mean bias.
+  double mean = 0;
+  for (int i = 100; i < 150; ++i) mean += 10.0 - 0.01 * i;
+  EXPECT_NEAR(m.cold_bias, mean / 50, 1e-4);
+  model::Pool pool(1);
+  auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
+  // Song 9 has the largest feature: audio term 20 * tanh(1) * z(9) lifts it to the top.
+  EXPECT_EQ(r[0].songs[0], 9);
+  PredictOptions no_cold;
+  no_cold.cold_songs = false;
+  auto r2 = predict(m, {q(1, {}, {}, "rain")}, no_cold, pool, MPI_COMM_SELF, true);
+  for (auto s : r2[0].songs) EXPECT_GE(s, 1000);
+  m.cold_enabled = false;  // as training decides when cold songs do not help
+  auto r3 = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
+  EXPECT_EQ(r3[0].songs, r2[0].songs);
+  // A lower bias pushes cold songs down.
+  m.cold_enabled = true;
+  m.cold_shift = -30;
+  prepare_cold(m);
+  auto r4 = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
+  EXPECT_EQ(r4[0].songs[0], 1000);
+}
+
+TEST(Predict, TooSmallCatalogueIsAClearError) {
+  auto m = make_model(false);
+  m.vocab.popular_songs.resize(150);
+  std::vector<arena::SongId> many;
+  for (int i = 0; i < 100; ++i) many.push_back(1000 + i);
+  model::Pool pool(1);
+  EXPECT_THROW(predict(m, {q(1, many, {})}, {}, pool, MPI_COMM_SELF, true), Error);
+}
