@@ -23,6 +23,8 @@ void fill_impl(std::vector<T>& out, const std::vector<T>& ranked, const std::vec
   }
 }
 
+}  // namespace
+
 // Answers travel between ranks as the JSON we write anyway, and come back
 // through the same strict reader as any results file.
 std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine) {
@@ -46,12 +48,10 @@ std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine
   return arena::parse_results(json, "answers gathered from ranks");
 }
 
-}  // namespace
-
 BaselineMethod parse_baseline(const std::string& name) {
   if (name == "most-popular") return BaselineMethod::MostPopular;
   if (name == "genre-most-popular") return BaselineMethod::GenreMostPopular;
-  MELON_THROW("unknown baseline method '" << name << "' (most-popular|genre-most-popular)");
+  MELON_THROW("unknown baseline method '" << name << "' (most-popular|genre-most-popular|item-knn|playlist-knn|ease)");
 }
 
 void fill_from(std::vector<arena::SongId>& out, const std::vector<arena::SongId>& ranked,

@@ -34,6 +34,10 @@ void fill_from(std::vector<arena::SongId>& out, const std::vector<arena::SongId>
 void fill_from(std::vector<std::string>& out, const std::vector<std::string>& ranked,
                const std::vector<std::string>& exclude, std::size_t want);
 
+// Every rank's answers on rank 0, in rank order (so in question order when each
+// rank holds its mpi::block_range); other ranks get an empty vector. Collective.
+std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine);
+
 // Answers on rank 0 (in question order); other ranks get an empty vector.
 std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector<arena::Playlist>& train,
                                         const std::vector<arena::Playlist>& questions,

@@ -1,0 +1,160 @@
+#pragma once
+// Reference recommenders: the candidate generators the strong Arena solutions
+// were built on (shared arena.md), beside the competition's baselines.
+//   - item-knn:     item neighbours by co-occurrence with popularity damping,
+//                   score(i) = sum_q w_q co(q, i) / (cnt(q)^alpha cnt(i)^beta);
+//   - playlist-knn: the K training playlists most like the question (cosine
+//                   over idf-weighted items), items scored by sum of sim^power;
+//   - ease:         Steck's closed-form shallow autoencoder (WWW 2019),
+//                   B = I - P / diag(P), P = (X^T X + lambda I)^-1.
+// Every question type is answered: shown songs and tags are the question's
+// items, and for questions without songs so are its title tokens (text::tokenize),
+// so tags-only questions reach songs through tag-song co-occurrence and
+// title-only questions through token-song co-occurrence.
+//
+// Parallel layout: every rank reads the whole training file anyway, so each
+// holds the same read-only index of it; questions are split across ranks (the
+// heavy part: each question walks the playlists sharing its items) and the
+// answers gathered on rank 0. The one dense statistic, EASE's Gram matrix, is
+// summed from per-rank blocks of training playlists by allreduce. Each answer
+// depends only on replicated data, so answers are identical for any rank count.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "melon/arena/types.hpp"
+#include "melon/recommend/baseline.hpp"
+#include "melon/text/tokenize.hpp"
+
+namespace melon::recommend {
+
+enum class ReferenceMethod { ItemKnn, PlaylistKnn, Ease };
+bool is_reference(const std::string& name);               // item-knn | playlist-knn | ease
+ReferenceMethod parse_reference(const std::string& name);  // throws melon::Error on other names
+
+struct ReferenceOptions {
+  // Weights of a shown tag and a title token relative to a shown song. Title
+  // tokens join only questions without songs: next to songs they add noise.
+  double tag_weight = 1.0;
+  double title_weight = 1.0;
+  // Defaults below: the best of a small grid on generated data (30,000
+  // playlists, official split; README has the table).
+  // item-knn damping exponents (0, 0: raw co-occurrence, favours popular items).
+  double alpha = 0.5;  // on the question item's count
+  double beta = 0.1;   // on the candidate's count (0.5 drowned the answers in rare songs and tags)
+  // playlist-knn
+  std::int64_t neighbours = 1000;
+  double power = 1.0;
+  // ease: columns are the most frequent songs, tags and title tokens (tokens
+  // are inputs only; their outputs are never recommended).
+  std::int64_t ease_songs = 4000;
+  std::int64_t ease_tags = 1000;
+  std::int64_t ease_tokens = 1000;
+  double ease_lambda = 1000.0;
+  text::TokenizerOptions tokenizer;
+};
+
+// Scored candidates for one question, best first (score, then smaller id):
+// never a question item, never a song released after its updt_date. The final
+// answer is the top 100 / 10 of these plus popularity fill, so a reranker can
+// take these lists instead.
+struct Candidates {
+  std::int64_t id = 0;
+  std::vector<std::pair<arena::SongId, float>> songs;
+  std::vector<std::pair<std::string, float>> tags;
+};
+
+// Training playlists as sets of items in one id space: songs [0, n_songs),
+// tags [n_songs, n_songs + tags.size()), title tokens after them. Identical on
+// every rank (vocabularies in first-seen order over the whole list).
+struct Corpus {
+  std::size_t n_songs = 0;
+  std::vector<std::string> tags, tokens;
+  std::unordered_map<std::string, std::int32_t> tag_item, token_item;  // name -> item id
+  std::vector<std::int64_t> offsets;   // playlist p holds items[offsets[p] .. offsets[p+1]), sorted, unique
+  std::vector<std::int64_t> tokens_at;  // ... of which items[tokens_at[p] .. offsets[p+1]) are title tokens
+  std::vector<std::int32_t> items;
+  std::vector<std::int64_t> item_offsets;  // item i is in playlists[item_offsets[i] .. item_offsets[i+1])
+  std::vector<std::int32_t> playlists;
+  Popularity pop;  // fill order (count_popularity)
+
+  std::size_t n_playlists() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::size_t n_items() const { return n_songs + tags.size() + tokens.size(); }
+  bool is_song(std::int32_t i) const { return static_cast<std::size_t>(i) < n_songs; }
+  bool is_tag(std::int32_t i) const { return !is_song(i) && static_cast<std::size_t>(i) < n_songs + tags.size(); }
+  bool is_token(std::int32_t i) const { return static_cast<std::size_t>(i) >= n_songs + tags.size(); }
+  // Playlists holding item i.
+  std::int64_t count(std::int32_t i) const { return item_offsets[i + 1] - item_offsets[i]; }
+};
+
+// Collective (popularity is summed across ranks).
+Corpus build_corpus(const std::vector<arena::Playlist>& train, std::size_t n_songs, const text::TokenizerOptions& tok);
+
+// A question as weighted items of the corpus (unknown songs/tags/tokens dropped).
+using Query = std::vector<std::pair<std::int32_t, double>>;
+Query encode_question(const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt);
+
+// Per-question scratch: dense accumulators with the list of ids touched, so
+// resetting costs what was used. One per thread of scoring.
+// (A touched flag, not score != 0: a sum can pass through zero.)
+struct Workspace {
+  std::vector<double> item;  // by item id
+  std::vector<std::uint8_t> item_on;
+  std::vector<std::int32_t> items_touched;
+  std::vector<double> playlist;  // by training playlist
+  std::vector<std::uint8_t> playlist_on;
+  std::vector<std::int32_t> playlists_touched;
+  void add_item(std::int32_t i, double v);
+  void add_playlist(std::int32_t p, double v);
+  void reset();
+};
+
+// One recommender: adds its score of items for a question into ws.item.
+class Reference {
+ public:
+  virtual ~Reference() = default;
+  virtual void score(const Corpus& c, const Query& q, Workspace& ws) const = 0;
+};
+// Collective for ease (Gram allreduce, solve on rank 0, broadcast).
+std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
+
+// Up to n_songs songs and n_tags tags for question q. song_dates: by song id
+// (empty: no date filter).
+Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
+                      const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
+                      Workspace& ws);
+// The answer: top of the candidates, filled from popularity to 100 songs and
+// 10 tags (dated songs last: only a tiny catalogue needs them).
+arena::Result answer(const Candidates& cand, const Corpus& c, const arena::Playlist& q,
+                     const std::vector<std::int32_t>& song_dates);
+
+// Collective. This rank's block of questions (mpi::block_range), in order.
+// meta may be null (no date filter, song ids bounded by the training data).
+std::vector<Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                             const std::vector<arena::Playlist>& questions,
+                                             const arena::SongMeta* meta, const ReferenceOptions& opt,
+                                             std::size_t n_songs, std::size_t n_tags);
+// Collective. Answers in question order on rank 0; other ranks get none.
+std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                         const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
+                                         const ReferenceOptions& opt);
+
+// EASE pieces, exposed for tests.
+namespace ease {
+struct Columns {
+  std::vector<std::int32_t> items;      // column -> corpus item
+  std::vector<std::int32_t> column_of;  // corpus item -> column, -1 outside
+};
+Columns choose_columns(const Corpus& c, const ReferenceOptions& opt);
+// X^T X over the training playlists restricted to the columns (collective).
+Eigen::MatrixXd gram(const Corpus& c, const Columns& cols);
+// B = I - P diag(P)^-1 with P = (G + lambda I)^-1 (so diag(B) = 0).
+Eigen::MatrixXd weights(Eigen::MatrixXd g, double lambda);
+}  // namespace ease
+
+}  // namespace melon::recommend

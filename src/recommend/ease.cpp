@@ -1,0 +1,151 @@
+// EASE (Steck, "Embarrassingly Shallow Autoencoders", WWW 2019): the item-item
+// weights minimising ||X - XB||^2 + lambda ||B||^2 with diag(B) = 0, in closed
+// form B = I - P diag(P)^-1, P = (X^T X + lambda I)^-1. On music data it beat
+// Mult-VAE (arena.md). The Gram matrix is dense in the columns, so the columns
+// are capped: the most frequent songs and tags, plus title tokens that only
+// feed the input side (their output columns are dropped), so title-only
+// questions have something to start from.
+// Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives (as in predict.cpp).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/util/log.hpp"
+#include "reference_models.hpp"
+
+namespace melon::recommend {
+namespace ease {
+namespace {
+
+// The `want` most frequent items of [begin, end) (count desc, then id), count > 0.
+std::vector<std::int32_t> most_frequent(const Corpus& c, std::size_t begin, std::size_t end, std::int64_t want) {
+  std::vector<std::int32_t> v;
+  for (auto i = begin; i < end; ++i)
+    if (c.count(static_cast<std::int32_t>(i)) > 0) v.push_back(static_cast<std::int32_t>(i));
+  const auto n = std::min<std::size_t>(v.size(), static_cast<std::size_t>(std::max<std::int64_t>(want, 0)));
+  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), [&](auto a, auto b) {
+    return c.count(a) != c.count(b) ? c.count(a) > c.count(b) : a < b;
+  });
+  v.resize(n);
+  return v;
+}
+
+}  // namespace
+
+Columns choose_columns(const Corpus& c, const ReferenceOptions& opt) {
+  Columns cols;
+  const auto tag0 = c.n_songs, tok0 = c.n_songs + c.tags.size();
+  // Order matters: songs, then tags, then tokens, so the output columns
+  // (songs and tags) are a prefix.
+  for (auto part : {most_frequent(c, 0, tag0, opt.ease_songs), most_frequent(c, tag0, tok0, opt.ease_tags),
+                    most_frequent(c, tok0, c.n_items(), opt.ease_tokens)})
+    cols.items.insert(cols.items.end(), part.begin(), part.end());
+  cols.column_of.assign(c.n_items(), -1);
+  for (std::size_t j = 0; j < cols.items.size(); ++j) cols.column_of[cols.items[j]] = static_cast<std::int32_t>(j);
+  return cols;
+}
+
+Eigen::MatrixXd gram(const Corpus& c, const Columns& cols) {
+  const auto n = static_cast<Eigen::Index>(cols.items.size());
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
+  // Each rank counts its block of playlists; the counts are integers, so the
+  // allreduce'd sum is exact and the same for any rank count.
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(c.n_playlists()), mpi::rank(), mpi::size());
+  std::vector<std::int32_t> row;
+  for (auto p = mine.begin; p < mine.end; ++p) {
+    row.clear();
+    for (auto k = c.offsets[p]; k < c.offsets[p + 1]; ++k)
+      if (auto j = cols.column_of[c.items[k]]; j >= 0) row.push_back(j);
+    for (auto a : row)
+      for (auto b : row) g(a, b) += 1.0;
+  }
+  mpi::allreduce_sum(g.data(), static_cast<std::size_t>(g.size()));
+  return g;
+}
+
+Eigen::MatrixXd weights(Eigen::MatrixXd g, double lambda) {
+  MELON_CHECK(std::isfinite(lambda) && lambda > 0, "ease: lambda must be positive (got " << lambda << ")");
+  const auto n = g.rows();
+  g.diagonal().array() += lambda;
+  // In place: the factor overwrites g, P overwrites the identity, B overwrites
+  // P, so the solve holds two n x n matrices, not five.
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(g);
+  // X^T X is positive semi-definite, so with lambda > 0 this only fails on NaN input.
+  MELON_CHECK(llt.info() == Eigen::Success, "ease: Cholesky of X^T X + lambda I failed (lambda " << lambda << ")");
+  Eigen::MatrixXd p = Eigen::MatrixXd::Identity(n, n);
+  llt.solveInPlace(p);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const double d = p(j, j);
+    p.col(j) /= -d;
+    p(j, j) = 0.0;
+  }
+  return p;
+}
+
+}  // namespace ease
+
+namespace {
+
+class Ease : public Reference {
+ public:
+  Ease(const Corpus& c, const ReferenceOptions& opt) : cols_(ease::choose_columns(c, opt)) {
+    n_out_ = 0;
+    while (n_out_ < cols_.items.size() && !c.is_token(cols_.items[n_out_])) ++n_out_;
+    const auto n = cols_.items.size();
+    MELON_CHECK(n > 0, "ease: the training data has no items");
+    if (mpi::rank() == 0)
+      log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out_) + " songs and tags), lambda " +
+                std::to_string(opt.ease_lambda));
+    auto g = ease::gram(c, cols_);
+    // One rank solves and broadcasts: the solve is the costly step, and every
+    // rank then scores with exactly the same weights.
+    std::vector<double> flat;
+    std::string error;
+    if (mpi::rank() == 0) {
+      try {
+        const auto b = ease::weights(std::move(g), opt.ease_lambda);
+        flat.resize(n * n_out_);
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t j = 0; j < n_out_; ++j)
+            flat[i * n_out_ + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+        log::info("ease: weights solved");
+      } catch (const Error& e) {
+        error = e.what();
+      }
+    }
+    mpi::throw_if_any(error);  // the other ranks would otherwise wait in bcast forever
+    if (mpi::size() > 1) mpi::bcast(flat, 0);
+    w_.assign(flat.begin(), flat.end());
+  }
+
+  void score(const Corpus&, const Query& q, Workspace& ws) const override {
+    for (auto& [item, w] : q) {
+      const auto i = cols_.column_of[item];
+      if (i < 0) continue;
+      const float* row = w_.data() + static_cast<std::size_t>(i) * n_out_;
+      for (std::size_t j = 0; j < n_out_; ++j) ws.add_item(cols_.items[j], w * row[j]);
+    }
+  }
+
+ private:
+  ease::Columns cols_;
+  std::size_t n_out_;
+  std::vector<float> w_;  // n columns x n_out_, row-major: row i = what input i says of each output
+};
+
+}  // namespace
+
+std::unique_ptr<Reference> make_ease(const Corpus& c, const ReferenceOptions& opt) {
+  MELON_CHECK(opt.ease_songs >= 0 && opt.ease_tags >= 0 && opt.ease_tokens >= 0,
+              "ease: --ease-songs, --ease-tags and --ease-tokens must not be negative");
+  MELON_CHECK(std::isfinite(opt.ease_lambda) && opt.ease_lambda > 0, "ease: --ease-lambda must be positive (got "
+                                                                           << opt.ease_lambda << ")");
+  return std::make_unique<Ease>(c, opt);
+}
+
+}  // namespace melon::recommend

@@ -1,0 +1,267 @@
+// Shared machinery of the reference recommenders: the corpus index, question
+// encoding, candidate selection under the answer rules, and the MPI driver.
+#include "melon/recommend/references.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/recommend/rules.hpp"
+#include "melon/util/log.hpp"
+#include "reference_models.hpp"
+
+namespace melon::recommend {
+
+bool is_reference(const std::string& name) { return name == "item-knn" || name == "playlist-knn" || name == "ease"; }
+
+ReferenceMethod parse_reference(const std::string& name) {
+  if (name == "item-knn") return ReferenceMethod::ItemKnn;
+  if (name == "playlist-knn") return ReferenceMethod::PlaylistKnn;
+  if (name == "ease") return ReferenceMethod::Ease;
+  MELON_THROW("unknown reference method '" << name << "' (item-knn|playlist-knn|ease)");
+}
+
+namespace {
+
+// Adds names in first-seen order; returns the vocabulary index of each.
+std::int32_t intern(std::unordered_map<std::string, std::int32_t>& index, std::vector<std::string>& names,
+                    const std::string& name) {
+  auto [it, added] = index.emplace(name, static_cast<std::int32_t>(names.size()));
+  if (added) names.push_back(name);
+  return it->second;
+}
+
+// CSR transpose: for each item, the playlists holding it (in playlist order).
+void invert(Corpus& c) {
+  const auto n = c.n_items();
+  c.item_offsets.assign(n + 1, 0);
+  for (auto i : c.items) ++c.item_offsets[static_cast<std::size_t>(i) + 1];
+  for (std::size_t i = 0; i < n; ++i) c.item_offsets[i + 1] += c.item_offsets[i];
+  c.playlists.resize(c.items.size());
+  std::vector<std::int64_t> next(c.item_offsets.begin(), c.item_offsets.end() - 1);
+  for (std::size_t p = 0; p < c.n_playlists(); ++p)
+    for (auto k = c.offsets[p]; k < c.offsets[p + 1]; ++k) c.playlists[next[c.items[k]]++] = static_cast<std::int32_t>(p);
+}
+
+}  // namespace
+
+Corpus build_corpus(const std::vector<arena::Playlist>& train, std::size_t n_songs, const text::TokenizerOptions& tok) {
+  MELON_CHECK(train.size() < static_cast<std::size_t>(INT32_MAX), "too many training playlists: " << train.size());
+  Corpus c;
+  c.n_songs = n_songs;
+  // Every rank builds the whole index: it already holds the whole training
+  // list, the index is linear in its size, and sharding it would only move
+  // the question-time walks across the network.
+  std::vector<std::vector<std::string>> titles(train.size());
+  std::vector<std::vector<std::int32_t>> tag_idx(train.size()), tok_idx(train.size());
+  for (std::size_t p = 0; p < train.size(); ++p)
+    for (auto& t : train[p].tags) tag_idx[p].push_back(intern(c.tag_item, c.tags, t));
+  for (std::size_t p = 0; p < train.size(); ++p)
+    for (auto& t : text::tokenize(train[p].title, tok)) tok_idx[p].push_back(intern(c.token_item, c.tokens, t));
+  const auto tag0 = static_cast<std::int32_t>(n_songs), tok0 = static_cast<std::int32_t>(n_songs + c.tags.size());
+  MELON_CHECK(c.n_items() < static_cast<std::size_t>(INT32_MAX), "too many items: " << c.n_items());
+  for (auto& [name, i] : c.tag_item) i += tag0;
+  for (auto& [name, i] : c.token_item) i += tok0;
+
+  c.offsets.assign(1, 0);
+  std::vector<std::int32_t> row;
+  for (std::size_t p = 0; p < train.size(); ++p) {
+    row.clear();
+    for (auto s : train[p].songs) {
+      MELON_CHECK(s >= 0 && static_cast<std::size_t>(s) < n_songs, "training playlist id " << train[p].id << ": song id "
+                                                                       << s << " is outside 0.." << n_songs - 1);
+      row.push_back(s);
+    }
+    for (auto t : tag_idx[p]) row.push_back(tag0 + t);
+    for (auto t : tok_idx[p]) row.push_back(tok0 + t);
+    std::sort(row.begin(), row.end());
+    row.erase(std::unique(row.begin(), row.end()), row.end());
+    c.items.insert(c.items.end(), row.begin(), row.end());
+    c.tokens_at.push_back(c.offsets.back() + (std::lower_bound(row.begin(), row.end(), tok0) - row.begin()));
+    c.offsets.push_back(static_cast<std::int64_t>(c.items.size()));
+  }
+  invert(c);
+  c.pop = count_popularity(train, n_songs);
+  return c;
+}
+
+Query encode_question(const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt) {
+  Query out;
+  for (auto s : q.songs)
+    if (s >= 0 && static_cast<std::size_t>(s) < c.n_songs) out.emplace_back(s, 1.0);
+  for (auto& t : q.tags)
+    if (auto it = c.tag_item.find(t); it != c.tag_item.end()) out.emplace_back(it->second, opt.tag_weight);
+  if (q.songs.empty() && opt.title_weight > 0)
+    for (auto& t : text::tokenize(q.title, opt.tokenizer))
+      if (auto it = c.token_item.find(t); it != c.token_item.end()) out.emplace_back(it->second, opt.title_weight);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end(), [](auto& a, auto& b) { return a.first == b.first; }), out.end());
+  return out;
+}
+
+void Workspace::add_item(std::int32_t i, double v) {
+  if (!item_on[i]) item_on[i] = 1, items_touched.push_back(i);
+  item[i] += v;
+}
+void Workspace::add_playlist(std::int32_t p, double v) {
+  if (!playlist_on[p]) playlist_on[p] = 1, playlists_touched.push_back(p);
+  playlist[p] += v;
+}
+void Workspace::reset() {
+  for (auto i : items_touched) item[i] = 0.0, item_on[i] = 0;
+  for (auto p : playlists_touched) playlist[p] = 0.0, playlist_on[p] = 0;
+  items_touched.clear();
+  playlists_touched.clear();
+}
+
+namespace {
+
+void fit(Workspace& ws, const Corpus& c) {
+  if (ws.item.size() != c.n_items()) {
+    ws.item.assign(c.n_items(), 0.0);
+    ws.item_on.assign(c.n_items(), 0);
+    ws.items_touched.clear();
+  }
+  if (ws.playlist.size() != c.n_playlists()) {
+    ws.playlist.assign(c.n_playlists(), 0.0);
+    ws.playlist_on.assign(c.n_playlists(), 0);
+    ws.playlists_touched.clear();
+  }
+}
+
+// The n best (score desc, then id asc: a total order, so reproducible).
+std::vector<std::pair<double, std::int32_t>> best(std::vector<std::pair<double, std::int32_t>> v, std::size_t n) {
+  auto better = [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
+  n = std::min(n, v.size());
+  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), better);
+  v.resize(n);
+  return v;
+}
+
+}  // namespace
+
+Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
+                      const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
+                      Workspace& ws) {
+  fit(ws, c);
+  ws.reset();
+  ref.score(c, encode_question(c, q, opt), ws);
+  const std::unordered_set<arena::SongId> seen(q.songs.begin(), q.songs.end());
+  const std::unordered_set<std::string> seen_tags(q.tags.begin(), q.tags.end());
+  const auto qdate = arena::date_key(q.updt_date);
+  std::vector<std::pair<double, std::int32_t>> songs, tags;
+  for (auto i : ws.items_touched) {
+    if (c.is_song(i)) {
+      if (!seen.count(i) && released_by(song_dates, i, qdate)) songs.emplace_back(ws.item[i], i);
+    } else if (c.is_tag(i)) {
+      if (!seen_tags.count(c.tags[i - c.n_songs])) tags.emplace_back(ws.item[i], i);
+    }
+  }
+  ws.reset();
+  Candidates out;
+  out.id = q.id;
+  for (auto& [v, i] : best(std::move(songs), n_songs)) out.songs.emplace_back(i, static_cast<float>(v));
+  for (auto& [v, i] : best(std::move(tags), n_tags)) out.tags.emplace_back(c.tags[i - c.n_songs], static_cast<float>(v));
+  return out;
+}
+
+arena::Result answer(const Candidates& cand, const Corpus& c, const arena::Playlist& q,
+                     const std::vector<std::int32_t>& song_dates) {
+  arena::Result r;
+  r.id = q.id;
+  for (std::size_t k = 0; k < cand.songs.size() && r.songs.size() < 100; ++k) r.songs.push_back(cand.songs[k].first);
+  for (std::size_t k = 0; k < cand.tags.size() && r.tags.size() < 10; ++k) r.tags.push_back(cand.tags[k].first);
+  // Popularity fill under the same rules; only then (a tiny catalogue) songs past the date.
+  const auto qdate = arena::date_key(q.updt_date);
+  std::unordered_set<arena::SongId> skip(q.songs.begin(), q.songs.end());
+  skip.insert(r.songs.begin(), r.songs.end());
+  for (auto s : c.pop.songs) {
+    if (r.songs.size() >= 100) break;
+    if (released_by(song_dates, s, qdate) && skip.insert(s).second) r.songs.push_back(s);
+  }
+  fill_from(r.songs, c.pop.songs, q.songs, 100);
+  fill_from(r.tags, c.pop.tags, q.tags, 10);
+  MELON_CHECK(r.songs.size() == 100 && r.tags.size() == 10,
+              "question id " << q.id << ": training data too small to fill 100 songs and 10 tags (got "
+                             << r.songs.size() << " and " << r.tags.size() << ")");
+  return r;
+}
+
+std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
+  switch (m) {
+    case ReferenceMethod::ItemKnn: return make_item_knn(c, opt);
+    case ReferenceMethod::PlaylistKnn: return make_playlist_knn(c, opt);
+    case ReferenceMethod::Ease: return make_ease(c, opt);
+  }
+  MELON_ASSERT(false, "unhandled reference method");
+  return nullptr;
+}
+
+namespace {
+
+struct Prepared {
+  Corpus corpus;
+  std::unique_ptr<Reference> ref;
+  std::vector<std::int32_t> dates;
+};
+
+Prepared prepare(ReferenceMethod m, const std::vector<arena::Playlist>& train, const arena::SongMeta* meta,
+                 const ReferenceOptions& opt) {
+  std::size_t n_songs = 0;
+  if (meta) {
+    n_songs = meta->size();
+  } else {
+    for (auto& p : train)
+      for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
+  }
+  Prepared pr;
+  pr.corpus = build_corpus(train, n_songs, opt.tokenizer);
+  pr.ref = make_reference(m, pr.corpus, opt);
+  if (meta) pr.dates = song_dates(*meta);
+  if (mpi::rank() == 0)
+    log::info("reference corpus: " + std::to_string(pr.corpus.n_playlists()) + " playlists, " +
+              std::to_string(pr.corpus.pop.songs.size()) + " songs, " + std::to_string(pr.corpus.tags.size()) +
+              " tags, " + std::to_string(pr.corpus.tokens.size()) + " title tokens");
+  return pr;
+}
+
+// This rank's block of questions, each through fn(question, candidates).
+template <class Fn>
+void for_my_questions(const Prepared& pr, const std::vector<arena::Playlist>& questions, const ReferenceOptions& opt,
+                      std::size_t n_songs, std::size_t n_tags, Fn&& fn) {
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(), mpi::size());
+  Workspace ws;
+  log::Progress progress("questions", mine.end - mine.begin, "questions", 10.0, mpi::rank() == 0);
+  for (auto i = mine.begin; i < mine.end; ++i) {
+    fn(questions[i], candidates(*pr.ref, pr.corpus, questions[i], opt, pr.dates, n_songs, n_tags, ws));
+    progress.update(i - mine.begin + 1);
+  }
+  progress.finish();
+}
+
+}  // namespace
+
+std::vector<Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                             const std::vector<arena::Playlist>& questions,
+                                             const arena::SongMeta* meta, const ReferenceOptions& opt,
+                                             std::size_t n_songs, std::size_t n_tags) {
+  auto pr = prepare(m, train, meta, opt);
+  std::vector<Candidates> out;
+  for_my_questions(pr, questions, opt, n_songs, n_tags,
+                   [&](const arena::Playlist&, Candidates&& c) { out.push_back(std::move(c)); });
+  return out;
+}
+
+std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                         const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
+                                         const ReferenceOptions& opt) {
+  auto pr = prepare(m, train, meta, opt);
+  std::vector<arena::Result> out;
+  for_my_questions(pr, questions, opt, 100, 10, [&](const arena::Playlist& q, Candidates&& c) {
+    out.push_back(answer(c, pr.corpus, q, pr.dates));
+  });
+  return gather_results(out);
+}
+
+}  // namespace melon::recommend

@@ -1,0 +1,123 @@
+// Reference recommenders under 1, 2 and 3 ranks: the data-parallel answers
+// equal a serial computation on rank 0, and EASE's allreduce'd Gram matrix
+// equals X^T X counted serially (exactly: its entries are integer counts).
+// Together these make the answers independent of the rank count.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "melon/mpi/mpi.hpp"
+#include "melon/recommend/references.hpp"
+#include "melon/recommend/rules.hpp"
+
+using namespace melon;
+using recommend::ReferenceMethod;
+
+namespace {
+
+struct Data {
+  arena::SongMeta meta;
+  std::vector<arena::Playlist> train, questions;
+  Data() {
+    for (int s = 0; s < 500; ++s) {
+      arena::Song song;
+      song.id = s;
+      song.issue_date = s % 37 == 0 ? "20200301" : "2010" + std::string(s % 2 ? "0101" : "0615");
+      meta.songs.push_back(song);
+    }
+    const char* words[] = {"rainy", "day", "drive", "night", "love", "summer"};
+    for (int i = 0; i < 211; ++i) {
+      arena::Playlist p;
+      p.id = i;
+      const int taste = i % 5;
+      for (int k = 0; k < 8 + i % 30; ++k) p.songs.push_back((taste * 100 + (i * 13 + k * k) % 100) % 500);
+      std::sort(p.songs.begin(), p.songs.end());
+      p.songs.erase(std::unique(p.songs.begin(), p.songs.end()), p.songs.end());
+      p.tags = {"t" + std::to_string(taste), "u" + std::to_string(i % 7)};
+      p.title = std::string(words[taste]) + " " + words[i % 6];
+      p.updt_date = "2018-01-01 00:00:00.000";
+      train.push_back(p);
+    }
+    for (int i = 0; i < 37; ++i) {
+      arena::Playlist q;
+      q.id = 5000 + i;
+      q.updt_date = i % 4 ? "2019-05-05 00:00:00.000" : "2021-01-01 00:00:00.000";
+      switch (i % 4) {
+        case 0: q.songs = {i, 100 + i, 2 * i}; break;
+        case 1: q.songs = {200 + i, 201 + i}, q.tags = {"t2"}; break;
+        case 2: q.tags = {"t" + std::to_string(i % 5)}; break;
+        default: q.title = std::string(words[i % 6]) + " mix"; break;
+      }
+      questions.push_back(q);
+    }
+  }
+};
+
+recommend::ReferenceOptions options() {
+  recommend::ReferenceOptions o;
+  o.ease_lambda = 20;
+  o.neighbours = 30;
+  return o;
+}
+
+bool same(const arena::Result& a, const arena::Result& b) {
+  return a.id == b.id && a.songs == b.songs && a.tags == b.tags;
+}
+
+}  // namespace
+
+TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
+  Data d;
+  for (auto m : {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease}) {
+    auto parallel = recommend::run_reference(m, d.train, d.questions, &d.meta, options());
+    // The serial reference: rank 0 answers every question from the same model.
+    auto corpus = recommend::build_corpus(d.train, d.meta.size(), options().tokenizer);
+    auto ref = recommend::make_reference(m, corpus, options());  // collective for ease
+    bool ok = true;
+    if (mpi::rank() == 0) {
+      const auto dates = recommend::song_dates(d.meta);
+      recommend::Workspace ws;
+      ok = parallel.size() == d.questions.size();
+      for (std::size_t i = 0; ok && i < d.questions.size(); ++i) {
+        auto c = recommend::candidates(*ref, corpus, d.questions[i], options(), dates, 100, 10, ws);
+        ok = same(parallel[i], recommend::answer(c, corpus, d.questions[i], dates));
+      }
+    } else {
+      ok = parallel.empty();
+    }
+    EXPECT_FALSE(mpi::any(!ok)) << "method " << static_cast<int>(m) << " on " << mpi::size() << " ranks";
+  }
+}
+
+TEST(ReferencesMpi, CandidatesAreShardedByQuestionBlocks) {
+  Data d;
+  auto mine = recommend::reference_candidates(ReferenceMethod::ItemKnn, d.train, d.questions, &d.meta, options(), 50, 5);
+  const auto r = mpi::block_range(static_cast<std::int64_t>(d.questions.size()), mpi::rank(), mpi::size());
+  bool ok = static_cast<std::int64_t>(mine.size()) == r.end - r.begin;
+  for (std::size_t k = 0; ok && k < mine.size(); ++k)
+    ok = mine[k].id == d.questions[r.begin + k].id && mine[k].songs.size() <= 50 && mine[k].tags.size() <= 5;
+  const auto total = mpi::allreduce_sum(static_cast<std::int64_t>(mine.size()));
+  EXPECT_FALSE(mpi::any(!ok));
+  EXPECT_EQ(total, static_cast<std::int64_t>(d.questions.size()));
+}
+
+TEST(ReferencesMpi, EaseGramAllreduceEqualsSerialCounts) {
+  Data d;
+  auto corpus = recommend::build_corpus(d.train, d.meta.size(), {});
+  recommend::ReferenceOptions o;
+  o.ease_songs = 150;
+  o.ease_tags = 8;
+  o.ease_tokens = 20;
+  auto cols = recommend::ease::choose_columns(corpus, o);
+  auto g = recommend::ease::gram(corpus, cols);
+  Eigen::MatrixXd want = Eigen::MatrixXd::Zero(g.rows(), g.cols());
+  for (std::size_t p = 0; p < corpus.n_playlists(); ++p)
+    for (auto a = corpus.offsets[p]; a < corpus.offsets[p + 1]; ++a)
+      for (auto b = corpus.offsets[p]; b < corpus.offsets[p + 1]; ++b) {
+        const auto i = cols.column_of[corpus.items[a]], j = cols.column_of[corpus.items[b]];
+        if (i >= 0 && j >= 0) want(i, j) += 1;
+      }
+  EXPECT_FALSE(mpi::any(g != want));
+}
