@@ -1,6 +1,7 @@
 // melon pipeline: the whole job from one jobs/*.ini, every stage in the same
 // MPI job: generate (if the data folder has no train.json) -> official split
-// -> recommenders -> evaluate, then one score table on rank 0.
+// -> PCA of the spectrograms -> autoencoder training -> predictions, plus the
+// reference recommenders -> evaluate, then one score table on rank 0.
 // Each stage is the same code as its subcommand, called with the job file and
 // the paths the pipeline chose, so a stage run alone behaves identically.
 #include <filesystem>
@@ -49,7 +50,10 @@ int run(int argc, char** argv) {
                   "dataset folder (Arena files); generated with [generate] settings when it has no train.json")(
       "work", po::value<std::string>()->required(), "output folder for this job's split, results and scores")(
       "methods", po::value<std::string>()->default_value("most-popular,genre-most-popular"),
-      "comma-separated recommenders to run and score");
+      "comma-separated reference recommenders to run and score beside the model")(
+      "pca", po::value<std::string>()->default_value("on"),
+      "on|off: run `melon pca` (needs mel-dir or mel-source in [pca]) and feed the model its audio vectors")(
+      "model", po::value<std::string>()->default_value("on"), "on|off: train the autoencoder and predict with it");
   po::variables_map vm;
   if (!parse("pipeline", d, argc, argv, vm)) return 0;
   const auto data = vm["data"].as<std::string>(), work = vm["work"].as<std::string>();
@@ -70,17 +74,36 @@ int run(int argc, char** argv) {
   run_stage("split", with_config({"--input=" + data + "/train.json", "--out=" + split_dir}));
 
   std::vector<std::pair<std::string, std::string>> results;
+  const std::string train = split_dir + "/orig/train.json", questions_path = split_dir + "/questions/val.json",
+                    meta = data + "/song_meta.json";
+  const bool use_pca = parse_bool("pca", vm["pca"].as<std::string>());
+  const std::string pca_out = work + "/pca.h5";
+  if (use_pca) run_stage("pca", with_config({"--out=" + pca_out}));
+  if (parse_bool("model", vm["model"].as<std::string>())) {
+    std::vector<std::string> audio;
+    if (use_pca) audio.push_back("--pca=" + pca_out);
+    auto train_args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
+                                   "--checkpoint-dir=" + work + "/checkpoints"});
+    train_args.insert(train_args.end(), audio.begin(), audio.end());
+    run_stage("train", train_args);
+    const std::string out = work + "/results-autoencoder.json";
+    auto predict_args = with_config({"--checkpoint-dir=" + work + "/checkpoints", "--questions=" + questions_path,
+                                     "--song-meta=" + meta, "--out=" + out});
+    predict_args.insert(predict_args.end(), audio.begin(), audio.end());
+    run_stage("predict", predict_args);
+    results.emplace_back("autoencoder", out);
+  }
   for (auto& m : split_list(vm["methods"].as<std::string>())) {
     const std::string out = work + "/results-" + m + ".json";
-    run_stage("baseline", with_config({"--method=" + m, "--train=" + split_dir + "/orig/train.json",
-                                       "--questions=" + split_dir + "/questions/val.json",
-                                       "--song-meta=" + data + "/song_meta.json", "--out=" + out}));
+    run_stage("baseline",
+              with_config({"--method=" + m, "--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
+                           "--out=" + out}));
     results.emplace_back(m, out);
   }
 
   if (mpi::rank() != 0) return 0;
   auto answers = arena::read_results(split_dir + "/answers/val.json");
-  auto questions = arena::read_playlists(split_dir + "/questions/val.json");
+  auto questions = arena::read_playlists(questions_path);
   std::ostringstream table, json;
   char buf[200];
   std::snprintf(buf, sizeof buf, "%-20s %-12s %9s %9s %9s %7s\n", "method", "questions", "song nDCG", "tag nDCG", "score",
