@@ -13,7 +13,7 @@ namespace {
 std::string data(const std::string& name) { return std::string(MELON_TEST_DATA) + "/" + name; }
 
 std::string write_tmp(const std::string& name, const std::string& text) {
-  std::string path = ::testing::TempDir() + "melon_io_" + name;
+  std::string path = ::testing::TempDir() + "melon_io_" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -62,7 +62,7 @@ TEST(ArenaIo, WrittenFilesReadBackIdentically) {
   auto meta = arena::read_song_meta(data("song_meta_quirks.json"));
   auto pl = arena::read_playlists(data("playlists_small.json"));
   auto g = arena::read_genres(data("genre_small.json"));
-  std::string dir = ::testing::TempDir();
+  std::string dir = ::testing::TempDir() + "melon_rt_" + std::to_string(::getpid()) + "_";
   arena::write_song_meta(dir + "m.json", meta);
   arena::write_playlists(dir + "p.json", pl);
   arena::write_genres(dir + "g.json", g);
@@ -77,7 +77,7 @@ TEST(ArenaIo, WrittenFilesReadBackIdentically) {
 
 TEST(ArenaIo, ResultsRoundTrip) {
   std::vector<arena::Result> r{{5, {1, 2, 3}, {"a", "b"}}, {6, {}, {"c\nd"}}};
-  auto path = ::testing::TempDir() + "results.json";
+  auto path = ::testing::TempDir() + "melon_results_" + std::to_string(::getpid()) + ".json";
   arena::write_results(path, r);
   auto back = arena::read_results(path);
   ASSERT_EQ(back.size(), 2u);
@@ -143,7 +143,7 @@ TEST(ArenaIo, InvalidUtf8IsRejected) {
 }
 
 TEST(ArenaIo, AtomicWriteLeavesNoTempFileAndReplacesTarget) {
-  std::string path = ::testing::TempDir() + "atomic.json";
+  std::string path = ::testing::TempDir() + "melon_atomic_" + std::to_string(::getpid()) + ".json";
   arena::write_results(path, {{1, {1}, {"a"}}});
   arena::write_results(path, {{2, {2}, {"b"}}});
   EXPECT_EQ(arena::read_results(path)[0].id, 2);

@@ -8,8 +8,10 @@
 using namespace melon;
 
 namespace {
+// One file per test: CTest runs the tests of this binary as parallel processes.
 std::string ini(const std::string& text) {
-  std::string path = ::testing::TempDir() + "melon_test.ini";
+  std::string path = ::testing::TempDir() + "melon_test_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".ini";
   std::ofstream(path) << text;
   return path;
 }
