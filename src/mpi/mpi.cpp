@@ -347,17 +347,39 @@ SplitComm::~SplitComm() {
 
 // ---- Training additions (autoencoder trainer) ----
 
-void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) {
+PendingAllreduce::PendingAllreduce(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) {
   if (alone(comm) || n == 0) return;
   bucket = std::max<std::size_t>(1, std::min<std::size_t>(bucket, 1u << 28));
-  std::vector<MPI_Request> reqs;
   for (std::size_t off = 0; off < n; off += bucket) {
-    reqs.emplace_back();
+    reqs_.emplace_back();
     check(MPI_Iallreduce(MPI_IN_PLACE, data + off, to_count(std::min(bucket, n - off), "MPI_Iallreduce"), MPI_FLOAT,
-                         MPI_SUM, comm, &reqs.back()),
+                         MPI_SUM, comm, &reqs_.back()),
           "MPI_Iallreduce(float)");
   }
-  check(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+PendingAllreduce::~PendingAllreduce() {
+  // Never abandon a request whose buffer is about to go away; errors are
+  // already being reported by whoever unwinds through here.
+  if (!reqs_.empty()) MPI_Waitall(static_cast<int>(reqs_.size()), reqs_.data(), MPI_STATUSES_IGNORE);
+}
+
+bool PendingAllreduce::poll() {
+  if (reqs_.empty()) return true;
+  int flag = 0;
+  check(MPI_Testall(static_cast<int>(reqs_.size()), reqs_.data(), &flag, MPI_STATUSES_IGNORE), "MPI_Testall");
+  if (flag) reqs_.clear();
+  return flag != 0;
+}
+
+void PendingAllreduce::wait() {
+  if (reqs_.empty()) return;
+  check(MPI_Waitall(static_cast<int>(reqs_.size()), reqs_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  reqs_.clear();
+}
+
+void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) {
+  PendingAllreduce(comm, data, n, bucket).wait();
 }
 
 int node_size(MPI_Comm comm) {

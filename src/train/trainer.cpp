@@ -22,6 +22,10 @@ namespace melon::train {
 
 namespace {
 
+// Pieces of the input rows' Adam update between which the dense layers'
+// allreduce is polled (enough for the library to keep its pipeline moving).
+constexpr int kAdamSlabs = 32;
+
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -287,6 +291,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   model::Grad<float> grad;
   model::Workspace<float> ws;
   std::vector<float> packed, dense_input;
+  std::vector<std::int32_t> slab_rows;
   double ep_loss[4] = {0, 0, 0, 0};  // song sum, tag sum, song count, tag count (this rank)
   std::int64_t ep_steps = 0;
   const std::int64_t total_steps = cfg.max_steps > 0 ? std::min(cfg.max_steps, cfg.epochs * steps_per_epoch)
@@ -322,7 +327,10 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     // allreduce time.
     if (nranks > 1) mpi::barrier(comm);
     const auto t2 = Clock::now();
-    mpi::allreduce_sum_buckets(comm, grad.dense.data(), grad.dense.size());
+    // The input layer's rows first (small), then the dense layers' sum runs
+    // while Adam updates the input rows, which need only the rows' sum: the
+    // library progresses between slabs of that update (poll). Adam is
+    // elementwise, so the slabs change no bit of the result.
     if (nranks > 1 && cfg.input_reduce == InputReduce::Rows) {
       reduce_rows(comm, grad, h0, packed);
     } else if (cfg.input_reduce == InputReduce::Dense) {
@@ -331,17 +339,33 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
         std::copy_n(grad.row_grad.data() + r * h0, h0, dense_input.data() + grad.rows[r] * h0);
       mpi::allreduce_sum_buckets(comm, dense_input.data(), dense_input.size());
     }
+    mpi::PendingAllreduce dense_sum(comm, grad.dense.data(), grad.dense.size());
     const auto t3 = Clock::now();
     const AdamStep as(cfg.adam, st.step + 1);
     float* p = st.params.data();
     float* am = st.adam_m.data();
     float* av = st.adam_v.data();
+    if (cfg.input_reduce == InputReduce::Dense) {
+      adam_dense(as, p, am, av, dense_input.data(), dims.n_inputs() * h0, pool);
+    } else {
+      const int slabs = nranks > 1 ? kAdamSlabs : 1;
+      for (int k = 0; k < slabs; ++k) {
+        const auto rg = mpi::block_range(dims.n_inputs(), k, slabs);
+        const auto lo = std::lower_bound(grad.rows.begin(), grad.rows.end(), rg.begin);
+        const auto hi = std::lower_bound(lo, grad.rows.end(), rg.end);
+        slab_rows.assign(lo, hi);
+        for (auto& r : slab_rows) r -= static_cast<std::int32_t>(rg.begin);
+        const auto off = rg.begin * h0;
+        adam_rows(as, p + off, am + off, av + off, rg.end - rg.begin, h0, slab_rows,
+                  grad.row_grad.data() + (lo - grad.rows.begin()) * h0, pool);
+        dense_sum.poll();
+      }
+    }
+    const auto t3b = Clock::now();
+    dense_sum.wait();
+    const auto t3c = Clock::now();
     adam_dense(as, p + L.sparse_end, am + L.sparse_end, av + L.sparse_end, grad.dense.data(),
                L.total - L.sparse_end, pool);
-    if (cfg.input_reduce == InputReduce::Dense)
-      adam_dense(as, p, am, av, dense_input.data(), dims.n_inputs() * h0, pool);
-    else
-      adam_rows(as, p, am, av, dims.n_inputs(), h0, grad.rows, grad.row_grad.data(), pool);
     const auto t4 = Clock::now();
     ++st.step;
     ++st.epoch_step;
@@ -353,8 +377,8 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     const double tb = std::chrono::duration<double>(t1 - t0).count(),
                  tc = std::chrono::duration<double>(t2w - t1).count(),
                  tw = std::chrono::duration<double>(t2 - t2w).count(),
-                 tr = std::chrono::duration<double>(t3 - t2).count(),
-                 tu = std::chrono::duration<double>(t4 - t3).count();
+                 tr = std::chrono::duration<double>((t3 - t2) + (t3c - t3b)).count(),
+                 tu = std::chrono::duration<double>((t3b - t3) + (t4 - t3c)).count();
     ep_batch += tb, ep_compute += tc, ep_wait += tw, ep_reduce += tr, ep_update += tu;
     res.t_batch += tb, res.t_compute += tc, res.t_wait += tw, res.t_reduce += tr, res.t_update += tu;
     res.t_total += tb + tc + tw + tr + tu;

@@ -103,6 +103,21 @@ class SplitComm {
 // at once (MPI_Iallreduce) so the library can pipeline them, then waited for.
 // Deterministic for a given rank count, like allreduce_sum.
 void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket = std::size_t(1) << 22);
+// The same sum, started and left running: poll() (MPI_Testall) lets the
+// library move data between pieces of the caller's own work, wait() finishes
+// it. The destructor waits too, so no request outlives its buffer.
+class PendingAllreduce {
+ public:
+  PendingAllreduce(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket = std::size_t(1) << 22);
+  ~PendingAllreduce();
+  PendingAllreduce(const PendingAllreduce&) = delete;
+  PendingAllreduce& operator=(const PendingAllreduce&) = delete;
+  bool poll();  // true once every bucket is summed
+  void wait();
+
+ private:
+  std::vector<MPI_Request> reqs_;
+};
 // How many ranks of comm share this node (for sizing per-rank thread pools).
 int node_size(MPI_Comm comm);
 // ---- end training additions ----
