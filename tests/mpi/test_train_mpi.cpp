@@ -13,6 +13,7 @@
 #include "melon/train/checkpoint.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
+#include "../support/playlists.hpp"
 
 using namespace melon;
 using namespace melon::train;
@@ -22,22 +23,7 @@ namespace {
 TrainInputs synthetic(int n, std::uint64_t seed, int audio_dim) {
   TrainInputs in;
   Rng rng(seed);
-  const char* words[4] = {"비 오는 날", "summer drive", "잔잔한 밤", "workout hits"};
-  for (int i = 0; i < n; ++i) {
-    arena::Playlist p;
-    p.id = i;
-    const int taste = static_cast<int>(rng.below(4));
-    const int len = 4 + static_cast<int>(rng.below(10));
-    std::vector<char> used(50, 0);
-    for (int k = 0; k < len; ++k) {
-      const int s = static_cast<int>(rng.below(50));
-      if (!used[s]) used[s] = 1, p.songs.push_back(taste * 50 + s);
-    }
-    p.tags = {"t" + std::to_string(taste), "u" + std::to_string(taste * 3 + rng.below(3))};
-    p.title = words[taste];
-    p.updt_date = "2016-05-01 00:00:00.000";
-    (i % 5 == 4 ? in.questions : in.train).push_back(std::move(p));
-  }
+  melon::test_support::add_clustered_playlists(in, rng, n, 50, 10);
   if (audio_dim > 0) {
     std::vector<arena::SongId> ids;
     std::vector<float> sc;

@@ -7,10 +7,11 @@
 #include <fstream>
 
 #include "melon/error.hpp"
-#include "melon//h5/h5.hpp"
+#include "melon/h5/h5.hpp"
 #include "melon/train/checkpoint.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
+#include "../support/playlists.hpp"
 
 using namespace melon;
 using namespace melon::train;
@@ -34,22 +35,7 @@ struct TempDir {
 TrainInputs synthetic(int n, std::uint64_t seed) {
   TrainInputs in;
   Rng rng(seed);
-  const char* words[4] = {"비 오는 날", "summer drive", "잔잔한 밤", "workout hits"};
-  for (int i = 0; i < n; ++i) {
-    arena::Playlist p;
-    p.id = i;
-    const int taste = static_cast<int>(rng.below(4));
-    const int len = 4 + static_cast<int>(rng.below(8));
-    std::vector<char> used(40, 0);
-    for (int k = 0; k < len; ++k) {
-      const int s = static_cast<int>(rng.below(40));
-      if (!used[s]) used[s] = 1, p.songs.push_back(taste * 40 + s);
-    }
-    p.tags = {"t" + std::to_string(taste), "u" + std::to_string(taste * 3 + rng.below(3))};
-    p.title = words[taste];
-    p.updt_date = "2016-05-01 00:00:00.000";
-    (i % 5 == 4 ? in.questions : in.train).push_back(std::move(p));
-  }
+  melon::test_support::add_clustered_playlists(in, rng, n, 40, 8);
   return in;
 }
 

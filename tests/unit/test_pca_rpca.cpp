@@ -23,28 +23,14 @@
 #include "melon/pca/output.hpp"
 #include "melon/pca/rpca.hpp"
 #include "melon/util/rng.hpp"
+#include "../support/spectra.hpp"
 
 namespace {
 
 using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// N x D with singular values sigma0 * decay^i over a random orthonormal pair,
-// a non-zero mean and a little noise: a known, decaying spectrum.
 RowMatF make_matrix(int n, int d, int rank, double sigma0, double decay, double noise, std::uint64_t seed) {
-  melon::Rng rng(seed);
-  Eigen::MatrixXd u(n, rank), v(d, rank);
-  for (int j = 0; j < rank; ++j) {
-    for (int i = 0; i < n; ++i) u(i, j) = rng.normal();
-    for (int i = 0; i < d; ++i) v(i, j) = rng.normal();
-  }
-  u = Eigen::HouseholderQR<Eigen::MatrixXd>(u).householderQ() * Eigen::MatrixXd::Identity(n, rank);
-  v = Eigen::HouseholderQR<Eigen::MatrixXd>(v).householderQ() * Eigen::MatrixXd::Identity(d, rank);
-  Eigen::VectorXd s(rank);
-  for (int j = 0; j < rank; ++j) s[j] = sigma0 * std::pow(decay, j);
-  Eigen::MatrixXd a = u * s.asDiagonal() * v.transpose();
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < d; ++j) a(i, j) += 3.0 + 0.01 * j + noise * rng.normal();
-  return a.cast<float>();
+  return melon::test_support::decaying_spectrum(n, d, rank, sigma0, decay, noise, seed, 3.0, 0.01);
 }
 
 class MatrixRows : public melon::pca::RowSource {
