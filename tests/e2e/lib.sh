@@ -24,3 +24,23 @@ expect_error() {
   [ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "$name: left a temporary file behind"
   echo "ok  $name: $(grep -m1 'error' "$WORK/err.txt" | cut -c1-160)"
 }
+
+# start_local_slurm OFFSET: a private single-node Slurm (tools/slurm-local.sh)
+# for this test, its state under $WORK/slurm, on a free port pair from
+# 20000 + OFFSET in steps of 8 (tests that run at once get different
+# offsets), stopped on exit. SKIPs the test (exit 0) unless run as root, which
+# munged, slurmctld and slurmd need.
+start_local_slurm() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: the local Slurm (munged, slurmctld, slurmd) needs root"
+    exit 0
+  fi
+  chmod 755 "$WORK"  # munged wants the folders above its socket searchable
+  export MELON_SLURM_DIR=$WORK/slurm
+  local port=$((20000 + $1 + ($$ % 1000) * 8))
+  while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
+  export MELON_SLURM_PORT=$port
+  export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
+  trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  "$MELON_SRC/tools/slurm-local.sh" start
+}

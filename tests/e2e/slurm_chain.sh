@@ -8,19 +8,8 @@
 # results.json files and `melon evaluate --json` scores equal the same stages
 # run directly under mpirun. Every wait is bounded.
 source "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "SKIP: the local Slurm (munged, slurmctld, slurmd) needs root"
-  exit 0
-fi
 command -v h5diff > /dev/null || fail "h5diff not found (Debian: hdf5-tools)"
-chmod 755 "$WORK"  # munged wants the folders above its socket searchable
-export MELON_SLURM_DIR=$WORK/slurm
-port=$((20000 + ($$ % 1000) * 8))
-while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
-export MELON_SLURM_PORT=$port
-export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
-trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-"$MELON_SRC/tools/slurm-local.sh" start
+start_local_slurm 0
 
 JOB=$WORK/job.ini
 cat > "$JOB" <<'EOF'

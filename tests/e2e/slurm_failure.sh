@@ -8,18 +8,7 @@
 #     parse error in its .err file, evaluate is CANCELLED.
 # And no job is left pending: the queue is empty at the end (bounded waits).
 source "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "SKIP: the local Slurm (munged, slurmctld, slurmd) needs root"
-  exit 0
-fi
-chmod 755 "$WORK"  # munged wants the folders above its socket searchable
-export MELON_SLURM_DIR=$WORK/slurm
-port=$((20004 + ($$ % 1000) * 8))
-while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
-export MELON_SLURM_PORT=$port
-export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
-trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-"$MELON_SRC/tools/slurm-local.sh" start
+start_local_slurm 4
 
 D=$WORK/data
 "$MELON" generate --out "$D" --playlists 600 --songs 4000 --seed 9 --mel-songs 0 > /dev/null 2>&1

@@ -8,25 +8,10 @@
 # the restart and --resume, the signal really came mid-training (a checkpoint
 # older than the final one), and the newest checkpoint equals (h5diff, every
 # dataset and attribute except timestamp-like attributes) the one of the same
-# training run uninterrupted under mpirun. SKIPs while `melon train` does not exist.
+# training run uninterrupted under mpirun.
 source "$(dirname "$0")/lib.sh"
-if ! "$MELON" train --help > "$WORK/train-help.txt" 2>&1; then
-  echo "SKIP: 'melon train --help' fails (melon train not built yet): $(head -1 "$WORK/train-help.txt")"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "SKIP: the local Slurm (munged, slurmctld, slurmd) needs root"
-  exit 0
-fi
 command -v h5diff > /dev/null || fail "h5diff not found (Debian: hdf5-tools)"
-chmod 755 "$WORK"  # munged wants the folders above its socket searchable
-export MELON_SLURM_DIR=$WORK/slurm
-port=$((20002 + ($$ % 1000) * 8))
-while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
-export MELON_SLURM_PORT=$port
-export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
-trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-"$MELON_SRC/tools/slurm-local.sh" start
+start_local_slurm 2
 
 # A small dataset and its split; the Slurm run and the reference share them.
 D=$WORK/data S=$WORK/run-slurm
