@@ -10,6 +10,7 @@ pkgs=(
   nlohmann-json3-dev libsimdjson-dev
   libeigen3-dev libboost-program-options-dev
   libgtest-dev
+  libxgboost-dev
   python3 python3-numpy
 )
 # Optional extras used only by benchmark scripts in tools/ (not by the build or tests):

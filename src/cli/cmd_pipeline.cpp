@@ -1,7 +1,8 @@
 // melon pipeline: the whole job from one jobs/*.ini, every stage in the same
 // MPI job: generate (if the data folder has no train.json) -> official split
 // -> PCA of the spectrograms -> autoencoder training -> predictions, plus the
-// reference recommenders -> evaluate, then one score table on rank 0.
+// reference recommenders -> the final ranking stage over all of them (the
+// job's predictions, results.json) -> evaluate, then one score table on rank 0.
 // Each stage is the same code as its subcommand, called with the job file and
 // the paths the pipeline chose, so a stage run alone behaves identically.
 #include <filesystem>
@@ -53,7 +54,10 @@ int run(int argc, char** argv) {
       "comma-separated reference recommenders to run and score beside the model")(
       "pca", po::value<std::string>()->default_value("on"),
       "on|off: run `melon pca` (needs mel-dir or mel-source in [pca]) and feed the model its audio vectors")(
-      "model", po::value<std::string>()->default_value("on"), "on|off: train the autoencoder and predict with it");
+      "model", po::value<std::string>()->default_value("on"), "on|off: train the autoencoder and predict with it")(
+      "rerank", po::value<std::string>()->default_value("on"),
+      "on|off: the final ranking stage (`melon rerank`: the autoencoder's and the references' candidates "
+      "reordered by learned XGBoost rankers); its answers are the job's predictions");
   po::variables_map vm;
   if (!parse("pipeline", d, argc, argv, vm)) return 0;
   const auto data = vm["data"].as<std::string>(), work = vm["work"].as<std::string>();
@@ -79,7 +83,8 @@ int run(int argc, char** argv) {
   const bool use_pca = parse_bool("pca", vm["pca"].as<std::string>());
   const std::string pca_out = work + "/pca.h5";
   if (use_pca) run_stage("pca", with_config({"--out=" + pca_out}));
-  if (parse_bool("model", vm["model"].as<std::string>())) {
+  const bool use_model = parse_bool("model", vm["model"].as<std::string>());
+  if (use_model) {
     std::vector<std::string> audio;
     if (use_pca) audio.push_back("--pca=" + pca_out);
     auto train_args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
@@ -92,6 +97,15 @@ int run(int argc, char** argv) {
     predict_args.insert(predict_args.end(), audio.begin(), audio.end());
     run_stage("predict", predict_args);
     results.emplace_back("autoencoder", out);
+  }
+  if (parse_bool("rerank", vm["rerank"].as<std::string>())) {
+    const std::string out = work + "/results.json";
+    auto args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
+                             "--out=" + out, "--model-dir=" + work + "/ranker"});
+    if (use_model) args.push_back("--checkpoint-dir=" + work + "/checkpoints");
+    if (use_pca) args.push_back("--pca=" + pca_out);
+    run_stage("rerank", args);
+    results.insert(results.begin(), {"melon (reranked)", out});
   }
   for (auto& m : split_list(vm["methods"].as<std::string>())) {
     const std::string out = work + "/results-" + m + ".json";

@@ -71,7 +71,7 @@ int run(int argc, char** argv) {
     ("threads", po::value<int>(&c.threads)->default_value(c.threads), "threads per rank (0: cores / ranks per node)")
     ("max-steps", po::value<std::int64_t>(&c.max_steps)->default_value(c.max_steps), "stop after this many steps (0: no limit)")
     ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
-     "training playlists held out and scored every epoch (at most a tenth; 0: none)")
+     "training playlists held out, scored every epoch, and the reranker's learning questions (at most a fifth; 0: none)")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),
      "input-layer gradient exchange: rows (union of touched rows) | dense")
     ("test-kill-at-step", po::value<std::int64_t>(&c.test_kill_at_step)->default_value(0),

@@ -5,8 +5,10 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "melon/error.hpp"
+#include "melon/recommend/references.hpp"
 
 namespace melon::cli {
 namespace {
@@ -116,6 +118,33 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
     MELON_THROW("melon " << command << ": " << e.what() << " (see melon " << command << " --help)");
   }
   return true;
+}
+
+// Short text for a default in --help ("0.1", not "0.10000000000000001").
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+void add_reference_options(po::options_description& d, recommend::ReferenceOptions& o) {
+  d.add_options()("tag-weight", po::value<double>(&o.tag_weight)->default_value(o.tag_weight, num(o.tag_weight)),
+                  "item-knn/playlist-knn/ease: weight of a shown tag relative to a shown song")(
+      "title-weight", po::value<double>(&o.title_weight)->default_value(o.title_weight, num(o.title_weight)),
+      "weight of a title token (questions without songs only; 0: ignore titles)")(
+      "alpha", po::value<double>(&o.alpha)->default_value(o.alpha, num(o.alpha)),
+      "item-knn: damping exponent on the question item's count")(
+      "beta", po::value<double>(&o.beta)->default_value(o.beta, num(o.beta)), "item-knn: damping exponent on the candidate's count")(
+      "neighbours", po::value<std::int64_t>(&o.neighbours)->default_value(o.neighbours),
+      "playlist-knn: neighbour playlists K")(
+      "power", po::value<double>(&o.power)->default_value(o.power, num(o.power)), "playlist-knn: a neighbour votes similarity^power")(
+      "ease-songs", po::value<std::int64_t>(&o.ease_songs)->default_value(o.ease_songs),
+      "ease: the most frequent songs as columns")(
+      "ease-tags", po::value<std::int64_t>(&o.ease_tags)->default_value(o.ease_tags),
+      "ease: the most frequent tags as columns")(
+      "ease-tokens", po::value<std::int64_t>(&o.ease_tokens)->default_value(o.ease_tokens),
+      "ease: the most frequent title tokens as (input-only) columns")(
+      "ease-lambda", po::value<double>(&o.ease_lambda)->default_value(o.ease_lambda, num(o.ease_lambda)), "ease: L2 penalty lambda");
 }
 
 }  // namespace melon::cli

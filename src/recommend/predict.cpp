@@ -54,6 +54,7 @@ AeModel load_model(const std::string& dir, const std::string& pca) {
   m.tokenizer = c->tokenizer;
   m.cold_enabled = c->cold_songs;
   m.cold_shift = c->cold_shift;
+  m.held_out = std::move(c->held_out);
   if (!c->audio_mean.empty()) {
     const auto src = pca.empty() ? c->pca_path : pca;
     MELON_CHECK(!src.empty(), path << ": the model was trained with audio: pass --pca");
@@ -102,13 +103,11 @@ class TopK {
       heap_.push(c);
     }
   }
-  std::vector<Id> take() {
+  std::vector<Scored<Id>> take() {
     std::vector<Scored<Id>> v;
     while (!heap_.empty()) v.push_back(heap_.top()), heap_.pop();
     std::sort(v.begin(), v.end());
-    std::vector<Id> out;
-    for (auto& c : v) out.push_back(c.id);
-    return out;
+    return v;
   }
 
  private:
@@ -138,11 +137,12 @@ std::vector<arena::Result> gather(const std::vector<arena::Result>& mine, MPI_Co
 
 }  // namespace
 
-std::vector<arena::Result> predict(const AeModel& m, const std::vector<arena::Playlist>& questions,
-                                   const PredictOptions& opt, model::Pool& pool, MPI_Comm comm, bool gather_all) {
+std::vector<Candidates> ae_candidates(const AeModel& m, const std::vector<arena::Playlist>& questions,
+                                      const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
+                                      model::Pool& pool, MPI_Comm comm) {
   const auto& d = m.layout.dims;
   const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
-  std::vector<arena::Result> out(static_cast<std::size_t>(mine.end - mine.begin));
+  std::vector<Candidates> out(static_cast<std::size_t>(mine.end - mine.begin));
   model::Batch b;
   model::Workspace<float> ws;
   model::Mat<float> cold;
@@ -164,12 +164,12 @@ std::vector<arena::Result> predict(const AeModel& m, const std::vector<arena::Pl
     }
     pool.run(q1 - q0, [&](std::int64_t k) {
       const auto& q = questions[q0 + k];
-      arena::Result r;
+      Candidates r;
       r.id = q.id;
       const std::unordered_set<arena::SongId> seen(q.songs.begin(), q.songs.end());
       const std::int32_t qdate = arena::date_key(q.updt_date);
       auto allowed = [&](arena::SongId s) { return !seen.count(s) && released_by(opt.song_dates, s, qdate); };
-      TopK<arena::SongId> songs(100);
+      TopK<arena::SongId> songs(n_songs);
       auto zs = ws.zs.row(k);
       for (std::int64_t j = 0; j < zs.size(); ++j)
         if (songs.wants(zs[j]) && allowed(m.vocab.songs[j])) songs.offer(zs[j], m.vocab.songs[j]);
@@ -178,27 +178,44 @@ std::vector<arena::Result> predict(const AeModel& m, const std::vector<arena::Pl
           const float s = cold(k, j) + m.cold_bias;
           if (songs.wants(s) && allowed(m.cold_ids[j])) songs.offer(s, m.cold_ids[j]);
         }
-      r.songs = songs.take();
-      // Fill: popularity under the same rules, then (tiny catalogues) without the date rule.
-      std::unordered_set<arena::SongId> have(r.songs.begin(), r.songs.end());
-      for (auto s : m.vocab.popular_songs) {
-        if (r.songs.size() >= 100) break;
-        if (!have.count(s) && allowed(s)) r.songs.push_back(s), have.insert(s);
-      }
-      fill_from(r.songs, m.vocab.popular_songs, q.songs, 100);
-
+      for (auto& c : songs.take()) r.songs.emplace_back(c.id, c.score);
       const std::unordered_set<std::string> seen_tags(q.tags.begin(), q.tags.end());
-      TopK<std::int32_t> tags(10);
+      TopK<std::int32_t> tags(n_tags);
       auto zt = ws.zt.row(k);
       for (std::int64_t j = 0; j < zt.size(); ++j)
         if (tags.wants(zt[j]) && !seen_tags.count(m.vocab.tags[j])) tags.offer(zt[j], static_cast<std::int32_t>(j));
-      for (auto j : tags.take()) r.tags.push_back(m.vocab.tags[j]);
-      fill_from(r.tags, m.vocab.popular_tags, q.tags, 10);
-      MELON_CHECK(r.songs.size() == 100 && r.tags.size() == 10,
-                  "question id " << q.id << ": the model's catalogue is too small to fill 100 songs and 10 tags (got "
-                                 << r.songs.size() << " and " << r.tags.size() << ")");
+      for (auto& c : tags.take()) r.tags.emplace_back(m.vocab.tags[c.id], c.score);
       out[q0 - mine.begin + k] = std::move(r);
     });
+  }
+  return out;
+}
+
+std::vector<arena::Result> predict(const AeModel& m, const std::vector<arena::Playlist>& questions,
+                                   const PredictOptions& opt, model::Pool& pool, MPI_Comm comm, bool gather_all) {
+  auto cands = ae_candidates(m, questions, opt, 100, 10, pool, comm);
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
+  std::vector<arena::Result> out(cands.size());
+  for (std::size_t k = 0; k < cands.size(); ++k) {
+    const auto& q = questions[static_cast<std::size_t>(mine.begin) + k];
+    arena::Result r;
+    r.id = q.id;
+    for (auto& [s, v] : cands[k].songs) r.songs.push_back(s);
+    for (auto& [t, v] : cands[k].tags) r.tags.push_back(t);
+    // Fill: popularity under the same rules, then (tiny catalogues) without the date rule.
+    const std::unordered_set<arena::SongId> seen(q.songs.begin(), q.songs.end());
+    const std::int32_t qdate = arena::date_key(q.updt_date);
+    std::unordered_set<arena::SongId> have(r.songs.begin(), r.songs.end());
+    for (auto s : m.vocab.popular_songs) {
+      if (r.songs.size() >= 100) break;
+      if (!have.count(s) && !seen.count(s) && released_by(opt.song_dates, s, qdate)) r.songs.push_back(s), have.insert(s);
+    }
+    fill_from(r.songs, m.vocab.popular_songs, q.songs, 100);
+    fill_from(r.tags, m.vocab.popular_tags, q.tags, 10);
+    MELON_CHECK(r.songs.size() == 100 && r.tags.size() == 10,
+                "question id " << q.id << ": the model's catalogue is too small to fill 100 songs and 10 tags (got "
+                               << r.songs.size() << " and " << r.tags.size() << ")");
+    out[k] = std::move(r);
   }
   return gather_all ? gather(out, comm) : out;
 }

@@ -143,6 +143,8 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
     write_strings(f, "popular.tags", c.vocab.popular_tags);
     write_1d(f, "audio.mean", h5::Type::F64, c.audio_mean);
     write_1d(f, "audio.scale", h5::Type::F64, c.audio_scale);
+    write_1d(f, "held_out", h5::Type::I64, c.held_out);
+    f.set_attr("has_held_out", static_cast<std::int64_t>(1));
     f.set_attr("step", c.step);
     f.set_attr("epoch", c.epoch);
     f.set_attr("epoch_step", c.epoch_step);
@@ -203,6 +205,7 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   c.audio_mean = read_1d<double>(f, "audio.mean");
   c.audio_scale = read_1d<double>(f, "audio.scale");
   MELON_CHECK(c.audio_mean.size() == c.audio_scale.size(), path << ": audio.mean and audio.scale differ in length");
+  if (f.has_attr("has_held_out")) c.held_out = read_1d<std::int64_t>(f, "held_out");
   auto order = read_1d<std::int64_t>(f, "order");
   c.order = std::move(order);
   auto rng = read_1d<std::int64_t>(f, "rng_state");

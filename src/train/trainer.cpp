@@ -103,9 +103,10 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   MELON_CHECK(cfg.adam.lr > 0, "--lr must be positive");
   const auto t_start = Clock::now();
 
-  // Held-out slice of the training playlists, scored every epoch; never trained on.
+  // Held-out slice of the training playlists (at most a fifth), scored every
+  // epoch and never trained on; the reranker (rank/rerank.hpp) learns on it.
   const auto n_val = static_cast<std::size_t>(
-      std::clamp<std::int64_t>(cfg.val_size, 0, static_cast<std::int64_t>(in.train.size() / 10)));
+      std::clamp<std::int64_t>(cfg.val_size, 0, static_cast<std::int64_t>(in.train.size() / 5)));
   std::vector<std::size_t> idx(in.train.size());
   std::iota(idx.begin(), idx.end(), 0);
   Rng(mix_seed(cfg.seed, 0x7A11)).shuffle(idx);
@@ -154,6 +155,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   st.audio_mean = m.audio.mean;
   st.audio_scale = m.audio.scale;
   st.pca_path = in.pca_path;
+  for (auto i : held_idx) st.held_out.push_back(in.train[i].id);
   const auto N = static_cast<std::int64_t>(enc.size());
   const std::int64_t steps_per_epoch = std::max<std::int64_t>(1, (N + cfg.batch - 1) / cfg.batch);
 

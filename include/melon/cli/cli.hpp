@@ -8,6 +8,10 @@
 #include <functional>
 #include <string>
 
+namespace melon::recommend {
+struct ReferenceOptions;
+}
+
 namespace melon::cli {
 
 namespace po = boost::program_options;
@@ -31,6 +35,11 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
 // The INI as (key, value) pairs that apply to `command`: top-level keys and
 // keys in [command]. Values are plain strings: nothing is evaluated.
 std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command);
+
+// Short text for a default in --help ("0.1", not "0.10000000000000001").
+std::string num(double v);
+// The reference recommenders' tuning options (baseline and rerank share them).
+void add_reference_options(po::options_description& d, recommend::ReferenceOptions& o);
 
 // Reads an "on|off|true|false|1|0" flag value.
 bool parse_bool(const std::string& name, const std::string& value);

@@ -17,6 +17,7 @@
 
 #include "melon/arena/types.hpp"
 #include "melon/model/autoencoder.hpp"
+#include "melon/recommend/candidates.hpp"
 #include "melon/recommend/rules.hpp"  // song_dates, released_by
 #include "melon/train/data.hpp"
 
@@ -35,6 +36,7 @@ struct AeModel {
   float cold_bias = 0;
   bool cold_enabled = true;  // chosen on the held-out questions at training time
   double cold_shift = 0;     // added to the calibrated cold bias
+  std::vector<std::int64_t> held_out;  // training playlist ids the model never saw (checkpoint.hpp)
 };
 
 // Fills cold_ids/cold_audio (all songs with audio outside the vocabulary) and
@@ -52,6 +54,13 @@ struct PredictOptions {
   std::int64_t batch = 256;
 };
 
+
+// The model's n_songs best songs and n_tags best tags with their scores (the
+// output logits), under the same rules, for this rank's block of the questions
+// (mpi::block_range over comm), in order. No popularity fill.
+std::vector<Candidates> ae_candidates(const AeModel& m, const std::vector<arena::Playlist>& questions,
+                                      const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
+                                      model::Pool& pool, MPI_Comm comm);
 
 // Answers in question order: on rank 0 of comm when gather (others get none),
 // else this rank's block of the questions.

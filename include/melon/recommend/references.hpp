@@ -29,6 +29,7 @@
 
 #include "melon/arena/types.hpp"
 #include "melon/recommend/baseline.hpp"
+#include "melon/recommend/candidates.hpp"
 #include "melon/text/tokenize.hpp"
 
 namespace melon::recommend {
@@ -59,15 +60,6 @@ struct ReferenceOptions {
   text::TokenizerOptions tokenizer;
 };
 
-// Scored candidates for one question, best first (score, then smaller id):
-// never a question item, never a song released after its updt_date. The final
-// answer is the top 100 / 10 of these plus popularity fill, so a reranker can
-// take these lists instead.
-struct Candidates {
-  std::int64_t id = 0;
-  std::vector<std::pair<arena::SongId, float>> songs;
-  std::vector<std::pair<std::string, float>> tags;
-};
 
 // Training playlists as sets of items in one id space: songs [0, n_songs),
 // tags [n_songs, n_songs + tags.size()), title tokens after them. Identical on

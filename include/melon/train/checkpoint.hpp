@@ -38,6 +38,11 @@ struct Checkpoint {
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;
   double cold_shift = 0;
+  // Ids of the training playlists held out of training (never seen, not even
+  // in part): the reranker learns on questions made from them, where the
+  // model's scores are as honest as on real questions. Empty in checkpoints
+  // written before this was recorded.
+  std::vector<std::int64_t> held_out;
 };
 
 std::string checkpoint_path(const std::string& dir, std::int64_t step);

@@ -1,0 +1,69 @@
+#pragma once
+// The final ranking stage: pool every source's candidates, describe each with
+// features (features.hpp), and order them with XGBoost rank:ndcg models
+// (one for songs, one for tags) learned on questions made from training
+// playlists the sources never saw.
+//
+// Where the learning questions come from: the autoencoder holds a slice of the
+// training playlists out of its training (their ids are in its checkpoint).
+// The reranker masks those playlists the way the official split does and fits
+// the reference recommenders on the remaining playlists, so every source
+// scores them as it scores a real question: without having seen the answer.
+// (Without an autoencoder the reranker draws its own slice.) The same fitted
+// sources then answer the real questions, so features mean the same thing in
+// learning and in use.
+//
+// Parallel layout: questions are split across ranks (mpi::block_range); each
+// rank pools and describes its block; rank 0 gathers the learning rows in
+// question order, trains, and broadcasts the models; each rank reranks its
+// block of the real questions and rank 0 gathers the answers. The rows do not
+// depend on the rank count, so neither do the models beyond the autoencoder's
+// float rounding.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "melon/arena/types.hpp"
+#include "melon/rank/xgboost.hpp"
+#include "melon/recommend/references.hpp"
+
+namespace melon::rank {
+
+struct RerankOptions {
+  std::vector<std::string> references{"item-knn", "playlist-knn", "ease"};
+  bool title_source = true;     // item-knn over the title's tokens alone, for every question
+  bool use_audio = true;        // audio similarity feature (needs PCA scores)
+  bool use_titles = true;       // off: titles are blanked in every question (ablation)
+  // false: no learning; the pool is ordered by reciprocal-rank fusion,
+  // sum over sources of 1 / (60 + rank) (the "without the reranker" ablation).
+  bool learned = true;
+  std::size_t songs_per_source = 200;
+  std::size_t tags_per_source = 20;
+  std::int64_t learn_questions = 2000;  // drawn only when no autoencoder gives its held-out slice
+  double valid_share = 0.2;             // of the learning questions, kept to report the rerankers' nDCG
+  std::uint64_t seed = 1;
+  BoosterOptions songs, tags;
+  recommend::ReferenceOptions ref;
+  int threads = 0;  // per rank; 0: cores / ranks per node
+  std::string model_dir;  // when set, rank 0 writes the two models and their feature lists there
+};
+
+struct RerankInputs {
+  const std::vector<arena::Playlist>* train = nullptr;
+  const std::vector<arena::Playlist>* questions = nullptr;
+  const arena::SongMeta* meta = nullptr;  // may be null
+  std::string checkpoint_dir;             // empty: no autoencoder source
+  std::string pca;                        // PCA HDF5 for the audio feature (and the autoencoder's audio)
+};
+
+// Collective. Answers in question order on rank 0; other ranks get none.
+std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt);
+
+// Orders a pool by the model's scores (descending; ties keep pool order) and
+// completes the answer with recommend::answer's rules. Exposed for tests.
+arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::SongId>& songs,
+                            const std::vector<float>& song_scores, const std::vector<std::string>& tags,
+                            const std::vector<float>& tag_scores, const recommend::Corpus& c,
+                            const std::vector<std::int32_t>& song_dates);
+
+}  // namespace melon::rank

@@ -1,0 +1,119 @@
+// melon rerank: the final ranking stage (rank/rerank.hpp): pools the
+// autoencoder's and the reference recommenders' candidates and orders them
+// with XGBoost rank:ndcg models learned on held-out training playlists.
+#include <filesystem>
+#include <sstream>
+
+#include "melon/arena/io.hpp"
+#include "melon/cli/cli.hpp"
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/rank/rerank.hpp"
+#include "melon/util/log.hpp"
+
+namespace melon::cli {
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+int run(int argc, char** argv) {
+  po::options_description d("melon rerank: pooled candidates reordered by learned XGBoost rankers");
+  rank::RerankOptions o;
+  int rounds = o.songs.rounds, tag_rounds = o.tags.rounds, depth = o.songs.max_depth;
+  double eta = o.songs.eta;
+  std::int64_t seed = 1;
+  // clang-format off
+  d.add_options()
+    ("train", po::value<std::string>()->required(), "training playlists (the file the autoencoder trained on)")
+    ("questions", po::value<std::string>()->required(), "questions (val.json / test.json)")
+    ("out", po::value<std::string>()->required(), "results.json to write (rank 0)")
+    ("song-meta", po::value<std::string>(), "song_meta.json: artist/album/genre/date features and the release-date rule")
+    ("checkpoint-dir", po::value<std::string>(), "the autoencoder's checkpoints: a candidate source, and its held-out "
+     "playlists become the learning questions (without it: references only, own held-out slice)")
+    ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
+    ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
+     "comma-separated reference recommenders used as candidate sources (may be empty)")
+    ("title-source", po::value<std::string>()->default_value("on"), "on|off: item-knn over the title's tokens as a source")
+    ("ranker", po::value<std::string>()->default_value("learned"),
+     "learned (XGBoost rank:ndcg) | fusion (reciprocal-rank fusion of the sources, nothing learned: an ablation)")
+    ("audio", po::value<std::string>()->default_value("on"), "on|off: the audio similarity feature")
+    ("titles", po::value<std::string>()->default_value("on"), "on|off: off blanks every title (ablation)")
+    ("songs-per-source", po::value<std::size_t>(&o.songs_per_source)->default_value(o.songs_per_source),
+     "songs each source adds to the pool")
+    ("tags-per-source", po::value<std::size_t>(&o.tags_per_source)->default_value(o.tags_per_source),
+     "tags each source adds to the pool")
+    ("learn-questions", po::value<std::int64_t>(&o.learn_questions)->default_value(o.learn_questions),
+     "held-out learning questions when there is no autoencoder (with one: its --val-size)")
+    ("valid-share", po::value<double>(&o.valid_share)->default_value(o.valid_share, num(o.valid_share)),
+     "share of the learning questions kept aside to report the rankers' nDCG")
+    ("rounds", po::value<int>(&rounds)->default_value(rounds), "boosting rounds of the song ranker")
+    ("tag-rounds", po::value<int>(&tag_rounds)->default_value(tag_rounds), "boosting rounds of the tag ranker")
+    ("eta", po::value<double>(&eta)->default_value(eta, num(eta)), "learning rate of both rankers")
+    ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
+    ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")
+    ("model-dir", po::value<std::string>(), "write the two ranker models (XGBoost JSON) and their feature lists here")
+    ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
+  // clang-format on
+  add_reference_options(d, o.ref);
+  po::variables_map vm;
+  if (!parse("rerank", d, argc, argv, vm)) return 0;
+  o.references = split_list(vm["references"].as<std::string>());
+  for (auto& r : o.references)
+    MELON_CHECK(recommend::is_reference(r), "--references: unknown reference '" << r << "' (item-knn|playlist-knn|ease)");
+  o.title_source = parse_bool("title-source", vm["title-source"].as<std::string>());
+  const auto ranker = vm["ranker"].as<std::string>();
+  MELON_CHECK(ranker == "learned" || ranker == "fusion", "--ranker: '" << ranker << "' is not learned|fusion");
+  o.learned = ranker == "learned";
+  o.use_audio = parse_bool("audio", vm["audio"].as<std::string>());
+  o.use_titles = parse_bool("titles", vm["titles"].as<std::string>());
+  MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");
+  MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
+  MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");
+  o.songs.rounds = rounds;
+  o.tags.rounds = tag_rounds;
+  o.songs.eta = o.tags.eta = eta;
+  o.songs.max_depth = o.tags.max_depth = depth;
+  o.seed = static_cast<std::uint64_t>(seed);
+  o.songs.seed = o.tags.seed = o.seed;
+  o.songs.eval_metric = "ndcg@100";
+  o.tags.eval_metric = "ndcg@10";
+  if (vm.count("model-dir")) {
+    o.model_dir = vm["model-dir"].as<std::string>();
+    if (mpi::rank() == 0) std::filesystem::create_directories(o.model_dir);
+  }
+
+  const auto train_path = vm["train"].as<std::string>(), q_path = vm["questions"].as<std::string>();
+  auto train = arena::read_playlists(train_path);
+  auto questions = arena::read_playlists(q_path);
+  arena::SongMeta meta;
+  if (vm.count("song-meta")) {
+    meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
+    arena::check_song_ids(train, meta.size(), train_path);
+    arena::check_song_ids(questions, meta.size(), q_path);
+  } else if (mpi::rank() == 0) {
+    log::warn("no --song-meta: no artist/album/genre/date features, no release-date rule");
+  }
+  rank::RerankInputs in;
+  in.train = &train;
+  in.questions = &questions;
+  in.meta = vm.count("song-meta") ? &meta : nullptr;
+  if (vm.count("checkpoint-dir")) in.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+  if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
+  auto results = rank::rerank(in, o);
+  if (mpi::rank() == 0) {
+    arena::write_results(vm["out"].as<std::string>(), results);
+    log::info("rerank: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
+  }
+  return 0;
+}
+
+}  // namespace
+MELON_COMMAND("rerank", "final ranking stage: autoencoder + references pooled, reordered by XGBoost rank:ndcg", run);
+}  // namespace melon::cli

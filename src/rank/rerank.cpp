@@ -1,0 +1,483 @@
+#include "melon/rank/rerank.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "melon/error.hpp"
+#include "melon/eval/metric.hpp"
+#include "melon/model/parallel.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/rank/features.hpp"
+#include "melon/recommend/predict.hpp"
+#include "melon/recommend/rules.hpp"
+#include "melon/train/data.hpp"
+#include "melon/util/atomic_file.hpp"
+#include "melon/util/log.hpp"
+#include "melon/util/rng.hpp"
+
+namespace melon::rank {
+namespace {
+
+using recommend::Candidates;
+
+// Everything that proposes candidates, fitted once.
+struct Sources {
+  std::vector<Source> desc;
+  const recommend::AeModel* ae = nullptr;
+  recommend::PredictOptions ae_opt;
+  std::vector<std::unique_ptr<recommend::Reference>> refs;  // one per opt.references
+  const recommend::Reference* title = nullptr;               // item-knn over title tokens
+  std::unique_ptr<recommend::Reference> title_owned;
+};
+
+// This rank's block of qs, pooled and described.
+std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& src, const FeatureContext& ctx,
+                             const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                             const RerankOptions& opt, model::Pool& threads, const char* what) {
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(), mpi::size());
+  const auto n = static_cast<std::size_t>(mine.end - mine.begin);
+  const std::size_t S = src.desc.size();
+  std::vector<std::vector<Candidates>> lists(S, std::vector<Candidates>(n));
+  std::size_t s = 0;
+  if (src.ae) {
+    lists[s++] = recommend::ae_candidates(*src.ae, qs, src.ae_opt, opt.songs_per_source, opt.tags_per_source,
+                                          threads, mpi::world());
+  }
+  // Reference scoring: questions in slabs (progress between them), each slab
+  // in fixed chunks with a workspace of their own.
+  log::Progress progress(std::string("pooling ") + what, static_cast<std::int64_t>(n), "questions", 10.0,
+                         mpi::rank() == 0);
+  std::vector<Pool> out(n);
+  constexpr std::size_t kSlab = 256, kChunk = 8;
+  for (std::size_t s0 = 0; s0 < n; s0 += kSlab) {
+    const auto s1 = std::min(n, s0 + kSlab);
+    threads.run(static_cast<std::int64_t>((s1 - s0 + kChunk - 1) / kChunk), [&](std::int64_t k) {
+      recommend::Workspace ws;
+      const auto b = s0 + static_cast<std::size_t>(k) * kChunk, e = std::min(s1, b + kChunk);
+      for (auto i = b; i < e; ++i) {
+        const auto& q = qs[static_cast<std::size_t>(mine.begin) + i];
+        std::size_t t = src.ae ? 1 : 0;
+        for (auto& r : src.refs)
+          lists[t++][i] = recommend::candidates(*r, corpus, q, opt.ref, dates, opt.songs_per_source,
+                                                opt.tags_per_source, ws);
+        if (src.title) {
+          arena::Playlist only_title = q;  // tokens become the items of a question without songs
+          only_title.songs.clear();
+          only_title.tags.clear();
+          lists[t++][i] = recommend::candidates(*src.title, corpus, only_title, opt.ref, dates,
+                                                opt.songs_per_source, opt.tags_per_source, ws);
+        }
+        std::vector<const Candidates*> these;
+        for (std::size_t x = 0; x < S; ++x) these.push_back(&lists[x][i]);
+        out[i] = pool_question(q, these, ctx);
+        for (std::size_t x = 0; x < S; ++x) lists[x][i] = Candidates{};
+      }
+    });
+    progress.update(static_cast<std::int64_t>(s1));
+  }
+  progress.finish();
+  return out;
+}
+
+// Learning rows of a block: one group per question with at least one right
+// answer among its pooled items (others carry no ranking signal).
+struct Rows {
+  RankData songs, tags;
+  std::vector<std::int64_t> song_q, tag_q;  // question position of each group
+};
+
+void add_group(RankData& d, std::vector<std::int64_t>& gq, std::int64_t pos, const std::vector<float>& x,
+               const std::vector<float>& label) {
+  if (label.empty() || std::find(label.begin(), label.end(), 1.0f) == label.end()) return;
+  d.x.insert(d.x.end(), x.begin(), x.end());
+  d.label.insert(d.label.end(), label.begin(), label.end());
+  d.groups.push_back(static_cast<std::uint32_t>(label.size()));
+  gq.push_back(pos);
+}
+
+Rows learning_rows(const std::vector<Pool>& pools, const std::vector<arena::Result>& answers, std::int64_t first,
+                   int song_nf, int tag_nf) {
+  Rows r;
+  r.songs.n_features = song_nf;
+  r.tags.n_features = tag_nf;
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    const auto& a = answers[static_cast<std::size_t>(first) + i];
+    const std::unordered_set<arena::SongId> right(a.songs.begin(), a.songs.end());
+    const std::unordered_set<std::string> right_tags(a.tags.begin(), a.tags.end());
+    std::vector<float> ls, lt;
+    for (auto s : pools[i].songs) ls.push_back(right.count(s) ? 1.0f : 0.0f);
+    for (auto& t : pools[i].tags) lt.push_back(right_tags.count(t) ? 1.0f : 0.0f);
+    add_group(r.songs, r.song_q, first + static_cast<std::int64_t>(i), pools[i].song_x, ls);
+    add_group(r.tags, r.tag_q, first + static_cast<std::int64_t>(i), pools[i].tag_x, lt);
+  }
+  return r;
+}
+
+// Bytes for the gather: counts, then the arrays, native layout (same binary on every rank).
+template <class T>
+void put(std::string& b, const std::vector<T>& v) {
+  const std::uint64_t n = v.size();
+  b.append(reinterpret_cast<const char*>(&n), sizeof n);
+  b.append(reinterpret_cast<const char*>(v.data()), n * sizeof(T));
+}
+template <class T>
+std::vector<T> take(const std::string& b, std::size_t& at) {
+  std::uint64_t n = 0;
+  MELON_ASSERT(at + sizeof n <= b.size(), "gathered learning rows are short");
+  std::memcpy(&n, b.data() + at, sizeof n);
+  at += sizeof n;
+  MELON_ASSERT(at + n * sizeof(T) <= b.size(), "gathered learning rows are short");
+  std::vector<T> v(n);
+  if (n) std::memcpy(v.data(), b.data() + at, n * sizeof(T));
+  at += n * sizeof(T);
+  return v;
+}
+
+void append(RankData& to, std::vector<std::int64_t>& to_q, const RankData& from, const std::vector<std::int64_t>& q) {
+  to.x.insert(to.x.end(), from.x.begin(), from.x.end());
+  to.label.insert(to.label.end(), from.label.begin(), from.label.end());
+  to.groups.insert(to.groups.end(), from.groups.begin(), from.groups.end());
+  to_q.insert(to_q.end(), q.begin(), q.end());
+}
+
+// Rank 0: every rank's rows in rank (so question) order.
+Rows gather_rows(const Rows& mine) {
+  std::string b;
+  for (auto* d : {&mine.songs, &mine.tags}) {
+    put(b, d->x);
+    put(b, d->label);
+    put(b, d->groups);
+  }
+  put(b, mine.song_q);
+  put(b, mine.tag_q);
+  const auto all = mpi::gather_bytes(b);
+  Rows r;
+  r.songs.n_features = mine.songs.n_features;
+  r.tags.n_features = mine.tags.n_features;
+  std::size_t at = 0;
+  while (at < all.size()) {
+    Rows part;
+    for (auto* d : {&part.songs, &part.tags}) {
+      d->x = take<float>(all, at);
+      d->label = take<float>(all, at);
+      d->groups = take<std::uint32_t>(all, at);
+    }
+    part.song_q = take<std::int64_t>(all, at);
+    part.tag_q = take<std::int64_t>(all, at);
+    append(r.songs, r.song_q, part.songs, part.song_q);
+    append(r.tags, r.tag_q, part.tags, part.tag_q);
+  }
+  return r;
+}
+
+// Splits groups into learning and validation: every k-th question validates.
+void split_groups(const RankData& d, const std::vector<std::int64_t>& q, std::int64_t every, RankData& learn,
+                  RankData& valid) {
+  learn = RankData{};
+  valid = RankData{};
+  learn.n_features = valid.n_features = d.n_features;
+  std::size_t row = 0;
+  const auto nf = static_cast<std::size_t>(d.n_features);
+  for (std::size_t g = 0; g < d.groups.size(); ++g) {
+    auto& to = every > 0 && q[g] % every == every - 1 ? valid : learn;
+    const auto n = d.groups[g];
+    to.x.insert(to.x.end(), d.x.begin() + static_cast<std::ptrdiff_t>(row * nf),
+                d.x.begin() + static_cast<std::ptrdiff_t>((row + n) * nf));
+    to.label.insert(to.label.end(), d.label.begin() + static_cast<std::ptrdiff_t>(row),
+                    d.label.begin() + static_cast<std::ptrdiff_t>(row + n));
+    to.groups.push_back(n);
+    row += n;
+  }
+}
+
+// nDCG@k of each group ordered by `score` (descending, ties in row order), averaged.
+double mean_ndcg(const RankData& d, const std::vector<float>& score, std::size_t k) {
+  double sum = 0;
+  std::size_t row = 0;
+  for (auto n : d.groups) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), row);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return score[a] > score[b]; });
+    double dcg = 0, idcg = 0;
+    std::size_t positives = 0;
+    for (std::size_t i = 0; i < n; ++i) positives += d.label[row + i] > 0;
+    for (std::size_t i = 0; i < std::min<std::size_t>(k, n); ++i) {
+      dcg += d.label[order[i]] / std::log2(i + 2.0);
+      if (i < positives) idcg += 1.0 / std::log2(i + 2.0);
+    }
+    sum += idcg > 0 ? dcg / idcg : 0;
+    row += n;
+  }
+  return d.groups.empty() ? 0 : sum / static_cast<double>(d.groups.size());
+}
+
+Booster learn(const char* what, const RankData& all, const std::vector<std::int64_t>& q, const BoosterOptions& bo,
+              const RerankOptions& opt, std::size_t k, const std::vector<std::string>& names) {
+  RankData fit, valid;
+  const auto every = opt.valid_share > 0 ? std::max<std::int64_t>(2, std::llround(1.0 / opt.valid_share)) : 0;
+  split_groups(all, q, every, fit, valid);
+  MELON_CHECK(!fit.groups.empty(), "reranker: no learning question has a right " << what
+                                   << " among its candidates; more learning questions are needed");
+  log::info(std::string("reranker (") + what + "): learning on " + std::to_string(fit.groups.size()) +
+            " questions, " + std::to_string(fit.label.size()) + " candidates x " + std::to_string(names.size()) +
+            " features; " + std::to_string(valid.groups.size()) + " questions validate");
+  // Early stopping: the validation metric every 10 rounds; the model keeps the
+  // rounds up to its best (rank:ndcg overfits a few hundred questions quickly).
+  int best_round = bo.rounds;
+  double best = -1;
+  auto b = Booster::train(
+      fit, bo, valid.groups.empty() ? nullptr : &valid,
+      [&](int round, const std::string& e) {
+        const auto colon = e.rfind(':');
+        if (colon == std::string::npos) return;
+        const double v = std::strtod(e.c_str() + colon + 1, nullptr);
+        if (v > best) best = v, best_round = round;
+        if (round % 50 == 0 || round == bo.rounds)
+          log::info(std::string("reranker (") + what + ") round " + std::to_string(round) + "/" +
+                    std::to_string(bo.rounds) + ": validation " + bo.eval_metric + " " + std::to_string(v) +
+                    " (best " + std::to_string(best) + " at round " + std::to_string(best_round) + ")");
+      },
+      10);
+  if (best_round < bo.rounds) b = b.first_rounds(best_round);
+  if (!valid.groups.empty()) {
+    // Against the pool's own order (best rank over the sources): what the learning bought.
+    std::vector<float> pool_order(valid.label.size());
+    std::size_t row = 0;
+    for (auto n : valid.groups)
+      for (std::uint32_t i = 0; i < n; ++i) pool_order[row++] = -static_cast<float>(i);
+    const auto model = b.predict(valid.x.data(), valid.label.size(), valid.n_features);
+    log::info(std::string("reranker (") + what + "): held-out nDCG@" + std::to_string(k) + " " +
+              std::to_string(mean_ndcg(valid, model, k)) + " reranked vs " +
+              std::to_string(mean_ndcg(valid, pool_order, k)) + " in pool order");
+  }
+  return b;
+}
+
+void save_model(const std::string& dir, const std::string& name, const std::string& bytes,
+                const std::vector<std::string>& features) {
+  AtomicFile f(dir + "/" + name + ".json");
+  f.write(bytes);
+  f.commit();
+  std::string list;
+  for (auto& n : features) list += n + "\n";
+  AtomicFile g(dir + "/" + name + ".features");
+  g.write(list);
+  g.commit();
+}
+
+}  // namespace
+
+arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::SongId>& songs,
+                            const std::vector<float>& song_scores, const std::vector<std::string>& tags,
+                            const std::vector<float>& tag_scores, const recommend::Corpus& c,
+                            const std::vector<std::int32_t>& song_dates) {
+  MELON_ASSERT(songs.size() == song_scores.size() && tags.size() == tag_scores.size(), "one score per candidate");
+  auto order = [](const std::vector<float>& s) {
+    std::vector<std::size_t> o(s.size());
+    std::iota(o.begin(), o.end(), 0);
+    // NaN (never expected from a model, but not trusted) sorts last, keeping the order strict.
+    auto key = [&](std::size_t i) { return std::isnan(s[i]) ? -std::numeric_limits<float>::infinity() : s[i]; };
+    std::stable_sort(o.begin(), o.end(), [&](auto a, auto b) { return key(a) > key(b); });
+    return o;
+  };
+  // answer() keeps the lists' order, drops nothing, and fills under the rules;
+  // the pool already holds no shown item and no duplicate, but stay safe.
+  const std::unordered_set<arena::SongId> shown(q.songs.begin(), q.songs.end());
+  const std::unordered_set<std::string> shown_tags(q.tags.begin(), q.tags.end());
+  const auto qdate = arena::date_key(q.updt_date);
+  Candidates cand;
+  cand.id = q.id;
+  std::unordered_set<arena::SongId> have;
+  for (auto i : order(song_scores))
+    if (!shown.count(songs[i]) && recommend::released_by(song_dates, songs[i], qdate) && have.insert(songs[i]).second)
+      cand.songs.emplace_back(songs[i], song_scores[i]);
+  std::unordered_set<std::string> have_tags;
+  for (auto i : order(tag_scores))
+    if (!shown_tags.count(tags[i]) && have_tags.insert(tags[i]).second) cand.tags.emplace_back(tags[i], tag_scores[i]);
+  return recommend::answer(cand, c, q, song_dates);
+}
+
+std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt_in) {
+  MELON_ASSERT(in.train && in.questions, "rerank inputs");
+  RerankOptions opt = opt_in;
+  const int rank = mpi::rank();
+  int threads = opt.threads;
+  if (threads <= 0)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
+  opt.songs.threads = opt.tags.threads = threads;
+  model::Pool pool(threads);
+  const auto& train = *in.train;
+  auto questions = *in.questions;
+  if (!opt.use_titles)
+    for (auto& q : questions) q.title.clear();
+
+  // The autoencoder and the playlists it never saw.
+  std::unique_ptr<recommend::AeModel> ae;
+  std::vector<std::int64_t> held_ids;
+  if (!in.checkpoint_dir.empty()) {
+    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca));
+    held_ids = ae->held_out;
+    MELON_CHECK(!held_ids.empty(), in.checkpoint_dir
+                                       << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
+                                          "or by an older melon); the reranker learns on them: retrain with --val-size");
+  } else {
+    std::vector<std::size_t> idx(train.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    Rng(mix_seed(opt.seed, 0x7E7A)).shuffle(idx);
+    const auto n = std::min<std::size_t>(idx.size() / 5, static_cast<std::size_t>(std::max<std::int64_t>(0, opt.learn_questions)));
+    idx.resize(n);
+    std::sort(idx.begin(), idx.end());
+    for (auto i : idx) held_ids.push_back(train[i].id);
+  }
+  const std::unordered_set<std::int64_t> held_set(held_ids.begin(), held_ids.end());
+  std::vector<arena::Playlist> fit_on;
+  std::vector<arena::Playlist> learn_q;
+  std::vector<arena::Result> learn_a;
+  for (auto& p : train) {
+    if (!held_set.count(p.id)) {
+      fit_on.push_back(p);
+      continue;
+    }
+    auto h = train::make_held_out(p, static_cast<std::int64_t>(learn_q.size()), opt.seed);
+    if (!opt.use_titles) h.question.title.clear();
+    learn_q.push_back(std::move(h.question));
+    learn_a.push_back(std::move(h.answer));
+  }
+  MELON_CHECK(learn_q.size() == held_set.size(),
+              "the autoencoder's held-out playlists are not all in --train (" << learn_q.size() << " of "
+                                                                            << held_set.size()
+                                                                            << " found): train and rerank on the same file");
+  MELON_CHECK(!fit_on.empty(), "no training playlists left to fit the sources on");
+
+  std::size_t n_songs = 0;
+  if (in.meta) {
+    n_songs = in.meta->size();
+  } else {
+    for (const auto* list : std::initializer_list<const std::vector<arena::Playlist>*>{&train, &questions})
+      for (auto& p : *list)
+        for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
+  }
+  const auto corpus = recommend::build_corpus(fit_on, n_songs, opt.ref.tokenizer);
+  const auto dates = in.meta ? recommend::song_dates(*in.meta) : std::vector<std::int32_t>{};
+
+  Sources src;
+  if (ae) {
+    src.ae = ae.get();
+    src.ae_opt.song_dates = dates;
+    src.desc.push_back({"autoencoder", true});
+  }
+  for (auto& name : opt.references) {
+    src.refs.push_back(recommend::make_reference(recommend::parse_reference(name), corpus, opt.ref));
+    src.desc.push_back({name, false});
+  }
+  if (opt.title_source && opt.use_titles) {
+    for (std::size_t i = 0; i < opt.references.size(); ++i)
+      if (opt.references[i] == "item-knn") src.title = src.refs[i].get();
+    if (!src.title) {
+      src.title_owned = recommend::make_reference(recommend::ReferenceMethod::ItemKnn, corpus, opt.ref);
+      src.title = src.title_owned.get();
+    }
+    src.desc.push_back({"title", false});
+  }
+  MELON_CHECK(!src.desc.empty(), "reranker: no candidate source (no autoencoder and no reference)");
+
+  train::AudioTable audio;
+  if (opt.use_audio) {
+    if (ae && !ae->audio.empty()) audio = ae->audio;
+    else if (!in.pca.empty()) audio = train::read_audio(in.pca);
+  }
+  FeatureContext ctx;
+  ctx.sources = src.desc;
+  ctx.corpus = &corpus;
+  ctx.meta = in.meta;
+  ctx.audio = audio.empty() ? nullptr : &audio;
+  ctx.tokenizer = opt.ref.tokenizer;
+  ctx.songs_per_source = opt.songs_per_source;
+  ctx.tags_per_source = opt.tags_per_source;
+  const auto song_names = song_features(ctx), tag_names = tag_features(ctx);
+  if (rank == 0) {
+    std::string names;
+    for (auto& s : src.desc) names += (names.empty() ? "" : ", ") + s.name;
+    log::info("reranker: sources " + names + "; " + std::to_string(learn_q.size()) +
+              " learning questions from held-out training playlists, sources fitted on the other " +
+              std::to_string(fit_on.size()) + "; " + std::to_string(threads) + " threads per rank");
+  }
+
+  // Learn.
+  std::string song_bytes, tag_bytes;
+  if (opt.learned) {
+    const auto pools = pool_block(learn_q, src, ctx, corpus, dates, opt, pool, "learning questions");
+    const auto mine = mpi::block_range(static_cast<std::int64_t>(learn_q.size()), rank, mpi::size());
+    const auto rows = gather_rows(learning_rows(pools, learn_a, mine.begin, static_cast<int>(song_names.size()),
+                                                static_cast<int>(tag_names.size())));
+    std::string error;
+    if (rank == 0) {
+      try {
+        song_bytes = learn("songs", rows.songs, rows.song_q, opt.songs, opt, 100, song_names).save();
+        tag_bytes = learn("tags", rows.tags, rows.tag_q, opt.tags, opt, 10, tag_names).save();
+        if (!opt.model_dir.empty()) {
+          save_model(opt.model_dir, "reranker-songs", song_bytes, song_names);
+          save_model(opt.model_dir, "reranker-tags", tag_bytes, tag_names);
+        }
+      } catch (const Error& e) {
+        error = e.what();
+      }
+    }
+    mpi::throw_if_any(error);
+  }
+  std::optional<Booster> song_model, tag_model;
+  if (opt.learned) {
+    mpi::bcast(song_bytes);
+    mpi::bcast(tag_bytes);
+    song_model = Booster::load(song_bytes, threads);
+    tag_model = Booster::load(tag_bytes, threads);
+  }
+  // Without learning: reciprocal-rank fusion of the sources' ranks (the
+  // first 2 x sources features of every row are rank, relative score).
+  auto score = [&](const std::optional<Booster>& b, const std::vector<float>& x, std::size_t nf) {
+    const auto rows = x.size() / nf;
+    if (b) return b->predict(x.data(), rows, static_cast<int>(nf));
+    std::vector<float> s(rows, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t k = 0; k < src.desc.size(); ++k)
+        if (const float rk = x[r * nf + 2 * k]; !std::isnan(rk)) s[r] += 1.0f / (60.0f + rk);
+    return s;
+  };
+
+  // Answer.
+  const auto pools = pool_block(questions, src, ctx, corpus, dates, opt, pool, "questions");
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), rank, mpi::size());
+  // Scored in slabs: one XGBoost call per slab, not per question.
+  std::vector<arena::Result> out;
+  for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
+    const auto s1 = std::min(pools.size(), s0 + 256);
+    std::vector<float> sx, tx;
+    for (auto i = s0; i < s1; ++i) {
+      sx.insert(sx.end(), pools[i].song_x.begin(), pools[i].song_x.end());
+      tx.insert(tx.end(), pools[i].tag_x.begin(), pools[i].tag_x.end());
+    }
+    const auto ss = score(song_model, sx, song_names.size());
+    const auto ts = score(tag_model, tx, tag_names.size());
+    std::size_t at_s = 0, at_t = 0;
+    for (auto i = s0; i < s1; ++i) {
+      const auto& p = pools[i];
+      std::vector<float> ps(ss.begin() + static_cast<std::ptrdiff_t>(at_s),
+                            ss.begin() + static_cast<std::ptrdiff_t>(at_s + p.songs.size()));
+      std::vector<float> pt(ts.begin() + static_cast<std::ptrdiff_t>(at_t),
+                            ts.begin() + static_cast<std::ptrdiff_t>(at_t + p.tags.size()));
+      at_s += p.songs.size();
+      at_t += p.tags.size();
+      out.push_back(ranked_answer((*in.questions)[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt,
+                                  corpus, dates));
+    }
+  }
+  return recommend::gather_results(out);
+}
+
+}  // namespace melon::rank
