@@ -43,6 +43,10 @@ int run(int argc, char** argv) {
     ("title-source", po::value<std::string>()->default_value("on"), "on|off: item-knn over the title's tokens as a source")
     ("ranker", po::value<std::string>()->default_value("learned"),
      "learned (XGBoost rank:ndcg) | fusion (reciprocal-rank fusion of the sources, nothing learned: an ablation)")
+    ("song-models", po::value<int>()->default_value(1),
+     "1: one song ranker; 2: a second one for questions that show no songs (tags only, title only)")
+    ("no-song-copies", po::value<std::string>()->default_value("off"),
+     "on|off: learn also on a no-songs question made from each held-out playlist")
     ("audio", po::value<std::string>()->default_value("on"), "on|off: the audio similarity feature")
     ("titles", po::value<std::string>()->default_value("on"), "on|off: off blanks every title (ablation)")
     ("songs-per-source", po::value<std::size_t>(&o.songs_per_source)->default_value(o.songs_per_source),
@@ -71,6 +75,10 @@ int run(int argc, char** argv) {
   const auto ranker = vm["ranker"].as<std::string>();
   MELON_CHECK(ranker == "learned" || ranker == "fusion", "--ranker: '" << ranker << "' is not learned|fusion");
   o.learned = ranker == "learned";
+  const int song_models = vm["song-models"].as<int>();
+  MELON_CHECK(song_models == 1 || song_models == 2, "--song-models must be 1 or 2");
+  o.split_song_model = song_models == 2;
+  o.no_song_copies = parse_bool("no-song-copies", vm["no-song-copies"].as<std::string>());
   o.use_audio = parse_bool("audio", vm["audio"].as<std::string>());
   o.use_titles = parse_bool("titles", vm["titles"].as<std::string>());
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -86,35 +87,45 @@ std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sourc
 }
 
 // Learning rows of a block: one group per question with at least one right
-// answer among its pooled items (others carry no ranking signal).
-struct Rows {
-  RankData songs, tags;
-  std::vector<std::int64_t> song_q, tag_q;  // question position of each group
-};
+// answer among its pooled items (others carry no ranking signal). Three sets,
+// three models: songs for questions that show songs, songs for questions that
+// show none (tags only, title only: another problem, where the sources' ranks
+// mean something else), and tags.
+enum Model { kSongsShown, kNoSongs, kTags, kModels };
+const char* const kModelName[kModels] = {"songs (songs shown)", "songs (no songs shown)", "tags"};
+const char* const kModelFile[kModels] = {"reranker-songs", "reranker-songs-cold", "reranker-tags"};
 
-void add_group(RankData& d, std::vector<std::int64_t>& gq, std::int64_t pos, const std::vector<float>& x,
-               const std::vector<float>& label) {
+struct Set {
+  RankData d;
+  std::vector<std::int64_t> q;  // question position of each group
+};
+using Rows = std::array<Set, kModels>;
+
+void add_group(Set& s, std::int64_t pos, const std::vector<float>& x, const std::vector<float>& label) {
   if (label.empty() || std::find(label.begin(), label.end(), 1.0f) == label.end()) return;
-  d.x.insert(d.x.end(), x.begin(), x.end());
-  d.label.insert(d.label.end(), label.begin(), label.end());
-  d.groups.push_back(static_cast<std::uint32_t>(label.size()));
-  gq.push_back(pos);
+  s.d.x.insert(s.d.x.end(), x.begin(), x.end());
+  s.d.label.insert(s.d.label.end(), label.begin(), label.end());
+  s.d.groups.push_back(static_cast<std::uint32_t>(label.size()));
+  s.q.push_back(pos);
 }
 
-Rows learning_rows(const std::vector<Pool>& pools, const std::vector<arena::Result>& answers, std::int64_t first,
-                   int song_nf, int tag_nf) {
+Rows learning_rows(const std::vector<Pool>& pools, const std::vector<arena::Playlist>& questions,
+                   const std::vector<arena::Result>& answers, std::int64_t first, int song_nf, int tag_nf,
+                   bool split_songs) {
   Rows r;
-  r.songs.n_features = song_nf;
-  r.tags.n_features = tag_nf;
+  r[kSongsShown].d.n_features = r[kNoSongs].d.n_features = song_nf;
+  r[kTags].d.n_features = tag_nf;
   for (std::size_t i = 0; i < pools.size(); ++i) {
-    const auto& a = answers[static_cast<std::size_t>(first) + i];
+    const auto pos = first + static_cast<std::int64_t>(i);
+    const auto& a = answers[static_cast<std::size_t>(pos)];
     const std::unordered_set<arena::SongId> right(a.songs.begin(), a.songs.end());
     const std::unordered_set<std::string> right_tags(a.tags.begin(), a.tags.end());
     std::vector<float> ls, lt;
     for (auto s : pools[i].songs) ls.push_back(right.count(s) ? 1.0f : 0.0f);
     for (auto& t : pools[i].tags) lt.push_back(right_tags.count(t) ? 1.0f : 0.0f);
-    add_group(r.songs, r.song_q, first + static_cast<std::int64_t>(i), pools[i].song_x, ls);
-    add_group(r.tags, r.tag_q, first + static_cast<std::int64_t>(i), pools[i].tag_x, lt);
+    add_group(r[split_songs && questions[static_cast<std::size_t>(pos)].songs.empty() ? kNoSongs : kSongsShown], pos,
+              pools[i].song_x, ls);
+    add_group(r[kTags], pos, pools[i].tag_x, lt);
   }
   return r;
 }
@@ -139,39 +150,30 @@ std::vector<T> take(const std::string& b, std::size_t& at) {
   return v;
 }
 
-void append(RankData& to, std::vector<std::int64_t>& to_q, const RankData& from, const std::vector<std::int64_t>& q) {
-  to.x.insert(to.x.end(), from.x.begin(), from.x.end());
-  to.label.insert(to.label.end(), from.label.begin(), from.label.end());
-  to.groups.insert(to.groups.end(), from.groups.begin(), from.groups.end());
-  to_q.insert(to_q.end(), q.begin(), q.end());
-}
-
 // Rank 0: every rank's rows in rank (so question) order.
 Rows gather_rows(const Rows& mine) {
   std::string b;
-  for (auto* d : {&mine.songs, &mine.tags}) {
-    put(b, d->x);
-    put(b, d->label);
-    put(b, d->groups);
+  for (auto& s : mine) {
+    put(b, s.d.x);
+    put(b, s.d.label);
+    put(b, s.d.groups);
+    put(b, s.q);
   }
-  put(b, mine.song_q);
-  put(b, mine.tag_q);
   const auto all = mpi::gather_bytes(b);
   Rows r;
-  r.songs.n_features = mine.songs.n_features;
-  r.tags.n_features = mine.tags.n_features;
+  for (int m = 0; m < kModels; ++m) r[m].d.n_features = mine[m].d.n_features;
   std::size_t at = 0;
   while (at < all.size()) {
-    Rows part;
-    for (auto* d : {&part.songs, &part.tags}) {
-      d->x = take<float>(all, at);
-      d->label = take<float>(all, at);
-      d->groups = take<std::uint32_t>(all, at);
+    for (auto& s : r) {
+      auto x = take<float>(all, at);
+      auto label = take<float>(all, at);
+      auto groups = take<std::uint32_t>(all, at);
+      auto q = take<std::int64_t>(all, at);
+      s.d.x.insert(s.d.x.end(), x.begin(), x.end());
+      s.d.label.insert(s.d.label.end(), label.begin(), label.end());
+      s.d.groups.insert(s.d.groups.end(), groups.begin(), groups.end());
+      s.q.insert(s.q.end(), q.begin(), q.end());
     }
-    part.song_q = take<std::int64_t>(all, at);
-    part.tag_q = take<std::int64_t>(all, at);
-    append(r.songs, r.song_q, part.songs, part.song_q);
-    append(r.tags, r.tag_q, part.tags, part.tag_q);
   }
   return r;
 }
@@ -339,20 +341,30 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   std::vector<arena::Playlist> fit_on;
   std::vector<arena::Playlist> learn_q;
   std::vector<arena::Result> learn_a;
+  std::vector<std::int64_t> owner;  // held-out playlist behind each learning question
+  std::size_t n_held = 0;
   for (auto& p : train) {
     if (!held_set.count(p.id)) {
       fit_on.push_back(p);
       continue;
     }
-    auto h = train::make_held_out(p, static_cast<std::int64_t>(learn_q.size()), opt.seed);
-    if (!opt.use_titles) h.question.title.clear();
-    learn_q.push_back(std::move(h.question));
-    learn_a.push_back(std::move(h.answer));
+    // The official type by position, and (opt.no_song_copies) a second question
+    // from the same playlist that shows no songs: tags-only and title-only
+    // questions are a fifth of the official mix, too few to learn them from.
+    const auto j = static_cast<std::int64_t>(n_held++);
+    std::vector<std::int64_t> positions{j};
+    if (opt.no_song_copies && j % 20 < 16) positions.push_back(20 * j + 16 + j % 4);
+    for (auto pos : positions) {
+      auto h = train::make_held_out(p, pos, opt.seed);
+      if (!opt.use_titles) h.question.title.clear();
+      learn_q.push_back(std::move(h.question));
+      learn_a.push_back(std::move(h.answer));
+      owner.push_back(j);
+    }
   }
-  MELON_CHECK(learn_q.size() == held_set.size(),
-              "the autoencoder's held-out playlists are not all in --train (" << learn_q.size() << " of "
-                                                                            << held_set.size()
-                                                                            << " found): train and rerank on the same file");
+  MELON_CHECK(n_held == held_set.size(), "the autoencoder's held-out playlists are not all in --train ("
+                                              << n_held << " of " << held_set.size()
+                                              << " found): train and rerank on the same file");
   MELON_CHECK(!fit_on.empty(), "no training playlists left to fit the sources on");
 
   std::size_t n_songs = 0;
@@ -404,26 +416,31 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   if (rank == 0) {
     std::string names;
     for (auto& s : src.desc) names += (names.empty() ? "" : ", ") + s.name;
-    log::info("reranker: sources " + names + "; " + std::to_string(learn_q.size()) +
-              " learning questions from held-out training playlists, sources fitted on the other " +
+    log::info("reranker: sources " + names + "; " + std::to_string(learn_q.size()) + " learning questions from " +
+              std::to_string(n_held) + " held-out training playlists, sources fitted on the other " +
               std::to_string(fit_on.size()) + "; " + std::to_string(threads) + " threads per rank");
   }
 
   // Learn.
-  std::string song_bytes, tag_bytes;
+  std::array<std::string, kModels> bytes;
   if (opt.learned) {
     const auto pools = pool_block(learn_q, src, ctx, corpus, dates, opt, pool, "learning questions");
     const auto mine = mpi::block_range(static_cast<std::int64_t>(learn_q.size()), rank, mpi::size());
-    const auto rows = gather_rows(learning_rows(pools, learn_a, mine.begin, static_cast<int>(song_names.size()),
-                                                static_cast<int>(tag_names.size())));
+    auto rows = gather_rows(learning_rows(pools, learn_q, learn_a, mine.begin, static_cast<int>(song_names.size()),
+                                          static_cast<int>(tag_names.size()), opt.split_song_model));
     std::string error;
     if (rank == 0) {
       try {
-        song_bytes = learn("songs", rows.songs, rows.song_q, opt.songs, opt, 100, song_names).save();
-        tag_bytes = learn("tags", rows.tags, rows.tag_q, opt.tags, opt, 10, tag_names).save();
-        if (!opt.model_dir.empty()) {
-          save_model(opt.model_dir, "reranker-songs", song_bytes, song_names);
-          save_model(opt.model_dir, "reranker-tags", tag_bytes, tag_names);
+        for (int m = 0; m < kModels; ++m) {
+          if (m == kNoSongs && !opt.split_song_model) continue;
+          // Validation by held-out playlist: both questions of one playlist fall on the same side.
+          for (auto& q : rows[m].q) q = owner[static_cast<std::size_t>(q)];
+          const bool tags = m == kTags;
+          const auto& names = tags ? tag_names : song_names;
+          bytes[m] = learn(kModelName[m], rows[m].d, rows[m].q, tags ? opt.tags : opt.songs, opt, tags ? 10 : 100,
+                           names)
+                         .save();
+          if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
         }
       } catch (const Error& e) {
         error = e.what();
@@ -431,13 +448,13 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     }
     mpi::throw_if_any(error);
   }
-  std::optional<Booster> song_model, tag_model;
-  if (opt.learned) {
-    mpi::bcast(song_bytes);
-    mpi::bcast(tag_bytes);
-    song_model = Booster::load(song_bytes, threads);
-    tag_model = Booster::load(tag_bytes, threads);
-  }
+  std::array<std::optional<Booster>, kModels> models;
+  if (opt.learned)
+    for (int m = 0; m < kModels; ++m) {
+      if (m == kNoSongs && !opt.split_song_model) continue;
+      mpi::bcast(bytes[m]);
+      models[m] = Booster::load(bytes[m], threads);
+    }
   // Without learning: reciprocal-rank fusion of the sources' ranks (the
   // first 2 x sources features of every row are rank, relative score).
   auto score = [&](const std::optional<Booster>& b, const std::vector<float>& x, std::size_t nf) {
@@ -453,26 +470,34 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   // Answer.
   const auto pools = pool_block(questions, src, ctx, corpus, dates, opt, pool, "questions");
   const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), rank, mpi::size());
-  // Scored in slabs: one XGBoost call per slab, not per question.
+  // Scored in slabs: one XGBoost call per model and slab, not per question.
   std::vector<arena::Result> out;
   for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
     const auto s1 = std::min(pools.size(), s0 + 256);
-    std::vector<float> sx, tx;
+    std::array<std::vector<float>, kModels> x;
+    auto model_of = [&](std::size_t i) {
+      return opt.split_song_model && (*in.questions)[static_cast<std::size_t>(mine.begin) + i].songs.empty()
+                 ? kNoSongs
+                 : kSongsShown;
+    };
     for (auto i = s0; i < s1; ++i) {
-      sx.insert(sx.end(), pools[i].song_x.begin(), pools[i].song_x.end());
-      tx.insert(tx.end(), pools[i].tag_x.begin(), pools[i].tag_x.end());
+      auto& to = x[model_of(i)];
+      to.insert(to.end(), pools[i].song_x.begin(), pools[i].song_x.end());
+      x[kTags].insert(x[kTags].end(), pools[i].tag_x.begin(), pools[i].tag_x.end());
     }
-    const auto ss = score(song_model, sx, song_names.size());
-    const auto ts = score(tag_model, tx, tag_names.size());
-    std::size_t at_s = 0, at_t = 0;
+    std::array<std::vector<float>, kModels> scores;
+    for (int m = 0; m < kModels; ++m) scores[m] = score(models[m], x[m], m == kTags ? tag_names.size() : song_names.size());
+    std::array<std::size_t, kModels> at{};
+    auto next = [&](int m, std::size_t n) {
+      std::vector<float> v(scores[m].begin() + static_cast<std::ptrdiff_t>(at[m]),
+                           scores[m].begin() + static_cast<std::ptrdiff_t>(at[m] + n));
+      at[m] += n;
+      return v;
+    };
     for (auto i = s0; i < s1; ++i) {
       const auto& p = pools[i];
-      std::vector<float> ps(ss.begin() + static_cast<std::ptrdiff_t>(at_s),
-                            ss.begin() + static_cast<std::ptrdiff_t>(at_s + p.songs.size()));
-      std::vector<float> pt(ts.begin() + static_cast<std::ptrdiff_t>(at_t),
-                            ts.begin() + static_cast<std::ptrdiff_t>(at_t + p.tags.size()));
-      at_s += p.songs.size();
-      at_t += p.tags.size();
+      const auto ps = next(model_of(i), p.songs.size());
+      const auto pt = next(kTags, p.tags.size());
       out.push_back(ranked_answer((*in.questions)[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt,
                                   corpus, dates));
     }

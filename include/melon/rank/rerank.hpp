@@ -39,6 +39,11 @@ struct RerankOptions {
   bool learned = true;
   std::size_t songs_per_source = 200;
   std::size_t tags_per_source = 20;
+  // A second learning question per held-out playlist that shows no songs
+  // (tags-only and title-only questions get their own song ranker).
+  bool no_song_copies = false;
+  // Songs of questions without songs ranked by a model of their own.
+  bool split_song_model = false;
   std::int64_t learn_questions = 2000;  // drawn only when no autoencoder gives its held-out slice
   double valid_share = 0.2;             // of the learning questions, kept to report the rerankers' nDCG
   std::uint64_t seed = 1;
