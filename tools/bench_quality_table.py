@@ -187,6 +187,24 @@ def md_table(table):
     return "\n".join(lines)
 
 
+def compact_md(table):
+    """One row per method: score (song / tag nDCG) overall, the score per type, time and memory."""
+    order, rows = [], {}
+    for method, qt, song, tag, score, wall, peak in table:
+        if method not in rows:
+            order.append(method)
+            rows[method] = {}
+        rows[method][qt] = (song, tag, score, wall, peak)
+    lines = ["| method | all: score (song / tag nDCG) | " + " | ".join(TYPES[1:]) + " | wall s | peak MB/rank |",
+             "| --- |" + " ---: |" * (len(TYPES) + 2)]
+    for m in order:
+        r = rows[m]
+        a = r.get("all", ("", "", "", "", ""))
+        cells = ["%s (%s / %s)" % (a[2], a[0], a[1])] + [r[t][2] if t in r else "" for t in TYPES[1:]]
+        lines.append("| " + m + " | " + " | ".join(cells) + " | " + a[3] + " | " + a[4] + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", required=True)
@@ -205,7 +223,8 @@ def main():
         print("\n".join(verdict))
         print("\n".join(notes))
         print()
-        md += ["### " + title, "", md_table(table), ""] + ["- " + v for v in verdict] + [""]
+        md += ["### " + title, "", compact_md(table), ""] + ["- " + v for v in verdict] + [""]
+        md += ["Full table (song nDCG, tag nDCG and score per question type):", "", md_table(table), ""]
         md += [line for n in notes for line in (n, "")]
     tmp = os.path.join(args.work, "report.md.tmp")
     with open(tmp, "w") as f:

@@ -27,19 +27,11 @@ int run(int argc, char** argv) {
   // Validate the name before reading any file.
   const bool reference = recommend::is_reference(name);
   auto method = reference ? recommend::BaselineMethod::MostPopular : recommend::parse_baseline(name);
-  const auto train_path = vm["train"].as<std::string>(), q_path = vm["questions"].as<std::string>();
-  auto train = arena::read_playlists(train_path);
-  auto questions = arena::read_playlists(q_path);
-  arena::SongMeta meta;
-  if (vm.count("song-meta")) {
-    meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
-    arena::check_song_ids(train, meta.size(), train_path);
-    arena::check_song_ids(questions, meta.size(), q_path);
-  }
-  const auto* meta_ptr = vm.count("song-meta") ? &meta : nullptr;
+  const auto in = read_recommend_inputs(vm);
   auto results = reference
-                     ? recommend::run_reference(recommend::parse_reference(name), train, questions, meta_ptr, ref)
-                     : recommend::run_baseline(method, train, questions, meta_ptr);
+                     ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
+                                                in.meta_ptr(), ref)
+                     : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());
   if (mpi::rank() == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info(name + ": " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());

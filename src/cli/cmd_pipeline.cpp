@@ -36,15 +36,6 @@ void run_stage(const std::string& name, std::vector<std::string> args) {
   mpi::barrier();  // later stages read what this one wrote
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 int run(int argc, char** argv) {
   po::options_description d("melon pipeline: generate-if-needed -> split -> recommend -> evaluate, from one job file");
   d.add_options()("data", po::value<std::string>()->required(),

@@ -2,7 +2,6 @@
 // autoencoder's and the reference recommenders' candidates and orders them
 // with XGBoost rank:ndcg models learned on held-out training playlists.
 #include <filesystem>
-#include <sstream>
 
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
@@ -13,15 +12,6 @@
 
 namespace melon::cli {
 namespace {
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 int run(int argc, char** argv) {
   po::options_description d("melon rerank: pooled candidates reordered by learned XGBoost rankers");
@@ -97,21 +87,13 @@ int run(int argc, char** argv) {
     if (mpi::rank() == 0) std::filesystem::create_directories(o.model_dir);
   }
 
-  const auto train_path = vm["train"].as<std::string>(), q_path = vm["questions"].as<std::string>();
-  auto train = arena::read_playlists(train_path);
-  auto questions = arena::read_playlists(q_path);
-  arena::SongMeta meta;
-  if (vm.count("song-meta")) {
-    meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
-    arena::check_song_ids(train, meta.size(), train_path);
-    arena::check_song_ids(questions, meta.size(), q_path);
-  } else if (mpi::rank() == 0) {
+  const auto data = read_recommend_inputs(vm);
+  if (!data.has_meta && mpi::rank() == 0)
     log::warn("no --song-meta: no artist/album/genre/date features, no release-date rule");
-  }
   rank::RerankInputs in;
-  in.train = &train;
-  in.questions = &questions;
-  in.meta = vm.count("song-meta") ? &meta : nullptr;
+  in.train = &data.train;
+  in.questions = &data.questions;
+  in.meta = data.meta_ptr();
   if (vm.count("checkpoint-dir")) in.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
   auto results = rank::rerank(in, o);

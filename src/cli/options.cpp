@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "melon/arena/io.hpp"
 #include "melon/error.hpp"
 #include "melon/recommend/references.hpp"
 
@@ -145,6 +146,29 @@ void add_reference_options(po::options_description& d, recommend::ReferenceOptio
       "ease-tokens", po::value<std::int64_t>(&o.ease_tokens)->default_value(o.ease_tokens),
       "ease: the most frequent title tokens as (input-only) columns")(
       "ease-lambda", po::value<double>(&o.ease_lambda)->default_value(o.ease_lambda, num(o.ease_lambda)), "ease: L2 penalty lambda");
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+RecommendInputs read_recommend_inputs(const po::variables_map& vm) {
+  RecommendInputs in;
+  const auto train_path = vm["train"].as<std::string>(), q_path = vm["questions"].as<std::string>();
+  in.train = arena::read_playlists(train_path);
+  in.questions = arena::read_playlists(q_path);
+  if (vm.count("song-meta")) {
+    in.meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
+    in.has_meta = true;
+    arena::check_song_ids(in.train, in.meta.size(), train_path);
+    arena::check_song_ids(in.questions, in.meta.size(), q_path);
+  }
+  return in;
 }
 
 }  // namespace melon::cli

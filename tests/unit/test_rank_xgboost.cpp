@@ -141,6 +141,20 @@ TEST(RankXgboost, SaveLoadRoundTripKeepsPredictionsAndBytes) {
   EXPECT_EQ(b.save(), bytes);
 }
 
+TEST(RankXgboost, FirstRoundsEqualsAModelTrainedForThatManyRounds) {
+  const RankData train = synthetic(60, 23), test = synthetic(10, 24);
+  auto o = quick_options();
+  const Booster full = Booster::train(train, o);
+  ASSERT_GT(o.rounds, 3);
+  const int k = o.rounds / 2;
+  o.rounds = k;
+  const Booster shorter = Booster::train(train, o);
+  const Booster cut = full.first_rounds(k);
+  EXPECT_EQ(cut.predict(test), shorter.predict(test));
+  EXPECT_NE(cut.predict(test), full.predict(test));
+  EXPECT_THROW(full.first_rounds(0), melon::Error);
+}
+
 TEST(RankXgboost, BoosterIsMovable) {
   Booster a = Booster::train(synthetic(20, 31), quick_options());
   const RankData test = synthetic(5, 32);

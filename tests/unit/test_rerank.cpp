@@ -141,6 +141,13 @@ struct Bench {
       answers.push_back(h.answer);
     }
   }
+  rank::RerankInputs inputs() const {
+    rank::RerankInputs ri;
+    ri.train = &in.train;
+    ri.questions = &questions;
+    ri.meta = &meta;
+    return ri;
+  }
 };
 
 rank::RerankOptions small_options() {
@@ -157,10 +164,7 @@ rank::RerankOptions small_options() {
 
 TEST(Rerank, AnswersEveryQuestionTypeWithValidListsAndBeatsPopularity) {
   Bench b;
-  rank::RerankInputs ri;
-  ri.train = &b.in.train;
-  ri.questions = &b.questions;
-  ri.meta = &b.meta;
+  const auto ri = b.inputs();
   const auto results = rank::rerank(ri, small_options());
   expect_valid(results, b.questions);
   const auto rep = eval::evaluate(b.answers, results, &b.questions);
@@ -174,10 +178,7 @@ TEST(Rerank, AnswersEveryQuestionTypeWithValidListsAndBeatsPopularity) {
 
 TEST(Rerank, SameInputsAndSeedGiveIdenticalAnswers) {
   Bench b;
-  rank::RerankInputs ri;
-  ri.train = &b.in.train;
-  ri.questions = &b.questions;
-  ri.meta = &b.meta;
+  const auto ri = b.inputs();
   auto o = small_options();
   o.songs.rounds = o.tags.rounds = 5;
   const auto r1 = rank::rerank(ri, o), r2 = rank::rerank(ri, o);
@@ -190,10 +191,7 @@ TEST(Rerank, SameInputsAndSeedGiveIdenticalAnswers) {
 
 TEST(Rerank, FusionWithoutLearningStillFollowsTheAnswerRules) {
   Bench b;
-  rank::RerankInputs ri;
-  ri.train = &b.in.train;
-  ri.questions = &b.questions;
-  ri.meta = &b.meta;
+  const auto ri = b.inputs();
   auto o = small_options();
   o.learned = false;
   expect_valid(rank::rerank(ri, o), b.questions);

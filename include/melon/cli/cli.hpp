@@ -7,6 +7,9 @@
 #include <boost/program_options.hpp>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "melon/arena/types.hpp"
 
 namespace melon::recommend {
 struct ReferenceOptions;
@@ -40,6 +43,19 @@ std::vector<std::pair<std::string, std::string>> read_ini(const std::string& pat
 std::string num(double v);
 // The reference recommenders' tuning options (baseline and rerank share them).
 void add_reference_options(po::options_description& d, recommend::ReferenceOptions& o);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& s);
+
+// The inputs of a recommender command: --train, --questions and, when given,
+// --song-meta (every song id of both files checked against it).
+struct RecommendInputs {
+  std::vector<arena::Playlist> train, questions;
+  arena::SongMeta meta;
+  bool has_meta = false;
+  const arena::SongMeta* meta_ptr() const { return has_meta ? &meta : nullptr; }
+};
+RecommendInputs read_recommend_inputs(const po::variables_map& vm);
 
 // Reads an "on|off|true|false|1|0" flag value.
 bool parse_bool(const std::string& name, const std::string& value);
