@@ -87,6 +87,20 @@ std::int32_t song_date(const arena::SongMeta* meta, arena::SongId s) {
 // YYYYMMDD keys to years, roughly (months as twelfths; unknown parts as 0).
 double years(std::int32_t key) { return key / 10000 + ((key / 100) % 100) / 12.0; }
 
+// The features every candidate has, songs and tags alike: each source's rank
+// and relative score, the question's own features, how many sources agree.
+template <class Id>
+void push_common(std::vector<float>& x, const Merged<Id>& m, std::size_t i, const float (&qf)[4]) {
+  int present = 0;
+  for (std::size_t k = 0; k < m.rank.size(); ++k) {
+    x.push_back(m.rank[k][i]);
+    x.push_back(m.rel[k][i]);
+    present += !std::isnan(m.rank[k][i]);
+  }
+  x.insert(x.end(), std::begin(qf), std::end(qf));
+  x.push_back(static_cast<float>(present));
+}
+
 }  // namespace
 
 std::vector<std::string> song_features(const FeatureContext& ctx) {
@@ -118,7 +132,6 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
   const auto title_tokens = text::tokenize(q.title, ctx.tokenizer);
   const float qf[] = {static_cast<float>(arena::question_type(q)), static_cast<float>(q.songs.size()),
                       static_cast<float>(q.tags.size()), static_cast<float>(title_tokens.size())};
-  const std::size_t S = ctx.sources.size();
 
   Pool out;
   out.id = q.id;
@@ -158,14 +171,7 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
   for (std::size_t i = 0; i < ms.pool.size(); ++i) {
     const auto s = ms.pool[i].id;
     out.songs.push_back(s);
-    int present = 0;
-    for (std::size_t k = 0; k < S; ++k) {
-      out.song_x.push_back(ms.rank[k][i]);
-      out.song_x.push_back(ms.rel[k][i]);
-      present += !std::isnan(ms.rank[k][i]);
-    }
-    out.song_x.insert(out.song_x.end(), std::begin(qf), std::end(qf));
-    out.song_x.push_back(static_cast<float>(present));
+    push_common(out.song_x, ms, i, qf);
     const bool in_corpus = s >= 0 && static_cast<std::size_t>(s) < c.n_songs;
     out.song_x.push_back(static_cast<float>(std::log1p(in_corpus ? static_cast<double>(c.count(s)) : 0.0)));
     float artist = kMissing, album = kMissing, genre = kMissing;
@@ -206,14 +212,7 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
   for (std::size_t i = 0; i < mt.pool.size(); ++i) {
     const auto& t = mt.pool[i].id;
     out.tags.push_back(t);
-    int present = 0;
-    for (std::size_t k = 0; k < S; ++k) {
-      out.tag_x.push_back(mt.rank[k][i]);
-      out.tag_x.push_back(mt.rel[k][i]);
-      present += !std::isnan(mt.rank[k][i]);
-    }
-    out.tag_x.insert(out.tag_x.end(), std::begin(qf), std::end(qf));
-    out.tag_x.push_back(static_cast<float>(present));
+    push_common(out.tag_x, mt, i, qf);
     auto it = c.tag_item.find(t);
     out.tag_x.push_back(static_cast<float>(std::log1p(it == c.tag_item.end() ? 0.0 : double(c.count(it->second)))));
     out.tag_x.push_back(!q.title.empty() && q.title.find(t) != std::string::npos ? 1.0f : 0.0f);
