@@ -437,7 +437,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
           for (auto& q : rows[m].q) q = owner[static_cast<std::size_t>(q)];
           const bool tags = m == kTags;
           const auto& names = tags ? tag_names : song_names;
-          bytes[m] = learn(kModelName[m], rows[m].d, rows[m].q, tags ? opt.tags : opt.songs, opt, tags ? 10 : 100,
+          bytes[m] = learn(m == kSongsShown && !opt.split_song_model ? "songs" : kModelName[m], rows[m].d, rows[m].q, tags ? opt.tags : opt.songs, opt, tags ? 10 : 100,
                            names)
                          .save();
           if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
