@@ -103,9 +103,7 @@ using Rows = std::array<Set, kModels>;
 
 void add_group(Set& s, std::int64_t pos, const std::vector<float>& x, const std::vector<float>& label) {
   if (label.empty() || std::find(label.begin(), label.end(), 1.0f) == label.end()) return;
-  s.d.x.insert(s.d.x.end(), x.begin(), x.end());
-  s.d.label.insert(s.d.label.end(), label.begin(), label.end());
-  s.d.groups.push_back(static_cast<std::uint32_t>(label.size()));
+  s.d.append_group(x, label);
   s.q.push_back(pos);
 }
 
@@ -189,11 +187,8 @@ void split_groups(const RankData& d, const std::vector<std::int64_t>& q, std::in
   for (std::size_t g = 0; g < d.groups.size(); ++g) {
     auto& to = every > 0 && q[g] % every == every - 1 ? valid : learn;
     const auto n = d.groups[g];
-    to.x.insert(to.x.end(), d.x.begin() + static_cast<std::ptrdiff_t>(row * nf),
-                d.x.begin() + static_cast<std::ptrdiff_t>((row + n) * nf));
-    to.label.insert(to.label.end(), d.label.begin() + static_cast<std::ptrdiff_t>(row),
-                    d.label.begin() + static_cast<std::ptrdiff_t>(row + n));
-    to.groups.push_back(n);
+    to.append_group(std::span<const float>(d.x).subspan(row * nf, n * nf),
+                    std::span<const float>(d.label).subspan(row, n));
     row += n;
   }
 }
@@ -352,10 +347,10 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     // from the same playlist that shows no songs: tags-only and title-only
     // questions are a fifth of the official mix, too few to learn them from.
     const auto j = static_cast<std::int64_t>(n_held++);
-    std::vector<std::int64_t> positions{j};
-    if (opt.no_song_copies && j % 20 < 16) positions.push_back(20 * j + 16 + j % 4);
-    for (auto pos : positions) {
-      auto h = train::make_held_out(p, pos, opt.seed);
+    const std::int64_t positions[2] = {j, 20 * j + 16 + j % 4};  // slot 16-19: tags only or title only
+    const int copies = opt.no_song_copies && j % 20 < 16 ? 2 : 1;
+    for (int c = 0; c < copies; ++c) {
+      auto h = train::make_held_out(p, positions[c], opt.seed);
       if (!opt.use_titles) h.question.title.clear();
       learn_q.push_back(std::move(h.question));
       learn_a.push_back(std::move(h.answer));
