@@ -8,7 +8,7 @@
 #                          [--ablations on|off] [--epochs E]
 #
 # Defaults: --work /tmp/melon-bench-quality --datasets a,b --playlists 30000
-# --songs 185000 --ablations on --epochs 6 (hours on 2 cores). A quick check:
+# --songs 185000 --ablations on --epochs 8 (hours on 2 cores). A quick check:
 #   tools/bench_quality.sh --work /tmp/bq-small --playlists 3000 --songs 20000 --epochs 1
 #
 # Datasets (same --playlists/--songs, different seed and generator settings):
@@ -48,7 +48,7 @@ DATASETS=a,b
 PLAYLISTS=30000
 SONGS=185000
 ABLATIONS=on
-EPOCHS=6
+EPOCHS=8
 
 usage() { sed -n '7,8p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do

@@ -22,6 +22,8 @@ int run(int argc, char** argv) {
     ("cold-songs", po::value<std::string>()->default_value("auto"),
      "let songs outside the vocabulary compete by audio: auto (as chosen on held-out data in training) | on | off")
     ("cold-bias-shift", po::value<double>(&cold_shift), "added to the cold songs' calibrated bias (default: as chosen in training)")
+    ("weights", po::value<std::string>()->default_value("best"),
+     "best (the epoch with the best held-out score, best.h5) | last (the newest checkpoint)")
     ("threads", po::value<int>(&threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
   // clang-format on
   po::variables_map vm;
@@ -37,7 +39,8 @@ int run(int argc, char** argv) {
     log::warn("no --song-meta: songs released after a playlist's updt_date are not filtered out");
   }
   auto model = recommend::load_model(vm["checkpoint-dir"].as<std::string>(),
-                                     vm.count("pca") ? vm["pca"].as<std::string>() : std::string());
+                                     vm.count("pca") ? vm["pca"].as<std::string>() : std::string(),
+                                     train::parse_weights(vm["weights"].as<std::string>()));
   if (const auto cold = vm["cold-songs"].as<std::string>(); cold != "auto")
     model.cold_enabled = parse_bool("cold-songs", cold);
   if (vm.count("cold-bias-shift")) {

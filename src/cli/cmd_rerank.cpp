@@ -27,6 +27,8 @@ int run(int argc, char** argv) {
     ("song-meta", po::value<std::string>(), "song_meta.json: artist/album/genre/date features and the release-date rule")
     ("checkpoint-dir", po::value<std::string>(), "the autoencoder's checkpoints: a candidate source, and its held-out "
      "playlists become the learning questions (without it: references only, own held-out slice)")
+    ("weights", po::value<std::string>()->default_value("best"),
+     "the autoencoder's weights: best (best held-out epoch, best.h5) | last (newest checkpoint)")
     ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
     ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
      "comma-separated reference recommenders used as candidate sources (may be empty)")
@@ -95,6 +97,7 @@ int run(int argc, char** argv) {
   in.questions = &data.questions;
   in.meta = data.meta_ptr();
   if (vm.count("checkpoint-dir")) in.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+  in.weights = train::parse_weights(vm["weights"].as<std::string>());
   if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
   auto results = rank::rerank(in, o);
   if (mpi::rank() == 0) {

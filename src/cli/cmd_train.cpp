@@ -46,6 +46,8 @@ int run(int argc, char** argv) {
     ("hidden", po::value<std::string>()->default_value("512"), "hidden layer widths, e.g. 512 or 600,300")
     ("batch", po::value<std::int64_t>(&c.batch)->default_value(c.batch), "global batch (over all ranks)")
     ("lr", po::value<double>(&c.adam.lr)->default_value(c.adam.lr), "Adam learning rate")
+    ("lr-final", po::value<double>(&c.lr_final)->default_value(c.lr_final),
+     "the learning rate falls linearly to lr x this over the epochs (1: constant)")
     ("beta1", po::value<double>(&c.adam.beta1)->default_value(c.adam.beta1), "Adam beta1")
     ("beta2", po::value<double>(&c.adam.beta2)->default_value(c.adam.beta2), "Adam beta2")
     ("weight-decay", po::value<double>(&c.adam.weight_decay)->default_value(c.adam.weight_decay),
@@ -63,6 +65,11 @@ int run(int argc, char** argv) {
     ("tag-weight", po::value<double>(&c.loss.tag)->default_value(c.loss.tag), "weight of the tag loss")
     ("target", po::value<std::string>()->default_value("whole"),
      "training targets: whole (the whole playlist, Mult-DAE) | hidden (only what the corruption hid)")
+    ("audio-map", po::value<std::string>()->default_value("fitted"),
+     "fitted (vocabulary songs scored by their own rows; songs outside it through a least-squares map from audio "
+     "to output rows) | joint (the audio map trained into every song's output embedding)")
+    ("audio-input", po::value<std::string>()->default_value("off"),
+     "on|off: the shown songs' mean audio as an input (with --pca; off measured better on generated data)")
     ("keep-title", po::value<double>(&c.corruption.keep_title)->default_value(c.corruption.keep_title),
      "chance that a training example with songs shown also shows its title")
     ("checkpoint-every", po::value<std::int64_t>(&c.checkpoint_every)->default_value(c.checkpoint_every),
@@ -85,6 +92,8 @@ int run(int argc, char** argv) {
   const auto target = vm["target"].as<std::string>();
   MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");
   c.corruption.target_hidden = target == "hidden";
+  c.audio_map = train::parse_audio_map(vm["audio-map"].as<std::string>());
+  c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
 
   train::TrainInputs in;

@@ -318,7 +318,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   std::unique_ptr<recommend::AeModel> ae;
   std::vector<std::int64_t> held_ids;
   if (!in.checkpoint_dir.empty()) {
-    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca));
+    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca, in.weights));
     held_ids = ae->held_out;
     MELON_CHECK(!held_ids.empty(), in.checkpoint_dir
                                        << ": the checkpoint records no held-out playlists (trained with --val-size 0 "

@@ -17,10 +17,38 @@
 
 namespace melon::recommend {
 
+namespace {
+
+// Least squares (ridge, in double) from a vocabulary song's audio ⊕ 1 to its
+// output row: the map a song without a row of its own is scored through.
+void fit_cold_map(AeModel& m) {
+  const int a = m.audio.dim;
+  const auto& t = m.layout.get("song_out");
+  Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(a + 1, a + 1), xty = Eigen::MatrixXd::Zero(a + 1, t.cols);
+  Eigen::VectorXd x(a + 1);
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < m.vocab.songs.size(); ++i) {
+    if (!m.audio.covers(m.vocab.songs[i])) continue;
+    const float* r = m.audio.row(m.vocab.songs[i]);
+    for (int k = 0; k < a; ++k) x[k] = r[k];
+    x[a] = 1.0;
+    xtx.noalias() += x * x.transpose();
+    const float* o = m.params.data() + t.offset + static_cast<std::int64_t>(i) * t.cols;
+    xty.noalias() += x * Eigen::Map<const Eigen::VectorXf>(o, t.cols).cast<double>().transpose();
+    ++n;
+  }
+  xtx.diagonal().array() += 1.0;  // ridge: well-posed even with few songs or constant features
+  m.cold_map = xtx.ldlt().solve(xty).cast<float>();
+}
+
+}  // namespace
+
 void prepare_cold(AeModel& m) {
   m.cold_ids.clear();
   m.cold_audio.resize(0, 0);
+  m.cold_map.resize(0, 0);
   if (m.audio.empty()) return;
+  if (m.audio_map == train::AudioMap::Fitted) fit_cold_map(m);
   for (arena::SongId s = 0; static_cast<std::size_t>(s) < m.audio.has.size(); ++s)
     if (m.audio.has[s] && m.vocab.song(s) < 0) m.cold_ids.push_back(s);
   const int a = m.audio.dim;
@@ -43,9 +71,9 @@ void prepare_cold(AeModel& m) {
   m.cold_bias = static_cast<float>(sum / std::max<std::int64_t>(n, 1) + m.cold_shift);
 }
 
-AeModel load_model(const std::string& dir, const std::string& pca) {
+AeModel load_model(const std::string& dir, const std::string& pca, train::Weights weights) {
   std::string path;
-  auto c = train::read_latest(dir, false, &path);
+  auto c = train::read_for_predict(dir, weights, &path);
   MELON_CHECK(c, dir << ": no usable checkpoint (ckpt-*.h5) found; run melon train first");
   AeModel m;
   m.layout = c->layout;
@@ -59,13 +87,17 @@ AeModel load_model(const std::string& dir, const std::string& pca) {
     const auto src = pca.empty() ? c->pca_path : pca;
     MELON_CHECK(!src.empty(), path << ": the model was trained with audio: pass --pca");
     m.audio = train::read_audio(src, c->audio_mean, c->audio_scale);
-    m.song_audio = train::song_audio_matrix(m.vocab, m.audio);
+    m.audio_map = c->audio_map;
+    m.audio_input = c->audio_input;
+    m.song_audio = train::song_audio_matrix(m.vocab, m.audio, m.audio_map);
   } else if (!pca.empty()) {
     log::warn("--pca " + pca + " ignored: the model in " + path + " was trained without audio");
   }
   prepare_cold(m);
   if (mpi::rank() == 0)
-    log::info("model " + path + ": step " + std::to_string(c->step) + ", " + std::to_string(m.vocab.songs.size()) +
+    log::info("model " + path + ": step " + std::to_string(c->step) + ", epoch " + std::to_string(c->epoch + 1) +
+              (c->val_score >= 0 ? " (held-out score " + std::to_string(c->val_score) + ")" : std::string()) + ", " +
+              std::to_string(m.vocab.songs.size()) +
               " songs, " + std::to_string(m.vocab.tags.size()) + " tags, " + std::to_string(m.vocab.tokens.size()) +
               " title tokens, " + std::to_string(m.cold_ids.size()) + " cold songs scored by audio (" +
               (m.cold_enabled ? "on, bias shift " + std::to_string(m.cold_shift) : std::string("off")) + ")");
@@ -145,21 +177,24 @@ std::vector<Candidates> ae_candidates(const AeModel& m, const std::vector<arena:
   std::vector<Candidates> out(static_cast<std::size_t>(mine.end - mine.begin));
   model::Batch b;
   model::Workspace<float> ws;
-  model::Mat<float> cold;
+  model::Mat<float> cold, gcold;
   const bool use_cold = opt.cold_songs && m.cold_enabled && !m.cold_ids.empty() && d.audio_dim > 0;
   const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
   for (auto q0 = mine.begin; q0 < mine.end; q0 += batch) {
     const auto q1 = std::min(mine.end, q0 + batch);
     b.clear();
     for (auto i = q0; i < q1; ++i)
-      train::add_example(b, train::encode(questions[i], m.vocab, m.tokenizer), d, m.audio, false, {}, 0);
+      train::add_example(b, train::encode(questions[i], m.vocab, m.tokenizer), d, m.input_audio(), false, {}, 0);
     model::forward<float>(m.layout, m.params.data(), m.song_audio, b, ws, pool);
     if (use_cold) {
+      const bool fitted = m.audio_map == train::AudioMap::Fitted;
+      if (fitted) gcold.noalias() = ws.h.back() * m.cold_map.transpose();
+      const auto& g = fitted ? gcold : ws.g;
       cold.resize(b.size, static_cast<std::int64_t>(m.cold_ids.size()));
       model::Chunks ch{cold.cols(), model::kVocabChunk};
       pool.run(ch.count(), [&](std::int64_t c) {
         cold.middleCols(ch.begin(c), ch.len(c)).noalias() =
-            ws.g * m.cold_audio.middleRows(ch.begin(c), ch.len(c)).transpose();
+            g * m.cold_audio.middleRows(ch.begin(c), ch.len(c)).transpose();
       });
     }
     pool.run(q1 - q0, [&](std::int64_t k) {

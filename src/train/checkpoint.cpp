@@ -92,6 +92,8 @@ std::string checkpoint_path(const std::string& dir, std::int64_t step) {
   return (fs::path(dir) / name).string();
 }
 
+std::string best_path(const std::string& dir) { return (fs::path(dir) / "best.h5").string(); }
+
 std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
   std::error_code ec;
@@ -109,9 +111,9 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
 
 std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
 
-void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
-  make_dirs(dir);
-  const auto final_path = checkpoint_path(dir, c.step);
+namespace {
+
+void write_file(const std::string& final_path, const Checkpoint& c, bool moments) {
   const auto tmp = final_path + ".tmp." + std::to_string(::getpid());
   struct Cleanup {  // nothing half-written survives a failure
     const std::string& path;
@@ -123,7 +125,7 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
   {
     auto f = h5::File::create(tmp, MPI_COMM_NULL);
     f.set_attr("format", kFormat);
-    const bool moments = !c.adam_m.empty();
+    moments = moments && !c.adam_m.empty();
     MELON_ASSERT(c.params.size() == static_cast<std::size_t>(c.layout.total), "checkpoint params size");
     for (auto& t : c.layout.tensors) {
       write_tensor(f, "param.", t, c.params);
@@ -157,8 +159,12 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
     f.set_attr("ngram_min", static_cast<std::int64_t>(c.tokenizer.ngram_min));
     f.set_attr("ngram_max", static_cast<std::int64_t>(c.tokenizer.ngram_max));
     f.set_attr("pca_path", c.pca_path);
+    f.set_attr("audio_map", std::string(to_string(c.audio_map)));
+    f.set_attr("audio_input", static_cast<std::int64_t>(c.audio_input ? 1 : 0));
     f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
     f.set_attr("cold_shift", c.cold_shift);
+    f.set_attr("val_score", c.val_score);
+    f.set_attr("best_val_score", c.best_val_score);
     f.set_attr("params_hash", hex64(params_hash(c.params)));
     f.set_attr("done", static_cast<std::int64_t>(1));  // last: the DONE marker
     f.close();
@@ -166,6 +172,13 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
   fsync_path(tmp);
   commit_rename(tmp, final_path);
   cleanup.armed = false;
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
+  make_dirs(dir);
+  write_file(checkpoint_path(dir, c.step), c, true);
   auto all = list_checkpoints(dir);
   for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     std::error_code ec;
@@ -191,8 +204,12 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   c.tokenizer.ngram_min = static_cast<int>(f.attr_int("ngram_min"));
   c.tokenizer.ngram_max = static_cast<int>(f.attr_int("ngram_max"));
   c.pca_path = f.attr_string("pca_path");
+  if (f.has_attr("audio_map")) c.audio_map = parse_audio_map(f.attr_string("audio_map"));
+  if (f.has_attr("audio_input")) c.audio_input = f.attr_int("audio_input") == 1;
   if (f.has_attr("cold_songs")) c.cold_songs = f.attr_int("cold_songs") == 1;
   if (f.has_attr("cold_shift")) c.cold_shift = f.attr_double("cold_shift");
+  if (f.has_attr("val_score")) c.val_score = f.attr_double("val_score");
+  if (f.has_attr("best_val_score")) c.best_val_score = f.attr_double("best_val_score");
   c.vocab.songs = read_1d<std::int32_t>(f, "vocab.songs");
   c.vocab.song_counts = read_1d<std::int64_t>(f, "vocab.song_counts");
   c.vocab.tags = read_strings(f, "vocab.tags");
@@ -238,17 +255,47 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   return c;
 }
 
-std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out) {
-  for (auto& path : list_checkpoints(dir)) {
-    try {
-      auto c = read_checkpoint(path, with_moments);
-      if (path_out) *path_out = path;
-      return c;
-    } catch (const Error& e) {
-      log::warn(std::string("skipping unreadable checkpoint: ") + e.what());
-    }
+namespace {
+
+// The checkpoint at path, or nullopt with a warning saying what is skipped.
+std::optional<Checkpoint> try_read(const std::string& path, bool with_moments, std::string* path_out,
+                                   const char* skipping) {
+  try {
+    auto c = read_checkpoint(path, with_moments);
+    if (path_out) *path_out = path;
+    return c;
+  } catch (const Error& e) {
+    log::warn(std::string(skipping) + e.what());
+    return std::nullopt;
   }
+}
+
+}  // namespace
+
+std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out) {
+  for (auto& path : list_checkpoints(dir))
+    if (auto c = try_read(path, with_moments, path_out, "skipping unreadable checkpoint: ")) return c;
   return std::nullopt;
+}
+
+void write_best(const std::string& dir, const Checkpoint& c) {
+  make_dirs(dir);
+  write_file(best_path(dir), c, false);
+}
+
+Weights parse_weights(const std::string& s) {
+  if (s == "best") return Weights::Best;
+  if (s == "last") return Weights::Last;
+  throw Error("--weights: expected best|last, got '" + s + "'");
+}
+
+std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out) {
+  const auto best = best_path(dir);
+  std::error_code ec;
+  if (w == Weights::Best && fs::exists(best, ec))
+    if (auto c = try_read(best, false, path_out, "skipping unreadable best-epoch weights, using the newest checkpoint: "))
+      return c;
+  return read_latest(dir, false, path_out);
 }
 
 }  // namespace melon::train

@@ -158,8 +158,16 @@ AudioTable read_audio(const std::string& path, std::vector<double> mean, std::ve
   return make_audio(ids, scores, static_cast<int>(sd[1]), std::move(mean), std::move(scale), path);
 }
 
-model::Mat<float> song_audio_matrix(const Vocab& v, const AudioTable& a) {
+AudioMap parse_audio_map(const std::string& s) {
+  if (s == "fitted") return AudioMap::Fitted;
+  if (s == "joint") return AudioMap::Joint;
+  MELON_THROW("--audio-map: expected fitted|joint, got '" << s << "'");
+}
+const char* to_string(AudioMap m) { return m == AudioMap::Fitted ? "fitted" : "joint"; }
+
+model::Mat<float> song_audio_matrix(const Vocab& v, const AudioTable& a, AudioMap map) {
   model::Mat<float> m = model::Mat<float>::Zero(static_cast<std::int64_t>(v.songs.size()), a.dim + 1);
+  if (map == AudioMap::Fitted) return m;
   for (std::size_t i = 0; i < v.songs.size(); ++i) {
     if (a.covers(v.songs[i]))
       for (int k = 0; k < a.dim; ++k) m(i, k) = a.row(v.songs[i])[k];

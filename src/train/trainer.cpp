@@ -101,6 +101,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   MELON_CHECK(cfg.batch > 0, "--batch must be positive");
   MELON_CHECK(cfg.epochs >= 0, "--epochs must not be negative");
   MELON_CHECK(cfg.adam.lr > 0, "--lr must be positive");
+  MELON_CHECK(cfg.lr_final >= 0 && cfg.lr_final <= 1, "--lr-final must be in [0, 1]");
   const auto t_start = Clock::now();
 
   // Held-out slice of the training playlists (at most a fifth), scored every
@@ -141,7 +142,9 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   dims.audio_dim = m.audio.dim;
   dims.hidden = cfg.hidden;
   m.layout = model::make_layout(dims);
-  if (dims.audio_dim > 0) m.song_audio = song_audio_matrix(m.vocab, m.audio);
+  m.audio_map = cfg.audio_map;
+  m.audio_input = cfg.audio_input;
+  if (dims.audio_dim > 0) m.song_audio = song_audio_matrix(m.vocab, m.audio, m.audio_map);
   const auto& L = m.layout;
   const std::int64_t h0 = dims.hidden.front();
 
@@ -155,6 +158,8 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   st.audio_mean = m.audio.mean;
   st.audio_scale = m.audio.scale;
   st.pca_path = in.pca_path;
+  st.audio_map = cfg.audio_map;
+  st.audio_input = cfg.audio_input;
   for (auto i : held_idx) st.held_out.push_back(in.train[i].id);
   const auto N = static_cast<std::int64_t>(enc.size());
   const std::int64_t steps_per_epoch = std::max<std::int64_t>(1, (N + cfg.batch - 1) / cfg.batch);
@@ -202,6 +207,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
       st.epoch_step = c.epoch_step;
       st.order = std::move(c.order);
       st.rng_state = c.rng_state;
+      st.best_val_score = c.best_val_score;
       resumed = true;
       if (speak)
         log::info("resuming from " + found + ": step " + std::to_string(st.step) + ", epoch " +
@@ -253,6 +259,26 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     mpi::throw_if_any(comm, err);
     last_ckpt = st.step;
     if (speak) log::info("checkpoint " + checkpoint_path(cfg.checkpoint_dir, st.step));
+  };
+  // The held-out score rises, peaks and falls as the model starts to memorise
+  // its training playlists; the peak's weights are kept for prediction.
+  auto keep_if_best = [&](const EpochReport& rep) {
+    if (cfg.checkpoint_dir.empty() || rep.val_score < 0 || !(rep.val_score > st.best_val_score)) return;
+    st.best_val_score = st.val_score = rep.val_score;
+    std::string err;
+    if (rank == 0) {
+      try {
+        st.vocab = std::move(m.vocab);
+        write_best(cfg.checkpoint_dir, st);
+      } catch (const Error& e) {
+        err = e.what();
+      }
+      m.vocab = std::move(st.vocab);
+      m.vocab.build_index();
+    }
+    st.val_score = -1;
+    mpi::throw_if_any(comm, err);
+    if (speak) log::info("best held-out score so far (epoch " + std::to_string(rep.epoch) + "): " + best_path(cfg.checkpoint_dir));
   };
 
   // Scores the held-out questions; with audio, also picks whether cold songs
@@ -317,7 +343,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     batch.clear();
     for (auto k = part.begin; k < part.end; ++k) {
       const auto ex = st.order[g0 + k];
-      add_example(batch, enc[ex], dims, m.audio, true, cfg.corruption,
+      add_example(batch, enc[ex], dims, m.input_audio(), true, cfg.corruption,
                   mix_seed(cfg.seed, static_cast<std::uint64_t>(st.epoch), static_cast<std::uint64_t>(ex)));
     }
     const auto t1 = Clock::now();
@@ -343,7 +369,10 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     }
     mpi::PendingAllreduce dense_sum(comm, grad.dense.data(), grad.dense.size());
     const auto t3 = Clock::now();
-    const AdamStep as(cfg.adam, st.step + 1);
+    AdamOptions ao = cfg.adam;
+    const double planned = static_cast<double>(std::max<std::int64_t>(1, cfg.epochs * steps_per_epoch));
+    ao.lr *= 1.0 - (1.0 - cfg.lr_final) * std::min(1.0, static_cast<double>(st.step) / planned);
+    const AdamStep as(ao, st.step + 1);
     float* p = st.params.data();
     float* am = st.adam_m.data();
     float* av = st.adam_v.data();
@@ -420,6 +449,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
         msg += " | ETA " + fmt_time(eta);
         log::info(msg);
       }
+      keep_if_best(rep);
       ++st.epoch;
       st.epoch_step = 0;
       st.order = epoch_order(N, cfg.seed, st.epoch, st.rng_state);

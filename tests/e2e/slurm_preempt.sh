@@ -82,8 +82,8 @@ grep -q "stage train: start (SLURM_RESTART_COUNT=1)" "$out" || { dump; fail "no 
 grep -q -- "--checkpoint-dir $S/checkpoints --resume" "$out" || { dump; fail "the rerun did not pass --resume"; }
 echo "ok  log: signal forwarded, clean stop, requeue, rerun with SLURM_RESTART_COUNT=1 and --resume"
 
-newest() { ls "$1"/*.h5 2>/dev/null | sort | tail -1; }
-n_ckpt=$(ls "$S/checkpoints"/*.h5 2>/dev/null | wc -l)
+newest() { ls "$1"/ckpt-*.h5 2>/dev/null | sort | tail -1; }
+n_ckpt=$(ls "$S/checkpoints"/ckpt-*.h5 2>/dev/null | wc -l)
 [ "$n_ckpt" -ge 2 ] || { dump; fail "only $n_ckpt checkpoint: the signal did not land mid-training (make the run longer)"; }
 A=$(newest "$WORK/ref") B=$(newest "$S/checkpoints")
 [ -n "$A" ] && [ -n "$B" ] || fail "no checkpoint files (ref: '$A', slurm: '$B')"

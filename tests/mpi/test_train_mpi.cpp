@@ -47,6 +47,9 @@ TrainConfig config() {
   c.threads = 1;
   c.quiet = true;
   c.vocab.min_song_count = 2;
+  // Every audio path trained (the defaults leave the input and the joint map out).
+  c.audio_input = true;
+  c.audio_map = AudioMap::Joint;
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -167,10 +168,13 @@ TEST(Checkpoint, RefusesOtherSettingsAndAnOccupiedDirectory) {
   c.adam.lr = small_config().adam.lr;
   auto other = synthetic(120, 4);
   EXPECT_THROW(run_training(c, other, MPI_COMM_SELF), Error);
+  // The learning rate decays over the planned epochs, so their count shapes the trajectory.
+  c.epochs = 5;
+  EXPECT_THROW(run_training(c, in, MPI_COMM_SELF), Error);
+  c.epochs = small_config().epochs;
   // Settings that do not change the trajectory may change.
   c.threads = 1;
   c.max_steps = 3;
-  c.epochs = 5;
   EXPECT_EQ(run_training(c, in, MPI_COMM_SELF).step, 3);
 }
 
@@ -185,4 +189,48 @@ TEST(Checkpoint, SameSeedSameWeightsOtherSeedOtherWeights) {
   c.seed = 2;
   auto d = run_training(c, in, MPI_COMM_SELF);
   EXPECT_FALSE(a.params == d.params);
+}
+
+TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScore) {
+  TempDir t, again;
+  auto in = synthetic(200, 4);
+  auto c = small_config();
+  c.epochs = 5;
+  c.adam.lr = 0.05;  // fast enough that the held-out score moves between epochs
+  c.lr_final = 1.0;  // constant, so that a shorter run follows the same trajectory
+  c.val_size = 30;
+  c.checkpoint_dir = t.path;
+  auto r = run_training(c, in, MPI_COMM_SELF);
+  ASSERT_EQ(r.epochs.size(), 5u);
+  std::size_t best = 0;
+  for (std::size_t e = 1; e < r.epochs.size(); ++e)
+    if (r.epochs[e].val_score > r.epochs[best].val_score) best = e;  // the first of equal scores
+  std::printf("best held-out epoch: %zu of %zu\n", best + 1, r.epochs.size());
+  ASSERT_TRUE(fs::exists(best_path(t.path)));
+  auto b = read_checkpoint(best_path(t.path), false);
+  EXPECT_EQ(b.epoch, static_cast<std::int64_t>(best));
+  EXPECT_DOUBLE_EQ(b.val_score, r.epochs[best].val_score);
+  EXPECT_DOUBLE_EQ(b.best_val_score, r.epochs[best].val_score);
+  EXPECT_TRUE(b.adam_m.empty());
+  EXPECT_THROW(read_checkpoint(best_path(t.path), true), Error);  // never resumed from
+
+  // The same run stopped after the best epoch has the same weights.
+  c.checkpoint_dir = again.path;
+  c.epochs = static_cast<int>(best) + 1;
+  auto upto = run_training(c, in, MPI_COMM_SELF);
+  EXPECT_TRUE(upto.params == b.params) << "best.h5 does not hold epoch " << best + 1 << "'s weights";
+
+  // Prediction takes best.h5 unless told otherwise, and falls back to the newest
+  // checkpoint when best.h5 does not read.
+  std::string path;
+  ASSERT_TRUE(read_for_predict(t.path, Weights::Best, &path));
+  EXPECT_EQ(path, best_path(t.path));
+  ASSERT_TRUE(read_for_predict(t.path, Weights::Last, &path));
+  EXPECT_EQ(path, list_checkpoints(t.path).front());
+  fs::resize_file(best_path(t.path), fs::file_size(best_path(t.path)) / 2);
+  auto fallback = read_for_predict(t.path, Weights::Best, &path);
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(path, list_checkpoints(t.path).front());
+  EXPECT_TRUE(fallback->params == r.params);
+  EXPECT_THROW(parse_weights("newest"), Error);
 }

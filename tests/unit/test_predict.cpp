@@ -54,7 +54,8 @@ AeModel make_model(bool audio) {
     std::vector<float> sc;
     for (int s = 0; s < 10; ++s) ids.push_back(s), sc.push_back(static_cast<float>(s));
     m.audio = train::make_audio(ids, sc, 1);
-    m.song_audio = train::song_audio_matrix(m.vocab, m.audio);
+    m.audio_map = train::AudioMap::Joint;
+    m.song_audio = train::song_audio_matrix(m.vocab, m.audio, m.audio_map);
     // P's constant column makes the audio term a constant + 20 * feature:
     // with the input bias 1 every hidden unit is tanh(1).
     auto& ib = m.layout.get("input_bias");
@@ -135,6 +136,45 @@ TEST(Predict, ColdSongsCompeteThroughAudio) {
   prepare_cold(m);
   auto r4 = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
   EXPECT_EQ(r4[0].songs[0], 1000);
+}
+
+TEST(Predict, FittedAudioMapScoresColdSongsByTheRowsOfSimilarSoundingSongs) {
+  // Vocabulary songs 1000..1149 have audio too; their output rows point along
+  // hidden unit 0 in proportion to their feature, so the fitted map is
+  // row ~= feature * e0, and the cold song with the largest feature (9)
+  // should lead, while the vocabulary songs' scores ignore the audio.
+  auto m = make_model(false);
+  model::Dims d = m.layout.dims;
+  d.audio_dim = 1;
+  m.layout = model::make_layout(d);
+  m.params.assign(static_cast<std::size_t>(m.layout.total), 0.0f);
+  std::vector<arena::SongId> ids;
+  std::vector<float> sc;
+  for (int s = 0; s < 10; ++s) ids.push_back(s), sc.push_back(static_cast<float>(s));
+  for (int i = 0; i < 150; ++i) ids.push_back(1000 + i), sc.push_back(static_cast<float>(i % 10));
+  m.audio = train::make_audio(ids, sc, 1);
+  m.audio_map = train::AudioMap::Fitted;
+  m.song_audio = train::song_audio_matrix(m.vocab, m.audio, m.audio_map);
+  EXPECT_EQ(m.song_audio.cwiseAbs().sum(), 0.0f);  // the joint map never reaches vocabulary songs
+  auto& so = m.layout.get("song_out");
+  for (int i = 0; i < 150; ++i) m.params[so.offset + i * so.cols] = 3.0f * m.audio.row(1000 + i)[0];
+  auto& ib = m.layout.get("input_bias");
+  m.params[ib.offset] = 1.0f;  // hidden unit 0 = tanh(1) for every question
+  auto& sa = m.layout.get("song_audio");
+  m.params[sa.offset] = 1e6f;  // a jointly trained map would dominate everything; fitted ignores it
+  prepare_cold(m);
+  ASSERT_EQ(m.cold_map.rows(), 2);
+  ASSERT_EQ(m.cold_map.cols(), 2);
+  EXPECT_NEAR(m.cold_map(0, 0), 3.0f, 0.05f);  // ridge shrinks a little
+  EXPECT_NEAR(m.cold_map(1, 0), 0.0f, 0.05f);
+  model::Pool pool(1);
+  auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
+  // Song 9's fitted row gives it 3 * z(9) * tanh(1) ~ 4.1 (plus the rarest songs' bias 0): first.
+  // Vocabulary songs with the same feature (1009, 1019, ...) score the same through their own rows.
+  ASSERT_EQ(r[0].songs.size(), 100u);
+  const auto top = std::vector<arena::SongId>(r[0].songs.begin(), r[0].songs.begin() + 16);
+  EXPECT_EQ(std::count(top.begin(), top.end(), 9), 1);
+  for (auto s : top) EXPECT_TRUE(s == 9 || (s >= 1000 && (s - 1000) % 10 == 9)) << s;
 }
 
 TEST(Predict, TooSmallCatalogueIsAClearError) {

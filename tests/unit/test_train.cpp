@@ -178,6 +178,7 @@ TEST(HeldOut, MimicsTheOfficialQuestionTypes) {
 
 TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
   TrainConfig a, b;
+  a.lr_final = b.lr_final = 1.0;  // constant lr: the epoch count does not shape the trajectory
   b.epochs = 99;
   b.threads = 7;
   b.checkpoint_every = 3;
@@ -190,6 +191,15 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
   EXPECT_THROW(parse_int_list("600,,3", "x"), Error);
   EXPECT_THROW(parse_int_list("0", "x"), Error);
   EXPECT_THROW(parse_input_reduce("sideways"), Error);
+  TrainConfig m = a, i = a;
+  m.audio_map = AudioMap::Joint;
+  i.audio_input = !a.audio_input;
+  EXPECT_NE(fingerprint(a, true), fingerprint(m, true));
+  EXPECT_NE(fingerprint(a, true), fingerprint(i, true));
+  EXPECT_THROW(parse_audio_map("glued"), Error);
+  TrainConfig d1, d2;  // a decaying lr: it does
+  d2.epochs = d1.epochs + 1;
+  EXPECT_NE(fingerprint(d1, true), fingerprint(d2, true));
 }
 
 #include <unistd.h>

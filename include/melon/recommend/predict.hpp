@@ -19,6 +19,7 @@
 #include "melon/model/autoencoder.hpp"
 #include "melon/recommend/candidates.hpp"
 #include "melon/recommend/rules.hpp"  // song_dates, released_by
+#include "melon/train/checkpoint.hpp"  // Weights
 #include "melon/train/data.hpp"
 
 namespace melon::recommend {
@@ -30,6 +31,15 @@ struct AeModel {
   text::TokenizerOptions tokenizer;
   train::AudioTable audio;        // empty: no audio
   model::Mat<float> song_audio;   // vocabulary songs: features ⊕ 1 (empty without audio)
+  train::AudioMap audio_map = train::AudioMap::Joint;
+  model::Mat<float> cold_map;     // Fitted: (audio_dim + 1) x last hidden width, audio ⊕ 1 -> output row
+  bool audio_input = true;        // the shown songs' mean audio feeds the hidden layer
+  // The table add_example reads the input audio from: none when the input is
+  // off (the input stays zero, so its weights get an exactly zero gradient).
+  const train::AudioTable& input_audio() const {
+    static const train::AudioTable none;
+    return audio_input ? audio : none;
+  }
   // Out-of-vocabulary songs with audio, scored through the audio map.
   std::vector<arena::SongId> cold_ids;
   model::Mat<float> cold_audio;   // cold_ids.size() x (audio_dim + 1)
@@ -39,14 +49,16 @@ struct AeModel {
   std::vector<std::int64_t> held_out;  // training playlist ids the model never saw (checkpoint.hpp)
 };
 
-// Fills cold_ids/cold_audio (all songs with audio outside the vocabulary) and
-// sets cold_bias to the mean output bias of the vocabulary's rarest songs
+// Fills cold_ids/cold_audio (all songs with audio outside the vocabulary),
+// fits cold_map for AudioMap::Fitted, and sets cold_bias to the mean output bias of the vocabulary's rarest songs
 // (those with the smallest count) plus m.cold_shift. Call again after training.
 void prepare_cold(AeModel& m);
 
-// Everything `melon predict` needs, from the newest valid checkpoint in dir.
+// Everything `melon predict` needs, from dir's best-epoch weights (best.h5)
+// or its newest valid checkpoint (train/checkpoint.hpp: read_for_predict).
 // pca: the PCA HDF5 to read audio from; empty = the path the training used.
-AeModel load_model(const std::string& checkpoint_dir, const std::string& pca);
+AeModel load_model(const std::string& checkpoint_dir, const std::string& pca,
+                   train::Weights weights = train::Weights::Best);
 
 struct PredictOptions {
   std::vector<std::int32_t> song_dates;  // date_key(issue_date) by song id; empty: no date filter

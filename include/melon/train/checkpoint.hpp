@@ -34,6 +34,8 @@ struct Checkpoint {
   text::TokenizerOptions tokenizer;
   std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
   std::string pca_path;                          // where the audio came from (predict's default)
+  AudioMap audio_map = AudioMap::Joint;          // data.hpp (checkpoints without the attribute: joint)
+  bool audio_input = true;                       // config.hpp (checkpoints without the attribute: on)
   // Cold songs (outside the vocabulary, scored by audio): whether they help
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;
@@ -43,6 +45,9 @@ struct Checkpoint {
   // model's scores are as honest as on real questions. Empty in checkpoints
   // written before this was recorded.
   std::vector<std::int64_t> held_out;
+  // Held-out score of these weights (-1: not scored), and the best score of
+  // the run so far (carried through resumes so best.h5 is replaced only by better).
+  double val_score = -1, best_val_score = -1;
 };
 
 std::string checkpoint_path(const std::string& dir, std::int64_t step);
@@ -52,6 +57,13 @@ std::vector<std::string> list_checkpoints(const std::string& dir);
 // Writes atomically, then removes all but the newest `keep` checkpoints.
 void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep);
 
+// DIR/best.h5: the weights of the epoch that scored best on the held-out
+// playlists (early stopping without stopping: training runs on, prediction
+// uses these). Same format, without optimizer moments; never pruned, never
+// resumed from.
+std::string best_path(const std::string& dir);
+void write_best(const std::string& dir, const Checkpoint& c);
+
 // Throws melon::Error naming the file and the problem (missing DONE marker,
 // truncated file, wrong shapes ...).
 Checkpoint read_checkpoint(const std::string& path, bool with_moments);
@@ -59,6 +71,13 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments);
 // The newest checkpoint of dir that reads back; each unreadable newer one is
 // reported by log::warn and skipped. nullopt when there is none.
 std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out = nullptr);
+
+// Which weights prediction uses: the best held-out epoch's (best.h5, falling
+// back to the newest checkpoint when there is none or it does not read) or
+// the newest checkpoint's.
+enum class Weights { Best, Last };
+Weights parse_weights(const std::string& s);
+std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out = nullptr);
 
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);
