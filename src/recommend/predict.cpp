@@ -26,7 +26,6 @@ void fit_cold_map(AeModel& m) {
   const auto& t = m.layout.get("song_out");
   Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(a + 1, a + 1), xty = Eigen::MatrixXd::Zero(a + 1, t.cols);
   Eigen::VectorXd x(a + 1);
-  std::int64_t n = 0;
   for (std::size_t i = 0; i < m.vocab.songs.size(); ++i) {
     if (!m.audio.covers(m.vocab.songs[i])) continue;
     const float* r = m.audio.row(m.vocab.songs[i]);
@@ -35,7 +34,6 @@ void fit_cold_map(AeModel& m) {
     xtx.noalias() += x * x.transpose();
     const float* o = m.params.data() + t.offset + static_cast<std::int64_t>(i) * t.cols;
     xty.noalias() += x * Eigen::Map<const Eigen::VectorXf>(o, t.cols).cast<double>().transpose();
-    ++n;
   }
   xtx.diagonal().array() += 1.0;  // ridge: well-posed even with few songs or constant features
   m.cold_map = xtx.ldlt().solve(xty).cast<float>();

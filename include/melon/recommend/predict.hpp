@@ -50,7 +50,8 @@ struct AeModel {
 };
 
 // Fills cold_ids/cold_audio (all songs with audio outside the vocabulary),
-// fits cold_map for AudioMap::Fitted, and sets cold_bias to the mean output bias of the vocabulary's rarest songs
+// fits cold_map for AudioMap::Fitted, and sets cold_bias to the mean output
+// bias of the vocabulary's rarest songs
 // (those with the smallest count) plus m.cold_shift. Call again after training.
 void prepare_cold(AeModel& m);
 

@@ -65,7 +65,8 @@ AudioTable make_audio(const std::vector<arena::SongId>& ids, const std::vector<f
 //           to output rows fitted by least squares on the vocabulary songs
 //           (recommend::prepare_cold). On generated data the jointly trained
 //           map let the audio's genre signal crowd out what the free rows
-//           learn (held-out score 0.1423 against 0.1597 without audio).
+//           learn (held-out score after 5 epochs, audio input on: 0.1396
+//           with the joint map, 0.1497 without it).
 //   Joint:  the map is trained with the outputs: every vocabulary song's
 //           embedding is its free row plus the map of its audio.
 enum class AudioMap { Fitted, Joint };
