@@ -239,17 +239,14 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
 
   TrainResult res;
   std::int64_t last_ckpt = resumed ? st.step : -1;
-  auto checkpoint = [&] {
-    if (cfg.checkpoint_dir.empty()) return;
-    // Weights must be identical everywhere; a divergence would be silent otherwise.
-    auto hashes = mpi::allgather(comm, static_cast<std::int64_t>(params_hash(st.params)));
-    for (auto h : hashes)
-      MELON_CHECK(h == hashes[0], "ranks hold different weights at step " << st.step << " (non-deterministic reduction?)");
+  // Rank 0 writes st (lending it the vocabulary for the write); a failure
+  // there is raised on every rank.
+  auto write_on_rank0 = [&](auto&& write) {
     std::string err;
     if (rank == 0) {
       try {
         st.vocab = std::move(m.vocab);
-        write_checkpoint(cfg.checkpoint_dir, st, cfg.keep);
+        write();
       } catch (const Error& e) {
         err = e.what();
       }
@@ -257,6 +254,14 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
       m.vocab.build_index();
     }
     mpi::throw_if_any(comm, err);
+  };
+  auto checkpoint = [&] {
+    if (cfg.checkpoint_dir.empty()) return;
+    // Weights must be identical everywhere; a divergence would be silent otherwise.
+    auto hashes = mpi::allgather(comm, static_cast<std::int64_t>(params_hash(st.params)));
+    for (auto h : hashes)
+      MELON_CHECK(h == hashes[0], "ranks hold different weights at step " << st.step << " (non-deterministic reduction?)");
+    write_on_rank0([&] { write_checkpoint(cfg.checkpoint_dir, st, cfg.keep); });
     last_ckpt = st.step;
     if (speak) log::info("checkpoint " + checkpoint_path(cfg.checkpoint_dir, st.step));
   };
@@ -265,19 +270,8 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   auto keep_if_best = [&](const EpochReport& rep) {
     if (cfg.checkpoint_dir.empty() || rep.val_score < 0 || !(rep.val_score > st.best_val_score)) return;
     st.best_val_score = st.val_score = rep.val_score;
-    std::string err;
-    if (rank == 0) {
-      try {
-        st.vocab = std::move(m.vocab);
-        write_best(cfg.checkpoint_dir, st);
-      } catch (const Error& e) {
-        err = e.what();
-      }
-      m.vocab = std::move(st.vocab);
-      m.vocab.build_index();
-    }
+    write_on_rank0([&] { write_best(cfg.checkpoint_dir, st); });
     st.val_score = -1;
-    mpi::throw_if_any(comm, err);
     if (speak) log::info("best held-out score so far (epoch " + std::to_string(rep.epoch) + "): " + best_path(cfg.checkpoint_dir));
   };
 
