@@ -1,7 +1,8 @@
 // melon bench-gemm: the float GEMM rate of this build (Eigen, one thread), on
 // a large square product and on the two block-product shapes `melon pca` runs
-// (block x D times D x l, and D x block times block x l), so a pass's GFLOP/s
-// can be read against what the hardware and this build reach.
+// (block x D times D x l, and D x block times block x l), for Eigen and for
+// the kernels `melon pca` uses (pca/kernels.hpp), so a pass's GFLOP/s can be
+// read against what the hardware and this build reach.
 // GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -13,6 +14,7 @@
 
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/pca/kernels.hpp"
 
 namespace melon::cli {
 namespace {
@@ -54,15 +56,27 @@ int run(int argc, char** argv) {
     for (int i = 0; i < inner; ++i) acc.noalias() = blk.transpose() * q;
   });
   double f = 2.0 * B * D * l * inner;
+  // The kernels `melon pca` runs (src/pca/kernels.cpp) on the same shapes.
+  Eigen::MatrixXd yd(B, l);
+  RowMatF qr = q;
+  const pca::PackedColumns zp = pca::pack_columns(z.data(), D, l);
+  double t3 = best_seconds(reps, [&] {
+    for (int i = 0; i < inner; ++i) pca::rows_times_columns(blk.data(), B, zp, yd.data(), 1, B);
+  });
+  double t4 = best_seconds(reps, [&] {
+    for (int i = 0; i < inner; ++i) pca::accumulate_columns_times_rows(blk.data(), B, D, 0, D, qr.data(), l, acc.data());
+  });
   if (mpi::rank() == 0) {
     std::printf("gemm_square n=%d: %.2f GFLOP/s (%.3f s)\n", n, sq, t);
     std::printf("gemm_block A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t1 / 1e9);
     std::printf("gemm_block A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t2 / 1e9);
-    std::printf("check %g\n", static_cast<double>(c(0, 0) + y(0, 0) + acc(0, 0)) * 0);
+    std::printf("pca_kernel A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t3 / 1e9);
+    std::printf("pca_kernel A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t4 / 1e9);
+    std::printf("check %g\n", static_cast<double>(c(0, 0) + y(0, 0) + acc(0, 0) + yd(0, 0)) * 0);
   }
   return 0;
 }
 
 }  // namespace
-MELON_COMMAND("bench-gemm", "(benchmark) float GEMM rate of this build, square and pca block shapes", run);
+MELON_COMMAND("bench-gemm", "(benchmark) float GEMM rate of this build, square and pca block shapes (Eigen and melon's kernels)", run);
 }  // namespace melon::cli

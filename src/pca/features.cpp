@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -44,6 +45,21 @@ inline float signed_log1p(float x) {
   return std::copysign(r, x);
 }
 
+// Copies n values, replacing NaN and +-inf by `repl`; returns how many.
+// fabs(x) <= FLT_MAX is false exactly for those (NaN compares false), and
+// unlike std::isfinite it vectorises; not inlined so that __restrict holds
+// (inlined, the loop stayed scalar and branchy: 13% of a raw-frames PCA).
+[[gnu::noinline]] std::int64_t copy_finite(const float* __restrict in, float* __restrict out, int n, float repl) {
+  std::int64_t bad = 0;
+  for (int t = 0; t < n; ++t) {
+    const float x = in[t];
+    const bool ok = std::fabs(x) <= std::numeric_limits<float>::max();
+    out[t] = ok ? x : repl;
+    bad += ok ? 0 : 1;
+  }
+  return bad;
+}
+
 }  // namespace
 
 void validate(const FeatureSpec& s) {
@@ -82,12 +98,7 @@ FeatureInfo make_features(const mel::Mel& m, const FeatureSpec& s, float* out, c
     const float* src = m.data.data() + static_cast<std::size_t>(b) * T;
     float* dst = out + static_cast<std::size_t>(b) * W;
     float* band = w == 1 ? dst : scratch.data();  // pool 1: build the row in place
-    for (int t = 0; t < used; ++t) {
-      float x = src[t];
-      const bool bad = !std::isfinite(x);
-      band[t] = bad ? s.nonfinite_value : x;
-      info.nonfinite += bad;
-    }
+    info.nonfinite += copy_finite(src, band, used, s.nonfinite_value);
     if (s.log)
       for (int t = 0; t < used; ++t) band[t] = signed_log1p(band[t]);
     if (used < F) {

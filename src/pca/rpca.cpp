@@ -25,6 +25,7 @@
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/cholqr.hpp"
+#include "melon/pca/kernels.hpp"
 #include "melon/pca/state.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
@@ -283,7 +284,11 @@ class Streamer {
   // Later passes: this rank's valid rows, centred; fn(a, r0, n).
   template <class Fn>
   std::string rows_impl(const Work& w, Counters& c, log::Progress& prog, double scale, Fn& fn) {
-    const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size()), B = opt_.block;
+    // Rows in memory go to the kernels in larger blocks: A^T M then reloads
+    // its l x D accumulator once per 4096 rows instead of once per --block
+    // rows. The kernels' sums do not depend on the block size (kernels.hpp).
+    const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size()),
+                       B = cache_ready_ ? std::max<std::int64_t>(opt_.block, 4096) : opt_.block;
     const int T = workers_.size();
     std::vector<double> tbytes(T);
     std::vector<std::string> terr(T);
@@ -346,37 +351,43 @@ class Streamer {
 };
 
 // acc (D x l, double) += A^T M over a pass's blocks A (n x D, row-major) and
-// M (n x l, float). Products accumulate in a float D x l buffer (GEMM with
-// beta = 1) that is added into the double accumulator every kFlushRows rows
-// and at the end: adding each block's product straight into double cost
-// about as much memory traffic as the product itself. The D rows are split
-// over the workers, so threads never add into the same rows.
+// M (n x l, row-major float). Products accumulate in a float buffer (l x D,
+// which is Eigen's column-major D x l) that is added into the double
+// accumulator after every kFlushRows rows of the pass: adding each block's
+// product straight into double cost about as much memory traffic as the
+// product itself. Flushes fall on fixed row counts and the kernel adds row
+// after row, so the bits do not depend on the block size; the D columns are
+// split over the workers at multiples of 16, so not on the thread count either.
 class AtAccumulator {
  public:
   static constexpr std::int64_t kFlushRows = 4096;  // float partial sums over at most this many rows
   AtAccumulator(Workers& workers, int dim, int cols)
-      : workers_(workers), dim_(dim), acc_(Eigen::MatrixXd::Zero(dim, cols)), tmp_(Eigen::MatrixXf::Zero(dim, cols)) {}
+      : workers_(workers), dim_(dim), cols_(cols), acc_(Eigen::MatrixXd::Zero(dim, cols)),
+        tmp_(Eigen::MatrixXf::Zero(dim, cols)) {}
 
-  void add(const float* a, std::int64_t n, const Eigen::MatrixXf& m) {
-    ConstRowMapF A(a, n, dim_);
-    const int T = workers_.size();
-    const bool flush = pending_ + n >= kFlushRows;
-    workers_.run([&](int t) {
-      auto r = chunk(dim_, t, T);
-      const Eigen::Index d0 = r.begin, nd = r.end - r.begin;
-      if (nd == 0) return;
-      tmp_.middleRows(d0, nd).noalias() += A.middleCols(d0, nd).transpose() * m;
-      if (flush) flush_rows(d0, nd);
-    });
-    pending_ = flush ? 0 : pending_ + n;
+  void add(const float* a, std::int64_t n, const RowMatF& m) {
+    for (std::int64_t i0 = 0; i0 < n;) {
+      const std::int64_t seg = std::min(n - i0, kFlushRows - pending_);
+      pending_ += seg;
+      const bool flush = pending_ == kFlushRows;
+      const float* ai = a + static_cast<std::size_t>(i0) * dim_;
+      const float* mi = m.data() + static_cast<std::size_t>(i0) * cols_;
+      workers_.run([&](int t) {
+        auto r = columns(t);
+        if (r.end <= r.begin) return;
+        accumulate_columns_times_rows(ai, seg, dim_, r.begin, r.end, mi, cols_, tmp_.data());
+        if (flush) flush_rows(r.begin, r.end - r.begin);
+      });
+      if (flush) pending_ = 0;
+      i0 += seg;
+    }
   }
 
   // The accumulated sum (flushes what is pending).
   Eigen::MatrixXd& result() {
     if (pending_ > 0) {
-      const int T = workers_.size();
       workers_.run([&](int t) {
-        auto r = chunk(dim_, t, T);
+        auto r = columns(t);
         if (r.end > r.begin) flush_rows(r.begin, r.end - r.begin);
       });
       pending_ = 0;
@@ -385,26 +396,54 @@ class AtAccumulator {
   }
 
  private:
+  // Thread t's columns: split in 16-column units (the kernel's vector width).
+  mpi::Range columns(int t) const {
+    const int T = workers_.size();
+    const std::int64_t units = (dim_ + 15) / 16;
+    auto u = chunk(units, t, T);
+    return {std::min<std::int64_t>(u.begin * 16, dim_), std::min<std::int64_t>(u.end * 16, dim_)};
+  }
   void flush_rows(Eigen::Index d0, Eigen::Index nd) {
     acc_.middleRows(d0, nd) += tmp_.middleRows(d0, nd).cast<double>();
     tmp_.middleRows(d0, nd).setZero();
   }
   Workers& workers_;
-  int dim_;
+  int dim_, cols_;
   Eigen::MatrixXd acc_;
   Eigen::MatrixXf tmp_;
   std::int64_t pending_ = 0;
 };
 
-// out (n x l, row-major float) = A M, rows split over the workers.
-void multiply_rows(Workers& workers, const float* a, std::int64_t n, int dim, const Eigen::MatrixXf& m, RowMatF& out) {
-  ConstRowMapF A(a, n, dim);
-  out.resize(n, m.cols());
+// y rows [r0, r0 + n) (n_total x l, column-major double) = A Z, rows split
+// over the workers.
+void multiply_rows(Workers& workers, const float* a, std::int64_t n, const PackedColumns& z, Eigen::MatrixXd& y,
+                   std::int64_t r0) {
   const int T = workers.size();
   workers.run([&](int t) {
     auto r = chunk(n, t, T);
-    if (r.end > r.begin) out.middleRows(r.begin, r.end - r.begin).noalias() = A.middleRows(r.begin, r.end - r.begin) * m;
+    if (r.end > r.begin)
+      rows_times_columns(a + static_cast<std::size_t>(r.begin) * z.dim, r.end - r.begin, z,
+                         y.data() + r0 + r.begin, 1, y.rows());
   });
+}
+
+// s1[d] += sum_i a(i, d), s2[d] += sum_i a(i, d)^2 (double, row order) for d
+// in [d0, d1). In 512-column strips so the two sums stay in L1 while every
+// row passes (row by row over all D, they went through L2 twice per value),
+// with restrict pointers: through Eigen's operator[] the loop stayed scalar.
+void column_sums(const float* a, std::int64_t n, std::int64_t dim, std::int64_t d0, std::int64_t d1,
+                 double* __restrict s1, double* __restrict s2) {
+  for (std::int64_t c0 = d0; c0 < d1; c0 += 512) {
+    const std::int64_t c1 = std::min(d1, c0 + 512);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float* __restrict row = a + static_cast<std::size_t>(i) * dim;
+      for (std::int64_t d = c0; d < c1; ++d) {
+        const double x = row[d];
+        s1[d] += x;
+        s2[d] += x * x;
+      }
+    }
+  }
 }
 
 std::string pass_label(const Options& o, int pass) {
@@ -434,17 +473,20 @@ void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int col
 }
 
 void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores) {
-  for (Eigen::Index j = 0; j < components.rows(); ++j) {
-    Eigen::Index best = 0;
-    double big = -1;
-    for (Eigen::Index d = 0; d < components.cols(); ++d) {
-      double v = std::fabs(components(j, d));
-      if (v > big) {
-        big = v;
-        best = d;
+  const Eigen::Index k = components.rows();
+  std::vector<Eigen::Index> best(static_cast<std::size_t>(k), 0);
+  std::vector<double> big(static_cast<std::size_t>(k), -1);
+  // Column by column: components is column-major, k x D.
+  for (Eigen::Index d = 0; d < components.cols(); ++d)
+    for (Eigen::Index j = 0; j < k; ++j) {
+      const double v = std::fabs(components(j, d));
+      if (v > big[j]) {
+        big[j] = v;
+        best[j] = d;
       }
     }
-    if (components.cols() > 0 && components(j, best) < 0) {
+  for (Eigen::Index j = 0; j < k; ++j) {
+    if (components.cols() > 0 && components(j, best[j]) < 0) {
       components.row(j) *= -1;
       if (scores.cols() > j) scores.col(j) *= -1;
     }
@@ -555,6 +597,7 @@ Result run(const RowSource& src, const Options& opt) {
   // Omega: D x l0, the same bits on every rank for every rank count.
   Eigen::MatrixXf omega(D, l0);
   gaussian_matrix(opt.seed, kOmegaStream, D, l0, omega.data());
+  const PackedColumns omega_packed = pack_columns(omega.data(), D, l0);
   const int s_width = opt.single_pass ? 2 * l0 + 1 : 0;
 
   Workers workers(opt.threads);
@@ -597,22 +640,14 @@ Result run(const RowSource& src, const Options& opt) {
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(2 * D);  // column sums, then sums of squares
         AtAccumulator wsum(workers, s_width > 0 ? D : 0, s_width);
         Eigen::VectorXd psi1 = Eigen::VectorXd::Zero(s_width);
-        Eigen::MatrixXf psi;
-        RowMatF yb;
+        RowMatF psi;
         error = stream.scan(w, c, prog, scale, [&](float* a, std::int64_t v0, std::int64_t nv) {
           workers.run([&](int t) {
             auto r = chunk(D, t, T);
-            for (std::int64_t i = 0; i < nv; ++i) {
-              const float* row = a + static_cast<std::size_t>(i) * D;
-              for (std::int64_t d = r.begin; d < r.end; ++d) {
-                sum[d] += row[d];
-                sum[D + d] += static_cast<double>(row[d]) * row[d];
-              }
-            }
+            column_sums(a, nv, D, r.begin, r.end, sum.data(), sum.data() + D);
           });
           const double g0 = now();
-          multiply_rows(workers, a, nv, D, omega, yb);
-          y.middleRows(v0, nv) = yb.cast<double>();
+          multiply_rows(workers, a, nv, omega_packed, y, v0);
           c.flops += 2.0 * nv * D * l0;
           if (s_width > 0) {
             psi.resize(nv, s_width);
@@ -620,9 +655,11 @@ Result run(const RowSource& src, const Options& opt) {
             for (std::int64_t i = 0; i < nv; ++i) {
               Rng rng(mix_seed(opt.seed, kPsiStream, static_cast<std::uint64_t>(src.key(w.rows[v0 + i]))));
               fill_normals(rng, p.data(), s_width);
-              for (int j = 0; j < s_width; ++j) psi(i, j) = p[j];
+              for (int j = 0; j < s_width; ++j) {
+                psi(i, j) = p[j];
+                psi1[j] += p[j];  // row by row: no dependence on the block size
+              }
             }
-            psi1 += psi.cast<double>().colwise().sum().transpose();
             wsum.add(a, nv, psi);
             c.flops += 2.0 * nv * D * s_width;
           }
@@ -684,7 +721,7 @@ Result run(const RowSource& src, const Options& opt) {
         }
       } else if (kind == Kind::Z || kind == Kind::B) {
         AtAccumulator sum(workers, D, w.l);
-        Eigen::MatrixXf qf;
+        RowMatF qf;
         error = stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
           const double g0 = now();
           qf = w.local.middleRows(r0, n).cast<float>();
@@ -705,14 +742,12 @@ Result run(const RowSource& src, const Options& opt) {
           w.shared = std::move(acc);
         }
       } else {  // Kind::Y
-        const Eigen::MatrixXf zf = w.shared.cast<float>();
+        const PackedColumns zp = pack_columns(w.shared.data(), D, w.l);
         const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size());
         Eigen::MatrixXd y(n_local, w.l);
-        RowMatF yb;
         error = stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
           const double g0 = now();
-          multiply_rows(workers, a, n, D, zf, yb);
-          y.middleRows(r0, n) = yb.cast<double>();
+          multiply_rows(workers, a, n, zp, y, r0);
           c.flops += 2.0 * n * D * w.l;
           c.gemm += now() - g0;
         });

@@ -204,7 +204,9 @@ TEST(PcaMpi, ARankWithNoReadableRowsOrNoRowsAtAll) {
   auto res = pca::run(src, opts(4, 6, 1));
   EXPECT_EQ(res.skipped_total, expected_skips);
   EXPECT_EQ(res.rows_total, kept_end - kept_begin);
-  if (src.all_bad) EXPECT_EQ(res.scores.rows(), 0);
+  if (src.all_bad) {
+    EXPECT_EQ(res.scores.rows(), 0);
+  }
   bool bad = false;
   if (rank == 0) {
     Eigen::MatrixXd ac = m.topRows(kept_end).cast<double>();

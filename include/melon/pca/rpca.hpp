@@ -20,10 +20,12 @@
 // Omega (D x l) is generated identically on every rank from the seed (a stream
 // per column), Psi's column for a row from (seed, song id): neither depends on
 // the rank count, so only the order of floating-point sums does.
-// Block products run in float (Eigen GEMM, one thread per rank unless
-// Options::threads says otherwise); A^T M products are summed in float over at
-// most 4096 rows, then in double. Everything reduced across ranks, the QR
-// factors and the final SVD are double.
+// Block products run in float (pca/kernels.hpp, one thread per rank unless
+// Options::threads says otherwise): A Z sums in float over 4096 columns, then
+// in double; A^T M in float over 4096 rows of the pass, then in double.
+// Neither the block size, the thread count nor keeping rows in memory changes
+// a bit: only the rank count does (each rank sums its own rows). Everything
+// reduced across ranks, the QR factors and the final SVD are double.
 #include <mpi.h>
 
 #include <Eigen/Dense>
