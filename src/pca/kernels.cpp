@@ -126,9 +126,6 @@ AxpyFn axpy_fn(int rj) {
   return axpy_for<RD>(rj, std::make_integer_sequence<int, kAxpyCols>{});
 }
 
-}  // namespace
-
-namespace {
 // A transpose in 64-column tiles: reads run along Z's columns, writes stay
 // within a tile of 64 packed rows.
 template <class T>
@@ -146,6 +143,7 @@ PackedColumns pack(const T* zt, std::int64_t dim, int l) {
   }
   return p;
 }
+
 }  // namespace
 
 PackedColumns pack_columns(const float* zt, std::int64_t dim, int l) { return pack(zt, dim, l); }

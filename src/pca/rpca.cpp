@@ -34,7 +34,6 @@ namespace melon::pca {
 namespace {
 
 using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstRowMapF = Eigen::Map<const RowMatF>;
 
 constexpr std::uint64_t kOmegaStream = 0x4f4d454741ull;  // "OMEGA"
 constexpr std::uint64_t kPsiStream = 0x505349ull;         // "PSI"
