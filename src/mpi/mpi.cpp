@@ -320,6 +320,42 @@ std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine)
   return out;
 }
 
+namespace {
+// MPI's int counts and displacements for rank-major blocks.
+void block_counts(const std::vector<std::int64_t>& counts, std::vector<int>& n, std::vector<int>& at, const char* call) {
+  std::size_t total = 0;
+  for (auto c : counts) {
+    n.push_back(to_count(static_cast<std::size_t>(c), call));
+    at.push_back(to_count(total, call));
+    total += static_cast<std::size_t>(c);
+  }
+}
+}  // namespace
+
+void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std::vector<std::int64_t>& counts) {
+  if (alone(comm)) {
+    std::copy(in, in + counts.at(0), out);
+    return;
+  }
+  MELON_ASSERT(counts.size() == static_cast<std::size_t>(size(comm)), "reduce_scatter_sum: one count per rank");
+  std::vector<int> n, at;
+  block_counts(counts, n, at, "MPI_Reduce_scatter");
+  check(MPI_Reduce_scatter(in, out, n.data(), MPI_DOUBLE, MPI_SUM, comm), "MPI_Reduce_scatter");
+}
+
+void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std::vector<std::int64_t>& counts) {
+  if (alone(comm)) {
+    std::copy(mine, mine + counts.at(0), all);
+    return;
+  }
+  MELON_ASSERT(counts.size() == static_cast<std::size_t>(size(comm)), "allgather_blocks: one count per rank");
+  std::vector<int> n, at;
+  block_counts(counts, n, at, "MPI_Allgatherv");
+  const int me = rank(comm);
+  check(MPI_Allgatherv(mine, n[static_cast<std::size_t>(me)], MPI_DOUBLE, all, n.data(), at.data(), MPI_DOUBLE, comm),
+        "MPI_Allgatherv");
+}
+
 void throw_if_any(MPI_Comm comm, const std::string& error) {
   if (!any(comm, !error.empty())) return;
   auto all = allgather_bytes(comm, error);

@@ -190,6 +190,10 @@ TEST(PcaRpca, GaussianTestMatrixIsAFunctionOfSeedAndColumnOnly) {
   melon::pca::gaussian_matrix(3, 1, 80, 6, b.data());
   for (int j = 0; j < 4; ++j)
     for (int i = 0; i < 50; ++i) ASSERT_EQ(a[j * 50 + i], b[j * 80 + i]);
+  // Columns 2..5 drawn on their own (as a rank draws its block) are the same columns.
+  std::vector<float> c(80 * 4);
+  melon::pca::gaussian_matrix(3, 1, 80, 4, c.data(), 2);
+  EXPECT_EQ(0, std::memcmp(c.data(), b.data() + 2 * 80, sizeof(float) * c.size()));
   double mean = 0, sq = 0;
   for (float x : b) {
     mean += x;

@@ -78,6 +78,13 @@ std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x);
 void bcast(MPI_Comm comm, std::string& bytes, int root = 0);
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root = 0);
 std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine);
+// Rank-major blocks of doubles: block r of `in` (counts[r] values, blocks back
+// to back) summed over the ranks lands in rank r's `out` (MPI_Reduce_scatter);
+// the inverse, every rank's block gathered in rank order into `all`
+// (MPI_Allgatherv). Each block is summed once, on its owner, so gathered
+// blocks are the same bits everywhere.
+void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std::vector<std::int64_t>& counts);
+void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std::vector<std::int64_t>& counts);
 // Collective error check: if any rank passes a non-empty message, every rank
 // throws melon::Error carrying the failed ranks' messages, so no rank is left
 // waiting in the next collective.

@@ -122,8 +122,9 @@ int pass_count(const Options& opt);
 std::string pass_name(const Options& opt, int pass);
 
 // Omega's column j is a N(0,1) stream seeded by (seed, stream, j): fills a
-// rows x cols column-major matrix. The same on every rank and for every rank count.
-void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int cols, float* out);
+// rows x cols column-major matrix with columns first_col, first_col + 1, ...
+// The same on every rank and for every rank count.
+void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int cols, float* out, int first_col = 0);
 // Gives each row of `components` (k x D) the sign that makes its largest-|x|
 // entry positive (first such entry on ties), flipping the matching score column.
 void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores);
