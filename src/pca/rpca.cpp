@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -444,7 +445,7 @@ int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc) {
     rows[r] = mpi::block_range(D, r, nranks);
     counts[r] = (rows[r].end - rows[r].begin) * l;
   }
-  std::vector<double> packed(static_cast<std::size_t>(D * l));
+  std::unique_ptr<double[]> packed(new double[static_cast<std::size_t>(D * l)]);  // every value written before read
   auto blocks = [&](bool pack) {
     std::size_t at = 0;
     for (int r = 0; r < nranks; ++r) {
@@ -452,17 +453,17 @@ int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc) {
       for (std::int64_t j = 0; j < l; ++j, at += static_cast<std::size_t>(n)) {
         double* col = acc.col(j).data() + rows[r].begin;
         if (pack)
-          std::copy(col, col + n, packed.data() + at);
+          std::copy(col, col + n, packed.get() + at);
         else
-          std::copy(packed.data() + at, packed.data() + at + n, col);
+          std::copy(packed.get() + at, packed.get() + at + n, col);
       }
     }
   };
   blocks(true);
   Eigen::MatrixXd mine(rows[me].end - rows[me].begin, l);
-  mpi::reduce_scatter_sum(comm, packed.data(), mine.data(), counts);
+  mpi::reduce_scatter_sum(comm, packed.get(), mine.data(), counts);
   const int shifted = cholqr(comm, mine, D).shifted_steps;
-  mpi::allgather_blocks(comm, mine.data(), packed.data(), counts);
+  mpi::allgather_blocks(comm, mine.data(), packed.get(), counts);
   blocks(false);
   return shifted;
 }

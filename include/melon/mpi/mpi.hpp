@@ -79,7 +79,7 @@ void bcast(MPI_Comm comm, std::string& bytes, int root = 0);
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root = 0);
 std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine);
 // Rank-major blocks of doubles: block r of `in` (counts[r] values, blocks back
-// to back) summed over the ranks lands in rank r's `out` (MPI_Reduce_scatter);
+// to back) summed over the ranks lands in rank r's `out` (a reduce-scatter);
 // the inverse, every rank's block gathered in rank order into `all`
 // (MPI_Allgatherv). Each block is summed once, on its owner, so gathered
 // blocks are the same bits everywhere.
