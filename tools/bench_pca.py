@@ -62,10 +62,18 @@ def features(m, pool, frames=1876):
         m = np.concatenate([m, np.repeat(pad[:, None], frames - t, axis=1)], axis=1)
     if pool == 1:
         return m.reshape(-1)
-    w = -(-frames // pool)
-    out = np.empty((48, w), dtype=np.float32)
-    for j in range(w):
-        out[:, j] = m[:, j * pool:(j + 1) * pool].mean(axis=1, dtype=np.float32)
+    # Each window summed left to right in float32 from 0, then over its count,
+    # as melon sums it: a loop over the offset in the window, not over windows.
+    full, rest = divmod(frames, pool)
+    out = np.zeros((48, full + (rest > 0)), dtype=np.float32)
+    for t in range(pool):
+        out[:, :full] += m[:, t:full * pool:pool]
+    out[:, :full] /= np.float32(pool)
+    if rest:
+        acc = np.zeros(48, dtype=np.float32)
+        for t in range(full * pool, frames):
+            acc += m[:, t]
+        out[:, full] = acc / np.float32(rest)
     return out.reshape(-1)
 
 

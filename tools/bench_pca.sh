@@ -7,7 +7,8 @@
 # Env: MELON (binary; default build/melon, a Release build), BENCH_SONGS,
 # BENCH_K, BENCH_P, BENCH_Q, BENCH_POOL, BENCH_BLOCK, BENCH_WORK (keep data there),
 # BENCH_REPS (default 3: every timing, melon's and scikit-learn's, is the best
-# of that many runs: this machine is shared and one run can be 30% off),
+# of that many runs: this machine is shared and one run can be 30% off; melon's
+# configurations run in turn, round after round),
 # BENCH_MPI_DEFAULTS=1 (keep Open MPI's default transports; see below).
 # Needs python3-sklearn, python3-h5py, python3-threadpoolctl (tools/setup.sh with
 # MELON_BENCH_DEPS=1) and /usr/bin/python3.
@@ -71,35 +72,44 @@ echo "plain read (cat of every file): $(since "$t") s"
 echo "== melon GEMM rate (this build, one thread)"
 "$MELON" bench-gemm --n 4096 --dim "$D" --sketch "$L" --block "$BLOCK" --reps 2 | grep -v '^check' | tee "$WORK/gemm.txt"
 
-# run_melon NAME NP [extra args]: the best wall time of $REPS runs into
-# $WORK/NAME.wall, that run's log in $WORK/NAME.log
+# run_melon NAME NP [extra args]: one run; keeps the best wall time so far in
+# $WORK/NAME.wall and that run's log in $WORK/NAME.log, every wall in NAME.walls.
 run_melon() {
   local name=$1 np=$2; shift 2
-  local t w best= walls=
-  for ((r = 0; r < REPS; r++)); do
-    t=$(now)
-    "$MPIRUN" "${MPIFLAGS[@]}" -np "$np" "$MELON" pca --mel-dir "$MEL" --songs "0-$((SONGS - 1))" \
-      --out "$WORK/$name.h5" --components "$K" --oversample "$P" --power-iters "$Q" --pool "$POOL" \
-      --feature-log off --block "$BLOCK" --seed 1 --checkpoint-every 60 "$@" >"$WORK/$name.run.log" 2>&1 ||
-      { cat "$WORK/$name.run.log"; echo "bench_pca: melon pca $name failed" >&2; exit 1; }
-    w=$(since "$t")
-    walls="$walls $w"
-    if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-      best=$w
-      mv "$WORK/$name.run.log" "$WORK/$name.log"
-    fi
-  done
-  echo "$best" >"$WORK/$name.wall"
-  echo "-- melon $name: $np rank(s), wall $best s (runs:$walls)"
-  grep -E 'pass [0-9]+/[0-9]+ .*songs in|peak memory' "$WORK/$name.log" | sed 's/^\[melon r0\/[0-9]* *[0-9.]*s\] /   /'
+  local t w best
+  t=$(now)
+  "$MPIRUN" "${MPIFLAGS[@]}" -np "$np" "$MELON" pca --mel-dir "$MEL" --songs "0-$((SONGS - 1))" \
+    --out "$WORK/$name.h5" --components "$K" --oversample "$P" --power-iters "$Q" --pool "$POOL" \
+    --feature-log off --block "$BLOCK" --seed 1 --checkpoint-every 60 "$@" >"$WORK/$name.run.log" 2>&1 ||
+    { cat "$WORK/$name.run.log"; echo "bench_pca: melon pca $name failed" >&2; exit 1; }
+  w=$(since "$t")
+  echo " $w" >>"$WORK/$name.walls"
+  best=$(cat "$WORK/$name.wall" 2>/dev/null || true)
+  if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+    echo "$w" >"$WORK/$name.wall"
+    mv "$WORK/$name.run.log" "$WORK/$name.log"
+  fi
+}
+report_melon() { # NAME NP
+  echo "-- melon $1: $2 rank(s), wall $(cat "$WORK/$1.wall") s (runs:$(tr -d '\n' <"$WORK/$1.walls"))"
+  grep -E 'pass [0-9]+/[0-9]+ .*songs in|peak memory' "$WORK/$1.log" | sed 's/^\[melon r0\/[0-9]* *[0-9.]*s\] /   /'
 }
 cache_mb() { echo $((SONGS * D * 4 / $1 / 1048576 + 768)); }
-echo "== melon pca"
-run_melon mem1 1 --memory-mb "$(cache_mb 1)"
-run_melon mem2 2 --memory-mb "$(cache_mb 2)"
-run_melon stream1 1
-run_melon stream2 2
-run_melon single2 2 --single-pass on
+echo "== melon pca (the configurations take turns, round after round, so that a"
+echo "   slow spell of the machine hits all of them rather than one)"
+rm -f "$WORK"/{mem1,mem2,stream1,stream2,single2}.{wall,walls}
+for ((r = 0; r < REPS; r++)); do
+  run_melon mem1 1 --memory-mb "$(cache_mb 1)"
+  run_melon mem2 2 --memory-mb "$(cache_mb 2)"
+  run_melon stream1 1
+  run_melon stream2 2
+  run_melon single2 2 --single-pass on
+done
+report_melon mem1 1
+report_melon mem2 2
+report_melon stream1 1
+report_melon stream2 2
+report_melon single2 2
 
 # Give scikit-learn its best BLAS: OpenBLAS's run-time CPU detection picks
 # slow Prescott kernels on some virtual machines (seen here: 34 GFLOP/s against

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -49,6 +50,48 @@ TEST(PcaFeatures, PoolingMeansWindowsAndTheLastWindowAveragesWhatItHas) {
   EXPECT_FLOAT_EQ(row[1], 5.5f);
   EXPECT_FLOAT_EQ(row[2], 8.5f);
   EXPECT_FLOAT_EQ(row[3 * 7 + 1], 7000 + 5.5f);  // band-major
+}
+
+// Pooled rows are defined from the pool-1 row (frames after replacement, log
+// and padding): window j is the float sum of its frames, left to right from 0,
+// over their count. Every path (vector groups of 16 windows, the scalar tail,
+// straight from the file or from the scratch band) must give those bits.
+TEST(PcaFeatures, PooledWindowsAreTheLeftToRightFloatMeansOfThePool1RowBitForBit) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int frames : {1876, 100, 37})
+    for (int extra : {0, 5, -3})
+      for (bool log : {false, true}) {
+        Mel m = ramp(frames + extra);
+        for (std::size_t i = 0; i < m.data.size(); ++i) m.data[i] = std::sin(0.37f * i) * 40.0f + (i % 7) * 0.1f;
+        m.data[3] = -inf;
+        m.data[m.data.size() / 2] = std::numeric_limits<float>::quiet_NaN();
+        m.data[m.data.size() - 1] = inf;
+        FeatureSpec s1;
+        s1.frames = frames;
+        s1.log = log;
+        s1.nonfinite_value = -2.5f;
+        std::vector<float> raw(melon::pca::feature_dim(s1));
+        const auto raw_info = melon::pca::make_features(m, s1, raw.data());
+        for (int pool : {2, 3, 4, 7, 8, 16, 31, 32, 33, frames}) {
+          if (pool > frames) continue;
+          FeatureSpec s = s1;
+          s.pool = pool;
+          const int W = melon::pca::feature_windows(s);
+          std::vector<float> row(melon::pca::feature_dim(s));
+          const auto info = melon::pca::make_features(m, s, row.data());
+          EXPECT_EQ(info.nonfinite, raw_info.nonfinite);
+          std::vector<float> want(row.size());
+          for (int b = 0; b < 48; ++b)
+            for (int j = 0; j < W; ++j) {
+              const int t0 = j * pool, t1 = std::min(frames, t0 + pool);
+              float acc = 0;
+              for (int t = t0; t < t1; ++t) acc += raw[static_cast<std::size_t>(b) * frames + t];
+              want[static_cast<std::size_t>(b) * W + j] = acc / static_cast<float>(t1 - t0);
+            }
+          EXPECT_EQ(0, std::memcmp(row.data(), want.data(), row.size() * sizeof(float)))
+              << "frames " << frames << " length " << frames + extra << " log " << log << " pool " << pool;
+        }
+      }
 }
 
 TEST(PcaFeatures, NonFiniteValuesAreReplacedAndCounted) {
@@ -149,7 +192,9 @@ TEST(PcaShard, PartitionIsContiguousCompleteAndByteBalanced) {
     EXPECT_EQ(r.back().end, 1000);
     double total = std::accumulate(costs.begin(), costs.end(), 0.0);
     for (int p = 0; p < parts; ++p) {
-      if (p > 0) EXPECT_EQ(r[p].begin, r[p - 1].end);
+      if (p > 0) {
+        EXPECT_EQ(r[p].begin, r[p - 1].end);
+      }
       double c = 0;
       for (auto i = r[p].begin; i < r[p].end; ++i) c += costs[i];
       EXPECT_NEAR(c, total / parts, 101) << "part " << p << " of " << parts;
