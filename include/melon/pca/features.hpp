@@ -13,7 +13,9 @@
 //     frames present. Mean padding adds no variance of its own; zero padding
 //     would make "song is short" a leading principal component.
 //  4. Time pooling: mean over consecutive windows of `pool` frames (the last
-//     window may be shorter and averages what it has).
+//     window may be shorter and averages what it has); each window is summed
+//     left to right in float, then divided by its frame count, so a pooled
+//     row is a function of the pool-1 row alone, the same bits on any path.
 // The row is band-major: row[b * W + j] = pooled window j of band b, W =
 // ceil(frames / pool), D = 48 * W. With pool 1 and log off the row is exactly
 // the flattened (48, 1876) array (non-finite values replaced).
