@@ -13,18 +13,20 @@
 # Needs python3-sklearn, python3-h5py, python3-threadpoolctl (tools/setup.sh with
 # MELON_BENCH_DEPS=1) and /usr/bin/python3.
 #
-# Prints: numpy's BLAS (threadpoolctl) and the GEMM rate numpy reaches; melon's
-# GEMM rate on a large square product and on its block shapes (same build, one
-# thread); melon's per-pass GFLOP/s for 1 and 2 ranks (rows kept in memory
-# between passes, as sklearn keeps its matrix; and streamed from the files);
-# the 2-rank efficiency; the time of one plain read of the data; wall time and
-# reconstruction error ||Xc - scores components||_F / ||Xc||_F of each, and
-# their ratio. melon's wall time includes reading the files, starting MPI and
-# writing its HDF5 output; sklearn's fit time does not include its read
-# (reported apart). All ranks run on this one machine, so melon's runs use
-# Open MPI's shared-memory transport (OMPI_MCA_pml=ob1, btl=self,vader): the
-# default UCX layer probes for network devices and spends ~0.2 s of MPI_Init
-# here, which is no part of the PCA. BENCH_MPI_DEFAULTS=1 keeps the defaults. Passes here last about a second, so
+# Prints: numpy's BLAS (threadpoolctl) and the GEMM rate numpy reaches;
+# melon's GEMM rate on a large square product and on its block shapes (same
+# build, one thread); melon's per-pass GFLOP/s for 1 and 2 ranks (rows kept in
+# memory between passes, as sklearn keeps its matrix; and streamed from the
+# files); the 2-rank efficiency; a 2-rank streamed run whose later passes read
+# the first pass's rows back from --spill-dir ($WORK/spill); the time of one
+# plain read of the data; wall time and reconstruction error ||Xc - scores
+# components||_F / ||Xc||_F of each, and their ratio. melon's wall time
+# includes reading the files, starting MPI and writing its HDF5 output;
+# sklearn's fit time does not include its read (reported apart). All ranks run
+# on this one machine, so melon's runs use Open MPI's shared-memory transport
+# (OMPI_MCA_pml=ob1, btl=self,vader): the default UCX layer probes for network
+# devices and spends ~0.2 s of MPI_Init here, which is no part of the PCA.
+# BENCH_MPI_DEFAULTS=1 keeps the defaults. Passes here last about a second, so
 # melon saves resume state at most once a minute (--checkpoint-every 60);
 # saving after every pass (the default) adds one D x (k+p) write per pass.
 set -euo pipefail
@@ -97,18 +99,21 @@ report_melon() { # NAME NP
 cache_mb() { echo $((SONGS * D * 4 / $1 / 1048576 + 768)); }
 echo "== melon pca (the configurations take turns, round after round, so that a"
 echo "   slow spell of the machine hits all of them rather than one)"
-rm -f "$WORK"/{mem1,mem2,stream1,stream2,single2}.{wall,walls}
+rm -f "$WORK"/{mem1,mem2,stream1,stream2,spill2,single2}.{wall,walls}
+mkdir -p "$WORK/spill"
 for ((r = 0; r < REPS; r++)); do
   run_melon mem1 1 --memory-mb "$(cache_mb 1)"
   run_melon mem2 2 --memory-mb "$(cache_mb 2)"
   run_melon stream1 1
   run_melon stream2 2
+  run_melon spill2 2 --spill-dir "$WORK/spill"
   run_melon single2 2 --single-pass on
 done
 report_melon mem1 1
 report_melon mem2 2
 report_melon stream1 1
 report_melon stream2 2
+report_melon spill2 2
 report_melon single2 2
 
 # Give scikit-learn its best BLAS: OpenBLAS's run-time CPU detection picks
@@ -154,6 +159,7 @@ printf "%-34s %9s %10s\n" "melon 1 rank (rows in memory)" "$w1" "$(py melon_err0
 printf "%-34s %9s %10s\n" "melon 2 ranks (rows in memory)" "$w2" "$(py melon_err1)"
 printf "%-34s %9s %10s\n" "melon 1 rank (streamed)" "$s1" "-"
 printf "%-34s %9s %10s\n" "melon 2 ranks (streamed)" "$s2" "$(py melon_err2)"
+printf "%-34s %9s %10s\n" "melon 2 ranks (streamed, spilled)" "$(cat "$WORK/spill2.wall")" "(same bits)"
 printf "%-34s %9s %10s\n" "melon 2 ranks single-pass" "$(cat "$WORK/single2.wall")" "$(py melon_err3)"
 awk -v f="$fit" -v r="$rd" -v a="$w1" -v b="$w2" 'BEGIN {
   printf "speed-up vs sklearn fit (melon incl. its reading): 1 rank %.1fx, 2 ranks %.1fx (target >= 3x)\n", f / a, f / b

@@ -3,7 +3,7 @@
 //   mpirun -np P melon pca --mel-dir DIR | --mel-source synthetic:SEED[:N] --out pca.h5
 //       [--songs FILE|A-B] --components K --oversample P --power-iters Q --pool W
 //       --feature-log on|off --seed S --block B --threads T [--single-pass on]
-//       [--memory-mb M] [--resume]
+//       [--memory-mb M] [--spill-dir DIR] [--resume]
 //
 // Each rank reads only its own shard (contiguous in song order, balanced by
 // bytes); see include/melon/pca/rpca.hpp for the algorithm, features.hpp for
@@ -102,6 +102,10 @@ int run(int argc, char** argv) {
       ("memory-mb", po::value<std::int64_t>()->default_value(0),
        "memory allowed per rank in MiB: checked against the working set, and feature rows are kept in memory "
        "between passes when they fit in what is left (0 = no limit, always stream)")
+      ("spill-dir", po::value<std::string>()->default_value(""),
+       "local scratch folder: a rank whose feature rows are not kept in memory writes them there in the first pass "
+       "(one file, unlinked at once, songs x D x 4 bytes) and reads them back in later passes instead of rereading "
+       "and remaking them from the spectrograms; the same result bit for bit (\"\" = no spill)")
       ("resume", po::bool_switch(), "continue from the last finished pass saved in <out>.state/")
       ("checkpoint-every", po::value<double>()->default_value(0),
        "save resume state after a pass only once this many seconds of passes have run since the last save "
@@ -137,6 +141,7 @@ int run(int argc, char** argv) {
   opt.stop_after_pass = vm["stop-after-pass"].as<int>();
   opt.progress = !vm["quiet"].as<bool>();
   opt.state_dir = out + ".state";
+  opt.spill_dir = vm["spill-dir"].as<std::string>();
   opt.checkpoint_seconds = vm["checkpoint-every"].as<double>();
   MELON_CHECK(opt.checkpoint_seconds >= 0, "--checkpoint-every must be >= 0");
   opt.comm = comm;

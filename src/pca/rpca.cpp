@@ -21,6 +21,7 @@
 #include <thread>
 
 #include <sys/mman.h>
+#include <unistd.h>
 #include <cerrno>
 
 #include "melon/error.hpp"
@@ -162,6 +163,50 @@ class FloatBuffer {
   std::size_t bytes_ = 0;
 };
 
+// Feature rows spilled to local scratch between passes: rows of dim floats
+// at fixed offsets, so worker threads write and read theirs concurrently. The
+// file is unlinked as soon as it is made, so nothing is left behind however
+// the job ends (killed, MPI_Abort); its space goes when the descriptor does.
+class SpillFile {
+ public:
+  SpillFile() = default;
+  ~SpillFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+  void open(const std::string& dir, int dim) {
+    std::string path = dir + "/melon-pca-spill-XXXXXX";
+    fd_ = ::mkstemp(path.data());
+    MELON_CHECK(fd_ >= 0, "pca: cannot make a feature spill file in --spill-dir " << dir << ": " << std::strerror(errno));
+    ::unlink(path.c_str());
+    dir_ = dir;
+    row_bytes_ = static_cast<std::size_t>(dim) * sizeof(float);
+  }
+  void write(std::int64_t row, const float* rows, std::int64_t n) { io(true, row, const_cast<float*>(rows), n); }
+  void read(std::int64_t row, float* rows, std::int64_t n) { io(false, row, rows, n); }
+
+ private:
+  void io(bool out, std::int64_t row, float* rows, std::int64_t n) {
+    char* p = reinterpret_cast<char*>(rows);
+    std::size_t left = row_bytes_ * static_cast<std::size_t>(n);
+    off_t at = static_cast<off_t>(row_bytes_ * static_cast<std::size_t>(row));
+    while (left > 0) {
+      const ssize_t r = out ? ::pwrite(fd_, p, left, at) : ::pread(fd_, p, left, at);
+      if (r < 0 && errno == EINTR) continue;
+      MELON_CHECK(r > 0, "pca: cannot " << (out ? "write" : "read") << " the feature spill file in --spill-dir " << dir_
+                                        << " (rows " << row << ".." << row + n - 1 << "): "
+                                        << (r < 0 ? std::strerror(errno) : "it ended early"));
+      p += r;
+      at += r;
+      left -= static_cast<std::size_t>(r);
+    }
+  }
+  int fd_ = -1;
+  std::string dir_;
+  std::size_t row_bytes_ = 0;
+};
+
 // N(0,1) values from one stream, two per Box-Muller pair (half the log/sqrt
 // calls of one-at-a-time). Deterministic: a function of the stream alone.
 void fill_normals(Rng& rng, float* out, std::int64_t n) {
@@ -217,6 +262,10 @@ class Streamer {
     cache_on_ = true;
   }
   bool cache_on() const { return cache_on_; }
+  void enable_spill(const std::string& dir) {
+    spill_.open(dir, dim_);
+    spill_on_ = true;
+  }
 
   // First pass: every candidate; fn(a, v0, nv) gets the block's readable rows
   // compacted (uncentred), v0 = index of the first of them among valid rows.
@@ -271,6 +320,7 @@ class Streamer {
         w.nonfinite_total += st[j].nonfinite;
         ++nv;
       }
+      if (spill_on_ && nv > 0) spill_.write(v0, a, nv);  // as made, uncentred: the mean is not known yet
       if (nv > 0) fn(a, v0, nv);
       c.rows += nv;
       double bytes = 0;
@@ -279,6 +329,7 @@ class Streamer {
       prog.update(static_cast<std::int64_t>((c0 + n) * scale), bytes * scale);
     }
     if (cache_on_) cache_ready_ = true;
+    if (spill_on_) spill_ready_ = true;
   }
 
   // Later passes: this rank's valid rows, centred; fn(a, r0, n).
@@ -295,7 +346,19 @@ class Streamer {
     for (std::int64_t r0 = 0; r0 < n_local; r0 += B) {
       const std::int64_t n = std::min(B, n_local - r0);
       float* a = cache_on_ ? cache_.data() + static_cast<std::size_t>(r0) * dim_ : buf_.data();
-      if (!cache_ready_) {
+      if (spill_ready_) {
+        workers_.run([&](int t) {
+          auto r = chunk(n, t, T);
+          if (r.end <= r.begin) return;
+          float* rows = a + static_cast<std::size_t>(r.begin) * dim_;
+          spill_.read(r0 + r.begin, rows, r.end - r.begin);
+          tbytes[t] += static_cast<double>(r.end - r.begin) * dim_ * sizeof(float);
+          for (std::int64_t j = r.begin; j < r.end; ++j) {
+            float* row = a + static_cast<std::size_t>(j) * dim_;
+            for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
+          }
+        });
+      } else if (!cache_ready_) {
         workers_.run([&](int t) {
           auto r = chunk(n, t, T);
           for (std::int64_t j = r.begin; j < r.end && terr[t].empty(); ++j) {
@@ -308,6 +371,7 @@ class Streamer {
               break;
             }
             tbytes[t] += s.bytes;
+            if (spill_on_) spill_.write(r0 + j, row, 1);  // a resumed run's first pass: spill for the next ones
             for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
           }
         });
@@ -323,6 +387,7 @@ class Streamer {
       prog.update(static_cast<std::int64_t>((r0 + n) * scale), bytes * scale);
     }
     if (cache_on_) cache_ready_ = true;
+    if (spill_on_) spill_ready_ = true;
     return {};
   }
 
@@ -348,6 +413,8 @@ class Streamer {
   int dim_;
   FloatBuffer buf_, cache_;
   bool cache_on_ = false, cache_ready_ = false;
+  SpillFile spill_;
+  bool spill_on_ = false, spill_ready_ = false;
 };
 
 // acc (D x l, double) += A^T M over a pass's blocks A (n x D, row-major) and
@@ -664,18 +731,26 @@ Result run(const RowSource& src, const Options& opt) {
   {
     std::int64_t cache_rows = start == 0 ? src.size() : static_cast<std::int64_t>(w.rows.size());
     bool on = opt.cache_bytes > 0 && cache_rows * static_cast<std::int64_t>(D) * 4 <= opt.cache_bytes;
-    std::string err;  // out of memory on one rank must stop every rank
+    // Spilling pays only when a later pass would otherwise make the rows again.
+    const bool spill = !on && !opt.spill_dir.empty() && !opt.single_pass && start < n_passes - 1;
+    std::string err;  // out of memory (or of scratch space) on one rank must stop every rank
     try {
       stream.allocate_block();
       if (on) stream.enable_cache(cache_rows);
+      if (spill) stream.enable_spill(opt.spill_dir);
     } catch (const Error& e) {
       err = e.what();
     }
     mpi::throw_if_any(comm, err);
-    std::int64_t caching = mpi::allreduce_sum(comm, static_cast<std::int64_t>(on ? 1 : 0));
+    std::int64_t counts[2] = {on ? 1 : 0, spill ? 1 : 0};
+    mpi::allreduce_sum(comm, counts, 2);
     if (talk && opt.cache_bytes > 0)
-      log::info("pca: " + std::to_string(caching) + "/" + std::to_string(nranks) +
+      log::info("pca: " + std::to_string(counts[0]) + "/" + std::to_string(nranks) +
                 " ranks keep their feature rows in memory between passes (--memory-mb allows it)");
+    if (talk && counts[1] > 0)
+      log::info("pca: " + std::to_string(counts[1]) + "/" + std::to_string(nranks) +
+                " ranks spill their feature rows to " + opt.spill_dir + " for the later passes (about " +
+                fmt("%.0f", static_cast<double>(cand_total) * D * 4 / nranks / 1048576.0) + " MB a rank)");
   }
   const int T = workers.size();
   double since_checkpoint = 0;

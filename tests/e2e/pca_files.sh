@@ -2,7 +2,8 @@
 # melon pca over a small generated .npy tree with damaged files, under 1, 2
 # and 3 ranks: damaged and missing songs are skipped and listed with their
 # reason, the answer agrees across rank counts within 1e-5 (sign-normalised),
-# repeated runs are bit-identical, the files equal the procedural source, and
+# repeated runs are bit-identical, so are runs that spill their rows to
+# scratch, the files equal the procedural source, and
 # the output is plain HDF5 (h5dump; h5py when installed).
 source "$(dirname "$0")/lib.sh"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
@@ -61,6 +62,17 @@ echo "ok  1, 2 and 3 ranks agree within 1e-5 (scores within $tol)"
 # Bit-identical when repeated with the same rank count (datasets and attributes).
 h5diff "$WORK/np2.h5" "$WORK/np2b.h5" >/dev/null || fail "two 2-rank runs differ"
 echo "ok  repeated 2-rank runs are identical"
+
+# --spill-dir: later passes read the first pass's rows back from scratch; the
+# same file bit for bit, and nothing left in the folder.
+mkdir -p "$WORK/spill"
+for np in 2 3; do
+  pca "$np" "$WORK/np${np}s.h5" --spill-dir "$WORK/spill"
+  grep -q "$np/$np ranks spill their feature rows" "$WORK/np${np}s.h5.log" || fail "$np ranks: no spill logged"
+  h5diff "$WORK/np$np.h5" "$WORK/np${np}s.h5" >/dev/null || fail "$np ranks: spilled rows change the result"
+done
+[ -z "$(ls -A "$WORK/spill")" ] || fail "spill files left behind: $(ls "$WORK/spill")"
+echo "ok  rows spilled to --spill-dir give identical files at 2 and 3 ranks, and no file is left"
 
 # Files on disk == the procedural source they were generated from (1 rank: same shards).
 "$MELON" pca --mel-source synthetic:4:400 --songs 140-149 --out "$WORK/syn.h5" --components 3 --pool 8 --quiet \

@@ -184,6 +184,64 @@ TEST(PcaRpca, RepeatsBitForBitAndBlockSizeCacheAndThreadsDoNotChangeBits) {
   }
 }
 
+// --spill-dir: the first pass writes the rows it makes to scratch, later
+// passes read them back instead of asking the source again: the same bits as
+// making them every pass, for any block size and thread count, after a
+// resume too, and no file is left in the folder.
+TEST(PcaRpca, SpilledRowsAreReadBackWithTheSameBitsAndLeaveNoFile) {
+  const std::string dir = temp_dir("spill");
+  auto empty = [&] { return std::filesystem::is_empty(dir); };
+  RowMatF m = make_matrix(300, 70, 20, 30.0, 0.8, 1e-2, 9);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(5, 5, 2);
+  const auto a = melon::pca::run(src, o);  // rows made again every pass
+  for (auto [block, threads] : {std::pair{37, 1}, std::pair{256, 3}, std::pair{1, 2}}) {
+    SCOPED_TRACE("block " + std::to_string(block) + ", " + std::to_string(threads) + " threads");
+    auto os = o;
+    os.block = block;
+    os.threads = threads;
+    os.spill_dir = dir;
+    src.fail_after_reads = 1 << 30;  // counts the reads
+    src.reads = 0;
+    auto r = melon::pca::run(src, os);
+    EXPECT_EQ(src.reads, 300) << "later passes asked the source again";
+    EXPECT_EQ(0, std::memcmp(a.scores.data(), r.scores.data(), sizeof(double) * a.scores.size()));
+    EXPECT_EQ(0, std::memcmp(a.components.data(), r.components.data(), sizeof(double) * a.components.size()));
+    EXPECT_TRUE(empty());
+  }
+  // A source that fails after its first pass is no obstacle once rows are spilled.
+  src.fail_after_reads = 300;
+  src.reads = 0;
+  auto os = o;
+  os.spill_dir = dir;
+  EXPECT_NO_THROW(melon::pca::run(src, os));
+  src.fail_after_reads = 0;
+  // Resumed after pass 2: its first pass makes the rows again and spills them for the rest.
+  os.state_dir = temp_dir("spill_state") + "/out.h5.state";
+  os.fingerprint = "input=test\n";
+  os.stop_after_pass = 1;
+  EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+  os.stop_after_pass = -1;
+  os.resume = true;
+  src.fail_after_reads = 1 << 30;
+  src.reads = 0;
+  auto r = melon::pca::run(src, os);
+  EXPECT_EQ(r.resumed_after, 1);
+  EXPECT_EQ(src.reads, 300);
+  EXPECT_EQ(0, std::memcmp(a.scores.data(), r.scores.data(), sizeof(double) * a.scores.size()));
+  EXPECT_TRUE(empty());
+  src.fail_after_reads = 0;
+  // A folder that cannot take the file: a clear error naming it.
+  auto bad = o;
+  bad.spill_dir = dir + "/no/such/folder";
+  try {
+    melon::pca::run(src, bad);
+    FAIL() << "no error for a missing --spill-dir";
+  } catch (const melon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--spill-dir " + bad.spill_dir), std::string::npos) << e.what();
+  }
+}
+
 TEST(PcaRpca, GaussianTestMatrixIsAFunctionOfSeedAndColumnOnly) {
   std::vector<float> a(50 * 4), b(80 * 6);
   melon::pca::gaussian_matrix(3, 1, 50, 4, a.data());

@@ -66,6 +66,12 @@ struct Options {
   std::int64_t block = 256;       // rows per streamed block
   int threads = 1;                // worker threads per rank (feature making and GEMM)
   std::int64_t cache_bytes = 0;   // per rank: keep feature rows in memory between passes when they fit
+  // A folder (local scratch) where a rank whose rows are not kept in memory
+  // writes them during the first pass it runs, in one file unlinked as soon
+  // as it is made, and reads them back in later passes instead of making them
+  // again from the spectrograms ("" = make them again every pass). The same
+  // bits either way.
+  std::string spill_dir;
   std::string state_dir;          // checkpoint after each pass ("" = none)
   double checkpoint_seconds = 0;  // ... once at least this much pass time has passed since the last one
   bool resume = false;            // continue from the checkpoint in state_dir, if any
