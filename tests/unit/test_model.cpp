@@ -126,7 +126,9 @@ TEST(Model, LayoutPutsTheSparseInputFirst) {
   EXPECT_GE(L.sparse_end, L.get("input").size());
   for (auto& t : L.tensors) {
     EXPECT_EQ(t.offset % 16, 0) << t.name;
-    if (t.name != "input") EXPECT_GE(t.offset, L.sparse_end) << t.name;
+    if (t.name != "input") {
+      EXPECT_GE(t.offset, L.sparse_end) << t.name;
+    }
   }
   EXPECT_TRUE(L.has("song_audio"));
   EXPECT_FALSE(make_layout(tiny_dims(0, {5})).has("song_audio"));

@@ -105,7 +105,9 @@ TEST(Corruption, ShowsHalfLikeTheSplitAndTargetsTheWhole) {
     ASSERT_TRUE(tags == 0 || tags == 2) << tags;
     EXPECT_EQ(b.song_idx.size(), 20u);  // the whole playlist is the target
     EXPECT_EQ(b.tag_idx.size(), 4u);
-    if (songs == 0) EXPECT_GT(tokens, 0);  // without songs the title is always shown
+    if (songs == 0) {
+      EXPECT_GT(tokens, 0);  // without songs the title is always shown
+    }
     kinds[std::string(songs ? "S" : "-") + (tags ? "T" : "-")]++;
     // Same seed, same example.
     model::Batch b2;
