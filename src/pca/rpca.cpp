@@ -246,6 +246,15 @@ struct Counters {
   std::int64_t rows = 0;
 };
 
+// rows [0, n) of a (n x dim, row-major) -= mean: the one centring every path
+// (streamed, spilled, cached) applies, so they all give the same bits.
+void centre_rows(float* a, std::int64_t n, int dim, const float* mean) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    float* row = a + static_cast<std::size_t>(j) * dim;
+    for (int d = 0; d < dim; ++d) row[d] -= mean[d];
+  }
+}
+
 // Streams this rank's rows through the pass kernels in blocks of opt.block
 // rows, from the source or from the in-memory cache.
 class Streamer {
@@ -353,10 +362,7 @@ class Streamer {
           float* rows = a + static_cast<std::size_t>(r.begin) * dim_;
           spill_.read(r0 + r.begin, rows, r.end - r.begin);
           tbytes[t] += static_cast<double>(r.end - r.begin) * dim_ * sizeof(float);
-          for (std::int64_t j = r.begin; j < r.end; ++j) {
-            float* row = a + static_cast<std::size_t>(j) * dim_;
-            for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
-          }
+          centre_rows(rows, r.end - r.begin, dim_, w.meanf.data());
         });
       } else if (!cache_ready_) {
         workers_.run([&](int t) {
@@ -372,7 +378,7 @@ class Streamer {
             }
             tbytes[t] += s.bytes;
             if (spill_on_) spill_.write(r0 + j, row, 1);  // a resumed run's first pass: spill for the next ones
-            for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
+            centre_rows(row, 1, dim_, w.meanf.data());
           }
         });
         for (auto& e : terr)
@@ -399,10 +405,7 @@ class Streamer {
     const int T = workers_.size();
     workers_.run([&](int t) {
       auto r = chunk(n, t, T);
-      for (std::int64_t j = r.begin; j < r.end; ++j) {
-        float* row = cache_.data() + static_cast<std::size_t>(j) * dim_;
-        for (int d = 0; d < dim_; ++d) row[d] -= w.meanf[d];
-      }
+      centre_rows(cache_.data() + static_cast<std::size_t>(r.begin) * dim_, r.end - r.begin, dim_, w.meanf.data());
     });
   }
 
