@@ -17,6 +17,17 @@ namespace {
 
 constexpr std::size_t kMaxReason = 512;
 
+// The file's dataset names: output.hpp documents them; nothing else spells them.
+constexpr char kSongIds[] = "song_ids";
+constexpr char kScores[] = "scores";
+constexpr char kComponents[] = "components";
+constexpr char kSingularValues[] = "singular_values";
+constexpr char kExplainedVariance[] = "explained_variance";
+constexpr char kExplainedVarianceRatio[] = "explained_variance_ratio";
+constexpr char kMean[] = "mean";
+constexpr char kSkippedSongIds[] = "skipped_song_ids";
+constexpr char kSkippedReasons[] = "skipped_reasons";
+
 std::string pack(const std::vector<SkippedSong>& v) {
   std::string out;
   for (auto& s : v) {
@@ -97,13 +108,13 @@ void write_output(MPI_Comm comm, const std::string& path, const Result& r,
   try {
     const hsize_t my_rows = local_ids.size(), row0 = static_cast<hsize_t>(r.row_offset);
     {
-      auto d = h5::Dataset::create(*f, "song_ids", h5::Type::I32, {N}, {std::min<hsize_t>(N, 1 << 16)});
+      auto d = h5::Dataset::create(*f, kSongIds, h5::Type::I32, {N}, {std::min<hsize_t>(N, 1 << 16)});
       d.write_rows(row0, my_rows, local_ids.data());
     }
     {
       // ~1 MiB chunks of whole rows: a reader of some songs touches few chunks.
       hsize_t chunk_rows = std::min<hsize_t>(N, std::max<hsize_t>(1, (1u << 18) / K));
-      auto d = h5::Dataset::create(*f, "scores", h5::Type::F32, {N, K}, {chunk_rows, K});
+      auto d = h5::Dataset::create(*f, kScores, h5::Type::F32, {N, K}, {chunk_rows, K});
       std::vector<float> buf(my_rows * K);
       for (hsize_t i = 0; i < my_rows; ++i)
         for (hsize_t j = 0; j < K; ++j) buf[i * K + j] = static_cast<float>(r.scores(i, j));
@@ -115,20 +126,20 @@ void write_output(MPI_Comm comm, const std::string& path, const Result& r,
     };
     {
       Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> comp = r.components;
-      replicated("components", {K, D}, comp.data());
+      replicated(kComponents, {K, D}, comp.data());
     }
-    replicated("singular_values", {K}, r.singular_values.data());
-    replicated("explained_variance", {K}, r.explained_variance.data());
-    replicated("explained_variance_ratio", {K}, r.explained_variance_ratio.data());
-    replicated("mean", {D}, r.mean.data());
+    replicated(kSingularValues, {K}, r.singular_values.data());
+    replicated(kExplainedVariance, {K}, r.explained_variance.data());
+    replicated(kExplainedVarianceRatio, {K}, r.explained_variance_ratio.data());
+    replicated(kMean, {D}, r.mean.data());
     {
-      auto d = h5::Dataset::create(*f, "skipped_song_ids", h5::Type::I32, {S});
+      auto d = h5::Dataset::create(*f, kSkippedSongIds, h5::Type::I32, {S});
       std::vector<std::int32_t> ids(S);
       for (hsize_t i = 0; i < S; ++i) ids[i] = all_skipped[i].id;
       if (S > 0) d.write_rows(0, writer ? S : 0, ids.data());
     }
     {
-      auto d = h5::Dataset::create_strings(*f, "skipped_reasons", S, width);
+      auto d = h5::Dataset::create_strings(*f, kSkippedReasons, S, width);
       std::vector<std::string> reasons;
       if (writer)
         for (auto& s : all_skipped) reasons.push_back(s.reason);
@@ -165,6 +176,20 @@ void write_output(MPI_Comm comm, const std::string& path, const Result& r,
     }
   }
   check(err);
+}
+
+Scores read_scores(const std::string& path) {
+  auto f = h5::File::open(path, MPI_COMM_NULL);
+  auto sd = h5::Dataset::open(f, kScores).dims();
+  auto id_dims = h5::Dataset::open(f, kSongIds).dims();
+  MELON_CHECK(sd.size() == 2, path << ": dataset '" << kScores << "' must be 2-D (songs x components)");
+  MELON_CHECK(id_dims.size() == 1 && id_dims[0] == sd[0], path << ": '" << kSongIds << "' must be 1-D with one entry per row of '"
+                                                               << kScores << "' (" << sd[0] << ")");
+  Scores s;
+  s.ids = h5::read_all<arena::SongId>(f, kSongIds);
+  s.scores = h5::read_all<float>(f, kScores);
+  s.dim = static_cast<int>(sd[1]);
+  return s;
 }
 
 }  // namespace melon::pca

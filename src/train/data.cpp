@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "melon/error.hpp"
-#include "melon/h5/h5.hpp"
+#include "melon/pca/output.hpp"
 #include "melon/util/rng.hpp"
 
 namespace melon::train {
@@ -147,15 +147,8 @@ AudioTable make_audio(const std::vector<arena::SongId>& ids, const std::vector<f
 }
 
 AudioTable read_audio(const std::string& path, std::vector<double> mean, std::vector<double> scale) {
-  auto f = h5::File::open(path, MPI_COMM_NULL);
-  auto sd = h5::Dataset::open(f, "scores").dims();
-  auto id_dims = h5::Dataset::open(f, "song_ids").dims();
-  MELON_CHECK(sd.size() == 2, path << ": dataset 'scores' must be 2-D (songs x components)");
-  MELON_CHECK(id_dims.size() == 1 && id_dims[0] == sd[0],
-              path << ": 'song_ids' must be 1-D with one entry per row of 'scores' (" << sd[0] << ")");
-  auto ids = h5::read_all<std::int32_t>(f, "song_ids");
-  auto scores = h5::read_all<float>(f, "scores");
-  return make_audio(ids, scores, static_cast<int>(sd[1]), std::move(mean), std::move(scale), path);
+  auto s = pca::read_scores(path);
+  return make_audio(s.ids, s.scores, s.dim, std::move(mean), std::move(scale), path);
 }
 
 AudioMap parse_audio_map(const std::string& s) {

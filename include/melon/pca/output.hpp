@@ -1,6 +1,8 @@
 #pragma once
-// The PCA result as one HDF5 file, written in parallel (MPI-IO, collective
-// hyperslab writes: each rank writes its own rows of song_ids and scores).
+// pca.h5, both ways: the PCA result as one HDF5 file, written in parallel
+// (MPI-IO, collective hyperslab writes: each rank writes its own rows of
+// song_ids and scores), and read back by the stages that use the scores
+// (training, prediction, rerank). The dataset names live only in output.cpp.
 //
 // Datasets at the root (N songs read, K components, D features, S skipped):
 //   song_ids                  int32   (N)      row order of scores, ascending ids
@@ -43,5 +45,17 @@ struct SkippedSong {
 void write_output(MPI_Comm comm, const std::string& path, const Result& result,
                   const std::vector<arena::SongId>& local_ids, const std::vector<SkippedSong>& skipped,
                   const Attributes& attrs);
+
+// The per-song scores of a pca.h5 file: ids[i] is the song of row i of the
+// row-major ids.size() x dim matrix `scores`.
+struct Scores {
+  std::vector<arena::SongId> ids;
+  std::vector<float> scores;
+  int dim = 0;
+};
+
+// Serial (no MPI). Throws melon::Error naming the file when the datasets are
+// missing or their shapes do not match.
+Scores read_scores(const std::string& path);
 
 }  // namespace melon::pca
