@@ -108,7 +108,7 @@ std::string differences(const std::string& saved, const std::string& now) {
 
 }  // namespace
 
-void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint, const Checkpoint& cp) {
+void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint, const State& cp) {
   const int r = mpi::rank(comm), p = mpi::size(comm);
   std::string error;
   try {
@@ -160,7 +160,7 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& f
   for (int old = 0; old < cp.pass; ++old) std::remove(rank_file(dir, old, r, p).c_str());
 }
 
-std::optional<Checkpoint> load_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint) {
+std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint) {
   const int r = mpi::rank(comm), p = mpi::size(comm);
   std::string manifest, error;
   if (r == 0) {
@@ -196,7 +196,7 @@ std::optional<Checkpoint> load_checkpoint(MPI_Comm comm, const std::string& dir,
   MELON_CHECK(saved == fingerprint, where << ": the checkpoint was made with other settings: "
                                           << differences(saved, fingerprint)
                                           << " (run without --resume to start over)");
-  Checkpoint cp;
+  State cp;
   try {
     const std::string path = rank_file(dir, pass, r, p);
     std::string buf = slurp(path);

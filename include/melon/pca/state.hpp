@@ -27,9 +27,11 @@
 
 namespace melon::pca {
 
-struct Checkpoint {
-  int pass = -1;  // last finished pass
-  int sketch = 0;
+// What a run carries from pass to pass, and exactly what a checkpoint saves.
+struct State {
+  int pass = -1;    // last finished pass
+  int sketch = 0;   // l: sketch columns in use (k + p, capped by N and D); set by pass 0
+  // Over all ranks once pass 0 has ended (nonfinite_total counts this rank's while it runs).
   std::int64_t rows_total = 0, skipped_total = 0, nonfinite_total = 0;
   double total_ss = 0;             // ||Ac||_F^2 once known
   std::vector<std::int64_t> rows;  // this rank's valid candidates
@@ -41,10 +43,10 @@ struct Checkpoint {
 };
 
 // Collective. Writes every rank's file, then rank 0's CHECKPOINT, then removes older passes.
-void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint, const Checkpoint& cp);
+void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint, const State& st);
 // Collective. Nothing saved yet: nullopt. Throws melon::Error (on every rank) for a
 // checkpoint from other settings or a damaged file.
-std::optional<Checkpoint> load_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint);
+std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& fingerprint);
 // Collective. Removes the folder and everything melon put in it.
 void remove_state(MPI_Comm comm, const std::string& dir);
 
