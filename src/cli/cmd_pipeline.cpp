@@ -12,7 +12,7 @@
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
 #include "melon/error.hpp"
-#include "melon/eval/metric.hpp"
+#include "melon/eval/score_table.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
@@ -109,32 +109,13 @@ int run(int argc, char** argv) {
   if (mpi::rank() != 0) return 0;
   auto answers = arena::read_results(split_dir + "/answers/val.json");
   auto questions = arena::read_playlists(questions_path);
-  std::ostringstream table, json;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%-20s %-12s %9s %9s %9s %7s\n", "method", "questions", "song nDCG", "tag nDCG", "score",
-                "count");
-  table << buf;
-  json << "{";
-  bool first = true;
-  for (auto& [m, path] : results) {
-    auto rep = eval::evaluate(answers, arena::read_results(path), &questions);
-    auto row = [&](const char* type, const eval::Score& s) {
-      std::snprintf(buf, sizeof buf, "%-20s %-12s %9.4f %9.4f %9.4f %7zu\n", m.c_str(), type, s.song_ndcg, s.tag_ndcg,
-                    s.score, s.questions);
-      table << buf;
-    };
-    row("all", rep.overall);
-    for (auto& [t, s] : rep.by_type) row(arena::to_string(t), s);
-    json << (first ? "" : ", ") << "\"" << m << "\": " << eval::to_json(rep);
-    first = false;
-  }
-  json << "}\n";
+  auto scores = eval::score_table(answers, questions, results);
   AtomicFile f(work + "/scores.json");
-  f.write(json.str());
+  f.write(scores.json);
   f.commit();
   std::cout << "\nscores on the official local split of " << data << "/train.json (" << questions.size()
             << " questions):\n"
-            << table.str() << "(also in " << work << "/scores.json)\n"
+            << scores.text << "(also in " << work << "/scores.json)\n"
             << std::flush;
   return 0;
 }

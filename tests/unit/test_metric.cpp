@@ -1,9 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 
 #include "melon/error.hpp"
+#include "melon/arena/io.hpp"
 #include "melon/eval/metric.hpp"
+#include "melon/eval/score_table.hpp"
 
 using namespace melon;
 using arena::Result;
@@ -89,4 +94,27 @@ TEST(Metric, BreakdownByQuestionType) {
   ASSERT_EQ(rep.by_type.size(), 2u);
   EXPECT_EQ(rep.by_type[arena::QuestionType::SongsOnly].questions, 1u);
   EXPECT_EQ(rep.by_type[arena::QuestionType::TitleOnly].questions, 1u);
+}
+
+TEST(ScoreTable, OneRowPerMethodAndQuestionTypeAndOneJsonObject) {
+  char tmpl[] = "/tmp/melon-score-table.XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  arena::Playlist q1{1, "", {3}, {}, 0, "2020-01-01 00:00:00.000"};      // songs only
+  arena::Playlist q2{2, "title", {}, {}, 0, "2020-01-01 00:00:00.000"};  // title only
+  std::vector<arena::Playlist> questions{q1, q2};
+  std::vector<Result> answers{Result{1, {1}, {"t0"}}, Result{2, {500}, {"x"}}};
+  arena::write_results(dir + "/a.json", {full_result(1), full_result(2)});
+  arena::write_results(dir + "/b.json", {full_result(1, 400), full_result(2, 400)});
+  auto t = eval::score_table(answers, questions, {{"first", dir + "/a.json"}, {"second", dir + "/b.json"}});
+  auto rep = eval::evaluate(answers, {full_result(1), full_result(2)}, &questions);
+  EXPECT_EQ(t.json.rfind("{\"first\": " + eval::to_json(rep) + ", \"second\": ", 0), 0u) << t.json;
+  EXPECT_EQ(t.json.back(), '\n');
+  std::size_t lines = 0;
+  for (char c : t.text) lines += c == '\n';
+  EXPECT_EQ(lines, 1u + 2 * 3);  // header, then all + two question types per method
+  char row[200];
+  std::snprintf(row, sizeof row, "%-20s %-12s %9.4f", "first", "all", rep.overall.song_ndcg);
+  EXPECT_NE(t.text.find(row), std::string::npos) << t.text;
+  EXPECT_EQ(t.text.rfind("method               questions    song nDCG", 0), 0u) << t.text;
+  std::filesystem::remove_all(dir);
 }
