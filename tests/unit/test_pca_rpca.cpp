@@ -420,4 +420,39 @@ TEST(PcaOutput, WritesTheDocumentedDatasetsAtomically) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PcaOutput, ReadScoresGivesBackTheSongsAndScoresWritten) {
+  RowMatF m = make_matrix(60, 24, 6, 20.0, 0.8, 1e-3, 4);
+  MatrixRows src(m, 0, m.rows());
+  auto r = melon::pca::run(src, quiet(3, 4, 1));
+  std::vector<melon::arena::SongId> ids;
+  for (auto c : r.rows) ids.push_back(static_cast<melon::arena::SongId>(10 + 2 * c));
+  const std::string dir = temp_dir("read_scores");
+  const std::string path = dir + "/pca.h5";
+  melon::pca::write_output(MPI_COMM_NULL, path, r, ids, {}, {});
+  auto s = melon::pca::read_scores(path);
+  EXPECT_EQ(s.ids, ids);
+  EXPECT_EQ(s.dim, 3);
+  ASSERT_EQ(s.scores.size(), 60u * 3);
+  for (int i = 0; i < 60; ++i)
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(s.scores[i * 3 + j], static_cast<float>(r.scores(i, j)));
+  {
+    auto f = melon::h5::File::create(path, MPI_COMM_NULL);  // scores for 3 songs, ids for 2
+    std::vector<std::int32_t> two{2, 5};
+    std::vector<float> sc{1, 0, 2};
+    melon::h5::Dataset::create(f, "song_ids", melon::h5::Type::I32, {2}).write_rows(0, 2, two.data());
+    melon::h5::Dataset::create(f, "scores", melon::h5::Type::F32, {3, 1}).write_rows(0, 3, sc.data());
+    f.close();
+  }
+  try {
+    melon::pca::read_scores(path);
+    FAIL();
+  } catch (const melon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'song_ids' must be 1-D with one entry per row of 'scores' (3)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(melon::pca::read_scores(dir + "/missing.h5"), melon::Error);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
