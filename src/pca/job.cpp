@@ -22,6 +22,8 @@
 #include "melon/pca/shard.hpp"
 #include "melon/pca/source.hpp"
 #include "melon/pca/state.hpp"
+#include "melon/util/bytes.hpp"
+#include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::pca {
@@ -31,27 +33,6 @@ std::string hex64(std::uint64_t x) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
   return buf;
-}
-
-std::uint64_t hash_ids(const std::vector<arena::SongId>& ids) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (auto id : ids) {
-    for (int b = 0; b < 4; ++b) {
-      h ^= (static_cast<std::uint32_t>(id) >> (8 * b)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  }
-  return h;
-}
-
-std::string ids_to_bytes(const std::vector<arena::SongId>& ids) {
-  return std::string(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(arena::SongId));
-}
-
-std::vector<arena::SongId> bytes_to_ids(const std::string& b) {
-  std::vector<arena::SongId> ids(b.size() / sizeof(arena::SongId));
-  if (!ids.empty()) std::memcpy(ids.data(), b.data(), ids.size() * sizeof(arena::SongId));
-  return ids;
 }
 
 // Every pass allocates its D x l accumulators and buffers anew (tens of MB);
@@ -90,18 +71,13 @@ void check_out_writable(MPI_Comm comm, const std::string& out) {
 // Rank 0 reads the song list once; everyone gets it.
 std::vector<arena::SongId> song_list(MPI_Comm comm, const MelSource& source, const JobOptions& o,
                                      const std::string& label) {
-  std::string bytes, error;
+  std::string bytes;
   std::int64_t duplicates = 0;
-  if (mpi::rank(comm) == 0) {
-    try {
-      bytes = ids_to_bytes(o.songs ? parse_song_list(*o.songs, &duplicates) : source.all_ids());
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  mpi::throw_if_any(comm, error);
+  mpi::collective(comm, [&] {
+    if (mpi::rank(comm) == 0) bytes = to_bytes(o.songs ? parse_song_list(*o.songs, &duplicates) : source.all_ids());
+  });
   mpi::bcast(comm, bytes);
-  std::vector<arena::SongId> ids = bytes_to_ids(bytes);
+  std::vector<arena::SongId> ids = from_bytes<arena::SongId>(bytes);
   MELON_CHECK(!ids.empty(), "melon pca: the song list " << label << " is empty");
   if (mpi::rank(comm) == 0 && duplicates > 0)
     log::warn("pca: " + std::to_string(duplicates) + " duplicate ids in " + label + " ignored");
@@ -192,7 +168,7 @@ std::int64_t cache_budget(MPI_Comm comm, std::int64_t memory_mb, const SongRows&
 std::string fingerprint(const MelSource& source, const std::string& label, const std::vector<arena::SongId>& ids,
                         const FeatureSpec& spec) {
   std::ostringstream fp;
-  fp << "input=" << source.describe() << "\nsongs=" << label << " n=" << ids.size() << " hash=" << hex64(hash_ids(ids))
+  fp << "input=" << source.describe() << "\nsongs=" << label << " n=" << ids.size() << " hash=" << hex64(fnv1a64(ids.data(), ids.size() * sizeof(arena::SongId)))
      << "\nfeatures=" << describe(spec) << "\n";
   return fp.str();
 }

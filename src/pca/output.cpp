@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/bytes.hpp"
 
 namespace melon::pca {
 namespace {
@@ -29,26 +29,22 @@ constexpr char kSkippedSongIds[] = "skipped_song_ids";
 constexpr char kSkippedReasons[] = "skipped_reasons";
 
 std::string pack(const std::vector<SkippedSong>& v) {
-  std::string out;
+  ByteWriter w;
   for (auto& s : v) {
-    std::int32_t id = s.id;
-    std::uint32_t n = static_cast<std::uint32_t>(s.reason.size());
-    out.append(reinterpret_cast<const char*>(&id), 4);
-    out.append(reinterpret_cast<const char*>(&n), 4);
-    out += s.reason;
+    w.pod<std::int32_t>(s.id);
+    w.pod<std::uint32_t>(static_cast<std::uint32_t>(s.reason.size()));
+    w.raw(s.reason.data(), s.reason.size());
   }
-  return out;
+  return std::move(w.buf);
 }
 
 void unpack(const std::string& bytes, std::vector<SkippedSong>& out) {
-  std::size_t at = 0;
-  while (at + 8 <= bytes.size()) {
+  ByteReader rd(bytes, "the skipped songs gathered from the ranks");
+  while (!rd.done()) {
     SkippedSong s;
-    std::uint32_t n = 0;
-    std::memcpy(&s.id, bytes.data() + at, 4);
-    std::memcpy(&n, bytes.data() + at + 4, 4);
-    s.reason = bytes.substr(at + 8, n);
-    at += 8 + n;
+    s.id = rd.pod<std::int32_t>();
+    s.reason.resize(rd.pod<std::uint32_t>());
+    rd.raw(s.reason.data(), s.reason.size());
     out.push_back(std::move(s));
   }
 }

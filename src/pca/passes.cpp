@@ -19,68 +19,6 @@
 
 namespace melon::pca {
 
-Workers::Workers(int n) : n_(std::max(1, n)) {
-  for (int t = 1; t < n_; ++t) threads_.emplace_back([this, t] { loop(t); });
-}
-
-Workers::~Workers() {
-  {
-    std::lock_guard<std::mutex> lk(m_);
-    stop_ = true;
-    ++gen_;
-  }
-  cv_.notify_all();
-  for (auto& th : threads_) th.join();
-}
-
-void Workers::run(const std::function<void(int)>& fn) {
-  if (n_ == 1) {
-    fn(0);
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lk(m_);
-    fn_ = &fn;
-    pending_ = n_ - 1;
-    err_ = nullptr;
-    ++gen_;
-  }
-  cv_.notify_all();
-  std::exception_ptr mine;
-  try {
-    fn(0);
-  } catch (...) {
-    mine = std::current_exception();
-  }
-  std::unique_lock<std::mutex> lk(m_);
-  done_.wait(lk, [&] { return pending_ == 0; });
-  fn_ = nullptr;
-  if (mine) std::rethrow_exception(mine);
-  if (err_) std::rethrow_exception(err_);
-}
-
-void Workers::loop(int t) {
-  std::uint64_t seen = 0;
-  for (;;) {
-    const std::function<void(int)>* fn = nullptr;
-    {
-      std::unique_lock<std::mutex> lk(m_);
-      cv_.wait(lk, [&] { return gen_ != seen; });
-      seen = gen_;
-      if (stop_) return;
-      fn = fn_;
-    }
-    try {
-      (*fn)(t);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(m_);
-      if (!err_) err_ = std::current_exception();
-    }
-    std::lock_guard<std::mutex> lk(m_);
-    if (--pending_ == 0) done_.notify_one();
-  }
-}
-
 void FloatBuffer::allocate(std::size_t count) {
   release();
   bytes_ = std::max<std::size_t>(count * sizeof(float), 4096);
@@ -183,13 +121,13 @@ std::string Streamer::rows(const State& st, Counters& c, log::Progress& prog, do
 void Streamer::scan_impl(State& w, Counters& c, log::Progress& prog, double scale, const ScanFn& fn) {
   const std::int64_t n_cand = src_.size(), B = opt_.block;
   std::vector<RowStatus> st(static_cast<std::size_t>(std::min(B, std::max<std::int64_t>(n_cand, 1))));
-  const int T = workers_.size();
+  const int T = pool_.threads();
   std::vector<double> tbytes(T);
   for (std::int64_t c0 = 0; c0 < n_cand; c0 += B) {
     const std::int64_t n = std::min(B, n_cand - c0);
     const std::int64_t v0 = static_cast<std::int64_t>(w.rows.size());
     float* a = cache_on_ ? cache_.data() + static_cast<std::size_t>(v0) * dim_ : buf_.data();
-    workers_.run([&](int t) {
+    pool_.run_per_thread([&](int t) {
       auto r = chunk(n, t, T);
       for (std::int64_t j = r.begin; j < r.end; ++j) {
         st[j] = src_.row(c0 + j, a + static_cast<std::size_t>(j) * dim_);
@@ -227,14 +165,14 @@ std::string Streamer::rows_impl(const State& w, Counters& c, log::Progress& prog
   // rows. The kernels' sums do not depend on the block size (kernels.hpp).
   const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size()),
                      B = cache_ready_ ? std::max<std::int64_t>(opt_.block, 4096) : opt_.block;
-  const int T = workers_.size();
+  const int T = pool_.threads();
   std::vector<double> tbytes(T);
   std::vector<std::string> terr(T);
   for (std::int64_t r0 = 0; r0 < n_local; r0 += B) {
     const std::int64_t n = std::min(B, n_local - r0);
     float* a = cache_on_ ? cache_.data() + static_cast<std::size_t>(r0) * dim_ : buf_.data();
     if (spill_ready_) {
-      workers_.run([&](int t) {
+      pool_.run_per_thread([&](int t) {
         auto r = chunk(n, t, T);
         if (r.end <= r.begin) return;
         float* rows = a + static_cast<std::size_t>(r.begin) * dim_;
@@ -243,7 +181,7 @@ std::string Streamer::rows_impl(const State& w, Counters& c, log::Progress& prog
         centre_rows(rows, r.end - r.begin, dim_, meanf_.data());
       });
     } else if (!cache_ready_) {
-      workers_.run([&](int t) {
+      pool_.run_per_thread([&](int t) {
         auto r = chunk(n, t, T);
         for (std::int64_t j = r.begin; j < r.end && terr[t].empty(); ++j) {
           float* row = a + static_cast<std::size_t>(j) * dim_;
@@ -278,8 +216,8 @@ std::string Streamer::rows_impl(const State& w, Counters& c, log::Progress& prog
 void Streamer::centre_cache(const State& st) {
   if (!cache_on_) return;
   const std::int64_t n = static_cast<std::int64_t>(st.rows.size());
-  const int T = workers_.size();
-  workers_.run([&](int t) {
+  const int T = pool_.threads();
+  pool_.run_per_thread([&](int t) {
     auto r = chunk(n, t, T);
     centre_rows(cache_.data() + static_cast<std::size_t>(r.begin) * dim_, r.end - r.begin, dim_, meanf_.data());
   });
@@ -292,7 +230,7 @@ void AtAccumulator::add(const float* a, std::int64_t n, const RowMatF& m) {
     const bool flush = pending_ == kFlushRows;
     const float* ai = a + static_cast<std::size_t>(i0) * dim_;
     const float* mi = m.data() + static_cast<std::size_t>(i0) * cols_;
-    workers_.run([&](int t) {
+    pool_.run_per_thread([&](int t) {
       auto r = columns(t);
       if (r.end <= r.begin) return;
       accumulate_columns_times_rows(ai, seg, dim_, r.begin, r.end, mi, cols_, tmp_.data());
@@ -305,7 +243,7 @@ void AtAccumulator::add(const float* a, std::int64_t n, const RowMatF& m) {
 
 Eigen::MatrixXd& AtAccumulator::result() {
   if (pending_ > 0) {
-    workers_.run([&](int t) {
+    pool_.run_per_thread([&](int t) {
       auto r = columns(t);
       if (r.end > r.begin) flush_rows(r.begin, r.end - r.begin);
     });
@@ -316,7 +254,7 @@ Eigen::MatrixXd& AtAccumulator::result() {
 
 // Thread t's columns: split in 16-column units (the kernel's vector width).
 mpi::Range AtAccumulator::columns(int t) const {
-  const int T = workers_.size();
+  const int T = pool_.threads();
   const std::int64_t units = (dim_ + 15) / 16;
   auto u = chunk(units, t, T);
   return {std::min<std::int64_t>(u.begin * 16, dim_), std::min<std::int64_t>(u.end * 16, dim_)};
@@ -327,10 +265,10 @@ void AtAccumulator::flush_rows(Eigen::Index d0, Eigen::Index nd) {
   tmp_.middleRows(d0, nd).setZero();
 }
 
-void multiply_rows(Workers& workers, const float* a, std::int64_t n, const PackedColumns& z, Eigen::MatrixXd& y,
+void multiply_rows(util::ThreadPool& pool, const float* a, std::int64_t n, const PackedColumns& z, Eigen::MatrixXd& y,
                    std::int64_t r0) {
-  const int T = workers.size();
-  workers.run([&](int t) {
+  const int T = pool.threads();
+  pool.run_per_thread([&](int t) {
     auto r = chunk(n, t, T);
     if (r.end > r.begin)
       rows_times_columns(a + static_cast<std::size_t>(r.begin) * z.dim, r.end - r.begin, z,

@@ -1,19 +1,15 @@
 #pragma once
-// Internal to src/pca: the machinery a PCA pass runs on. Worker threads, the
-// float buffers rows are made in, the spill file, the Streamer that brings a
+// Internal to src/pca: the machinery a PCA pass runs on. The float buffers
+// rows are made in, the spill file, the Streamer that brings a
 // rank's rows to a pass (made from the spectrograms, kept in memory or read
 // back from the spill file, the same bits every way) and the two block
 // products' drivers.
 #include <mpi.h>
 
 #include <Eigen/Dense>
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "melon/mpi/mpi.hpp"
@@ -21,36 +17,15 @@
 #include "melon/pca/rpca.hpp"
 #include "melon/pca/state.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::pca {
 
 using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Fork-join worker threads: run(fn) calls fn(t) for t in [0, n), t = 0 on the
-// caller. Only the caller ever talks to MPI (MPI_THREAD_FUNNELED).
-class Workers {
- public:
-  explicit Workers(int n);
-  ~Workers();
-  Workers(const Workers&) = delete;
-  Workers& operator=(const Workers&) = delete;
-  int size() const { return n_; }
-  void run(const std::function<void(int)>& fn);
-
- private:
-  void loop(int t);
-
-  int n_;
-  std::vector<std::thread> threads_;
-  std::mutex m_;
-  std::condition_variable cv_, done_;
-  const std::function<void(int)>* fn_ = nullptr;
-  int pending_ = 0;
-  std::uint64_t gen_ = 0;
-  bool stop_ = false;
-  std::exception_ptr err_;
-};
-
+// Thread t's share of n items. Passes run their kernels as pool.run_per_thread(fn):
+// fn(t) for each t in [0, pool.threads()), t naming the share, never the OS
+// thread (only the caller talks to MPI: MPI_THREAD_FUNNELED).
 inline mpi::Range chunk(std::int64_t n, int t, int parts) { return mpi::block_range(n, t, parts); }
 
 // Uninitialised float storage for blocks and the row cache, mapped with
@@ -119,8 +94,8 @@ class Streamer {
   using ScanFn = std::function<void(float* a, std::int64_t first, std::int64_t n)>;
   using RowsFn = std::function<void(const float* a, std::int64_t first, std::int64_t n)>;
 
-  Streamer(const RowSource& src, const Options& opt, Workers& workers, int dim)
-      : src_(src), opt_(opt), workers_(workers), dim_(dim) {}
+  Streamer(const RowSource& src, const Options& opt, util::ThreadPool& pool, int dim)
+      : src_(src), opt_(opt), pool_(pool), dim_(dim) {}
 
   void allocate_block();
   void enable_cache(std::int64_t rows);
@@ -145,7 +120,7 @@ class Streamer {
 
   const RowSource& src_;
   const Options& opt_;
-  Workers& workers_;
+  util::ThreadPool& pool_;
   int dim_;
   Eigen::VectorXf meanf_;
   FloatBuffer buf_, cache_;
@@ -165,8 +140,8 @@ class Streamer {
 class AtAccumulator {
  public:
   static constexpr std::int64_t kFlushRows = 4096;  // float partial sums over at most this many rows
-  AtAccumulator(Workers& workers, int dim, int cols)
-      : workers_(workers), dim_(dim), cols_(cols), acc_(Eigen::MatrixXd::Zero(dim, cols)),
+  AtAccumulator(util::ThreadPool& pool, int dim, int cols)
+      : pool_(pool), dim_(dim), cols_(cols), acc_(Eigen::MatrixXd::Zero(dim, cols)),
         tmp_(Eigen::MatrixXf::Zero(dim, cols)) {}
 
   void add(const float* a, std::int64_t n, const RowMatF& m);
@@ -176,7 +151,7 @@ class AtAccumulator {
  private:
   mpi::Range columns(int t) const;
   void flush_rows(Eigen::Index d0, Eigen::Index nd);
-  Workers& workers_;
+  util::ThreadPool& pool_;
   int dim_, cols_;
   Eigen::MatrixXd acc_;
   Eigen::MatrixXf tmp_;
@@ -185,7 +160,7 @@ class AtAccumulator {
 
 // y rows [r0, r0 + n) (n_total x l, column-major double) = A Z, rows split
 // over the workers.
-void multiply_rows(Workers& workers, const float* a, std::int64_t n, const PackedColumns& z, Eigen::MatrixXd& y,
+void multiply_rows(util::ThreadPool& pool, const float* a, std::int64_t n, const PackedColumns& z, Eigen::MatrixXd& y,
                    std::int64_t r0);
 
 // acc (D x l, this rank's part of the sum) becomes Z = qr(sum over ranks),

@@ -20,6 +20,7 @@
 #include "melon/pca/cholqr.hpp"
 #include "melon/pca/kernels.hpp"
 #include "melon/pca/state.hpp"
+#include "melon/util/bytes.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
 #include "passes.hpp"
@@ -80,7 +81,7 @@ struct Run {
   int l0;                   // sketch columns asked for: k + p, capped by D
   int s_width;              // single-pass: Psi's rows (2 l0 + 1); 0 otherwise
   std::int64_t cand_total;  // candidate rows, all ranks
-  Workers& workers;
+  util::ThreadPool& pool;
   Streamer& stream;
   const Eigen::MatrixXf& omega;  // D x l0
   const PackedColumns& omega_packed;
@@ -155,8 +156,9 @@ Eigen::MatrixXf draw_omega(MPI_Comm comm, std::uint64_t seed, int D, int l0) {
   const int n_cols = static_cast<int>(cols.end - cols.begin);
   float* mine = omega.data() + static_cast<std::size_t>(cols.begin) * D;
   gaussian_matrix(seed, kOmegaStream, D, n_cols, mine, static_cast<int>(cols.begin));
-  auto parts = mpi::allgather_bytes(
-      comm, std::string(reinterpret_cast<const char*>(mine), sizeof(float) * static_cast<std::size_t>(n_cols) * D));
+  ByteWriter block;
+  block.raw(mine, static_cast<std::size_t>(n_cols) * D);
+  auto parts = mpi::allgather_bytes(comm, block.buf);
   std::size_t at = 0;  // blocks in rank order: together, omega's columns in order
   for (auto& part : parts) {
     MELON_ASSERT(at + part.size() <= sizeof(float) * static_cast<std::size_t>(omega.size()),
@@ -179,15 +181,11 @@ void plan_rows(Streamer& stream, const RowSource& src, const Options& opt, const
   bool on = opt.cache_bytes > 0 && cache_rows * static_cast<std::int64_t>(D) * 4 <= opt.cache_bytes;
   // Spilling pays only when a later pass would otherwise make the rows again.
   const bool spill = !on && !opt.spill_dir.empty() && !opt.single_pass && start < n_passes - 1;
-  std::string err;  // out of memory (or of scratch space) on one rank must stop every rank
-  try {
+  mpi::collective(comm, [&] {  // out of memory (or of scratch space) on one rank must stop every rank
     stream.allocate_block();
     if (on) stream.enable_cache(cache_rows);
     if (spill) stream.enable_spill(opt.spill_dir);
-  } catch (const Error& e) {
-    err = e.what();
-  }
-  mpi::throw_if_any(comm, err);
+  });
   std::int64_t counts[2] = {on ? 1 : 0, spill ? 1 : 0};
   mpi::allreduce_sum(comm, counts, 2);
   if (talk && opt.cache_bytes > 0)
@@ -228,7 +226,7 @@ void column_statistics(const Run& r, State& w, Eigen::VectorXd& sum) {
 // Single-pass: X = (Psi Q)^+ W, kept transposed (D x l), from W = Psi A
 // summed over the ranks (wacc, D x s) and Psi 1 (psi1); X plays B's part.
 Eigen::MatrixXd solve_sketch(const Run& r, const State& w, Eigen::MatrixXd& wacc, Eigen::VectorXd& psi1) {
-  const int s_width = r.s_width, T = r.workers.size();
+  const int s_width = r.s_width, T = r.pool.threads();
   const std::int64_t n_local = static_cast<std::int64_t>(w.rows.size());
   // W = Psi Ac = Psi A - (Psi 1) mu^T, kept transposed (D x s).
   mpi::allreduce_sum_same(r.comm, wacc.data(), static_cast<std::size_t>(wacc.size()));
@@ -237,7 +235,7 @@ Eigen::MatrixXd solve_sketch(const Run& r, const State& w, Eigen::MatrixXd& wacc
   // Psi Q (s x l) from the same float-rounded Psi entries as W.
   Eigen::MatrixXd psiq = Eigen::MatrixXd::Zero(s_width, w.sketch);
   std::vector<Eigen::MatrixXd> part(T, Eigen::MatrixXd::Zero(s_width, w.sketch));
-  r.workers.run([&](int t) {
+  r.pool.run_per_thread([&](int t) {
     auto rg = chunk(n_local, t, T);
     Eigen::VectorXf pf(s_width);
     for (std::int64_t i = rg.begin; i < rg.end; ++i) {
@@ -260,20 +258,20 @@ Eigen::MatrixXd solve_sketch(const Run& r, const State& w, Eigen::MatrixXd& wacc
 // column sums give the mean, ||Ac||_F^2 and Q = qr(Y - 1 mu^T Omega); in
 // single-pass mode W = Psi A as well, solved into the sketch X.
 void first_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double scale) {
-  const int D = r.D, l0 = r.l0, s_width = r.s_width, T = r.workers.size();
+  const int D = r.D, l0 = r.l0, s_width = r.s_width, T = r.pool.threads();
   const std::int64_t n_cand = r.src.size();
   Eigen::MatrixXd y(n_cand, l0);
   Eigen::VectorXd sum = Eigen::VectorXd::Zero(2 * D);  // column sums, then sums of squares
-  AtAccumulator wsum(r.workers, s_width > 0 ? D : 0, s_width);
+  AtAccumulator wsum(r.pool, s_width > 0 ? D : 0, s_width);
   Eigen::VectorXd psi1 = Eigen::VectorXd::Zero(s_width);
   RowMatF psi;
   std::string error = r.stream.scan(w, c, prog, scale, [&](float* a, std::int64_t v0, std::int64_t nv) {
-    r.workers.run([&](int t) {
+    r.pool.run_per_thread([&](int t) {
       auto rg = chunk(D, t, T);
       column_sums(a, nv, D, rg.begin, rg.end, sum.data(), sum.data() + D);
     });
     const double g0 = now();
-    multiply_rows(r.workers, a, nv, r.omega_packed, y, v0);
+    multiply_rows(r.pool, a, nv, r.omega_packed, y, v0);
     c.flops += 2.0 * nv * D * l0;
     if (s_width > 0) {
       psi.resize(nv, s_width);
@@ -309,7 +307,7 @@ void first_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double
 // or, on the last pass (last = true), Bt = Ac^T Q for the final SVD.
 void transpose_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double scale, bool last) {
   const int D = r.D;
-  AtAccumulator sum(r.workers, D, w.sketch);
+  AtAccumulator sum(r.pool, D, w.sketch);
   RowMatF qf;
   std::string error = r.stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
     const double g0 = now();
@@ -339,7 +337,7 @@ void range_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double
   Eigen::MatrixXd y(n_local, w.sketch);
   std::string error = r.stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
     const double g0 = now();
-    multiply_rows(r.workers, a, n, zp, y, r0);
+    multiply_rows(r.pool, a, n, zp, y, r0);
     c.flops += 2.0 * n * D * w.sketch;
     c.gemm += now() - g0;
   });
@@ -502,11 +500,11 @@ Result run(const RowSource& src, const Options& opt) {
 
   const Eigen::MatrixXf omega = draw_omega(comm, opt.seed, D, l0);
   const PackedColumns omega_packed = pack_columns(omega.data(), D, l0);
-  Workers workers(opt.threads);
-  Streamer stream(src, opt, workers, D);
+  util::ThreadPool pool(opt.threads);
+  Streamer stream(src, opt, pool, D);
   plan_rows(stream, src, opt, w, start, n_passes, D, cand_total, talk);
   if (start > 0) stream.set_mean(w.mean);
-  const Run r{src, opt, comm, D, l0, opt.single_pass ? 2 * l0 + 1 : 0, cand_total, workers, stream, omega,
+  const Run r{src, opt, comm, D, l0, opt.single_pass ? 2 * l0 + 1 : 0, cand_total, pool, stream, omega,
               omega_packed};
 
   double since_checkpoint = 0;
