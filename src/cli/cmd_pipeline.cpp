@@ -124,7 +124,7 @@ int run(int argc, char** argv) {
       table << buf;
     };
     row("all", rep.overall);
-    for (auto& [t, s] : rep.by_type) row(arena::to_string(t), s);
+    for (auto& [t, s] : rep.by_type) row(questions::name(t), s);
     json << (first ? "" : ", ") << "\"" << m << "\": " << eval::to_json(rep);
     first = false;
   }
