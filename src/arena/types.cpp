@@ -28,19 +28,4 @@ std::int32_t date_key(const std::string& t) {
   return y * 10000 + m * 100 + d;
 }
 
-QuestionType question_type(const Playlist& q) {
-  if (!q.songs.empty()) return q.tags.empty() ? QuestionType::SongsOnly : QuestionType::SongsTags;
-  return q.tags.empty() ? QuestionType::TitleOnly : QuestionType::TagsOnly;
-}
-
-const char* to_string(QuestionType t) {
-  switch (t) {
-    case QuestionType::SongsOnly: return "songs only";
-    case QuestionType::SongsTags: return "songs+tags";
-    case QuestionType::TagsOnly: return "tags only";
-    case QuestionType::TitleOnly: return "title only";
-  }
-  return "?";
-}
-
 }  // namespace melon::arena

@@ -58,9 +58,9 @@ Report evaluate(const std::vector<arena::Result>& answers, const std::vector<are
                 const std::vector<arena::Playlist>* questions) {
   std::unordered_map<std::int64_t, const arena::Result*> truth;
   for (auto& a : answers) MELON_CHECK(truth.emplace(a.id, &a).second, "answers: duplicate playlist id " << a.id);
-  std::unordered_map<std::int64_t, arena::QuestionType> types;
+  std::unordered_map<std::int64_t, questions::QuestionType> types;
   if (questions)
-    for (auto& q : *questions) types.emplace(q.id, arena::question_type(q));
+    for (auto& q : *questions) types.emplace(q.id, questions::question_type(q));
 
   std::unordered_set<std::int64_t> seen;
   for (auto& r : results) {
@@ -108,7 +108,7 @@ std::string format_table(const Report& r) {
     out += buf;
   };
   row("all", r.overall);
-  for (auto& [t, s] : r.by_type) row(arena::to_string(t), s);
+  for (auto& [t, s] : r.by_type) row(questions::name(t), s);
   return out;
 }
 
@@ -124,7 +124,7 @@ std::string to_json(const Report& r) {
   for (auto& [t, s] : r.by_type) {
     if (!first) out += ", ";
     first = false;
-    out += std::string("\"") + arena::to_string(t) + "\": " + obj(s);
+    out += std::string("\"") + questions::name(t) + "\": " + obj(s);
   }
   return out + "}}";
 }

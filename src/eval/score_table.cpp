@@ -25,7 +25,7 @@ ScoreTable score_table(const std::vector<arena::Result>& answers, const std::vec
       table << buf;
     };
     row("all", rep.overall);
-    for (auto& [t, s] : rep.by_type) row(arena::to_string(t), s);
+    for (auto& [t, s] : rep.by_type) row(questions::name(t), s);
     json << (first ? "" : ", ") << "\"" << m << "\": " << to_json(rep);
     first = false;
   }

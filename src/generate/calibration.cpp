@@ -8,6 +8,8 @@
 
 #include "melon/error.hpp"
 #include "melon/generate/genres.hpp"
+#include "melon/generate/questions.hpp"
+#include "melon/questions/types.hpp"
 
 namespace melon::generate {
 namespace {
@@ -70,9 +72,7 @@ void Calibration::add_train(const SongWorld& w, const arena::Playlist& p) {
 }
 
 void Calibration::add_question(int set, const arena::Playlist& q) {
-  const bool songs = !q.songs.empty(), tags = !q.tags.empty();
-  const int type = songs ? (tags ? 1 : 0) : (tags ? 2 : 3);
-  ++types_[set][type];
+  ++types_[set][static_cast<int>(questions::question_type(q))];
 }
 
 std::vector<CalibrationRow> Calibration::rows() const {
@@ -148,17 +148,17 @@ std::vector<CalibrationRow> Calibration::rows() const {
   add("like_max", "like_cnt max", lk.empty() ? 0 : static_cast<double>(lk.back()), kNaN, kNaN, 0);
   const char* set_name[2] = {"val", "test"};
   const double real_sets[2] = {kRealVal, kRealTest};
-  const char* type_key[4] = {"songs_only", "songs_tags", "title_tags", "title_only"};
-  const char* type_label[4] = {"songs only", "songs + tags", "title + tags", "title only"};
-  const double mix[4] = {0.42, 0.39, 0.11, 0.08};
   for (int s = 0; s < 2; ++s) {
     double total = 0;
     for (int k = 0; k < 4; ++k) total += static_cast<double>(types_[s][k]);
     add(std::string(set_name[s]) + "_questions", std::string(set_name[s]) + " questions", total, real_sets[s],
         real_sets[s] * sn, 0);
-    for (int k = 0; k < 4; ++k)
-      add(std::string(set_name[s]) + "_" + type_key[k], std::string(set_name[s]) + " share " + type_label[k],
-          types_[s][k] / std::max(total, 1.0), mix[k], mix[k], 3);
+    for (int k = 0; k < 4; ++k) {
+      const auto t = static_cast<questions::QuestionType>(k);
+      add(std::string(set_name[s]) + "_" + questions::name(t, questions::Spelling::Key),
+          std::string(set_name[s]) + " share " + questions::name(t, questions::Spelling::Arena),
+          types_[s][k] / std::max(total, 1.0), kQuestionMix[k], kQuestionMix[k], 3);
+    }
   }
   return r;
 }

@@ -8,6 +8,7 @@
 
 #include "melon/error.hpp"
 #include "melon/text/tokenize.hpp"
+#include "melon/questions/types.hpp"
 
 namespace melon::rank {
 namespace {
@@ -130,7 +131,7 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
   const std::unordered_set<arena::SongId> shown_songs(q.songs.begin(), q.songs.end());
   const std::unordered_set<std::string> shown_tags(q.tags.begin(), q.tags.end());
   const auto title_tokens = text::tokenize(q.title, ctx.tokenizer);
-  const float qf[] = {static_cast<float>(arena::question_type(q)), static_cast<float>(q.songs.size()),
+  const float qf[] = {static_cast<float>(questions::question_type(q)), static_cast<float>(q.songs.size()),
                       static_cast<float>(q.tags.size()), static_cast<float>(title_tokens.size())};
 
   Pool out;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_set>
 
@@ -15,43 +16,31 @@
 #include "melon/model/parallel.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/rank/features.hpp"
-#include "melon/recommend/predict.hpp"
+#include "melon/questions/held_out.hpp"
+#include "melon/recommend/ae_source.hpp"
 #include "melon/recommend/rules.hpp"
+#include "melon/recommend/source.hpp"
 #include "melon/train/data.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
-#include "melon/util/rng.hpp"
 
 namespace melon::rank {
 namespace {
 
 using recommend::Candidates;
+using Sources = std::vector<std::unique_ptr<recommend::CandidateSource>>;
 
-// Everything that proposes candidates, fitted once.
-struct Sources {
-  std::vector<Source> desc;
-  const recommend::AeModel* ae = nullptr;
-  recommend::PredictOptions ae_opt;
-  std::vector<std::unique_ptr<recommend::Reference>> refs;  // one per opt.references
-  const recommend::Reference* title = nullptr;               // item-knn over title tokens
-  std::unique_ptr<recommend::Reference> title_owned;
-};
-
-// This rank's block of qs, pooled and described.
-std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& src, const FeatureContext& ctx,
-                             const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
-                             const RerankOptions& opt, model::Pool& threads, const char* what) {
+// This rank's block of qs, pooled over every source and described.
+std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources,
+                             const FeatureContext& ctx, const RerankOptions& opt, model::Pool& threads,
+                             const char* what) {
   const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(), mpi::size());
-  const auto n = static_cast<std::size_t>(mine.end - mine.begin);
-  const std::size_t S = src.desc.size();
-  std::vector<std::vector<Candidates>> lists(S, std::vector<Candidates>(n));
-  std::size_t s = 0;
-  if (src.ae) {
-    lists[s++] = recommend::ae_candidates(*src.ae, qs, src.ae_opt, opt.songs_per_source, opt.tags_per_source,
-                                          threads, mpi::world());
-  }
-  // Reference scoring: questions in slabs (progress between them), each slab
-  // in fixed chunks with a workspace of their own.
+  const auto block = std::span<const arena::Playlist>(qs).subspan(static_cast<std::size_t>(mine.begin),
+                                                                  static_cast<std::size_t>(mine.end - mine.begin));
+  const auto n = block.size();
+  if (mpi::rank() == 0) log::info(std::string("pooling ") + what);
+  std::vector<std::vector<Candidates>> lists;
+  for (auto& s : sources) lists.push_back(s->candidates(block, opt.songs_per_source, opt.tags_per_source, threads));
   log::Progress progress(std::string("pooling ") + what, static_cast<std::int64_t>(n), "questions", 10.0,
                          mpi::rank() == 0);
   std::vector<Pool> out(n);
@@ -59,25 +48,12 @@ std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sourc
   for (std::size_t s0 = 0; s0 < n; s0 += kSlab) {
     const auto s1 = std::min(n, s0 + kSlab);
     threads.run(static_cast<std::int64_t>((s1 - s0 + kChunk - 1) / kChunk), [&](std::int64_t k) {
-      recommend::Workspace ws;
       const auto b = s0 + static_cast<std::size_t>(k) * kChunk, e = std::min(s1, b + kChunk);
       for (auto i = b; i < e; ++i) {
-        const auto& q = qs[static_cast<std::size_t>(mine.begin) + i];
-        std::size_t t = src.ae ? 1 : 0;
-        for (auto& r : src.refs)
-          lists[t++][i] = recommend::candidates(*r, corpus, q, opt.ref, dates, opt.songs_per_source,
-                                                opt.tags_per_source, ws);
-        if (src.title) {
-          arena::Playlist only_title = q;  // tokens become the items of a question without songs
-          only_title.songs.clear();
-          only_title.tags.clear();
-          lists[t++][i] = recommend::candidates(*src.title, corpus, only_title, opt.ref, dates,
-                                                opt.songs_per_source, opt.tags_per_source, ws);
-        }
         std::vector<const Candidates*> these;
-        for (std::size_t x = 0; x < S; ++x) these.push_back(&lists[x][i]);
-        out[i] = pool_question(q, these, ctx);
-        for (std::size_t x = 0; x < S; ++x) lists[x][i] = Candidates{};
+        for (auto& l : lists) these.push_back(&l[i]);
+        out[i] = pool_question(block[i], these, ctx);
+        for (auto& l : lists) l[i] = Candidates{};
       }
     });
     progress.update(static_cast<std::int64_t>(s1));
@@ -300,180 +276,165 @@ arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::S
   return recommend::answer(cand, c, q, song_dates);
 }
 
-std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt_in) {
-  MELON_ASSERT(in.train && in.questions, "rerank inputs");
-  RerankOptions opt = opt_in;
-  const int rank = mpi::rank();
-  int threads = opt.threads;
-  if (threads <= 0)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
-  opt.songs.threads = opt.tags.threads = threads;
-  model::Pool pool(threads);
-  const auto& train = *in.train;
-  auto questions = *in.questions;
-  if (!opt.use_titles)
-    for (auto& q : questions) q.title.clear();
+namespace {
 
-  // The autoencoder and the playlists it never saw.
-  std::unique_ptr<recommend::AeModel> ae;
-  std::vector<std::int64_t> held_ids;
-  if (!in.checkpoint_dir.empty()) {
-    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca, in.weights));
-    held_ids = ae->held_out;
-    MELON_CHECK(!held_ids.empty(), in.checkpoint_dir
-                                       << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
-                                          "or by an older melon); the reranker learns on them: retrain with --val-size");
-  } else {
-    std::vector<std::size_t> idx(train.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    Rng(mix_seed(opt.seed, 0x7E7A)).shuffle(idx);
-    const auto n = std::min<std::size_t>(idx.size() / 5, static_cast<std::size_t>(std::max<std::int64_t>(0, opt.learn_questions)));
-    idx.resize(n);
-    std::sort(idx.begin(), idx.end());
-    for (auto i : idx) held_ids.push_back(train[i].id);
+// The held-out training playlists the reranker learns on: the autoencoder's
+// (it never saw them), else a slice of its own.
+std::vector<std::int64_t> held_out_ids(const std::vector<arena::Playlist>& train, const recommend::AeModel* ae,
+                                       const std::string& checkpoint_dir, const RerankOptions& opt) {
+  if (ae) {
+    MELON_CHECK(!ae->held_out.empty(), checkpoint_dir
+                                           << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
+                                              "or by an older melon); the reranker learns on them: retrain with --val-size");
+    return ae->held_out;
   }
-  const std::unordered_set<std::int64_t> held_set(held_ids.begin(), held_ids.end());
+  std::vector<std::int64_t> ids;
+  for (auto i : questions::held_out_indices(train.size(), opt.learn_questions, opt.seed, questions::HeldOutDraw::Rerank))
+    ids.push_back(train[i].id);
+  return ids;
+}
+
+// Learning questions made from the held-out playlists, and the other training
+// playlists, which the sources are fitted on.
+struct Learning {
   std::vector<arena::Playlist> fit_on;
-  std::vector<arena::Playlist> learn_q;
-  std::vector<arena::Result> learn_a;
+  std::vector<arena::Playlist> questions;
+  std::vector<arena::Result> answers;
   std::vector<std::int64_t> owner;  // held-out playlist behind each learning question
   std::size_t n_held = 0;
+};
+
+Learning learning_questions(const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
+                            const RerankOptions& opt) {
+  const std::unordered_set<std::int64_t> held_set(held_ids.begin(), held_ids.end());
+  Learning l;
   for (auto& p : train) {
     if (!held_set.count(p.id)) {
-      fit_on.push_back(p);
+      l.fit_on.push_back(p);
       continue;
     }
     // The official type by position, and (opt.no_song_copies) a second question
     // from the same playlist that shows no songs: tags-only and title-only
     // questions are a fifth of the official mix, too few to learn them from.
-    const auto j = static_cast<std::int64_t>(n_held++);
+    const auto j = static_cast<std::int64_t>(l.n_held++);
     const std::int64_t positions[2] = {j, 20 * j + 16 + j % 4};  // slot 16-19: tags only or title only
     const int copies = opt.no_song_copies && j % 20 < 16 ? 2 : 1;
     for (int c = 0; c < copies; ++c) {
-      auto h = train::make_held_out(p, positions[c], opt.seed);
+      auto h = questions::held_out_question(p, positions[c], opt.seed);
       if (!opt.use_titles) h.question.title.clear();
-      learn_q.push_back(std::move(h.question));
-      learn_a.push_back(std::move(h.answer));
-      owner.push_back(j);
+      l.questions.push_back(std::move(h.question));
+      l.answers.push_back(std::move(h.answer));
+      l.owner.push_back(j);
     }
   }
-  MELON_CHECK(n_held == held_set.size(), "the autoencoder's held-out playlists are not all in --train ("
-                                              << n_held << " of " << held_set.size()
-                                              << " found): train and rerank on the same file");
-  MELON_CHECK(!fit_on.empty(), "no training playlists left to fit the sources on");
+  MELON_CHECK(l.n_held == held_set.size(), "the autoencoder's held-out playlists are not all in --train ("
+                                               << l.n_held << " of " << held_set.size()
+                                               << " found): train and rerank on the same file");
+  MELON_CHECK(!l.fit_on.empty(), "no training playlists left to fit the sources on");
+  return l;
+}
 
-  std::size_t n_songs = 0;
-  if (in.meta) {
-    n_songs = in.meta->size();
-  } else {
-    for (const auto* list : std::initializer_list<const std::vector<arena::Playlist>*>{&train, &questions})
-      for (auto& p : *list)
-        for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
-  }
-  const auto corpus = recommend::build_corpus(fit_on, n_songs, opt.ref.tokenizer);
-  const auto dates = in.meta ? recommend::song_dates(*in.meta) : std::vector<std::int32_t>{};
+// Song ids span song_meta, else every id the playlists name.
+std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Playlist>& train,
+                       const std::vector<arena::Playlist>& questions) {
+  if (meta) return meta->size();
+  std::size_t n = 0;
+  for (const auto* list : {&train, &questions})
+    for (auto& p : *list)
+      for (auto s : p.songs) n = std::max<std::size_t>(n, static_cast<std::size_t>(s) + 1);
+  return n;
+}
 
-  Sources src;
+// The sources in feature order: the autoencoder, each reference, the title kNN
+// (sharing item-knn's fitted model when the list has one).
+Sources make_sources(const recommend::AeModel* ae, const recommend::Corpus& corpus,
+                     const std::vector<std::int32_t>& dates, const RerankOptions& opt) {
+  Sources out;
   if (ae) {
-    src.ae = ae.get();
-    src.ae_opt.song_dates = dates;
-    src.desc.push_back({"autoencoder", true});
+    recommend::PredictOptions po;
+    po.song_dates = dates;
+    out.push_back(recommend::ae_source(*ae, std::move(po)));
   }
+  std::shared_ptr<const recommend::Reference> item_knn;
   for (auto& name : opt.references) {
-    src.refs.push_back(recommend::make_reference(recommend::parse_reference(name), corpus, opt.ref));
-    src.desc.push_back({name, false});
+    std::shared_ptr<const recommend::Reference> ref =
+        recommend::make_reference(recommend::parse_reference(name), corpus, opt.ref);
+    if (name == "item-knn") item_knn = ref;
+    out.push_back(recommend::reference_source(name, std::move(ref), corpus, opt.ref, dates));
   }
   if (opt.title_source && opt.use_titles) {
-    for (std::size_t i = 0; i < opt.references.size(); ++i)
-      if (opt.references[i] == "item-knn") src.title = src.refs[i].get();
-    if (!src.title) {
-      src.title_owned = recommend::make_reference(recommend::ReferenceMethod::ItemKnn, corpus, opt.ref);
-      src.title = src.title_owned.get();
-    }
-    src.desc.push_back({"title", false});
+    if (!item_knn) item_knn = recommend::make_reference(recommend::ReferenceMethod::ItemKnn, corpus, opt.ref);
+    out.push_back(recommend::title_source(item_knn, corpus, opt.ref, dates));
   }
-  MELON_CHECK(!src.desc.empty(), "reranker: no candidate source (no autoencoder and no reference)");
+  MELON_CHECK(!out.empty(), "reranker: no candidate source (no autoencoder and no reference)");
+  return out;
+}
 
-  train::AudioTable audio;
-  if (opt.use_audio) {
-    if (ae && !ae->audio.empty()) audio = ae->audio;
-    else if (!in.pca.empty()) audio = train::read_audio(in.pca);
-  }
-  FeatureContext ctx;
-  ctx.sources = src.desc;
-  ctx.corpus = &corpus;
-  ctx.meta = in.meta;
-  ctx.audio = audio.empty() ? nullptr : &audio;
-  ctx.tokenizer = opt.ref.tokenizer;
-  ctx.songs_per_source = opt.songs_per_source;
-  ctx.tags_per_source = opt.tags_per_source;
-  const auto song_names = song_features(ctx), tag_names = tag_features(ctx);
-  if (rank == 0) {
-    std::string names;
-    for (auto& s : src.desc) names += (names.empty() ? "" : ", ") + s.name;
-    log::info("reranker: sources " + names + "; " + std::to_string(learn_q.size()) + " learning questions from " +
-              std::to_string(n_held) + " held-out training playlists, sources fitted on the other " +
-              std::to_string(fit_on.size()) + "; " + std::to_string(threads) + " threads per rank");
-  }
-
-  // Learn.
+// Rank 0 learns the models on every rank's rows and broadcasts them.
+std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>& pools, const Learning& l,
+                                                         const std::vector<std::string>& song_names,
+                                                         const std::vector<std::string>& tag_names,
+                                                         const RerankOptions& opt, int threads) {
+  const int rank = mpi::rank();
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(l.questions.size()), rank, mpi::size());
+  auto rows = gather_rows(learning_rows(pools, l.questions, l.answers, mine.begin, static_cast<int>(song_names.size()),
+                                        static_cast<int>(tag_names.size()), opt.split_song_model));
   std::array<std::string, kModels> bytes;
-  if (opt.learned) {
-    const auto pools = pool_block(learn_q, src, ctx, corpus, dates, opt, pool, "learning questions");
-    const auto mine = mpi::block_range(static_cast<std::int64_t>(learn_q.size()), rank, mpi::size());
-    auto rows = gather_rows(learning_rows(pools, learn_q, learn_a, mine.begin, static_cast<int>(song_names.size()),
-                                          static_cast<int>(tag_names.size()), opt.split_song_model));
-    std::string error;
-    if (rank == 0) {
-      try {
-        for (int m = 0; m < kModels; ++m) {
-          if (m == kNoSongs && !opt.split_song_model) continue;
-          // Validation by held-out playlist: both questions of one playlist fall on the same side.
-          for (auto& q : rows[m].q) q = owner[static_cast<std::size_t>(q)];
-          const bool tags = m == kTags;
-          const auto& names = tags ? tag_names : song_names;
-          bytes[m] = learn(m == kSongsShown && !opt.split_song_model ? "songs" : kModelName[m], rows[m].d, rows[m].q, tags ? opt.tags : opt.songs, opt, tags ? 10 : 100,
-                           names)
-                         .save();
-          if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
-        }
-      } catch (const Error& e) {
-        error = e.what();
+  std::string error;
+  if (rank == 0) {
+    try {
+      for (int m = 0; m < kModels; ++m) {
+        if (m == kNoSongs && !opt.split_song_model) continue;
+        // Validation by held-out playlist: both questions of one playlist fall on the same side.
+        for (auto& q : rows[m].q) q = l.owner[static_cast<std::size_t>(q)];
+        const bool tags = m == kTags;
+        const auto& names = tags ? tag_names : song_names;
+        bytes[m] = learn(m == kSongsShown && !opt.split_song_model ? "songs" : kModelName[m], rows[m].d, rows[m].q,
+                         tags ? opt.tags : opt.songs, opt, tags ? 10 : 100, names)
+                       .save();
+        if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
       }
+    } catch (const Error& e) {
+      error = e.what();
     }
-    mpi::throw_if_any(error);
   }
+  mpi::throw_if_any(error);
   std::array<std::optional<Booster>, kModels> models;
-  if (opt.learned)
-    for (int m = 0; m < kModels; ++m) {
-      if (m == kNoSongs && !opt.split_song_model) continue;
-      mpi::bcast(bytes[m]);
-      models[m] = Booster::load(bytes[m], threads);
-    }
-  // Without learning: reciprocal-rank fusion of the sources' ranks (the
-  // first 2 x sources features of every row are rank, relative score).
+  for (int m = 0; m < kModels; ++m) {
+    if (m == kNoSongs && !opt.split_song_model) continue;
+    mpi::bcast(bytes[m]);
+    models[m] = Booster::load(bytes[m], threads);
+  }
+  return models;
+}
+
+// This rank's answers: each pool ordered by its model, or without models by
+// reciprocal-rank fusion of the sources' ranks (the first 2 x sources
+// features of every row are rank, relative score). `originals`: the questions
+// as given (titles kept), for the answer rules.
+std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const std::vector<arena::Playlist>& originals,
+                                        const std::array<std::optional<Booster>, kModels>& models,
+                                        std::size_t n_sources, std::size_t song_nf, std::size_t tag_nf,
+                                        const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                                        const RerankOptions& opt) {
   auto score = [&](const std::optional<Booster>& b, const std::vector<float>& x, std::size_t nf) {
     const auto rows = x.size() / nf;
     if (b) return b->predict(x.data(), rows, static_cast<int>(nf));
     std::vector<float> s(rows, 0.0f);
     for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t k = 0; k < src.desc.size(); ++k)
+      for (std::size_t k = 0; k < n_sources; ++k)
         if (const float rk = x[r * nf + 2 * k]; !std::isnan(rk)) s[r] += 1.0f / (60.0f + rk);
     return s;
   };
-
-  // Answer.
-  const auto pools = pool_block(questions, src, ctx, corpus, dates, opt, pool, "questions");
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), rank, mpi::size());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(), mpi::size());
   // Scored in slabs: one XGBoost call per model and slab, not per question.
   std::vector<arena::Result> out;
   for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
     const auto s1 = std::min(pools.size(), s0 + 256);
     std::array<std::vector<float>, kModels> x;
     auto model_of = [&](std::size_t i) {
-      return opt.split_song_model && (*in.questions)[static_cast<std::size_t>(mine.begin) + i].songs.empty()
-                 ? kNoSongs
-                 : kSongsShown;
+      return opt.split_song_model && originals[static_cast<std::size_t>(mine.begin) + i].songs.empty() ? kNoSongs
+                                                                                                       : kSongsShown;
     };
     for (auto i = s0; i < s1; ++i) {
       auto& to = x[model_of(i)];
@@ -481,7 +442,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
       x[kTags].insert(x[kTags].end(), pools[i].tag_x.begin(), pools[i].tag_x.end());
     }
     std::array<std::vector<float>, kModels> scores;
-    for (int m = 0; m < kModels; ++m) scores[m] = score(models[m], x[m], m == kTags ? tag_names.size() : song_names.size());
+    for (int m = 0; m < kModels; ++m) scores[m] = score(models[m], x[m], m == kTags ? tag_nf : song_nf);
     std::array<std::size_t, kModels> at{};
     auto next = [&](int m, std::size_t n) {
       std::vector<float> v(scores[m].begin() + static_cast<std::ptrdiff_t>(at[m]),
@@ -493,11 +454,68 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
       const auto& p = pools[i];
       const auto ps = next(model_of(i), p.songs.size());
       const auto pt = next(kTags, p.tags.size());
-      out.push_back(ranked_answer((*in.questions)[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt,
+      out.push_back(ranked_answer(originals[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt,
                                   corpus, dates));
     }
   }
-  return recommend::gather_results(out);
+  return out;
+}
+
+}  // namespace
+
+std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt_in) {
+  MELON_ASSERT(in.train && in.questions, "rerank inputs");
+  RerankOptions opt = opt_in;
+  int threads = opt.threads;
+  if (threads <= 0)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
+  opt.songs.threads = opt.tags.threads = threads;
+  model::Pool pool(threads);
+  const auto& train = *in.train;
+  auto questions = *in.questions;
+  if (!opt.use_titles)
+    for (auto& q : questions) q.title.clear();
+
+  std::unique_ptr<recommend::AeModel> ae;
+  if (!in.checkpoint_dir.empty())
+    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca, in.weights));
+  const auto learning = learning_questions(train, held_out_ids(train, ae.get(), in.checkpoint_dir, opt), opt);
+
+  const auto corpus =
+      recommend::build_corpus(learning.fit_on, song_count(in.meta, train, questions), opt.ref.tokenizer);
+  const auto dates = in.meta ? recommend::song_dates(*in.meta) : std::vector<std::int32_t>{};
+  const auto sources = make_sources(ae.get(), corpus, dates, opt);
+
+  train::AudioTable audio;
+  if (opt.use_audio) {
+    if (ae && !ae->audio.empty()) audio = ae->audio;
+    else if (!in.pca.empty()) audio = train::read_audio(in.pca);
+  }
+  FeatureContext ctx;
+  for (auto& s : sources) ctx.sources.push_back({s->name(), s->logits()});
+  ctx.corpus = &corpus;
+  ctx.meta = in.meta;
+  ctx.audio = audio.empty() ? nullptr : &audio;
+  ctx.tokenizer = opt.ref.tokenizer;
+  ctx.songs_per_source = opt.songs_per_source;
+  ctx.tags_per_source = opt.tags_per_source;
+  const auto song_names = song_features(ctx), tag_names = tag_features(ctx);
+  if (mpi::rank() == 0) {
+    std::string names;
+    for (auto& s : ctx.sources) names += (names.empty() ? "" : ", ") + s.name;
+    log::info("reranker: sources " + names + "; " + std::to_string(learning.questions.size()) +
+              " learning questions from " + std::to_string(learning.n_held) +
+              " held-out training playlists, sources fitted on the other " + std::to_string(learning.fit_on.size()) +
+              "; " + std::to_string(threads) + " threads per rank");
+  }
+
+  std::array<std::optional<Booster>, kModels> models;
+  if (opt.learned)
+    models = learn_models(pool_block(learning.questions, sources, ctx, opt, pool, "learning questions"), learning,
+                          song_names, tag_names, opt, threads);
+  const auto pools = pool_block(questions, sources, ctx, opt, pool, "questions");
+  return recommend::gather_results(answer_block(pools, *in.questions, models, sources.size(), song_names.size(),
+                                                tag_names.size(), corpus, dates, opt));
 }
 
 }  // namespace melon::rank

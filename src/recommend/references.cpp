@@ -3,22 +3,39 @@
 #include "melon/recommend/references.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <span>
 #include <unordered_set>
 
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/recommend/rules.hpp"
+#include "melon/recommend/source.hpp"
 #include "melon/util/log.hpp"
 #include "reference_models.hpp"
 
 namespace melon::recommend {
 
-bool is_reference(const std::string& name) { return name == "item-knn" || name == "playlist-knn" || name == "ease"; }
+namespace {
+constexpr ReferenceMethod kMethods[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease};
+}  // namespace
+
+const char* to_string(ReferenceMethod m) {
+  switch (m) {
+    case ReferenceMethod::ItemKnn: return "item-knn";
+    case ReferenceMethod::PlaylistKnn: return "playlist-knn";
+    case ReferenceMethod::Ease: return "ease";
+  }
+  return "?";
+}
+
+bool is_reference(const std::string& name) {
+  return std::any_of(std::begin(kMethods), std::end(kMethods), [&](auto m) { return name == to_string(m); });
+}
 
 ReferenceMethod parse_reference(const std::string& name) {
-  if (name == "item-knn") return ReferenceMethod::ItemKnn;
-  if (name == "playlist-knn") return ReferenceMethod::PlaylistKnn;
-  if (name == "ease") return ReferenceMethod::Ease;
+  for (auto m : kMethods)
+    if (name == to_string(m)) return m;
   MELON_THROW("unknown reference method '" << name << "' (item-knn|playlist-knn|ease)");
 }
 
@@ -200,14 +217,16 @@ std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, co
 
 namespace {
 
+// A reference fitted on the whole training list, as a source. Filled in place:
+// the source keeps references to the corpus and the dates.
 struct Prepared {
   Corpus corpus;
-  std::unique_ptr<Reference> ref;
   std::vector<std::int32_t> dates;
+  std::unique_ptr<CandidateSource> source;
 };
 
-Prepared prepare(ReferenceMethod m, const std::vector<arena::Playlist>& train, const arena::SongMeta* meta,
-                 const ReferenceOptions& opt) {
+void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>& train, const arena::SongMeta* meta,
+             const ReferenceOptions& opt) {
   std::size_t n_songs = 0;
   if (meta) {
     n_songs = meta->size();
@@ -215,29 +234,20 @@ Prepared prepare(ReferenceMethod m, const std::vector<arena::Playlist>& train, c
     for (auto& p : train)
       for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
   }
-  Prepared pr;
   pr.corpus = build_corpus(train, n_songs, opt.tokenizer);
-  pr.ref = make_reference(m, pr.corpus, opt);
   if (meta) pr.dates = song_dates(*meta);
+  pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt), pr.corpus, opt, pr.dates);
   if (mpi::rank() == 0)
     log::info("reference corpus: " + std::to_string(pr.corpus.n_playlists()) + " playlists, " +
               std::to_string(pr.corpus.pop.songs.size()) + " songs, " + std::to_string(pr.corpus.tags.size()) +
               " tags, " + std::to_string(pr.corpus.tokens.size()) + " title tokens");
-  return pr;
 }
 
-// This rank's block of questions, each through fn(question, candidates).
-template <class Fn>
-void for_my_questions(const Prepared& pr, const std::vector<arena::Playlist>& questions, const ReferenceOptions& opt,
-                      std::size_t n_songs, std::size_t n_tags, Fn&& fn) {
+// This rank's block of the questions.
+std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& questions) {
   const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(), mpi::size());
-  Workspace ws;
-  log::Progress progress("questions", mine.end - mine.begin, "questions", 10.0, mpi::rank() == 0);
-  for (auto i = mine.begin; i < mine.end; ++i) {
-    fn(questions[i], candidates(*pr.ref, pr.corpus, questions[i], opt, pr.dates, n_songs, n_tags, ws));
-    progress.update(i - mine.begin + 1);
-  }
-  progress.finish();
+  return std::span<const arena::Playlist>(questions).subspan(static_cast<std::size_t>(mine.begin),
+                                                             static_cast<std::size_t>(mine.end - mine.begin));
 }
 
 }  // namespace
@@ -246,21 +256,23 @@ std::vector<Candidates> reference_candidates(ReferenceMethod m, const std::vecto
                                              const std::vector<arena::Playlist>& questions,
                                              const arena::SongMeta* meta, const ReferenceOptions& opt,
                                              std::size_t n_songs, std::size_t n_tags) {
-  auto pr = prepare(m, train, meta, opt);
-  std::vector<Candidates> out;
-  for_my_questions(pr, questions, opt, n_songs, n_tags,
-                   [&](const arena::Playlist&, Candidates&& c) { out.push_back(std::move(c)); });
-  return out;
+  Prepared pr;
+  prepare(pr, m, train, meta, opt);
+  model::Pool one_thread;
+  return pr.source->candidates(my_block(questions), n_songs, n_tags, one_thread);
 }
 
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
                                          const ReferenceOptions& opt) {
-  auto pr = prepare(m, train, meta, opt);
+  Prepared pr;
+  prepare(pr, m, train, meta, opt);
+  model::Pool one_thread;
+  const auto block = my_block(questions);
+  const auto cands = pr.source->candidates(block, 100, 10, one_thread);
   std::vector<arena::Result> out;
-  for_my_questions(pr, questions, opt, 100, 10, [&](const arena::Playlist& q, Candidates&& c) {
-    out.push_back(answer(c, pr.corpus, q, pr.dates));
-  });
+  out.reserve(block.size());
+  for (std::size_t i = 0; i < block.size(); ++i) out.push_back(answer(cands[i], pr.corpus, block[i], pr.dates));
   return gather_results(out);
 }
 

@@ -7,6 +7,7 @@
 
 #include "melon/error.hpp"
 #include "melon/pca/output.hpp"
+#include "melon/questions/held_out.hpp"
 #include "melon/util/rng.hpp"
 
 namespace melon::train {
@@ -250,28 +251,8 @@ void add_example(model::Batch& b, const Encoded& e, const model::Dims& d, const 
 }
 
 HeldOut make_held_out(const arena::Playlist& p, std::int64_t position, std::uint64_t seed) {
-  Rng rng(mix_seed(seed, 0x4E1D, static_cast<std::uint64_t>(position)));
-  const int slot = static_cast<int>(position % 20);
-  const bool songs_shown = slot < 16, tags_shown = slot >= 6 && slot < 19;
-  HeldOut h;
-  h.question = p;
-  h.answer.id = p.id;
-  auto split_half = [&](auto& shown, auto& answer, bool masked, std::size_t cap) {
-    auto all = shown;
-    shown.clear();
-    answer.clear();
-    if (!masked) {
-      for (std::size_t i = 0; i < all.size() && i < cap; ++i) answer.push_back(all[i]);
-      return;
-    }
-    auto keep = pick(all.size(), all.size() / 2, rng);
-    std::vector<char> is_shown(all.size(), 0);
-    for (auto k : keep) is_shown[k] = 1;
-    for (std::size_t i = 0; i < all.size(); ++i) (is_shown[i] ? shown : answer).push_back(all[i]);
-  };
-  split_half(h.question.songs, h.answer.songs, songs_shown, 100);
-  split_half(h.question.tags, h.answer.tags, tags_shown, 10);
-  return h;
+  auto h = questions::held_out_question(p, position, seed);
+  return {std::move(h.question), std::move(h.answer)};
 }
 
 }  // namespace melon::train

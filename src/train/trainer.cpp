@@ -11,6 +11,7 @@
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/questions/held_out.hpp"
 #include "melon/recommend/predict.hpp"
 #include "melon/train/checkpoint.hpp"
 #include "melon/train/signals.hpp"
@@ -106,14 +107,10 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
 
   // Held-out slice of the training playlists (at most a fifth), scored every
   // epoch and never trained on; the reranker (rank/rerank.hpp) learns on it.
-  const auto n_val = static_cast<std::size_t>(
-      std::clamp<std::int64_t>(cfg.val_size, 0, static_cast<std::int64_t>(in.train.size() / 5)));
-  std::vector<std::size_t> idx(in.train.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  Rng(mix_seed(cfg.seed, 0x7A11)).shuffle(idx);
+  const auto held_idx =
+      questions::held_out_indices(in.train.size(), cfg.val_size, cfg.seed, questions::HeldOutDraw::Training);
+  const auto n_val = held_idx.size();
   std::vector<char> held(in.train.size(), 0);
-  std::vector<std::size_t> held_idx(idx.begin(), idx.begin() + n_val);
-  std::sort(held_idx.begin(), held_idx.end());
   for (auto i : held_idx) held[i] = 1;
   std::vector<const arena::Playlist*> data;
   for (std::size_t i = 0; i < in.train.size(); ++i)

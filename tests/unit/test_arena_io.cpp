@@ -6,6 +6,7 @@
 
 #include "melon/arena/io.hpp"
 #include "melon/error.hpp"
+#include "melon/questions/types.hpp"
 
 using namespace melon;
 
@@ -41,7 +42,7 @@ TEST(ArenaIo, ReadsPlaylistsWithEmojiEmptyListsAndKoreanTitles) {
   EXPECT_EQ(pl[0].songs, (std::vector<arena::SongId>{0, 1, 2}));
   EXPECT_EQ(pl[1].title, "요즘 너 말야 😍");
   EXPECT_TRUE(pl[2].songs.empty() && pl[2].tags.empty() && pl[2].title.empty());
-  EXPECT_EQ(arena::question_type(pl[2]), arena::QuestionType::TitleOnly);
+  EXPECT_EQ(questions::question_type(pl[2]), questions::QuestionType::TitleOnly);
   EXPECT_EQ(pl[0].like_cnt, 71);
 }
 

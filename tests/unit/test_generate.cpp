@@ -26,6 +26,7 @@
 #include "melon/generate/questions.hpp"
 #include "melon/generate/world.hpp"
 #include "melon/mel/npy.hpp"
+#include "melon/questions/types.hpp"
 
 namespace {
 
@@ -121,14 +122,14 @@ TEST(GenerateQuestions, MixIsExactAndMaskHidesHalf) {
   for (int i = 0; i < 7; ++i) p.songs.push_back(i);
   p.tags = {"a", "b", "c"};
   gen::Rng rng(1);
-  auto q = gen::make_question(p, melon::arena::QuestionType::SongsTags, rng);
+  auto q = gen::make_question(p, melon::questions::QuestionType::SongsTags, rng);
   EXPECT_EQ(q.answer.songs.size(), 3u);  // 7 // 2 hidden
   EXPECT_EQ(q.question.songs.size(), 4u);
   EXPECT_EQ(q.answer.tags.size(), 1u);
   EXPECT_TRUE(q.question.title.empty());
   EXPECT_EQ(q.answer.title, "title");
   EXPECT_TRUE(std::is_sorted(q.question.songs.begin(), q.question.songs.end()));  // order kept
-  auto t = gen::make_question(p, melon::arena::QuestionType::TitleOnly, rng);
+  auto t = gen::make_question(p, melon::questions::QuestionType::TitleOnly, rng);
   EXPECT_TRUE(t.question.songs.empty() && t.question.tags.empty());
   EXPECT_EQ(t.question.title, "title");
   EXPECT_EQ(t.answer.songs, p.songs);
@@ -204,14 +205,14 @@ TEST_F(GeneratedData, QuestionsHideLenHalfAndAnswersNeverOverlapThem) {
       EXPECT_EQ(q.updt_date, a.updt_date);
       EXPECT_EQ(q.like_cnt, a.like_cnt);
       EXPECT_FALSE(a.title.empty());
-      const auto type = gen::shown_type(q);
+      const auto type = melon::questions::question_type(q);
       const bool songs_shown = !q.songs.empty(), tags_shown = !q.tags.empty();
       // Title only where songs are absent.
       EXPECT_EQ(q.title.empty(), songs_shown) << "question " << q.id;
       if (!songs_shown) {
         EXPECT_EQ(q.title, a.title);
       }
-      EXPECT_FALSE(a.songs.empty()) << "question " << q.id << " (" << gen::type_name(type) << ") hides no song";
+      EXPECT_FALSE(a.songs.empty()) << "question " << q.id << " (" << melon::questions::name(type) << ") hides no song";
       EXPECT_FALSE(a.tags.empty()) << "question " << q.id << " hides no tag";
       if (songs_shown) {
         EXPECT_EQ(a.songs.size(), (q.songs.size() + a.songs.size()) / 2);
@@ -232,7 +233,7 @@ TEST_F(GeneratedData, QuestionsHideLenHalfAndAnswersNeverOverlapThem) {
 TEST_F(GeneratedData, QuestionFilesFollowTheReleasedMix) {
   const auto qs = read("val.json");
   std::map<int, int> count;
-  for (auto& q : qs) ++count[static_cast<int>(gen::shown_type(q))];
+  for (auto& q : qs) ++count[static_cast<int>(melon::questions::question_type(q))];
   const double n = static_cast<double>(qs.size());
   for (int k = 0; k < 4; ++k) EXPECT_NEAR(count[k] / n, gen::kQuestionMix[k], 1.0 / n + 1e-9) << "type " << k;
 }

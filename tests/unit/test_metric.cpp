@@ -92,8 +92,8 @@ TEST(Metric, BreakdownByQuestionType) {
   std::vector<arena::Playlist> questions{q1, q2};
   auto rep = eval::evaluate({Result{1, {1}, {"a"}}, Result{2, {1}, {"a"}}}, {full_result(1), full_result(2)}, &questions);
   ASSERT_EQ(rep.by_type.size(), 2u);
-  EXPECT_EQ(rep.by_type[arena::QuestionType::SongsOnly].questions, 1u);
-  EXPECT_EQ(rep.by_type[arena::QuestionType::TitleOnly].questions, 1u);
+  EXPECT_EQ(rep.by_type[questions::QuestionType::SongsOnly].questions, 1u);
+  EXPECT_EQ(rep.by_type[questions::QuestionType::TitleOnly].questions, 1u);
 }
 
 TEST(ScoreTable, OneRowPerMethodAndQuestionTypeAndOneJsonObject) {

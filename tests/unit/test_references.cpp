@@ -9,6 +9,7 @@
 #include "melon/error.hpp"
 #include "melon/recommend/references.hpp"
 #include "melon/recommend/rules.hpp"
+#include "melon/recommend/source.hpp"
 
 using namespace melon;
 using recommend::ReferenceMethod;
@@ -263,4 +264,62 @@ TEST(References, WithoutSongMetaSongIdsComeFromTrainingAndNoDateRuleApplies) {
   ASSERT_EQ(r[0].songs.size(), 100u);
   std::set<arena::SongId> top(r[0].songs.begin(), r[0].songs.begin() + 3);
   EXPECT_EQ(top, (std::set<arena::SongId>{30, 31, 32}));
+}
+
+namespace {
+void expect_same(const recommend::Candidates& a, const recommend::Candidates& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.songs, b.songs);
+  EXPECT_EQ(a.tags, b.tags);
+}
+}  // namespace
+
+TEST(References, NamesRoundTrip) {
+  for (auto m : kAll) {
+    EXPECT_STREQ(recommend::to_string(m), name(m));
+    EXPECT_EQ(recommend::parse_reference(recommend::to_string(m)), m);
+    EXPECT_TRUE(recommend::is_reference(recommend::to_string(m)));
+  }
+}
+
+TEST(CandidateSources, AReferenceSourceGivesItsReferencesCandidatesForAnyThreadCount) {
+  World w;
+  const auto opt = small_options();
+  const auto c = recommend::build_corpus(w.train, w.meta.size(), opt.tokenizer);
+  const auto dates = recommend::song_dates(w.meta);
+  std::vector<arena::Playlist> qs;
+  for (int i = 0; i < 40; ++i) qs.push_back(question(100 + i, {10 + i % 3, 20 + i % 3}, {i % 2 ? "rock" : "rain"}));
+  for (auto m : kAll) {
+    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(m, c, opt);
+    const auto src = recommend::reference_source(name(m), ref, c, opt, dates);
+    EXPECT_EQ(src->name(), name(m));
+    EXPECT_FALSE(src->logits());
+    model::Pool one, three(3);
+    const auto a = src->candidates(qs, 7, 3, one), b = src->candidates(qs, 7, 3, three);
+    ASSERT_EQ(a.size(), qs.size());
+    ASSERT_EQ(b.size(), qs.size());
+    recommend::Workspace ws;
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+      expect_same(a[i], b[i]);
+      expect_same(a[i], recommend::candidates(*ref, c, qs[i], opt, dates, 7, 3, ws));
+    }
+  }
+}
+
+TEST(CandidateSources, TheTitleSourceAnswersFromTheTitleAlone) {
+  World w;
+  const auto opt = small_options();
+  const auto c = recommend::build_corpus(w.train, w.meta.size(), opt.tokenizer);
+  const std::vector<std::int32_t> no_dates;
+  std::shared_ptr<const recommend::Reference> knn = recommend::make_reference(ReferenceMethod::ItemKnn, c, opt);
+  const auto src = recommend::title_source(knn, c, opt, no_dates);
+  EXPECT_EQ(src->name(), "title");
+  model::Pool one;
+  const std::vector<arena::Playlist> qs = {question(1, {20, 21}, {"rock"}, "quiet night")};
+  const auto got = src->candidates(qs, 7, 3, one);
+  ASSERT_EQ(got.size(), 1u);
+  recommend::Workspace ws;
+  expect_same(got[0], recommend::candidates(*knn, c, question(1, {}, {}, "quiet night"), opt, no_dates, 7, 3, ws));
+  EXPECT_EQ(std::count_if(got[0].songs.begin(), got[0].songs.end(), [](auto& s) { return s.first == 10 || s.first == 11; }),
+            2);  // the title's group, not the shown songs'
 }

@@ -83,3 +83,46 @@ TEST(Split, SameSeedSameSplitDifferentSeedDiffers) {
   }
   EXPECT_FALSE(same_ac);
 }
+
+// The exact draws of split_data.py's masking as melon split made them before
+// the questions module: the demo's split files depend on them.
+TEST(Split, DrawsArePinned) {
+  std::vector<arena::Playlist> all;
+  for (int id = 1; id <= 50; ++id) {
+    arena::Playlist p;
+    p.id = id;
+    p.title = "t" + std::to_string(id);
+    for (int i = 0; i < 2 + id % 7; ++i) p.songs.push_back(id * 100 + i);
+    for (int i = 0; i < 1 + id % 4; ++i) p.tags.push_back(std::string(1, static_cast<char>('a' + i)));
+    all.push_back(p);
+  }
+  struct Golden {
+    std::int64_t id;
+    std::vector<arena::SongId> q_songs;
+    std::vector<std::string> q_tags;
+    std::vector<arena::SongId> a_songs;
+    std::vector<std::string> a_tags;
+  };
+  const std::vector<Golden> golden = {
+      {31, {3103, 3104}, {}, {3100, 3101, 3102}, {"a", "b", "c", "d"}},
+      {35, {3500}, {}, {3501}, {"a", "b", "c", "d"}},
+      {6, {600, 601, 604, 605}, {}, {602, 603, 606, 607}, {"a", "b", "c"}},
+      {29, {2900}, {"b"}, {2901, 2902}, {"a"}},
+      {12, {1200, 1201, 1203}, {}, {1202, 1204, 1205, 1206}, {"a"}},
+      {19, {1901, 1902, 1903}, {"a", "c"}, {1900, 1904, 1905, 1906}, {"b", "d"}},
+      {26, {2603, 2604, 2605}, {"b"}, {2600, 2601, 2602, 2606}, {"a", "c"}},
+      {17, {1700, 1704}, {"a"}, {1701, 1702, 1703}, {"b"}},
+      {47, {}, {"b", "c"}, {4700, 4701, 4702, 4703, 4704, 4705, 4706}, {"a", "d"}},
+      {40, {}, {}, {4000, 4001, 4002, 4003, 4004, 4005, 4006}, {"a"}},
+  };
+  const auto s = split::official_split(all, 777);
+  ASSERT_EQ(s.questions.size(), golden.size());
+  for (std::size_t i = 0; i < golden.size(); ++i) {
+    SCOPED_TRACE("question " + std::to_string(i));
+    EXPECT_EQ(s.questions[i].id, golden[i].id);
+    EXPECT_EQ(s.questions[i].songs, golden[i].q_songs);
+    EXPECT_EQ(s.questions[i].tags, golden[i].q_tags);
+    EXPECT_EQ(s.answers[i].songs, golden[i].a_songs);
+    EXPECT_EQ(s.answers[i].tags, golden[i].a_tags);
+  }
+}

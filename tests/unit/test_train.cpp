@@ -158,20 +158,20 @@ TEST(HeldOut, MimicsTheOfficialQuestionTypes) {
   auto p = pl(7, songs, {"a", "b", "c"}, "t");
   for (int pos = 0; pos < 20; ++pos) {
     auto h = make_held_out(p, pos, 1);
-    auto t = arena::question_type(h.question);
+    auto t = questions::question_type(h.question);
     if (pos < 6) {
-      EXPECT_EQ(t, arena::QuestionType::SongsOnly);
+      EXPECT_EQ(t, questions::QuestionType::SongsOnly);
       EXPECT_EQ(h.question.songs.size(), 75u);
       EXPECT_EQ(h.answer.tags.size(), 3u);
     } else if (pos < 16) {
-      EXPECT_EQ(t, arena::QuestionType::SongsTags);
+      EXPECT_EQ(t, questions::QuestionType::SongsTags);
       EXPECT_EQ(h.question.tags.size(), 1u);
       EXPECT_EQ(h.answer.tags.size(), 2u);
     } else if (pos < 19) {
-      EXPECT_EQ(t, arena::QuestionType::TagsOnly);
+      EXPECT_EQ(t, questions::QuestionType::TagsOnly);
       EXPECT_EQ(h.answer.songs.size(), 100u);  // truncated like the split
     } else {
-      EXPECT_EQ(t, arena::QuestionType::TitleOnly);
+      EXPECT_EQ(t, questions::QuestionType::TitleOnly);
     }
     std::set<arena::SongId> all(h.question.songs.begin(), h.question.songs.end());
     for (auto s : h.answer.songs) EXPECT_TRUE(all.insert(s).second);
@@ -207,6 +207,7 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
 #include <unistd.h>
 
 #include "melon/h5/h5.hpp"
+#include "melon/questions/types.hpp"
 
 TEST(Audio, ReadsThePcaStageFile) {
   char tmpl[] = "/tmp/melon-pca-test.XXXXXX";

@@ -53,9 +53,4 @@ struct Result {
 // unknown month/day are kept as 00 so the year still orders correctly).
 std::int32_t date_key(const std::string& text);
 
-// Question type of a question playlist, from what it shows (arena.md).
-enum class QuestionType { SongsOnly, SongsTags, TagsOnly, TitleOnly };
-QuestionType question_type(const Playlist& q);
-const char* to_string(QuestionType t);
-
 }  // namespace melon::arena

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "melon/arena/types.hpp"
+#include "melon/questions/types.hpp"
 
 namespace melon::eval {
 
@@ -23,7 +24,7 @@ struct Score {
 
 struct Report {
   Score overall;
-  std::map<arena::QuestionType, Score> by_type;  // filled when questions are given
+  std::map<questions::QuestionType, Score> by_type;  // filled when questions are given
 };
 
 // Throws melon::Error naming the rule a results file breaks (as the official

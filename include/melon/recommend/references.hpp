@@ -35,6 +35,7 @@
 namespace melon::recommend {
 
 enum class ReferenceMethod { ItemKnn, PlaylistKnn, Ease };
+const char* to_string(ReferenceMethod m);                 // item-knn | playlist-knn | ease
 bool is_reference(const std::string& name);               // item-knn | playlist-knn | ease
 ReferenceMethod parse_reference(const std::string& name);  // throws melon::Error on other names
 

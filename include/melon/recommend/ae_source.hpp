@@ -1,0 +1,14 @@
+#pragma once
+// The autoencoder as one more candidate source (source.hpp): "autoencoder",
+// scores are its output logits.
+#include <memory>
+
+#include "melon/recommend/predict.hpp"
+#include "melon/recommend/source.hpp"
+
+namespace melon::recommend {
+
+// m must outlive the source.
+std::unique_ptr<CandidateSource> ae_source(const AeModel& m, PredictOptions opt);
+
+}  // namespace melon::recommend
