@@ -1,4 +1,5 @@
 // Scores: every method of the run side by side, per question type.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,15 +14,35 @@ namespace melon::report {
 Section scores_section(const ReportInputs& in) {
   const char* id = "scores";
   const char* heading = "Scores";
-  if (!std::filesystem::exists(in.scores))
-    return unavailable(id, heading, "no " + in.scores + " (written by `melon pipeline` after its last stage)");
   // Methods in the file's order: the pipeline lists its own answers first.
   nlohmann::ordered_json j;
+  std::string source = in.scores;
   try {
-    std::ifstream f(in.scores);
-    j = nlohmann::ordered_json::parse(f);
+    if (std::filesystem::exists(in.scores)) {
+      std::ifstream f(in.scores);
+      j = nlohmann::ordered_json::parse(f);
+    } else {
+      // The Slurm chain's evaluate stage: one `melon evaluate --json` per results*.json.
+      const auto dir = std::filesystem::path(in.scores).parent_path() / "scores";
+      std::vector<std::filesystem::path> files;
+      std::error_code ec;
+      for (auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".json") files.push_back(e.path());
+      if (files.empty())
+        return unavailable(id, heading,
+                           "no " + in.scores + " (written by `melon pipeline` after its last stage) and no " +
+                               dir.string() + "/*.json (the Slurm chain's evaluate stage)");
+      std::sort(files.begin(), files.end());
+      for (auto& p : files) {
+        const auto stem = p.stem().string();
+        std::ifstream f(p);
+        j[stem == "results" ? "melon" : stem.rfind("results-", 0) == 0 ? stem.substr(8) : stem] =
+            nlohmann::ordered_json::parse(f);
+      }
+      source = dir.string() + "/*.json";
+    }
   } catch (const std::exception& e) {
-    return unavailable(id, heading, in.scores + ": " + e.what());
+    return unavailable(id, heading, source + ": " + e.what());
   }
   std::vector<std::string> methods, types{"all"};
   for (auto& [m, rep] : j.items()) {
@@ -38,7 +59,7 @@ Section scores_section(const ReportInputs& in) {
     return s && s->contains(key) && (*s)[key].is_number() ? (*s)[key].get<double>() : std::nan("");
   };
   std::string body =
-      "<p class=\"note\">Official metric on the job's local split (" + escape(in.scores) +
+      "<p class=\"note\">Official metric on the job's local split (" + escape(source) +
       "): song nDCG@100, tag nDCG@10 and score = 0.85 song + 0.15 tag, over all questions and per question type.</p>\n";
   const std::pair<const char*, const char*> metrics[] = {
       {"song_ndcg", "song nDCG@100"}, {"tag_ndcg", "tag nDCG@10"}, {"score", "score"}};
