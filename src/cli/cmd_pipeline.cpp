@@ -36,7 +36,7 @@ void run_stage(const std::string& name, std::vector<std::string> args) {
   int rc = c->run(static_cast<int>(argv.size()), argv.data());
   MELON_CHECK(!mpi::any(rc != 0), "stage '" << name << "' failed (exit code " << rc << " on some rank)");
   mpi::barrier();  // later stages read what this one wrote
-  report::mark_stage(mpi::world(), name);
+  report::mark_stage(mpi::world(), name, args);
 }
 
 int run(int argc, char** argv) {

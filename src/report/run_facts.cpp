@@ -84,14 +84,17 @@ nlohmann::json files_json(const std::vector<FileFacts>& v) {
 
 const char* build_commit() { return MELON_GIT_DESCRIBE; }
 
-void mark_stage(MPI_Comm comm, const std::string& name) {
+void mark_stage(MPI_Comm comm, const std::string& name, const std::vector<std::string>& args) {
+  std::string label = name;
+  for (auto& a : args)
+    if (a.rfind("--method=", 0) == 0) label += " " + a.substr(9);
   auto& m = marks();
   bool per_stage = true;
   const double mine = peak_rss_mb_and_reset(per_stage);
   const double peak = mpi::allreduce_max(comm, mine);
   m.peak_per_stage = !mpi::any(comm, !per_stage) && m.peak_per_stage;
   const auto now = Clock::now();
-  m.stages.push_back({name, std::chrono::duration<double>(now - m.last).count(), peak});
+  m.stages.push_back({label, std::chrono::duration<double>(now - m.last).count(), peak});
   m.last = now;
 }
 

@@ -8,7 +8,10 @@
 # without chromium the test is skipped (exit 77).
 source "$(dirname "$0")/lib.sh"
 command -v chromium >/dev/null || { echo "SKIP: chromium not installed (tools/setup.sh installs it)"; exit 77; }
-python3 -c 'import PIL' 2>/dev/null || { echo "SKIP: python3-pil not installed (tools/setup.sh installs it)"; exit 77; }
+# The screenshot check needs Pillow: Debian's python3-pil, also where python3 is another interpreter (pyenv).
+PYPIL=
+for py in python3 /usr/bin/python3; do "$py" -c 'import PIL' 2>/dev/null && { PYPIL=$py; break; }; done
+[ -n "$PYPIL" ] || { echo "SKIP: python3-pil not installed (tools/setup.sh installs it)"; exit 77; }
 
 JOB=$WORK/job.ini
 cat > "$JOB" <<'INI'
@@ -140,7 +143,7 @@ shot() {
   [ -s "$2" ] || { tail -5 "$WORK/chromium.log"; fail "chromium wrote no screenshot of $1"; }
 }
 shot "$WORK/run/report.html" "$WORK/report.png"
-python3 - "$WORK/report.png" <<'PY' || fail "the screenshot looks blank"
+"$PYPIL" - "$WORK/report.png" <<'PY' || fail "the screenshot looks blank"
 import sys
 from PIL import Image
 im = Image.open(sys.argv[1]).convert("RGB")

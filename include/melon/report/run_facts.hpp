@@ -20,7 +20,8 @@ const char* build_commit();
 // its peak memory is the high-water mark of resident memory since then (Linux
 // /proc/self/status VmHWM, reset through /proc/self/clear_refs; where that is
 // not allowed, the process's peak so far, getrusage), the max over ranks.
-void mark_stage(MPI_Comm comm, const std::string& name);
+// `args` (the stage's command line) name a baseline's method in its label.
+void mark_stage(MPI_Comm comm, const std::string& name, const std::vector<std::string>& args = {});
 
 // Collective over comm: rank 0 writes WORK/run.json (atomically) with the
 // marks so far. Never throws on a write failure (a warning): the facts must
