@@ -256,6 +256,9 @@ melon_stage() {
       done
       [ "$n" -gt 0 ] || { merr "stage evaluate: no results*.json in $work"; exit 2; }
       ;;
+    report)
+      MELON_STEP_TASKS=1 step report --work "$work" --song-meta "$data/song_meta.json" --out "$work/report.html" "${extra[@]}"
+      ;;
     *)
       # Any other melon command: melon STAGE --config JOB [EXTRA...].
       step "$_stage" "${base[@]}" "${resume[@]}" "${extra[@]}"

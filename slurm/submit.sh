@@ -5,7 +5,7 @@
 #   slurm/submit.sh [options] JOB.ini [DATA [WORK]]
 #
 #   --stages LIST       comma-separated stages, in order
-#                       (default generate,split,pca,train,predict,evaluate;
+#                       (default generate,split,pca,train,predict,evaluate,report;
 #                       each is slurm/<stage>.sbatch, any other melon command
 #                       goes through slurm/stage.sbatch)
 #   --sbatch-args "A"   extra sbatch options for every stage, split on spaces
@@ -37,7 +37,7 @@ export MELON=${MELON:-$MELON_SRC/build/melon}
 source "$here/common.sh"   # for ini_get; defines functions only
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-stages=generate,split,pca,train,predict,evaluate
+stages=generate,split,pca,train,predict,evaluate,report
 sbatch_args="${MELON_SBATCH_ARGS:-}"
 after=
 dry=0

@@ -16,3 +16,4 @@ flags=(--oversubscribe)
 [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
 rm -rf "$out/run"
 time mpirun "${flags[@]}" -np "$np" build/melon pipeline --config jobs/demo.ini --data "$out/data" --work "$out/run"
+echo "report: $(realpath "$out/run/report.html")"

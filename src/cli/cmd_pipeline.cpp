@@ -14,6 +14,8 @@
 #include "melon/error.hpp"
 #include "melon/eval/score_table.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/report/report.hpp"
+#include "melon/report/run_facts.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
 
@@ -34,6 +36,7 @@ void run_stage(const std::string& name, std::vector<std::string> args) {
   int rc = c->run(static_cast<int>(argv.size()), argv.data());
   MELON_CHECK(!mpi::any(rc != 0), "stage '" << name << "' failed (exit code " << rc << " on some rank)");
   mpi::barrier();  // later stages read what this one wrote
+  report::mark_stage(mpi::world(), name, args);
 }
 
 int run(int argc, char** argv) {
@@ -106,6 +109,7 @@ int run(int argc, char** argv) {
     results.emplace_back(m, out);
   }
 
+  report::write_run_facts(mpi::world(), work, config, data);
   if (mpi::rank() != 0) return 0;
   auto answers = arena::read_results(split_dir + "/answers/val.json");
   auto questions = arena::read_playlists(questions_path);
@@ -117,6 +121,8 @@ int run(int argc, char** argv) {
             << " questions):\n"
             << scores.text << "(also in " << work << "/scores.json)\n"
             << std::flush;
+  report::write_report(report::for_work(work, meta), work + "/report.html");
+  std::cout << "report: " << work << "/report.html\n" << std::flush;
   return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "melon/rank/rerank.hpp"
+#include "melon/rank/report_data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -229,6 +230,7 @@ Booster learn(const char* what, const RankData& all, const std::vector<std::int6
               std::to_string(mean_ndcg(valid, model, k)) + " reranked vs " +
               std::to_string(mean_ndcg(valid, pool_order, k)) + " in pool order");
   }
+  if (!opt.model_dir.empty()) record_ranker(opt.model_dir, what, names, b, valid, k);
   return b;
 }
 

@@ -14,6 +14,7 @@
 #include "melon/questions/held_out.hpp"
 #include "melon/recommend/predict.hpp"
 #include "melon/train/checkpoint.hpp"
+#include "melon/train/curve.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
@@ -441,6 +442,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
         log::info(msg);
       }
       keep_if_best(rep);
+      if (rank == 0 && !cfg.checkpoint_dir.empty()) append_curve(cfg.checkpoint_dir, curve_point(rep, st.step, resumed ? first_step : -1, ep_steps, ep_time, ep_reduce, ep_batch + ep_compute + ep_wait + ep_reduce + ep_update));
       ++st.epoch;
       st.epoch_step = 0;
       st.order = epoch_order(N, cfg.seed, st.epoch, st.rng_state);
