@@ -1,18 +1,45 @@
 // Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives at -O1.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#include "melon/model/autoencoder.hpp"
+#include "melon/ae/autoencoder.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 #include "melon/error.hpp"
 #include "melon/util/rng.hpp"
 
-namespace melon::model {
+namespace melon::ae {
 
 // ---- layout and initialisation ----
+
+std::vector<int> parse_widths(const std::string& s, const std::string& what) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MELON_CHECK(used == item.size() && !item.empty() && v > 0,
+                what << ": expected a comma-separated list of positive integers, got '" << s << "'");
+    out.push_back(v);
+  }
+  MELON_CHECK(!out.empty(), what << ": empty list");
+  return out;
+}
+
+std::string join_widths(const std::vector<int>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
 
 const Tensor& Layout::get(const std::string& name) const {
   for (auto& t : tensors)
@@ -353,4 +380,4 @@ template LossSums forward_backward<float>(const Layout&, const float*, const Mat
 template LossSums forward_backward<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
                                            const LossWeights&, double, Grad<double>&, Workspace<double>&, Pool&);
 
-}  // namespace melon::model
+}  // namespace melon::ae

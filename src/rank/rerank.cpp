@@ -10,14 +10,16 @@
 #include <thread>
 #include <unordered_set>
 
+#include "melon/ae/audio.hpp"
+#include "melon/ae/candidates.hpp"
+#include "melon/ae/model.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/model/parallel.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/rank/features.hpp"
-#include "melon/recommend/predict.hpp"
-#include "melon/recommend/rules.hpp"
-#include "melon/train/data.hpp"
+#include "melon/train/held_out.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
@@ -25,13 +27,13 @@
 namespace melon::rank {
 namespace {
 
-using recommend::Candidates;
+using arena::Candidates;
 
 // Everything that proposes candidates, fitted once.
 struct Sources {
   std::vector<Source> desc;
-  const recommend::AeModel* ae = nullptr;
-  recommend::PredictOptions ae_opt;
+  const ae::Model* ae = nullptr;
+  ae::PredictOptions ae_opt;
   std::vector<std::unique_ptr<recommend::Reference>> refs;  // one per opt.references
   const recommend::Reference* title = nullptr;               // item-knn over title tokens
   std::unique_ptr<recommend::Reference> title_owned;
@@ -47,8 +49,8 @@ std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sourc
   std::vector<std::vector<Candidates>> lists(S, std::vector<Candidates>(n));
   std::size_t s = 0;
   if (src.ae) {
-    lists[s++] = recommend::ae_candidates(*src.ae, qs, src.ae_opt, opt.songs_per_source, opt.tags_per_source,
-                                          threads, mpi::world());
+    lists[s++] = ae::candidates(*src.ae, qs, src.ae_opt, opt.songs_per_source, opt.tags_per_source,
+                                 threads, mpi::world());
   }
   // Reference scoring: questions in slabs (progress between them), each slab
   // in fixed chunks with a workspace of their own.
@@ -292,7 +294,7 @@ arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::S
   cand.id = q.id;
   std::unordered_set<arena::SongId> have;
   for (auto i : order(song_scores))
-    if (!shown.count(songs[i]) && recommend::released_by(song_dates, songs[i], qdate) && have.insert(songs[i]).second)
+    if (!shown.count(songs[i]) && arena::released_by(song_dates, songs[i], qdate) && have.insert(songs[i]).second)
       cand.songs.emplace_back(songs[i], song_scores[i]);
   std::unordered_set<std::string> have_tags;
   for (auto i : order(tag_scores))
@@ -315,10 +317,10 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     for (auto& q : questions) q.title.clear();
 
   // The autoencoder and the playlists it never saw.
-  std::unique_ptr<recommend::AeModel> ae;
+  std::unique_ptr<ae::Model> ae;
   std::vector<std::int64_t> held_ids;
   if (!in.checkpoint_dir.empty()) {
-    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca, in.weights));
+    ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, in.weights));
     held_ids = ae->held_out;
     MELON_CHECK(!held_ids.empty(), in.checkpoint_dir
                                        << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
@@ -371,7 +373,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
         for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
   }
   const auto corpus = recommend::build_corpus(fit_on, n_songs, opt.ref.tokenizer);
-  const auto dates = in.meta ? recommend::song_dates(*in.meta) : std::vector<std::int32_t>{};
+  const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
 
   Sources src;
   if (ae) {
@@ -394,10 +396,10 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   }
   MELON_CHECK(!src.desc.empty(), "reranker: no candidate source (no autoencoder and no reference)");
 
-  train::AudioTable audio;
+  ae::AudioTable audio;
   if (opt.use_audio) {
     if (ae && !ae->audio.empty()) audio = ae->audio;
-    else if (!in.pca.empty()) audio = train::read_audio(in.pca);
+    else if (!in.pca.empty()) audio = ae::read_audio(in.pca);
   }
   FeatureContext ctx;
   ctx.sources = src.desc;

@@ -5,13 +5,13 @@
 
 #include <cmath>
 
+#include "melon/ae/autoencoder.hpp"
 #include "melon/error.hpp"
-#include "melon//model/autoencoder.hpp"
 #include "melon/train/adam.hpp"
 #include "melon/util/rng.hpp"
 
 using namespace melon;
-using namespace melon::model;
+using namespace melon::ae;
 
 namespace {
 

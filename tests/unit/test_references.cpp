@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/recommend/rules.hpp"
 
 using namespace melon;
 using recommend::ReferenceMethod;
@@ -152,7 +152,7 @@ TEST(References, NoneReturnsAQuestionItemADuplicateALateSongOrAShortList) {
       EXPECT_EQ(std::set<std::string>(r.tags.begin(), r.tags.end()).size(), 10u) << name(m);
       for (auto s : r.songs) {
         EXPECT_EQ(std::count(q.songs.begin(), q.songs.end(), s), 0) << name(m) << " returned shown song " << s;
-        EXPECT_TRUE(recommend::released_by(arena::date_key(w.meta.songs[s].issue_date), 20150601))
+        EXPECT_TRUE(arena::released_by(arena::date_key(w.meta.songs[s].issue_date), 20150601))
             << name(m) << " returned song " << s << " released after the playlist's update";
       }
       for (auto& t : r.tags)

@@ -26,7 +26,10 @@
 
 #include "melon/model/parallel.hpp"
 
-namespace melon::model {
+namespace melon::ae {
+
+using model::Chunks;
+using model::Pool;
 
 template <class T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -39,6 +42,11 @@ struct Dims {
   std::int64_t tag_row(std::int64_t t) const { return n_songs + t; }
   std::int64_t token_row(std::int64_t w) const { return n_songs + n_tags + w; }
 };
+
+// Hidden widths as written in --hidden and in checkpoints: "512" or "600,300".
+// what names the source in the error for anything but positive integers.
+std::vector<int> parse_widths(const std::string& s, const std::string& what);
+std::string join_widths(const std::vector<int>& v);
 
 struct Tensor {
   std::string name;
@@ -123,4 +131,4 @@ LossSums loss_only(const Layout& L, const T* params, const Mat<T>& song_audio, c
 inline constexpr std::int64_t kVocabChunk = 2048;
 inline constexpr std::int64_t kRowChunk = 16;
 
-}  // namespace melon::model
+}  // namespace melon::ae

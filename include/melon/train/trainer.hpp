@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "melon/ae/audio.hpp"
 #include "melon/arena/types.hpp"
 #include "melon/train/config.hpp"
-#include "melon/train/data.hpp"
 
 namespace melon::train {
 
@@ -25,7 +25,7 @@ struct TrainInputs {
   std::vector<arena::Playlist> train;      // training playlists
   std::vector<arena::Playlist> questions;  // questions: their visible parts train too
   std::vector<std::int32_t> song_dates;    // by song id (song_meta), for validation; may be empty
-  AudioTable audio;                        // empty: no audio
+  ae::AudioTable audio;                    // empty: no audio
   std::string pca_path;
 };
 
