@@ -10,6 +10,7 @@
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::ae {
@@ -109,12 +110,6 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
 }
 
 std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
-
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h) {
-  auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
-  return h;
-}
 
 std::string hex64(std::uint64_t x) {
   char buf[17];

@@ -10,7 +10,7 @@ namespace melon::ae {
 
 ColdChoice choose_cold(Model& m, const std::vector<arena::Playlist>& questions,
                        const std::vector<arena::Result>& answers, const std::vector<std::int32_t>& song_dates,
-                       Pool& pool, MPI_Comm comm) {
+                       util::ThreadPool& pool, MPI_Comm comm) {
   ColdChoice best;
   const bool audio = m.layout.dims.audio_dim > 0;
   std::vector<std::pair<bool, double>> grid{{audio ? false : true, 0.0}};

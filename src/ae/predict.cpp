@@ -34,7 +34,7 @@ std::vector<arena::Result> gather(const std::vector<arena::Result>& mine, MPI_Co
 }  // namespace
 
 std::vector<arena::Result> predict(const Model& m, const std::vector<arena::Playlist>& questions,
-                                   const PredictOptions& opt, Pool& pool, MPI_Comm comm, bool gather_all) {
+                                   const PredictOptions& opt, util::ThreadPool& pool, MPI_Comm comm, bool gather_all) {
   auto cands = candidates(m, questions, opt, 100, 10, pool, comm);
   const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
   std::vector<arena::Result> out(cands.size());

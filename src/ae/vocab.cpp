@@ -3,19 +3,17 @@
 #include <algorithm>
 #include <map>
 
+#include "melon/util/hash.hpp"
+
 namespace melon::ae {
 
 namespace {
 
-std::uint64_t fnv(std::uint64_t h, const void* data, std::size_t n) {
-  auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
-  return h;
-}
+// A string and a separator, so ("ab", "c") and ("a", "bc") hash apart.
 std::uint64_t fnv_str(std::uint64_t h, const std::string& s) {
-  h = fnv(h, s.data(), s.size());
+  h = fnv1a64(s, h);
   const char sep = '\x1f';
-  return fnv(h, &sep, 1);
+  return fnv1a64(&sep, 1, h);
 }
 
 template <class K>
@@ -56,9 +54,9 @@ std::int32_t Vocab::token(const std::string& t) const {
 }
 
 std::uint64_t Vocab::hash() const {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  h = fnv(h, songs.data(), songs.size() * sizeof(songs[0]));
-  h = fnv(h, song_counts.data(), song_counts.size() * sizeof(song_counts[0]));
+  std::uint64_t h = kFnvOffset;
+  h = fnv1a64(songs.data(), songs.size() * sizeof(songs[0]), h);
+  h = fnv1a64(song_counts.data(), song_counts.size() * sizeof(song_counts[0]), h);
   for (auto& t : tags) h = fnv_str(h, t);
   h = fnv_str(h, "|tokens|");
   for (auto& t : tokens) h = fnv_str(h, t);

@@ -6,6 +6,7 @@
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::cli {
 namespace {
@@ -49,9 +50,7 @@ int run(int argc, char** argv) {
     model.cold_shift = cold_shift;
     ae::prepare_cold(model);
   }
-  if (threads <= 0)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
-  ae::Pool pool(threads);
+  util::ThreadPool pool(util::resolve_threads(threads, mpi::node_size(mpi::world())));
   auto results = ae::predict(model, questions, opt, pool, mpi::world(), true);
   if (mpi::rank() == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);

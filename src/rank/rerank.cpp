@@ -16,13 +16,13 @@
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
-#include "melon/model/parallel.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/rank/features.hpp"
 #include "melon/train/held_out.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::rank {
 namespace {
@@ -42,7 +42,7 @@ struct Sources {
 // This rank's block of qs, pooled and described.
 std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& src, const FeatureContext& ctx,
                              const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
-                             const RerankOptions& opt, model::Pool& threads, const char* what) {
+                             const RerankOptions& opt, util::ThreadPool& threads, const char* what) {
   const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(), mpi::size());
   const auto n = static_cast<std::size_t>(mine.end - mine.begin);
   const std::size_t S = src.desc.size();
@@ -310,7 +310,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   if (threads <= 0)
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
   opt.songs.threads = opt.tags.threads = threads;
-  model::Pool pool(threads);
+  util::ThreadPool pool(threads);
   const auto& train = *in.train;
   auto questions = *in.questions;
   if (!opt.use_titles)

@@ -58,6 +58,6 @@ struct StepStats {
 // One step on the next global batch of r.st.order: this rank's corrupted
 // examples, their gradient, the sum over ranks, the Adam update on every
 // rank; advances r.st.step and r.st.epoch_step.
-StepStats train_step(Run& r, StepBuffers& b, ae::Pool& pool);
+StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool);
 
 }  // namespace melon::train

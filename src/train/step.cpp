@@ -4,6 +4,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/train/adam.hpp"
 #include "melon/train/schedule.hpp"
+#include "melon/util/bytes.hpp"
 #include "melon/util/rng.hpp"
 #include "run.hpp"
 
@@ -17,12 +18,11 @@ constexpr int kAdamSlabs = 32;
 
 // The input layer's gradient summed over ranks as the union of touched rows.
 void reduce_rows(MPI_Comm comm, ae::Grad<float>& g, std::int64_t cols, std::vector<float>& packed) {
-  std::string mine(reinterpret_cast<const char*>(g.rows.data()), g.rows.size() * sizeof(std::int32_t));
-  auto all = mpi::allgather_bytes(comm, mine);
+  auto all = mpi::allgather_bytes(comm, to_bytes(g.rows));
   std::vector<std::int32_t> uni;
   for (auto& part : all) {
-    const auto* p = reinterpret_cast<const std::int32_t*>(part.data());
-    uni.insert(uni.end(), p, p + part.size() / sizeof(std::int32_t));
+    const auto rows = from_bytes<std::int32_t>(part);
+    uni.insert(uni.end(), rows.begin(), rows.end());
   }
   std::sort(uni.begin(), uni.end());
   uni.erase(std::unique(uni.begin(), uni.end()), uni.end());
@@ -39,7 +39,7 @@ void reduce_rows(MPI_Comm comm, ae::Grad<float>& g, std::int64_t cols, std::vect
 
 }  // namespace
 
-StepStats train_step(Run& r, StepBuffers& b, ae::Pool& pool) {
+StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   const auto& cfg = r.cfg;
   auto& st = r.st;
   const auto& L = r.m.layout;

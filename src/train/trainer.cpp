@@ -6,15 +6,16 @@
 #include <filesystem>
 #include <numeric>
 #include <sstream>
-#include <thread>
 
 #include "melon/ae/cold_choice.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "run.hpp"
 
 namespace melon::train {
@@ -94,7 +95,7 @@ void setup(Run& r) {
   auto& st = r.st;
   st.layout = m.layout;
   st.config = fingerprint(cfg, dims.audio_dim > 0);
-  st.config_hash = ae::fnv1a64(st.config.data(), st.config.size());
+  st.config_hash = fnv1a64(st.config);
   st.vocab_hash = m.vocab.hash();
   st.ranks = r.nranks;
   st.tokenizer = cfg.vocab.tokenizer;
@@ -276,7 +277,7 @@ struct EpochTally {
 // Scores the held-out questions with the current weights; with audio, also
 // picks whether cold songs compete and with which bias shift (one number,
 // calibrated on held-out data), and records the pick in the training state.
-void score_held_out(Run& r, EpochReport& rep, ae::Pool& pool) {
+void score_held_out(Run& r, EpochReport& rep, util::ThreadPool& pool) {
   if (r.held.questions.empty()) return;
   std::swap(r.m.params, r.st.params);
   const auto c = ae::choose_cold(r.m, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
@@ -311,7 +312,7 @@ void log_epoch(const Run& r, const EpochReport& rep, const EpochTally& t, double
 
 // Closes the epoch: losses summed over ranks, the held-out score, the log
 // line, best.h5; then the next epoch's order.
-EpochReport end_epoch(Run& r, EpochTally& t, ae::Pool& pool, std::int64_t total_steps) {
+EpochReport end_epoch(Run& r, EpochTally& t, util::ThreadPool& pool, std::int64_t total_steps) {
   auto& st = r.st;
   EpochReport rep;
   rep.epoch = st.epoch + 1;
@@ -355,10 +356,8 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
 
   setup(r);
   resume_or_start(r);
-  int threads = cfg.threads;
-  if (threads <= 0)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(comm));
-  ae::Pool pool(threads);
+  const int threads = util::resolve_threads(cfg.threads, mpi::node_size(comm));
+  util::ThreadPool pool(threads);
   if (r.speak) log_setup(r, threads);
 
   auto& st = r.st;

@@ -79,7 +79,7 @@ TEST(Predict, ExcludesQuestionItemsFutureSongsAndFillsFromPopularity) {
   opt.song_dates[1002] = 20150601;  // the same day: kept
   opt.song_dates[1003] = 0;         // unknown: kept
   std::vector<arena::Playlist> qs{q(1, {1000, 1005}, {"tag0"}), q(2, {}, {}, "rain", ""), q(3, {}, {"tag3"})};
-  Pool pool(2);
+  util::ThreadPool pool(2);
   auto r = predict(m, qs, opt, pool, MPI_COMM_SELF, true);
   ASSERT_EQ(r.size(), 3u);
   for (auto& x : r) {
@@ -106,7 +106,7 @@ TEST(Predict, FillsBeyondTheVocabularyFromPopularity) {
   std::vector<arena::SongId> many;
   for (int i = 0; i < 120; ++i) many.push_back(1000 + i);  // hides 120 of 150 vocabulary songs
   std::vector<arena::Playlist> qs{q(7, many, {})};
-  Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, qs, {}, pool, MPI_COMM_SELF, true);
   ASSERT_EQ(r[0].songs.size(), 100u);
   EXPECT_EQ(r[0].songs[0], 1120);
@@ -120,7 +120,7 @@ TEST(Predict, ColdSongsCompeteThroughAudio) {
   double mean = 0;
   for (int i = 100; i < 150; ++i) mean += 10.0 - 0.01 * i;
   EXPECT_NEAR(m.cold_bias, mean / 50, 1e-4);
-  Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
   // Song 9 has the largest feature: audio term 20 * tanh(1) * z(9) lifts it to the top.
   EXPECT_EQ(r[0].songs[0], 9);
@@ -168,7 +168,7 @@ TEST(Predict, FittedAudioMapScoresColdSongsByTheRowsOfSimilarSoundingSongs) {
   ASSERT_EQ(m.cold_map.cols(), 2);
   EXPECT_NEAR(m.cold_map(0, 0), 3.0f, 0.05f);  // ridge shrinks a little
   EXPECT_NEAR(m.cold_map(1, 0), 0.0f, 0.05f);
-  Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
   // Song 9's fitted row gives it 3 * z(9) * tanh(1) ~ 4.1 (plus the rarest songs' bias 0): first.
   // Vocabulary songs with the same feature (1009, 1019, ...) score the same through their own rows.
@@ -183,6 +183,6 @@ TEST(Predict, TooSmallCatalogueIsAClearError) {
   m.vocab.popular_songs.resize(150);
   std::vector<arena::SongId> many;
   for (int i = 0; i < 100; ++i) many.push_back(1000 + i);
-  Pool pool(1);
+  util::ThreadPool pool(1);
   EXPECT_THROW(predict(m, {q(1, many, {})}, {}, pool, MPI_COMM_SELF, true), Error);
 }

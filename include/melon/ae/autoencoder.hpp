@@ -24,12 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "melon/model/parallel.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::ae {
-
-using model::Chunks;
-using model::Pool;
 
 template <class T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -116,16 +113,16 @@ struct Workspace {
 // song_audio: n_songs x (audio_dim + 1) standardised features ⊕ 1 (empty without audio).
 template <class T>
 void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-             Pool& pool);
+             util::ThreadPool& pool);
 
 template <class T>
 LossSums forward_backward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b,
-                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, Pool& pool);
+                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool);
 
 // The loss alone (for gradient checks and validation), same conventions.
 template <class T>
 LossSums loss_only(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                   Pool& pool);
+                   util::ThreadPool& pool);
 
 // Chunk sizes for the big kernels: fixed, so results do not depend on --threads.
 inline constexpr std::int64_t kVocabChunk = 2048;

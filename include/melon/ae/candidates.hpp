@@ -26,6 +26,6 @@ struct PredictOptions {
 // of the questions (mpi::block_range over comm), in order. No popularity fill.
 std::vector<arena::Candidates> candidates(const Model& m, const std::vector<arena::Playlist>& questions,
                                           const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
-                                          Pool& pool, MPI_Comm comm);
+                                          util::ThreadPool& pool, MPI_Comm comm);
 
 }  // namespace melon::ae

@@ -36,7 +36,7 @@ struct Checkpoint {
   std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
   std::string pca_path;                          // where the audio came from (predict's default)
   AudioMap audio_map = AudioMap::Joint;          // audio.hpp (checkpoints without the attribute: joint)
-  bool audio_input = true;                       // train/config.hpp (checkpoints without the attribute: on)
+  bool audio_input = true;                       // model.hpp (checkpoints without the attribute: on)
   // Cold songs (outside the vocabulary, scored by audio): whether they help
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;
@@ -82,8 +82,7 @@ std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, st
 
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);
-
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 0xCBF29CE484222325ull);
+// A hash as checkpoints store and logs print it: 16 lower-case hex digits.
 std::string hex64(std::uint64_t x);
 
 }  // namespace melon::ae

@@ -24,6 +24,6 @@ struct ColdChoice {
 // Leaves m prepared for the last setting tried. Collective over comm.
 ColdChoice choose_cold(Model& m, const std::vector<arena::Playlist>& questions,
                        const std::vector<arena::Result>& answers, const std::vector<std::int32_t>& song_dates,
-                       Pool& pool, MPI_Comm comm);
+                       util::ThreadPool& pool, MPI_Comm comm);
 
 }  // namespace melon::ae

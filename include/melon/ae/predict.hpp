@@ -17,6 +17,6 @@ namespace melon::ae {
 // rank 0 of comm when gather (others get none), else this rank's block of the
 // questions.
 std::vector<arena::Result> predict(const Model& m, const std::vector<arena::Playlist>& questions,
-                                   const PredictOptions& opt, Pool& pool, MPI_Comm comm, bool gather);
+                                   const PredictOptions& opt, util::ThreadPool& pool, MPI_Comm comm, bool gather);
 
 }  // namespace melon::ae

@@ -9,6 +9,12 @@
 // buckets, the sparse input layer as the union of touched rows (or densely,
 // --input-allreduce). Then every rank applies the same Adam step, so weights
 // stay identical without a broadcast (checked at every checkpoint).
+//
+// The run, phase by phase (trainer.cpp): the held-out split (held_out.hpp),
+// vocabulary and model, resume or a fresh start, the steps (step.cpp, with
+// the learning rate of schedule.hpp), the end of each epoch (losses, the
+// held-out score and cold-song choice, best.h5), checkpoints and stop signals
+// (signals.hpp).
 #include <mpi.h>
 
 #include <cstdint>
