@@ -1,15 +1,18 @@
 // melon predict: answer questions with a trained autoencoder.
+#include "melon/ae/model.hpp"
+#include "melon/ae/predict.hpp"
 #include "melon/arena/io.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
-#include "melon/recommend/predict.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::cli {
 namespace {
 
 int run(int argc, char** argv) {
-  po::options_description d("melon predict: 100 songs and 10 tags per question from the newest valid checkpoint");
+  po::options_description d("melon predict: 100 songs and 10 tags per question from a trained autoencoder");
   int threads = 0;
   double cold_shift = 0;
   // clang-format off
@@ -30,27 +33,25 @@ int run(int argc, char** argv) {
   if (!parse("predict", d, argc, argv, vm)) return 0;
   const auto q_path = vm["questions"].as<std::string>();
   auto questions = arena::read_playlists(q_path);
-  recommend::PredictOptions opt;
+  ae::PredictOptions opt;
   if (vm.count("song-meta")) {
     const auto meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
     arena::check_song_ids(questions, meta.size(), q_path);
-    opt.song_dates = recommend::song_dates(meta);
+    opt.song_dates = arena::song_dates(meta);
   } else if (mpi::rank() == 0) {
     log::warn("no --song-meta: songs released after a playlist's updt_date are not filtered out");
   }
-  auto model = recommend::load_model(vm["checkpoint-dir"].as<std::string>(),
-                                     vm.count("pca") ? vm["pca"].as<std::string>() : std::string(),
-                                     train::parse_weights(vm["weights"].as<std::string>()));
+  auto model = ae::load_model(vm["checkpoint-dir"].as<std::string>(),
+                              vm.count("pca") ? vm["pca"].as<std::string>() : std::string(),
+                              ae::parse_weights(vm["weights"].as<std::string>()));
   if (const auto cold = vm["cold-songs"].as<std::string>(); cold != "auto")
     model.cold_enabled = parse_bool("cold-songs", cold);
   if (vm.count("cold-bias-shift")) {
     model.cold_shift = cold_shift;
-    recommend::prepare_cold(model);
+    ae::prepare_cold(model);
   }
-  if (threads <= 0)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
-  model::Pool pool(threads);
-  auto results = recommend::predict(model, questions, opt, pool, mpi::world(), true);
+  util::ThreadPool pool(util::resolve_threads(threads, mpi::node_size(mpi::world())));
+  auto results = ae::predict(model, questions, opt, pool, mpi::world(), true);
   if (mpi::rank() == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info("predict: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());

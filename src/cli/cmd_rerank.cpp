@@ -97,7 +97,7 @@ int run(int argc, char** argv) {
   in.questions = &data.questions;
   in.meta = data.meta_ptr();
   if (vm.count("checkpoint-dir")) in.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
-  in.weights = train::parse_weights(vm["weights"].as<std::string>());
+  in.weights = ae::parse_weights(vm["weights"].as<std::string>());
   if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
   auto results = rank::rerank(in, o);
   if (mpi::rank() == 0) {

@@ -1,11 +1,12 @@
 // melon train: data-parallel training of the denoising autoencoder.
 #include <sstream>
 
+#include "melon/ae/audio.hpp"
 #include "melon/arena/io.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/cli/cli.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
-#include "melon/recommend/predict.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/log.hpp"
 
@@ -86,13 +87,13 @@ int run(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (!parse("train", d, argc, argv, vm)) return 0;
-  c.hidden = train::parse_int_list(vm["hidden"].as<std::string>(), "--hidden");
+  c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
   c.resume = flag(vm, "resume");
   const auto target = vm["target"].as<std::string>();
   MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");
   c.corruption.target_hidden = target == "hidden";
-  c.audio_map = train::parse_audio_map(vm["audio-map"].as<std::string>());
+  c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
 
@@ -116,11 +117,11 @@ int run(int argc, char** argv) {
       arena::check_song_ids(part, meta.size(), path);
       at += n;
     }
-    in.song_dates = recommend::song_dates(meta);
+    in.song_dates = arena::song_dates(meta);
   }
   if (vm.count("pca")) {
     in.pca_path = vm["pca"].as<std::string>();
-    in.audio = train::read_audio(in.pca_path);
+    in.audio = ae::read_audio(in.pca_path);
   }
   auto res = train::run_training(c, in, mpi::world());
   if (mpi::rank() == 0 && res.stopped_by_signal) log::info("stopped by signal at step " + std::to_string(res.step));

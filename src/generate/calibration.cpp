@@ -10,6 +10,7 @@
 #include "melon/generate/genres.hpp"
 #include "melon/generate/questions.hpp"
 #include "melon/questions/types.hpp"
+#include "melon/util/hash.hpp"
 
 namespace melon::generate {
 namespace {
@@ -17,12 +18,6 @@ namespace {
 // Real figures (arena.md).
 constexpr double kRealTrain = 115071, kRealVal = 23015, kRealTest = 10740, kRealSongCount = 707989;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::uint64_t fnv1a(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 // Nearest-rank quantile of sorted data.
 template <class T>
@@ -55,7 +50,7 @@ void Calibration::add_song(const SongWorld& w, arena::SongId id) {
 void Calibration::add_train(const SongWorld& w, const arena::Playlist& p) {
   lengths_.push_back(static_cast<std::uint16_t>(p.songs.size()));
   tag_counts_.push_back(static_cast<std::uint8_t>(std::min<std::size_t>(p.tags.size(), 255)));
-  title_hashes_.push_back(fnv1a(p.title));
+  title_hashes_.push_back(fnv1a64(p.title));  // only compared for equality (duplicated titles)
   likes_.push_back(p.like_cnt);
   entries_ += static_cast<std::int64_t>(p.songs.size());
   const std::int32_t date = ymd_of_timestamp(p.updt_date);

@@ -36,7 +36,7 @@ struct Merged {
 };
 
 template <class Id, class Get>
-Merged<Id> merge(const FeatureContext& ctx, const std::vector<const recommend::Candidates*>& lists, std::size_t depth,
+Merged<Id> merge(const FeatureContext& ctx, const std::vector<const arena::Candidates*>& lists, std::size_t depth,
                  const Get& get, const std::function<bool(const Id&)>& shown) {
   Merged<Id> m;
   const auto S = ctx.sources.size();
@@ -122,7 +122,7 @@ std::vector<std::string> tag_features(const FeatureContext& ctx) {
   return f;
 }
 
-Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::Candidates*>& lists,
+Pool pool_question(const arena::Playlist& q, const std::vector<const arena::Candidates*>& lists,
                    const FeatureContext& ctx) {
   MELON_ASSERT(lists.size() == ctx.sources.size(), "one candidate list per source");
   MELON_ASSERT(ctx.corpus, "feature context without a corpus");
@@ -139,7 +139,7 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
 
   // Songs.
   auto ms = merge<arena::SongId>(
-      ctx, lists, ctx.songs_per_source, [](const recommend::Candidates& l) -> const auto& { return l.songs; },
+      ctx, lists, ctx.songs_per_source, [](const arena::Candidates& l) -> const auto& { return l.songs; },
       [&](const arena::SongId& s) { return shown_songs.count(s) > 0; });
   // What the shown songs are made of: artists, albums, genres, mean audio.
   std::unordered_map<std::int64_t, int> artists, albums;
@@ -207,7 +207,7 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::
 
   // Tags.
   auto mt = merge<std::string>(
-      ctx, lists, ctx.tags_per_source, [](const recommend::Candidates& l) -> const auto& { return l.tags; },
+      ctx, lists, ctx.tags_per_source, [](const arena::Candidates& l) -> const auto& { return l.tags; },
       [&](const std::string& t) { return shown_tags.count(t) > 0; });
   const auto nt = tag_features(ctx).size();
   for (std::size_t i = 0; i < mt.pool.size(); ++i) {

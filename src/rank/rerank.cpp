@@ -14,26 +14,26 @@
 
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
-#include "melon/model/parallel.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/rank/features.hpp"
 #include "melon/questions/held_out.hpp"
 #include "melon/recommend/ae_source.hpp"
-#include "melon/recommend/rules.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/recommend/source.hpp"
-#include "melon/train/data.hpp"
+#include "melon/ae/audio.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::rank {
 namespace {
 
-using recommend::Candidates;
+using arena::Candidates;
 using Sources = std::vector<std::unique_ptr<recommend::CandidateSource>>;
 
 // This rank's block of qs, pooled over every source and described.
 std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources,
-                             const FeatureContext& ctx, const RerankOptions& opt, model::Pool& threads,
+                             const FeatureContext& ctx, const RerankOptions& opt, util::ThreadPool& threads,
                              const char* what) {
   const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(), mpi::size());
   const auto block = std::span<const arena::Playlist>(qs).subspan(static_cast<std::size_t>(mine.begin),
@@ -270,7 +270,7 @@ arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::S
   cand.id = q.id;
   std::unordered_set<arena::SongId> have;
   for (auto i : order(song_scores))
-    if (!shown.count(songs[i]) && recommend::released_by(song_dates, songs[i], qdate) && have.insert(songs[i]).second)
+    if (!shown.count(songs[i]) && arena::released_by(song_dates, songs[i], qdate) && have.insert(songs[i]).second)
       cand.songs.emplace_back(songs[i], song_scores[i]);
   std::unordered_set<std::string> have_tags;
   for (auto i : order(tag_scores))
@@ -282,7 +282,7 @@ namespace {
 
 // The held-out training playlists the reranker learns on: the autoencoder's
 // (it never saw them), else a slice of its own.
-std::vector<std::int64_t> held_out_ids(const std::vector<arena::Playlist>& train, const recommend::AeModel* ae,
+std::vector<std::int64_t> held_out_ids(const std::vector<arena::Playlist>& train, const ae::Model* ae,
                                        const std::string& checkpoint_dir, const RerankOptions& opt) {
   if (ae) {
     MELON_CHECK(!ae->held_out.empty(), checkpoint_dir
@@ -349,11 +349,11 @@ std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Pla
 
 // The sources in feature order: the autoencoder, each reference, the title kNN
 // (sharing item-knn's fitted model when the list has one).
-Sources make_sources(const recommend::AeModel* ae, const recommend::Corpus& corpus,
+Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus,
                      const std::vector<std::int32_t>& dates, const RerankOptions& opt) {
   Sources out;
   if (ae) {
-    recommend::PredictOptions po;
+    ae::PredictOptions po;
     po.song_dates = dates;
     out.push_back(recommend::ae_source(*ae, std::move(po)));
   }
@@ -472,26 +472,26 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   if (threads <= 0)
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
   opt.songs.threads = opt.tags.threads = threads;
-  model::Pool pool(threads);
+  util::ThreadPool pool(threads);
   const auto& train = *in.train;
   auto questions = *in.questions;
   if (!opt.use_titles)
     for (auto& q : questions) q.title.clear();
 
-  std::unique_ptr<recommend::AeModel> ae;
+  std::unique_ptr<ae::Model> ae;
   if (!in.checkpoint_dir.empty())
-    ae = std::make_unique<recommend::AeModel>(recommend::load_model(in.checkpoint_dir, in.pca, in.weights));
+    ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, in.weights));
   const auto learning = learning_questions(train, held_out_ids(train, ae.get(), in.checkpoint_dir, opt), opt);
 
   const auto corpus =
       recommend::build_corpus(learning.fit_on, song_count(in.meta, train, questions), opt.ref.tokenizer);
-  const auto dates = in.meta ? recommend::song_dates(*in.meta) : std::vector<std::int32_t>{};
+  const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
   const auto sources = make_sources(ae.get(), corpus, dates, opt);
 
-  train::AudioTable audio;
+  ae::AudioTable audio;
   if (opt.use_audio) {
     if (ae && !ae->audio.empty()) audio = ae->audio;
-    else if (!in.pca.empty()) audio = train::read_audio(in.pca);
+    else if (!in.pca.empty()) audio = ae::read_audio(in.pca);
   }
   FeatureContext ctx;
   for (auto& s : sources) ctx.sources.push_back({s->name(), s->logits()});

@@ -6,24 +6,12 @@
 #include <unordered_set>
 
 #include "melon/arena/io.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::recommend {
-namespace {
-
-template <class T>
-void fill_impl(std::vector<T>& out, const std::vector<T>& ranked, const std::vector<T>& exclude, std::size_t want) {
-  std::unordered_set<T> skip(exclude.begin(), exclude.end());
-  skip.insert(out.begin(), out.end());
-  for (const auto& x : ranked) {
-    if (out.size() >= want) break;
-    if (skip.insert(x).second) out.push_back(x);
-  }
-}
-
-}  // namespace
 
 // Answers travel between ranks as the JSON we write anyway, and come back
 // through the same strict reader as any results file.
@@ -52,15 +40,6 @@ BaselineMethod parse_baseline(const std::string& name) {
   if (name == "most-popular") return BaselineMethod::MostPopular;
   if (name == "genre-most-popular") return BaselineMethod::GenreMostPopular;
   MELON_THROW("unknown baseline method '" << name << "' (most-popular|genre-most-popular|item-knn|playlist-knn|ease)");
-}
-
-void fill_from(std::vector<arena::SongId>& out, const std::vector<arena::SongId>& ranked,
-               const std::vector<arena::SongId>& exclude, std::size_t want) {
-  fill_impl(out, ranked, exclude, want);
-}
-void fill_from(std::vector<std::string>& out, const std::vector<std::string>& ranked,
-               const std::vector<std::string>& exclude, std::size_t want) {
-  fill_impl(out, ranked, exclude, want);
 }
 
 Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size_t n_songs) {
@@ -131,10 +110,10 @@ std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector
       int best_n = 0;
       for (auto& [g, n] : counts)
         if (n > best_n) best = g, best_n = n;
-      if (best_n > 0) fill_from(r.songs, by_genre[best], q.songs, 100);
+      if (best_n > 0) arena::fill_from(r.songs, by_genre[best], q.songs, 100);
     }
-    fill_from(r.songs, pop.songs, q.songs, 100);
-    fill_from(r.tags, pop.tags, q.tags, 10);
+    arena::fill_from(r.songs, pop.songs, q.songs, 100);
+    arena::fill_from(r.tags, pop.tags, q.tags, 10);
     MELON_CHECK(r.songs.size() == 100 && r.tags.size() == 10,
                 "question id " << q.id << ": training data too small to fill 100 songs and 10 tags (got "
                                << r.songs.size() << " and " << r.tags.size() << ")");

@@ -5,7 +5,7 @@
 // are capped: the most frequent songs and tags, plus title tokens that only
 // feed the input side (their output columns are dropped), so title-only
 // questions have something to start from.
-// Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives (as in predict.cpp).
+// Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives (as in ae/candidates.cpp).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <algorithm>

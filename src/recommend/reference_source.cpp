@@ -17,10 +17,10 @@ class ReferenceSource final : public CandidateSource {
 
   // Questions in slabs (progress between them), each slab in fixed chunks
   // with a workspace of their own.
-  std::vector<Candidates> candidates(std::span<const arena::Playlist> qs, std::size_t n_songs, std::size_t n_tags,
-                                     model::Pool& threads) const override {
+  std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> qs, std::size_t n_songs, std::size_t n_tags,
+                                     util::ThreadPool& threads) const override {
     const std::size_t n = qs.size();
-    std::vector<Candidates> out(n);
+    std::vector<arena::Candidates> out(n);
     log::Progress progress(name_ + " candidates", static_cast<std::int64_t>(n), "questions", 10.0, log::rank() == 0);
     constexpr std::size_t kSlab = 256, kChunk = 8;
     for (std::size_t s0 = 0; s0 < n; s0 += kSlab) {
@@ -37,7 +37,7 @@ class ReferenceSource final : public CandidateSource {
   }
 
  private:
-  Candidates one(const arena::Playlist& q, std::size_t n_songs, std::size_t n_tags, Workspace& ws) const {
+  arena::Candidates one(const arena::Playlist& q, std::size_t n_songs, std::size_t n_tags, Workspace& ws) const {
     if (!title_only_) return recommend::candidates(*ref_, corpus_, q, opt_, dates_, n_songs, n_tags, ws);
     arena::Playlist only_title = q;  // tokens become the items of a question without songs
     only_title.songs.clear();

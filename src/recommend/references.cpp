@@ -7,9 +7,9 @@
 #include <span>
 #include <unordered_set>
 
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
-#include "melon/recommend/rules.hpp"
 #include "melon/recommend/source.hpp"
 #include "melon/util/log.hpp"
 #include "reference_models.hpp"
@@ -158,7 +158,7 @@ std::vector<std::pair<double, std::int32_t>> best(std::vector<std::pair<double, 
 
 }  // namespace
 
-Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
+arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
                       const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
                       Workspace& ws) {
   fit(ws, c);
@@ -170,20 +170,20 @@ Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playli
   std::vector<std::pair<double, std::int32_t>> songs, tags;
   for (auto i : ws.items_touched) {
     if (c.is_song(i)) {
-      if (!seen.count(i) && released_by(song_dates, i, qdate)) songs.emplace_back(ws.item[i], i);
+      if (!seen.count(i) && arena::released_by(song_dates, i, qdate)) songs.emplace_back(ws.item[i], i);
     } else if (c.is_tag(i)) {
       if (!seen_tags.count(c.tags[i - c.n_songs])) tags.emplace_back(ws.item[i], i);
     }
   }
   ws.reset();
-  Candidates out;
+  arena::Candidates out;
   out.id = q.id;
   for (auto& [v, i] : best(std::move(songs), n_songs)) out.songs.emplace_back(i, static_cast<float>(v));
   for (auto& [v, i] : best(std::move(tags), n_tags)) out.tags.emplace_back(c.tags[i - c.n_songs], static_cast<float>(v));
   return out;
 }
 
-arena::Result answer(const Candidates& cand, const Corpus& c, const arena::Playlist& q,
+arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena::Playlist& q,
                      const std::vector<std::int32_t>& song_dates) {
   arena::Result r;
   r.id = q.id;
@@ -195,10 +195,10 @@ arena::Result answer(const Candidates& cand, const Corpus& c, const arena::Playl
   skip.insert(r.songs.begin(), r.songs.end());
   for (auto s : c.pop.songs) {
     if (r.songs.size() >= 100) break;
-    if (released_by(song_dates, s, qdate) && skip.insert(s).second) r.songs.push_back(s);
+    if (arena::released_by(song_dates, s, qdate) && skip.insert(s).second) r.songs.push_back(s);
   }
-  fill_from(r.songs, c.pop.songs, q.songs, 100);
-  fill_from(r.tags, c.pop.tags, q.tags, 10);
+  arena::fill_from(r.songs, c.pop.songs, q.songs, 100);
+  arena::fill_from(r.tags, c.pop.tags, q.tags, 10);
   MELON_CHECK(r.songs.size() == 100 && r.tags.size() == 10,
               "question id " << q.id << ": training data too small to fill 100 songs and 10 tags (got "
                              << r.songs.size() << " and " << r.tags.size() << ")");
@@ -235,7 +235,7 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
       for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
   }
   pr.corpus = build_corpus(train, n_songs, opt.tokenizer);
-  if (meta) pr.dates = song_dates(*meta);
+  if (meta) pr.dates = arena::song_dates(*meta);
   pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt), pr.corpus, opt, pr.dates);
   if (mpi::rank() == 0)
     log::info("reference corpus: " + std::to_string(pr.corpus.n_playlists()) + " playlists, " +
@@ -252,13 +252,13 @@ std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& qu
 
 }  // namespace
 
-std::vector<Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                              const std::vector<arena::Playlist>& questions,
                                              const arena::SongMeta* meta, const ReferenceOptions& opt,
                                              std::size_t n_songs, std::size_t n_tags) {
   Prepared pr;
   prepare(pr, m, train, meta, opt);
-  model::Pool one_thread;
+  util::ThreadPool one_thread;
   return pr.source->candidates(my_block(questions), n_songs, n_tags, one_thread);
 }
 
@@ -267,7 +267,7 @@ std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<ar
                                          const ReferenceOptions& opt) {
   Prepared pr;
   prepare(pr, m, train, meta, opt);
-  model::Pool one_thread;
+  util::ThreadPool one_thread;
   const auto block = my_block(questions);
   const auto cands = pr.source->candidates(block, 100, 10, one_thread);
   std::vector<arena::Result> out;

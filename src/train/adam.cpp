@@ -31,8 +31,8 @@ inline void update(const AdamStep& s, float* __restrict p, float* __restrict m, 
 }
 }  // namespace
 
-void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, model::Pool& pool) {
-  model::Chunks ch{n, kChunk};
+void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, util::ThreadPool& pool) {
+  util::Chunks ch{n, kChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     const auto o = ch.begin(c);
     update(s, p + o, m + o, v + o, g + o, ch.len(c));
@@ -40,10 +40,10 @@ void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g,
 }
 
 void adam_rows(const AdamStep& s, float* p, float* m, float* v, std::int64_t n_rows, std::int64_t cols,
-               const std::vector<std::int32_t>& rows, const float* row_grad, model::Pool& pool) {
+               const std::vector<std::int32_t>& rows, const float* row_grad, util::ThreadPool& pool) {
   const std::vector<float> zero(static_cast<std::size_t>(cols), 0.0f);
   const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, kChunk / std::max<std::int64_t>(cols, 1));
-  model::Chunks ch{n_rows, rows_per_chunk};
+  util::Chunks ch{n_rows, rows_per_chunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     const auto r0 = ch.begin(c), r1 = r0 + ch.len(c);
     auto it = std::lower_bound(rows.begin(), rows.end(), r0);

@@ -1,6 +1,5 @@
 #include "melon/train/config.hpp"
 
-#include <cstdio>
 #include <sstream>
 
 #include "melon/error.hpp"
@@ -18,7 +17,7 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
   std::ostringstream o;
   o.precision(17);
   o << "format=melon-ae-1\n"
-    << "hidden=" << join_ints(c.hidden) << "\n"
+    << "hidden=" << ae::join_widths(c.hidden) << "\n"
     << "min_song_count=" << c.vocab.min_song_count << "\nmin_tag_count=" << c.vocab.min_tag_count
     << "\nmin_token_count=" << c.vocab.min_token_count << "\nngram_min=" << c.vocab.tokenizer.ngram_min
     << "\nngram_max=" << c.vocab.tokenizer.ngram_max << "\n"
@@ -31,46 +30,8 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
     << "audio=" << (with_audio ? 1 : 0) << "\n"
     << "lr_final=" << c.lr_final << "\n"
     << (c.lr_final != 1.0 ? "epochs=" + std::to_string(c.epochs) + "\n" : std::string())
-    << "audio_map=" << to_string(c.audio_map) << "\naudio_input=" << (c.audio_input ? 1 : 0) << "\n";
+    << "audio_map=" << ae::to_string(c.audio_map) << "\naudio_input=" << (c.audio_input ? 1 : 0) << "\n";
   return o.str();
-}
-
-std::vector<int> parse_int_list(const std::string& s, const std::string& what) {
-  std::vector<int> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MELON_CHECK(used == item.size() && !item.empty() && v > 0,
-                what << ": expected a comma-separated list of positive integers, got '" << s << "'");
-    out.push_back(v);
-  }
-  MELON_CHECK(!out.empty(), what << ": empty list");
-  return out;
-}
-
-std::string join_ints(const std::vector<int>& v) {
-  std::string s;
-  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
-  return s;
-}
-
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h) {
-  auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
-  return h;
-}
-
-std::string hex64(std::uint64_t x) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-  return buf;
 }
 
 }  // namespace melon::train

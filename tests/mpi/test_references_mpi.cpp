@@ -8,9 +8,9 @@
 
 #include <algorithm>
 
+#include "melon/arena/rules.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/recommend/rules.hpp"
 
 using namespace melon;
 using recommend::ReferenceMethod;
@@ -77,7 +77,7 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
     auto ref = recommend::make_reference(m, corpus, options());  // collective for ease
     bool ok = true;
     if (mpi::rank() == 0) {
-      const auto dates = recommend::song_dates(d.meta);
+      const auto dates = arena::song_dates(d.meta);
       recommend::Workspace ws;
       ok = parallel.size() == d.questions.size();
       for (std::size_t i = 0; ok && i < d.questions.size(); ++i) {

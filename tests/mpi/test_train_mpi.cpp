@@ -8,14 +8,15 @@
 #include <cmath>
 #include <filesystem>
 
+#include "melon/ae/checkpoint.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
-#include "melon/train/checkpoint.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/playlists.hpp"
 
 using namespace melon;
+using namespace melon::ae;
 using namespace melon::train;
 
 namespace {

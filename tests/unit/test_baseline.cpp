@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/recommend/baseline.hpp"
 
@@ -72,7 +73,7 @@ TEST(Baseline, QuestionsWithoutSongsFallBackToGlobalPopularity) {
 
 TEST(Baseline, FillFromSkipsExcludedAndRepeatedItems) {
   std::vector<arena::SongId> out{7};
-  recommend::fill_from(out, {7, 1, 2, 3, 2, 4}, {3}, 4);
+  arena::fill_from(out, {7, 1, 2, 3, 2, 4}, {3}, 4);
   EXPECT_EQ(out, (std::vector<arena::SongId>{7, 1, 2, 4}));
 }
 

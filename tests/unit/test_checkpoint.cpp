@@ -9,12 +9,13 @@
 
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
-#include "melon/train/checkpoint.hpp"
+#include "melon/ae/checkpoint.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/playlists.hpp"
 
 using namespace melon;
+using namespace melon::ae;
 using namespace melon::train;
 namespace fs = std::filesystem;
 

@@ -5,13 +5,13 @@
 
 #include <cmath>
 
+#include "melon/ae/autoencoder.hpp"
 #include "melon/error.hpp"
-#include "melon//model/autoencoder.hpp"
 #include "melon/train/adam.hpp"
 #include "melon/util/rng.hpp"
 
 using namespace melon;
-using namespace melon::model;
+using namespace melon::ae;
 
 namespace {
 
@@ -80,7 +80,7 @@ void gradient_check(const Dims& d) {
   auto b = tiny_batch(d);
   auto S = song_audio(d);
   auto p = random_params<double>(L, 17);
-  Pool pool(2);
+  util::ThreadPool pool(2);
   Workspace<double> ws;
   Grad<double> g;
   const LossWeights lw{1.0, 0.7};
@@ -145,7 +145,7 @@ TEST(Model, LossIsTheMultinomialLikelihood) {
   auto L = make_layout(d);
   std::vector<double> p(static_cast<std::size_t>(L.total), 0.0);
   auto b = tiny_batch(d);
-  Pool pool(1);
+  util::ThreadPool pool(1);
   Workspace<double> ws;
   auto s = loss_only<double>(L, p.data(), Mat<double>(), b, ws, pool);
   EXPECT_EQ(s.n_song, 2);
@@ -162,7 +162,7 @@ TEST(Model, FloatMatchesDouble) {
   std::vector<float> pf(pd.begin(), pd.end());
   auto Sd = song_audio(d);
   Mat<float> Sf = Sd.cast<float>();
-  Pool pool(1);
+  util::ThreadPool pool(1);
   Workspace<double> wd;
   Workspace<float> wf;
   Grad<double> gd;
@@ -202,7 +202,7 @@ TEST(Model, ResultsDoNotDependOnTheThreadCount) {
   Mat<float> S = Mat<float>::Ones(d.n_songs, 3);
   Grad<float> g1, g3;
   Workspace<float> w1, w3;
-  Pool p1(1), p3(3);
+  util::ThreadPool p1(1), p3(3);
   auto l1 = forward_backward<float>(L, p.data(), S, b, {}, 1.0 / 40, g1, w1, p1);
   auto l3 = forward_backward<float>(L, p.data(), S, b, {}, 1.0 / 40, g3, w3, p3);
   EXPECT_EQ(l1.song, l3.song);
@@ -235,7 +235,7 @@ TEST(Adam, RowSparseEqualsDenseBitForBit) {
     }
   auto p2 = p;
   std::vector<float> m1(p.size(), 0.1f), v1(p.size(), 0.2f), m2 = m1, v2 = v1;
-  Pool pool(2);
+  util::ThreadPool pool(2);
   train::AdamOptions o;
   for (int t = 1; t <= 3; ++t) {
     train::AdamStep s(o, t);
@@ -250,7 +250,7 @@ TEST(Adam, RowSparseEqualsDenseBitForBit) {
 TEST(Adam, FirstStepMovesEachWeightByTheLearningRate) {
   // With zero moments, step 1 is lr * g / (|g| + eps'): the sign of the gradient times lr.
   std::vector<float> p{1.0f, 1.0f}, m(2, 0.0f), v(2, 0.0f), g{0.5f, -2.0f};
-  Pool pool(1);
+  util::ThreadPool pool(1);
   train::AdamOptions o;
   o.lr = 0.01;
   train::adam_dense(train::AdamStep(o, 1), p.data(), m.data(), v.data(), g.data(), 2, pool);
@@ -258,8 +258,8 @@ TEST(Adam, FirstStepMovesEachWeightByTheLearningRate) {
   EXPECT_NEAR(p[1], 1.01f, 1e-6);
 }
 
-TEST(Pool, RunsEveryTaskOnceAndRethrows) {
-  Pool pool(3);
+TEST(ThreadPool, RunsEveryTaskOnceAndRethrows) {
+  util::ThreadPool pool(3);
   for (int rep = 0; rep < 20; ++rep) {
     std::vector<int> hit(1000, 0);
     pool.run(1000, [&](std::int64_t i) { hit[i]++; });

@@ -4,11 +4,12 @@
 #include <algorithm>
 #include <set>
 
+#include "melon/ae/model.hpp"
+#include "melon/ae/predict.hpp"
 #include "melon/error.hpp"
-#include "melon//recommend/predict.hpp"
 
 using namespace melon;
-using namespace melon::recommend;
+using namespace melon::ae;
 
 namespace {
 
@@ -25,8 +26,8 @@ arena::Playlist q(std::int64_t id, std::vector<arena::SongId> songs, std::vector
 
 // 150 vocabulary songs (ids 1000 + i) whose logit is fixed by their bias: song
 // 1000 scores highest. 12 tags. Songs 0..9 have audio and are not in the vocabulary.
-AeModel make_model(bool audio) {
-  AeModel m;
+Model make_model(bool audio) {
+  Model m;
   for (int i = 0; i < 150; ++i) {
     m.vocab.songs.push_back(1000 + i);
     m.vocab.song_counts.push_back(i < 100 ? 5 : 2);
@@ -37,13 +38,13 @@ AeModel make_model(bool audio) {
   for (int i = 0; i < 200; ++i) m.vocab.popular_songs.push_back(2000 + i);  // popular but below the cut-off
   m.vocab.popular_tags = m.vocab.tags;
   m.vocab.build_index();
-  model::Dims d;
+  Dims d;
   d.n_songs = 150;
   d.n_tags = 12;
   d.n_tokens = 1;
   d.audio_dim = audio ? 1 : 0;
   d.hidden = {2};
-  m.layout = model::make_layout(d);
+  m.layout = make_layout(d);
   m.params.assign(static_cast<std::size_t>(m.layout.total), 0.0f);
   auto& sb = m.layout.get("song_bias");
   for (int i = 0; i < 150; ++i) m.params[sb.offset + i] = 10.0f - 0.01f * i;
@@ -53,9 +54,9 @@ AeModel make_model(bool audio) {
     std::vector<arena::SongId> ids;
     std::vector<float> sc;
     for (int s = 0; s < 10; ++s) ids.push_back(s), sc.push_back(static_cast<float>(s));
-    m.audio = train::make_audio(ids, sc, 1);
-    m.audio_map = train::AudioMap::Joint;
-    m.song_audio = train::song_audio_matrix(m.vocab, m.audio, m.audio_map);
+    m.audio = make_audio(ids, sc, 1);
+    m.audio_map = AudioMap::Joint;
+    m.song_audio = song_audio_matrix(m.vocab, m.audio, m.audio_map);
     // P's constant column makes the audio term a constant + 20 * feature:
     // with the input bias 1 every hidden unit is tanh(1).
     auto& ib = m.layout.get("input_bias");
@@ -78,7 +79,7 @@ TEST(Predict, ExcludesQuestionItemsFutureSongsAndFillsFromPopularity) {
   opt.song_dates[1002] = 20150601;  // the same day: kept
   opt.song_dates[1003] = 0;         // unknown: kept
   std::vector<arena::Playlist> qs{q(1, {1000, 1005}, {"tag0"}), q(2, {}, {}, "rain", ""), q(3, {}, {"tag3"})};
-  model::Pool pool(2);
+  util::ThreadPool pool(2);
   auto r = predict(m, qs, opt, pool, MPI_COMM_SELF, true);
   ASSERT_EQ(r.size(), 3u);
   for (auto& x : r) {
@@ -105,7 +106,7 @@ TEST(Predict, FillsBeyondTheVocabularyFromPopularity) {
   std::vector<arena::SongId> many;
   for (int i = 0; i < 120; ++i) many.push_back(1000 + i);  // hides 120 of 150 vocabulary songs
   std::vector<arena::Playlist> qs{q(7, many, {})};
-  model::Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, qs, {}, pool, MPI_COMM_SELF, true);
   ASSERT_EQ(r[0].songs.size(), 100u);
   EXPECT_EQ(r[0].songs[0], 1120);
@@ -119,7 +120,7 @@ TEST(Predict, ColdSongsCompeteThroughAudio) {
   double mean = 0;
   for (int i = 100; i < 150; ++i) mean += 10.0 - 0.01 * i;
   EXPECT_NEAR(m.cold_bias, mean / 50, 1e-4);
-  model::Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
   // Song 9 has the largest feature: audio term 20 * tanh(1) * z(9) lifts it to the top.
   EXPECT_EQ(r[0].songs[0], 9);
@@ -144,17 +145,17 @@ TEST(Predict, FittedAudioMapScoresColdSongsByTheRowsOfSimilarSoundingSongs) {
   // row ~= feature * e0, and the cold song with the largest feature (9)
   // should lead, while the vocabulary songs' scores ignore the audio.
   auto m = make_model(false);
-  model::Dims d = m.layout.dims;
+  Dims d = m.layout.dims;
   d.audio_dim = 1;
-  m.layout = model::make_layout(d);
+  m.layout = make_layout(d);
   m.params.assign(static_cast<std::size_t>(m.layout.total), 0.0f);
   std::vector<arena::SongId> ids;
   std::vector<float> sc;
   for (int s = 0; s < 10; ++s) ids.push_back(s), sc.push_back(static_cast<float>(s));
   for (int i = 0; i < 150; ++i) ids.push_back(1000 + i), sc.push_back(static_cast<float>(i % 10));
-  m.audio = train::make_audio(ids, sc, 1);
-  m.audio_map = train::AudioMap::Fitted;
-  m.song_audio = train::song_audio_matrix(m.vocab, m.audio, m.audio_map);
+  m.audio = make_audio(ids, sc, 1);
+  m.audio_map = AudioMap::Fitted;
+  m.song_audio = song_audio_matrix(m.vocab, m.audio, m.audio_map);
   EXPECT_EQ(m.song_audio.cwiseAbs().sum(), 0.0f);  // the joint map never reaches vocabulary songs
   auto& so = m.layout.get("song_out");
   for (int i = 0; i < 150; ++i) m.params[so.offset + i * so.cols] = 3.0f * m.audio.row(1000 + i)[0];
@@ -167,7 +168,7 @@ TEST(Predict, FittedAudioMapScoresColdSongsByTheRowsOfSimilarSoundingSongs) {
   ASSERT_EQ(m.cold_map.cols(), 2);
   EXPECT_NEAR(m.cold_map(0, 0), 3.0f, 0.05f);  // ridge shrinks a little
   EXPECT_NEAR(m.cold_map(1, 0), 0.0f, 0.05f);
-  model::Pool pool(1);
+  util::ThreadPool pool(1);
   auto r = predict(m, {q(1, {}, {}, "rain")}, {}, pool, MPI_COMM_SELF, true);
   // Song 9's fitted row gives it 3 * z(9) * tanh(1) ~ 4.1 (plus the rarest songs' bias 0): first.
   // Vocabulary songs with the same feature (1009, 1019, ...) score the same through their own rows.
@@ -182,6 +183,6 @@ TEST(Predict, TooSmallCatalogueIsAClearError) {
   m.vocab.popular_songs.resize(150);
   std::vector<arena::SongId> many;
   for (int i = 0; i < 100; ++i) many.push_back(1000 + i);
-  model::Pool pool(1);
+  util::ThreadPool pool(1);
   EXPECT_THROW(predict(m, {q(1, many, {})}, {}, pool, MPI_COMM_SELF, true), Error);
 }

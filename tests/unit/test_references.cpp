@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/recommend/rules.hpp"
 #include "melon/recommend/source.hpp"
 
 using namespace melon;
@@ -153,7 +153,7 @@ TEST(References, NoneReturnsAQuestionItemADuplicateALateSongOrAShortList) {
       EXPECT_EQ(std::set<std::string>(r.tags.begin(), r.tags.end()).size(), 10u) << name(m);
       for (auto s : r.songs) {
         EXPECT_EQ(std::count(q.songs.begin(), q.songs.end(), s), 0) << name(m) << " returned shown song " << s;
-        EXPECT_TRUE(recommend::released_by(arena::date_key(w.meta.songs[s].issue_date), 20150601))
+        EXPECT_TRUE(arena::released_by(arena::date_key(w.meta.songs[s].issue_date), 20150601))
             << name(m) << " returned song " << s << " released after the playlist's update";
       }
       for (auto& t : r.tags)
@@ -267,7 +267,7 @@ TEST(References, WithoutSongMetaSongIdsComeFromTrainingAndNoDateRuleApplies) {
 }
 
 namespace {
-void expect_same(const recommend::Candidates& a, const recommend::Candidates& b) {
+void expect_same(const arena::Candidates& a, const arena::Candidates& b) {
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.songs, b.songs);
   EXPECT_EQ(a.tags, b.tags);
@@ -286,7 +286,7 @@ TEST(CandidateSources, AReferenceSourceGivesItsReferencesCandidatesForAnyThreadC
   World w;
   const auto opt = small_options();
   const auto c = recommend::build_corpus(w.train, w.meta.size(), opt.tokenizer);
-  const auto dates = recommend::song_dates(w.meta);
+  const auto dates = arena::song_dates(w.meta);
   std::vector<arena::Playlist> qs;
   for (int i = 0; i < 40; ++i) qs.push_back(question(100 + i, {10 + i % 3, 20 + i % 3}, {i % 2 ? "rock" : "rain"}));
   for (auto m : kAll) {
@@ -294,7 +294,7 @@ TEST(CandidateSources, AReferenceSourceGivesItsReferencesCandidatesForAnyThreadC
     const auto src = recommend::reference_source(name(m), ref, c, opt, dates);
     EXPECT_EQ(src->name(), name(m));
     EXPECT_FALSE(src->logits());
-    model::Pool one, three(3);
+    util::ThreadPool one, three(3);
     const auto a = src->candidates(qs, 7, 3, one), b = src->candidates(qs, 7, 3, three);
     ASSERT_EQ(a.size(), qs.size());
     ASSERT_EQ(b.size(), qs.size());
@@ -314,7 +314,7 @@ TEST(CandidateSources, TheTitleSourceAnswersFromTheTitleAlone) {
   std::shared_ptr<const recommend::Reference> knn = recommend::make_reference(ReferenceMethod::ItemKnn, c, opt);
   const auto src = recommend::title_source(knn, c, opt, no_dates);
   EXPECT_EQ(src->name(), "title");
-  model::Pool one;
+  util::ThreadPool one;
   const std::vector<arena::Playlist> qs = {question(1, {20, 21}, {"rock"}, "quiet night")};
   const auto got = src->candidates(qs, 7, 3, one);
   ASSERT_EQ(got.size(), 1u);

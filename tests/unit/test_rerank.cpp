@@ -8,12 +8,13 @@
 #include <limits>
 #include <set>
 
+#include "melon/arena/candidates.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/rank/features.hpp"
 #include "melon/rank/rerank.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/recommend/rules.hpp"
-#include "melon/train/data.hpp"
+#include "melon/questions/held_out.hpp"
 #include "../support/playlists.hpp"
 
 using namespace melon;
@@ -56,7 +57,7 @@ TEST(RerankAnswer, DropsShownItemsDuplicatesAndLateSongsThenFillsTo100And10) {
   test_support::add_clustered_playlists(in, rng, 200, 60, 12);
   const auto meta = meta_for(240, 230);
   const auto corpus = recommend::build_corpus(in.train, meta.size(), {});
-  const auto dates = recommend::song_dates(meta);
+  const auto dates = arena::song_dates(meta);
   arena::Playlist q;
   q.id = 7;
   q.songs = {1, 2, 3};
@@ -93,7 +94,7 @@ TEST(RerankFeatures, PoolExcludesShownItemsAndMarksSourcesThatDidNotProposeAsMis
   q.songs = {10, 11};
   q.tags = {"t0"};
   q.title = "summer drive";
-  recommend::Candidates a, b;
+  arena::Candidates a, b;
   a.id = b.id = 1;
   a.songs = {{10, 5.0f}, {12, 4.0f}, {13, 3.0f}, {99, 1.0f}};  // 10 is shown; 99 is past the depth of 3
   b.songs = {{13, 2.0f}, {14, 1.0f}};
@@ -136,7 +137,7 @@ struct Bench {
     test_support::add_clustered_playlists(in, rng, 1500, 150, 20);
     meta = meta_for(600, 100000);
     for (std::size_t i = 0; i < in.questions.size(); ++i) {
-      auto h = train::make_held_out(in.questions[i], static_cast<std::int64_t>(i), 5);
+      auto h = questions::held_out_question(in.questions[i], static_cast<std::int64_t>(i), 5);
       questions.push_back(h.question);
       answers.push_back(h.answer);
     }

@@ -4,10 +4,16 @@
 #include <set>
 
 #include "melon/error.hpp"
-#include "melon//train/config.hpp"
-#include "melon/train/data.hpp"
+#include "melon/ae/audio.hpp"
+#include "melon/ae/corrupt.hpp"
+#include "melon/ae/encode.hpp"
+#include "melon/ae/vocab.hpp"
+#include "melon/train/config.hpp"
+#include "melon/questions/held_out.hpp"
+#include "melon/train/held_out.hpp"
 
 using namespace melon;
+using namespace melon::ae;
 using namespace melon::train;
 
 namespace {
@@ -64,7 +70,7 @@ TEST(Encode, MapsToVocabularyAndKeepsAllSongIds) {
 namespace {
 struct Fixture {
   Vocab v;
-  model::Dims d;
+  Dims d;
   AudioTable audio;
   Fixture() {
     std::vector<arena::Playlist> ps;
@@ -97,7 +103,7 @@ TEST(Corruption, ShowsHalfLikeTheSplitAndTargetsTheWhole) {
                   f.v, {});
   std::map<std::string, int> kinds;
   for (std::uint64_t seed = 0; seed < 2000; ++seed) {
-    model::Batch b;
+    Batch b;
     add_example(b, e, f.d, f.audio, true, {}, seed);
     int songs = 0, tags = 0, tokens = 0;
     for (auto r : b.in_idx) (r < f.d.n_songs ? songs : r < f.d.n_songs + f.d.n_tags ? tags : tokens)++;
@@ -110,7 +116,7 @@ TEST(Corruption, ShowsHalfLikeTheSplitAndTargetsTheWhole) {
     }
     kinds[std::string(songs ? "S" : "-") + (tags ? "T" : "-")]++;
     // Same seed, same example.
-    model::Batch b2;
+    Batch b2;
     add_example(b2, e, f.d, f.audio, true, {}, seed);
     ASSERT_EQ(b.in_idx, b2.in_idx);
     ASSERT_EQ(b.audio, b2.audio);
@@ -124,7 +130,7 @@ TEST(Corruption, ShowsHalfLikeTheSplitAndTargetsTheWhole) {
 TEST(Corruption, UncorruptedShowsEverythingWithNormalisedWeights) {
   Fixture f;
   auto e = encode(pl(1, {0, 1, 2, 3}, {"a"}, "hello"), f.v, {});
-  model::Batch b;
+  Batch b;
   add_example(b, e, f.d, f.audio, false, {}, 0);
   ASSERT_EQ(b.size, 1);
   EXPECT_EQ(b.in_idx.size(), 4u + 1u + e.tokens.size());
@@ -157,7 +163,7 @@ TEST(HeldOut, MimicsTheOfficialQuestionTypes) {
   for (int i = 0; i < 150; ++i) songs.push_back(i);
   auto p = pl(7, songs, {"a", "b", "c"}, "t");
   for (int pos = 0; pos < 20; ++pos) {
-    auto h = make_held_out(p, pos, 1);
+    auto h = questions::held_out_question(p, pos, 1);
     auto t = questions::question_type(h.question);
     if (pos < 6) {
       EXPECT_EQ(t, questions::QuestionType::SongsOnly);
@@ -189,9 +195,9 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
   b.adam.lr = 0.5;
   EXPECT_NE(fingerprint(a, true), fingerprint(b, true));
   EXPECT_NE(fingerprint(a, true), fingerprint(a, false));
-  EXPECT_EQ(parse_int_list("600,300", "x"), (std::vector<int>{600, 300}));
-  EXPECT_THROW(parse_int_list("600,,3", "x"), Error);
-  EXPECT_THROW(parse_int_list("0", "x"), Error);
+  EXPECT_EQ(parse_widths("600,300", "x"), (std::vector<int>{600, 300}));
+  EXPECT_THROW(parse_widths("600,,3", "x"), Error);
+  EXPECT_THROW(parse_widths("0", "x"), Error);
   EXPECT_THROW(parse_input_reduce("sideways"), Error);
   TrainConfig m = a, i = a;
   m.audio_map = AudioMap::Joint;

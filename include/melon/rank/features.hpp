@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "melon/ae/audio.hpp"
+#include "melon/arena/candidates.hpp"
 #include "melon/arena/types.hpp"
-#include "melon/recommend/candidates.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/train/data.hpp"
 
 namespace melon::rank {
 
@@ -31,7 +31,7 @@ struct FeatureContext {
   std::vector<Source> sources;
   const recommend::Corpus* corpus = nullptr;  // popularity (item counts), tag ids
   const arena::SongMeta* meta = nullptr;      // may be null: no artist/album/genre/date features
-  const train::AudioTable* audio = nullptr;   // may be null or empty: no audio feature
+  const ae::AudioTable* audio = nullptr;   // may be null or empty: no audio feature
   text::TokenizerOptions tokenizer;
   std::size_t songs_per_source = 200;  // how deep into each source's list the pool reaches
   std::size_t tags_per_source = 20;
@@ -52,7 +52,7 @@ std::vector<std::string> tag_features(const FeatureContext& ctx);
 
 // lists[s]: source s's candidates for q (best first); their ids must be q's.
 // Items q shows are never pooled, whatever a source proposed.
-Pool pool_question(const arena::Playlist& q, const std::vector<const recommend::Candidates*>& lists,
+Pool pool_question(const arena::Playlist& q, const std::vector<const arena::Candidates*>& lists,
                    const FeatureContext& ctx);
 
 }  // namespace melon::rank

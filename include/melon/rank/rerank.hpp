@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "melon/ae/checkpoint.hpp"  // Weights
 #include "melon/arena/types.hpp"
 #include "melon/rank/xgboost.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/train/checkpoint.hpp"  // Weights
 
 namespace melon::rank {
 
@@ -59,7 +59,7 @@ struct RerankInputs {
   const std::vector<arena::Playlist>* questions = nullptr;
   const arena::SongMeta* meta = nullptr;  // may be null
   std::string checkpoint_dir;             // empty: no autoencoder source
-  train::Weights weights = train::Weights::Best;  // which of its weights (train/checkpoint.hpp)
+  ae::Weights weights = ae::Weights::Best;  // which of its weights (ae/checkpoint.hpp)
   std::string pca;                        // PCA HDF5 for the audio feature (and the autoencoder's audio)
 };
 

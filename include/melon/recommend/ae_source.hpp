@@ -3,12 +3,13 @@
 // scores are its output logits.
 #include <memory>
 
-#include "melon/recommend/predict.hpp"
+#include "melon/ae/candidates.hpp"
+#include "melon/ae/model.hpp"
 #include "melon/recommend/source.hpp"
 
 namespace melon::recommend {
 
 // m must outlive the source.
-std::unique_ptr<CandidateSource> ae_source(const AeModel& m, PredictOptions opt);
+std::unique_ptr<CandidateSource> ae_source(const ae::Model& m, ae::PredictOptions opt);
 
 }  // namespace melon::recommend

@@ -7,7 +7,7 @@
 //    frequent major genre (song_gn_gnr_basket of its visible songs), tags
 //    most popular overall. Questions without songs fall back to most-popular.
 // Both never repeat an item of the question and always fill to 100 + 10 from
-// global popularity.
+// global popularity (arena/rules.hpp).
 #include <string>
 #include <vector>
 
@@ -26,13 +26,6 @@ struct Popularity {
 
 // Counts over the whole training set (sharded across ranks, summed by allreduce).
 Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size_t n_songs);
-
-// Appends items from `ranked` to `out` until it holds `want`, skipping items in
-// `exclude` or already in `out`. The last-resort filler every recommender uses.
-void fill_from(std::vector<arena::SongId>& out, const std::vector<arena::SongId>& ranked,
-               const std::vector<arena::SongId>& exclude, std::size_t want);
-void fill_from(std::vector<std::string>& out, const std::vector<std::string>& ranked,
-               const std::vector<std::string>& exclude, std::size_t want);
 
 // Every rank's answers on rank 0, in rank order (so in question order when each
 // rank holds its mpi::block_range); other ranks get an empty vector. Collective.

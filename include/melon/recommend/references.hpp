@@ -29,7 +29,7 @@
 
 #include "melon/arena/types.hpp"
 #include "melon/recommend/baseline.hpp"
-#include "melon/recommend/candidates.hpp"
+#include "melon/arena/candidates.hpp"
 #include "melon/text/tokenize.hpp"
 
 namespace melon::recommend {
@@ -118,17 +118,17 @@ std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, co
 
 // Up to n_songs songs and n_tags tags for question q. song_dates: by song id
 // (empty: no date filter).
-Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
+arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
                       const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
                       Workspace& ws);
 // The answer: top of the candidates, filled from popularity to 100 songs and
 // 10 tags (dated songs last: only a tiny catalogue needs them).
-arena::Result answer(const Candidates& cand, const Corpus& c, const arena::Playlist& q,
+arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena::Playlist& q,
                      const std::vector<std::int32_t>& song_dates);
 
 // Collective. This rank's block of questions (mpi::block_range), in order.
 // meta may be null (no date filter, song ids bounded by the training data).
-std::vector<Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                              const std::vector<arena::Playlist>& questions,
                                              const arena::SongMeta* meta, const ReferenceOptions& opt,
                                              std::size_t n_songs, std::size_t n_tags);

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "melon/arena/types.hpp"
-#include "melon/model/parallel.hpp"
-#include "melon/recommend/candidates.hpp"
+#include "melon/util/thread_pool.hpp"
+#include "melon/arena/candidates.hpp"
 #include "melon/recommend/references.hpp"
 
 namespace melon::recommend {
@@ -28,8 +28,8 @@ class CandidateSource {
   virtual bool logits() const { return false; }
   // Up to n_songs songs and n_tags tags for each question (Candidates'
   // rules), in question order. Local to the calling rank: no MPI.
-  virtual std::vector<Candidates> candidates(std::span<const arena::Playlist> questions, std::size_t n_songs,
-                                             std::size_t n_tags, model::Pool& threads) const = 0;
+  virtual std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> questions, std::size_t n_songs,
+                                             std::size_t n_tags, util::ThreadPool& threads) const = 0;
 };
 
 // A fitted reference recommender (make_reference) as a source. The corpus it

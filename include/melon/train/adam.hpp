@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "melon/model/parallel.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::train {
 
@@ -21,13 +21,13 @@ struct AdamStep {
 };
 
 // p, m, v, g: n elements; a dense update.
-void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, model::Pool& pool);
+void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, util::ThreadPool& pool);
 
 // A block of n_rows x cols parameters whose gradient is zero except on `rows`
 // (ascending) with values row_grad (rows.size() x cols). Every row's moments
 // decay as in the dense update, so this equals adam_dense on the scattered
 // gradient bit for bit.
 void adam_rows(const AdamStep& s, float* p, float* m, float* v, std::int64_t n_rows, std::int64_t cols,
-               const std::vector<std::int32_t>& rows, const float* row_grad, model::Pool& pool);
+               const std::vector<std::int32_t>& rows, const float* row_grad, util::ThreadPool& pool);
 
 }  // namespace melon::train

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "melon/model/autoencoder.hpp"
+#include "melon/ae/audio.hpp"
+#include "melon/ae/autoencoder.hpp"
+#include "melon/ae/corrupt.hpp"
+#include "melon/ae/vocab.hpp"
 #include "melon/train/adam.hpp"
-#include "melon/train/data.hpp"
 
 namespace melon::train {
 
@@ -17,10 +19,10 @@ const char* to_string(InputReduce r);
 struct TrainConfig {
   // model
   std::vector<int> hidden{512};
-  VocabOptions vocab;
-  model::LossWeights loss;
-  Corruption corruption;
-  AudioMap audio_map = AudioMap::Fitted;
+  ae::VocabOptions vocab;
+  ae::LossWeights loss;
+  ae::Corruption corruption;
+  ae::AudioMap audio_map = ae::AudioMap::Fitted;
   // The shown songs' mean audio as an input. Off by default: on generated data
   // its dense signal outran the sparse rows early and cost held-out score
   // (0.1497 against 0.1635 at epoch 5); with real spectrograms, measure again.
@@ -54,10 +56,5 @@ struct TrainConfig {
 // (Max-steps, checkpointing, threads and logging may change on resume; epochs
 // too when the learning rate is constant.)
 std::string fingerprint(const TrainConfig& c, bool with_audio);
-
-std::vector<int> parse_int_list(const std::string& s, const std::string& what);
-std::string join_ints(const std::vector<int>& v);
-std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 0xCBF29CE484222325ull);
-std::string hex64(std::uint64_t x);
 
 }  // namespace melon::train

@@ -9,15 +9,21 @@
 // buckets, the sparse input layer as the union of touched rows (or densely,
 // --input-allreduce). Then every rank applies the same Adam step, so weights
 // stay identical without a broadcast (checked at every checkpoint).
+//
+// The run, phase by phase (trainer.cpp): the held-out split (held_out.hpp),
+// vocabulary and model, resume or a fresh start, the steps (step.cpp, with
+// the learning rate of schedule.hpp), the end of each epoch (losses, the
+// held-out score and cold-song choice, best.h5), checkpoints and stop signals
+// (signals.hpp).
 #include <mpi.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "melon/ae/audio.hpp"
 #include "melon/arena/types.hpp"
 #include "melon/train/config.hpp"
-#include "melon/train/data.hpp"
 
 namespace melon::train {
 
@@ -25,7 +31,7 @@ struct TrainInputs {
   std::vector<arena::Playlist> train;      // training playlists
   std::vector<arena::Playlist> questions;  // questions: their visible parts train too
   std::vector<std::int32_t> song_dates;    // by song id (song_meta), for validation; may be empty
-  AudioTable audio;                        // empty: no audio
+  ae::AudioTable audio;                    // empty: no audio
   std::string pca_path;
 };
 

@@ -9,7 +9,7 @@
 
 namespace melon {
 
-constexpr std::uint64_t kFnvOffset = 0xCBF29CE484222325ull;  // 1469598103934665603
+constexpr std::uint64_t kFnvOffset = 0xCBF29CE484222325ull;  // 14695981039346656037
 constexpr std::uint64_t kFnvPrime = 0x100000001B3ull;        // 1099511628211
 
 // Continues hash h over n bytes (start from kFnvOffset).

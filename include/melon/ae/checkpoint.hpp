@@ -15,14 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "melon/model/autoencoder.hpp"
+#include "melon/ae/audio.hpp"
+#include "melon/ae/autoencoder.hpp"
+#include "melon/ae/vocab.hpp"
 #include "melon/text/tokenize.hpp"
-#include "melon/train/data.hpp"
 
-namespace melon::train {
+namespace melon::ae {
 
 struct Checkpoint {
-  model::Layout layout;
+  Layout layout;
   std::vector<float> params, adam_m, adam_v;  // adam_* empty when read without moments
   std::int64_t step = 0, epoch = 0, epoch_step = 0;
   std::vector<std::int64_t> order;            // the current epoch's permutation of the examples
@@ -34,8 +35,8 @@ struct Checkpoint {
   text::TokenizerOptions tokenizer;
   std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
   std::string pca_path;                          // where the audio came from (predict's default)
-  AudioMap audio_map = AudioMap::Joint;          // data.hpp (checkpoints without the attribute: joint)
-  bool audio_input = true;                       // config.hpp (checkpoints without the attribute: on)
+  AudioMap audio_map = AudioMap::Joint;          // audio.hpp (checkpoints without the attribute: joint)
+  bool audio_input = true;                       // model.hpp (checkpoints without the attribute: on)
   // Cold songs (outside the vocabulary, scored by audio): whether they help
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;
@@ -81,5 +82,7 @@ std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, st
 
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);
+// A hash as checkpoints store and logs print it: 16 lower-case hex digits.
+std::string hex64(std::uint64_t x);
 
-}  // namespace melon::train
+}  // namespace melon::ae

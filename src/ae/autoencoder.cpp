@@ -1,18 +1,45 @@
 // Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives at -O1.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#include "melon/model/autoencoder.hpp"
+#include "melon/ae/autoencoder.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 #include "melon/error.hpp"
 #include "melon/util/rng.hpp"
 
-namespace melon::model {
+namespace melon::ae {
 
 // ---- layout and initialisation ----
+
+std::vector<int> parse_widths(const std::string& s, const std::string& what) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MELON_CHECK(used == item.size() && !item.empty() && v > 0,
+                what << ": expected a comma-separated list of positive integers, got '" << s << "'");
+    out.push_back(v);
+  }
+  MELON_CHECK(!out.empty(), what << ": empty list");
+  return out;
+}
+
+std::string join_widths(const std::vector<int>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
 
 const Tensor& Layout::get(const std::string& name) const {
   for (auto& t : tensors)
@@ -127,8 +154,8 @@ void column_sums(const Src& m, Dst&& out) {
 
 // out = tanh(out) in place, by row chunks.
 template <class T>
-void tanh_rows(Mat<T>& m, Pool& pool) {
-  Chunks ch{m.rows(), kRowChunk};
+void tanh_rows(Mat<T>& m, util::ThreadPool& pool) {
+  util::Chunks ch{m.rows(), kRowChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     auto blk = m.middleRows(ch.begin(c), ch.len(c));
     blk = blk.array().tanh();
@@ -138,9 +165,9 @@ void tanh_rows(Mat<T>& m, Pool& pool) {
 // logits = h·Wᵀ + bias (+ g·Sᵀ), chunked over the vocabulary.
 template <class T>
 void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>* g, const Mat<T>* s, Mat<T>& z,
-            Pool& pool) {
+            util::ThreadPool& pool) {
   z.resize(h.rows(), w.rows());
-  Chunks ch{w.rows(), kVocabChunk};
+  util::Chunks ch{w.rows(), kVocabChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     const auto c0 = ch.begin(c), n = ch.len(c);
     auto blk = z.middleCols(c0, n);
@@ -155,11 +182,11 @@ void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>
 template <class T>
 std::pair<double, std::int64_t> group_loss(Mat<T>& z, const std::vector<std::int64_t>& ptr,
                                            const std::vector<std::int32_t>& idx, double weight, double scale,
-                                           bool grad, Pool& pool) {
+                                           bool grad, util::ThreadPool& pool) {
   const std::int64_t B = z.rows();
   std::vector<double> loss(static_cast<std::size_t>(B), 0.0);
   std::vector<char> has(static_cast<std::size_t>(B), 0);
-  Chunks ch{B, kRowChunk};
+  util::Chunks ch{B, kRowChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
       auto row = z.row(i);
@@ -198,7 +225,7 @@ std::pair<double, std::int64_t> group_loss(Mat<T>& z, const std::vector<std::int
 }  // namespace
 
 template <class T>
-void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws, Pool& pool) {
+void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws, util::ThreadPool& pool) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   const int h0 = d.hidden.front();
@@ -208,7 +235,7 @@ void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch&
   Mat<T>& a0 = ws.h[0];
   a0.resize(B, h0);
   // The sparse input layer: a gather-sum of the active rows, never a dense product.
-  Chunks ch{B, kRowChunk};
+  util::Chunks ch{B, kRowChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
       auto row = a0.row(i);
@@ -238,7 +265,7 @@ void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch&
 
 template <class T>
 LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                   Pool& pool) {
+                   util::ThreadPool& pool) {
   forward(L, p, song_audio, b, ws, pool);
   LossSums s;
   std::tie(s.song, s.n_song) = group_loss(ws.zs, b.song_ptr, b.song_idx, 1, 1, false, pool);
@@ -248,7 +275,7 @@ LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const 
 
 template <class T>
 LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b,
-                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, Pool& pool) {
+                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   forward(L, p, song_audio, b, ws, pool);
@@ -266,7 +293,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   auto out_grads = [&](const Mat<T>& dz, const std::string& out, const std::string& bias) {
     auto dO = gview(L, grad, out);
     auto db = gview(L, grad, bias);
-    Chunks ch{dO.rows(), kVocabChunk};
+    util::Chunks ch{dO.rows(), kVocabChunk};
     pool.run(ch.count(), [&](std::int64_t c) {
       const auto c0 = ch.begin(c), n = ch.len(c);
       dO.middleRows(c0, n).noalias() = dz.middleCols(c0, n).transpose() * h;
@@ -283,14 +310,14 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   Mat<T> dg;
   if (d.audio_dim > 0) {
     dg.resize(B, d.audio_dim + 1);
-    Chunks rc{B, 4 * kRowChunk};
+    util::Chunks rc{B, 4 * kRowChunk};
     pool.run(rc.count(), [&](std::int64_t c) {
       dg.middleRows(rc.begin(c), rc.len(c)).noalias() = ws.zs.middleRows(rc.begin(c), rc.len(c)) * song_audio;
     });
     gview(L, grad, "song_audio").noalias() = dg.transpose() * h;
   }
   ws.dh.resize(B, H);
-  Chunks hc{H, 128};
+  util::Chunks hc{H, 128};
   pool.run(hc.count(), [&](std::int64_t c) {
     const auto c0 = hc.begin(c), n = hc.len(c);
     auto blk = ws.dh.middleCols(c0, n);
@@ -332,7 +359,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   const int h0 = d.hidden.front();
   grad.row_grad.assign(grad.rows.size() * h0, T(0));
   MMap<T> rg(grad.row_grad.data(), static_cast<std::int64_t>(grad.rows.size()), h0);
-  Chunks rch{static_cast<std::int64_t>(grad.rows.size()), 64};
+  util::Chunks rch{static_cast<std::int64_t>(grad.rows.size()), 64};
   pool.run(rch.count(), [&](std::int64_t c) {
     for (auto r = rch.begin(c); r < rch.begin(c) + rch.len(c); ++r)
       for (auto k = start[r]; k < start[r + 1]; ++k)
@@ -341,16 +368,16 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   return s;
 }
 
-template void forward<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&, Pool&);
+template void forward<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&, util::ThreadPool&);
 template void forward<double>(const Layout&, const double*, const Mat<double>&, const Batch&, Workspace<double>&,
-                              Pool&);
+                              util::ThreadPool&);
 template LossSums loss_only<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&,
-                                   Pool&);
+                                   util::ThreadPool&);
 template LossSums loss_only<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
-                                    Workspace<double>&, Pool&);
+                                    Workspace<double>&, util::ThreadPool&);
 template LossSums forward_backward<float>(const Layout&, const float*, const Mat<float>&, const Batch&,
-                                          const LossWeights&, double, Grad<float>&, Workspace<float>&, Pool&);
+                                          const LossWeights&, double, Grad<float>&, Workspace<float>&, util::ThreadPool&);
 template LossSums forward_backward<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
-                                           const LossWeights&, double, Grad<double>&, Workspace<double>&, Pool&);
+                                           const LossWeights&, double, Grad<double>&, Workspace<double>&, util::ThreadPool&);
 
-}  // namespace melon::model
+}  // namespace melon::ae

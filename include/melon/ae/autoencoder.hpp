@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "melon/model/parallel.hpp"
+#include "melon/util/thread_pool.hpp"
 
-namespace melon::model {
+namespace melon::ae {
 
 template <class T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -39,6 +39,11 @@ struct Dims {
   std::int64_t tag_row(std::int64_t t) const { return n_songs + t; }
   std::int64_t token_row(std::int64_t w) const { return n_songs + n_tags + w; }
 };
+
+// Hidden widths as written in --hidden and in checkpoints: "512" or "600,300".
+// what names the source in the error for anything but positive integers.
+std::vector<int> parse_widths(const std::string& s, const std::string& what);
+std::string join_widths(const std::vector<int>& v);
 
 struct Tensor {
   std::string name;
@@ -108,19 +113,19 @@ struct Workspace {
 // song_audio: n_songs x (audio_dim + 1) standardised features ⊕ 1 (empty without audio).
 template <class T>
 void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-             Pool& pool);
+             util::ThreadPool& pool);
 
 template <class T>
 LossSums forward_backward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b,
-                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, Pool& pool);
+                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool);
 
 // The loss alone (for gradient checks and validation), same conventions.
 template <class T>
 LossSums loss_only(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                   Pool& pool);
+                   util::ThreadPool& pool);
 
 // Chunk sizes for the big kernels: fixed, so results do not depend on --threads.
 inline constexpr std::int64_t kVocabChunk = 2048;
 inline constexpr std::int64_t kRowChunk = 16;
 
-}  // namespace melon::model
+}  // namespace melon::ae

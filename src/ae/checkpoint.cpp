@@ -1,4 +1,4 @@
-#include "melon/train/checkpoint.hpp"
+#include "melon/ae/checkpoint.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,11 +9,11 @@
 
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
-#include "melon/train/config.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 
-namespace melon::train {
+namespace melon::ae {
 
 namespace fs = std::filesystem;
 
@@ -61,13 +61,13 @@ std::vector<std::string> read_strings(const h5::File& f, const std::string& name
   return d.read_strings();
 }
 
-void write_tensor(h5::File& f, const std::string& prefix, const model::Tensor& t, const std::vector<float>& data) {
+void write_tensor(h5::File& f, const std::string& prefix, const Tensor& t, const std::vector<float>& data) {
   auto d = h5::Dataset::create(f, prefix + t.name, h5::Type::F32,
                                {static_cast<hsize_t>(t.rows), static_cast<hsize_t>(t.cols)});
   if (t.size() > 0) d.write_rows(0, t.rows, data.data() + t.offset);
 }
 
-void read_tensor(const h5::File& f, const std::string& prefix, const model::Tensor& t, std::vector<float>& data) {
+void read_tensor(const h5::File& f, const std::string& prefix, const Tensor& t, std::vector<float>& data) {
   auto d = h5::Dataset::open(f, prefix + t.name);
   auto dims = d.dims();
   MELON_CHECK(dims.size() == 2 && dims[0] == static_cast<hsize_t>(t.rows) && dims[1] == static_cast<hsize_t>(t.cols),
@@ -110,6 +110,12 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
 }
 
 std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
+
+std::string hex64(std::uint64_t x) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
 
 namespace {
 
@@ -155,7 +161,7 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
     f.set_attr("config", c.config);
     f.set_attr("config_hash", hex64(c.config_hash));
     f.set_attr("vocab_hash", hex64(c.vocab_hash));
-    f.set_attr("hidden", join_ints(c.layout.dims.hidden));
+    f.set_attr("hidden", join_widths(c.layout.dims.hidden));
     f.set_attr("ngram_min", static_cast<std::int64_t>(c.tokenizer.ngram_min));
     f.set_attr("ngram_max", static_cast<std::int64_t>(c.tokenizer.ngram_max));
     f.set_attr("pca_path", c.pca_path);
@@ -229,13 +235,13 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   MELON_CHECK(rng.size() == 4, path << ": rng_state must hold 4 words");
   for (int i = 0; i < 4; ++i) c.rng_state[i] = static_cast<std::uint64_t>(rng[i]);
 
-  model::Dims d;
+  Dims d;
   d.n_songs = static_cast<std::int64_t>(c.vocab.songs.size());
   d.n_tags = static_cast<std::int64_t>(c.vocab.tags.size());
   d.n_tokens = static_cast<std::int64_t>(c.vocab.tokens.size());
   d.audio_dim = static_cast<int>(c.audio_mean.size());
-  d.hidden = parse_int_list(f.attr_string("hidden"), path + ": attribute hidden");
-  c.layout = model::make_layout(d);
+  d.hidden = parse_widths(f.attr_string("hidden"), path + ": attribute hidden");
+  c.layout = make_layout(d);
   c.params.assign(static_cast<std::size_t>(c.layout.total), 0.0f);
   const bool moments = with_moments && f.attr_int("moments") == 1;
   MELON_CHECK(!with_moments || moments, path << ": holds no optimizer moments, cannot resume from it");
@@ -298,4 +304,4 @@ std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, st
   return read_latest(dir, false, path_out);
 }
 
-}  // namespace melon::train
+}  // namespace melon::ae

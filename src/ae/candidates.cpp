@@ -1,0 +1,113 @@
+// Eigen's AVX-512 helpers trip GCC 12's uninitialised-variable false positives at -O1.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "melon/ae/candidates.hpp"
+
+#include <algorithm>
+#include <queue>
+#include <unordered_set>
+
+#include "melon/ae/corrupt.hpp"
+#include "melon/ae/encode.hpp"
+#include "melon/arena/rules.hpp"
+#include "melon/mpi/mpi.hpp"
+
+namespace melon::ae {
+
+namespace {
+
+// Best first: higher score, then smaller id (a total order: reproducible).
+template <class Id>
+struct Scored {
+  float score;
+  Id id;
+  bool operator<(const Scored& o) const { return score != o.score ? score > o.score : id < o.id; }
+};
+
+// Keeps the k best candidates offered.
+template <class Id>
+class TopK {
+ public:
+  explicit TopK(std::size_t k) : k_(k) {}
+  bool wants(float s) const { return heap_.size() < k_ || s > heap_.top().score || s == heap_.top().score; }
+  void offer(float s, Id id) {
+    Scored<Id> c{s, id};
+    if (heap_.size() < k_) {
+      heap_.push(c);
+    } else if (c < heap_.top()) {
+      heap_.pop();
+      heap_.push(c);
+    }
+  }
+  std::vector<Scored<Id>> take() {
+    std::vector<Scored<Id>> v;
+    while (!heap_.empty()) v.push_back(heap_.top()), heap_.pop();
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+ private:
+  std::size_t k_;
+  std::priority_queue<Scored<Id>> heap_;  // top = the worst kept
+};
+
+}  // namespace
+
+std::vector<arena::Candidates> candidates(const Model& m, const std::vector<arena::Playlist>& questions,
+                                      const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
+                                      util::ThreadPool& pool, MPI_Comm comm) {
+  const auto& d = m.layout.dims;
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
+  std::vector<arena::Candidates> out(static_cast<std::size_t>(mine.end - mine.begin));
+  Batch b;
+  Workspace<float> ws;
+  Mat<float> cold, gcold;
+  const bool use_cold = opt.cold_songs && m.cold_enabled && !m.cold_ids.empty() && d.audio_dim > 0;
+  const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
+  for (auto q0 = mine.begin; q0 < mine.end; q0 += batch) {
+    const auto q1 = std::min(mine.end, q0 + batch);
+    b.clear();
+    for (auto i = q0; i < q1; ++i)
+      add_example(b, encode(questions[i], m.vocab, m.tokenizer), d, m.input_audio(), false, {}, 0);
+    forward<float>(m.layout, m.params.data(), m.song_audio, b, ws, pool);
+    if (use_cold) {
+      const bool fitted = m.audio_map == AudioMap::Fitted;
+      if (fitted) gcold.noalias() = ws.h.back() * m.cold_map.transpose();
+      const auto& g = fitted ? gcold : ws.g;
+      cold.resize(b.size, static_cast<std::int64_t>(m.cold_ids.size()));
+      util::Chunks ch{cold.cols(), kVocabChunk};
+      pool.run(ch.count(), [&](std::int64_t c) {
+        cold.middleCols(ch.begin(c), ch.len(c)).noalias() =
+            g * m.cold_audio.middleRows(ch.begin(c), ch.len(c)).transpose();
+      });
+    }
+    pool.run(q1 - q0, [&](std::int64_t k) {
+      const auto& q = questions[q0 + k];
+      arena::Candidates r;
+      r.id = q.id;
+      const std::unordered_set<arena::SongId> seen(q.songs.begin(), q.songs.end());
+      const std::int32_t qdate = arena::date_key(q.updt_date);
+      auto allowed = [&](arena::SongId s) { return !seen.count(s) && arena::released_by(opt.song_dates, s, qdate); };
+      TopK<arena::SongId> songs(n_songs);
+      auto zs = ws.zs.row(k);
+      for (std::int64_t j = 0; j < zs.size(); ++j)
+        if (songs.wants(zs[j]) && allowed(m.vocab.songs[j])) songs.offer(zs[j], m.vocab.songs[j]);
+      if (use_cold)
+        for (std::int64_t j = 0; j < cold.cols(); ++j) {
+          const float s = cold(k, j) + m.cold_bias;
+          if (songs.wants(s) && allowed(m.cold_ids[j])) songs.offer(s, m.cold_ids[j]);
+        }
+      for (auto& c : songs.take()) r.songs.emplace_back(c.id, c.score);
+      const std::unordered_set<std::string> seen_tags(q.tags.begin(), q.tags.end());
+      TopK<std::int32_t> tags(n_tags);
+      auto zt = ws.zt.row(k);
+      for (std::int64_t j = 0; j < zt.size(); ++j)
+        if (tags.wants(zt[j]) && !seen_tags.count(m.vocab.tags[j])) tags.offer(zt[j], static_cast<std::int32_t>(j));
+      for (auto& c : tags.take()) r.tags.emplace_back(m.vocab.tags[c.id], c.score);
+      out[q0 - mine.begin + k] = std::move(r);
+    });
+  }
+  return out;
+}
+
+}  // namespace melon::ae

@@ -1,0 +1,122 @@
+#include <algorithm>
+
+#include "melon/ae/corrupt.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/train/adam.hpp"
+#include "melon/train/schedule.hpp"
+#include "melon/util/bytes.hpp"
+#include "melon/util/rng.hpp"
+#include "run.hpp"
+
+namespace melon::train {
+
+namespace {
+
+// Pieces of the input rows' Adam update between which the dense layers'
+// allreduce is polled (enough for the library to keep its pipeline moving).
+constexpr int kAdamSlabs = 32;
+
+// The input layer's gradient summed over ranks as the union of touched rows.
+void reduce_rows(MPI_Comm comm, ae::Grad<float>& g, std::int64_t cols, std::vector<float>& packed) {
+  auto all = mpi::allgather_bytes(comm, to_bytes(g.rows));
+  std::vector<std::int32_t> uni;
+  for (auto& part : all) {
+    const auto rows = from_bytes<std::int32_t>(part);
+    uni.insert(uni.end(), rows.begin(), rows.end());
+  }
+  std::sort(uni.begin(), uni.end());
+  uni.erase(std::unique(uni.begin(), uni.end()), uni.end());
+  packed.assign(uni.size() * cols, 0.0f);
+  std::size_t u = 0;
+  for (std::size_t r = 0; r < g.rows.size(); ++r) {
+    while (uni[u] != g.rows[r]) ++u;
+    std::copy_n(g.row_grad.data() + r * cols, cols, packed.data() + u * cols);
+  }
+  mpi::allreduce_sum_buckets(comm, packed.data(), packed.size());
+  g.rows = std::move(uni);
+  g.row_grad.swap(packed);
+}
+
+}  // namespace
+
+StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
+  const auto& cfg = r.cfg;
+  auto& st = r.st;
+  const auto& L = r.m.layout;
+  const auto& dims = r.dims();
+  const std::int64_t h0 = dims.hidden.front();
+  const auto N = r.examples();
+  const auto t0 = Clock::now();
+  const std::int64_t g0 = st.epoch_step * cfg.batch, g1 = std::min(N, g0 + cfg.batch), nb = g1 - g0;
+  const auto part = mpi::block_range(nb, r.rank, r.nranks);
+  b.batch.clear();
+  for (auto k = part.begin; k < part.end; ++k) {
+    const auto ex = st.order[g0 + k];
+    ae::add_example(b.batch, r.enc[ex], dims, r.m.input_audio(), true, cfg.corruption,
+                    mix_seed(cfg.seed, static_cast<std::uint64_t>(st.epoch), static_cast<std::uint64_t>(ex)));
+  }
+  const auto t1 = Clock::now();
+  StepStats s;
+  s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad,
+                                       b.ws, pool);
+  const auto t2w = Clock::now();
+  // The barrier only measures: without it the time a fast rank waits for a
+  // slow one (load imbalance, other jobs on the node) would count as
+  // allreduce time.
+  if (r.nranks > 1) mpi::barrier(r.comm);
+  const auto t2 = Clock::now();
+  // The input layer's rows first (small), then the dense layers' sum runs
+  // while Adam updates the input rows, which need only the rows' sum: the
+  // library progresses between slabs of that update (poll). Adam is
+  // elementwise, so the slabs change no bit of the result.
+  auto& grad = b.grad;
+  if (r.nranks > 1 && cfg.input_reduce == InputReduce::Rows) {
+    reduce_rows(r.comm, grad, h0, b.packed);
+  } else if (cfg.input_reduce == InputReduce::Dense) {
+    b.dense_input.assign(static_cast<std::size_t>(dims.n_inputs() * h0), 0.0f);
+    for (std::size_t i = 0; i < grad.rows.size(); ++i)
+      std::copy_n(grad.row_grad.data() + i * h0, h0, b.dense_input.data() + grad.rows[i] * h0);
+    mpi::allreduce_sum_buckets(r.comm, b.dense_input.data(), b.dense_input.size());
+  }
+  mpi::PendingAllreduce dense_sum(r.comm, grad.dense.data(), grad.dense.size());
+  const auto t3 = Clock::now();
+  AdamOptions ao = cfg.adam;
+  ao.lr = scheduled_lr(cfg.adam.lr, cfg.lr_final, st.step, cfg.epochs * r.steps_per_epoch);
+  const AdamStep as(ao, st.step + 1);
+  float* p = st.params.data();
+  float* am = st.adam_m.data();
+  float* av = st.adam_v.data();
+  if (cfg.input_reduce == InputReduce::Dense) {
+    adam_dense(as, p, am, av, b.dense_input.data(), dims.n_inputs() * h0, pool);
+  } else {
+    const int slabs = r.nranks > 1 ? kAdamSlabs : 1;
+    for (int k = 0; k < slabs; ++k) {
+      const auto rg = mpi::block_range(dims.n_inputs(), k, slabs);
+      const auto lo = std::lower_bound(grad.rows.begin(), grad.rows.end(), rg.begin);
+      const auto hi = std::lower_bound(lo, grad.rows.end(), rg.end);
+      b.slab_rows.assign(lo, hi);
+      for (auto& row : b.slab_rows) row -= static_cast<std::int32_t>(rg.begin);
+      const auto off = rg.begin * h0;
+      adam_rows(as, p + off, am + off, av + off, rg.end - rg.begin, h0, b.slab_rows,
+                grad.row_grad.data() + (lo - grad.rows.begin()) * h0, pool);
+      dense_sum.poll();
+    }
+  }
+  const auto t3b = Clock::now();
+  dense_sum.wait();
+  const auto t3c = Clock::now();
+  adam_dense(as, p + L.sparse_end, am + L.sparse_end, av + L.sparse_end, grad.dense.data(), L.total - L.sparse_end,
+             pool);
+  const auto t4 = Clock::now();
+  ++st.step;
+  ++st.epoch_step;
+  s.samples = nb;
+  s.batch = std::chrono::duration<double>(t1 - t0).count();
+  s.compute = std::chrono::duration<double>(t2w - t1).count();
+  s.wait = std::chrono::duration<double>(t2 - t2w).count();
+  s.reduce = std::chrono::duration<double>((t3 - t2) + (t3c - t3b)).count();
+  s.update = std::chrono::duration<double>((t3b - t3) + (t4 - t3c)).count();
+  return s;
+}
+
+}  // namespace melon::train
