@@ -123,8 +123,7 @@ Shards shard_songs(MPI_Comm comm, const MelSource& source, const std::vector<are
 }
 
 // Rank 0's opening line: the input, the shards' spread and the settings; then the songs skipped so far.
-void log_plan(const JobOptions& o, const MelSource& source, std::size_t n_listed, const Shards& s,
-              const std::string& label) {
+void log_plan(const JobOptions& o, const MelSource& source, std::size_t n_listed, const Shards& s) {
   std::int64_t lo = INT64_MAX, hi = 0;
   double blo = 1e300, bhi = 0;
   for (auto& r : s.ranges) {
@@ -237,7 +236,7 @@ JobEnd run_job(const JobOptions& o, MPI_Comm comm) {
   const std::vector<arena::SongId> ids = song_list(comm, *source, o, label);
   Shards shards = shard_songs(comm, *source, ids);
   SongRows rows(*source, shards.mine, o.features);
-  if (rank == 0) log_plan(o, *source, ids.size(), shards, label);
+  if (rank == 0) log_plan(o, *source, ids.size(), shards);
   opt.cache_bytes = cache_budget(comm, o.memory_mb, rows, opt);
   opt.fingerprint = fingerprint(*source, label, ids, o.features);
 

@@ -14,8 +14,11 @@
 namespace melon::pca {
 namespace {
 
-constexpr char kMagic[] = "MELONPCA-STATE1\n";
+// Version 2: checksums and the caller's song-list hash are util's fnv1a64
+// (version 1 used FNV with another offset), so a version 1 state is refused.
+constexpr char kMagic[] = "MELONPCA-STATE2\n";
 constexpr std::size_t kMagicLen = sizeof(kMagic) - 1;
+constexpr char kManifestHead[] = "melon pca checkpoint v2\npass=";
 
 void put_matrix(ByteWriter& w, const Eigen::MatrixXd& m) {
   w.pod<std::int64_t>(m.rows());
@@ -143,7 +146,7 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& f
       [&] {
         if (r != 0) return;
         AtomicFile f(dir + "/CHECKPOINT");
-        f.write("melon pca checkpoint v1\npass=" + std::to_string(st.pass) + "\nranks=" + std::to_string(p) +
+        f.write(kManifestHead + std::to_string(st.pass) + "\nranks=" + std::to_string(p) +
                 "\n--- settings ---\n" + fingerprint);
         f.commit();
       },
@@ -167,7 +170,10 @@ std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, cons
   mpi::bcast(comm, manifest);
   if (manifest.empty()) return std::nullopt;
   const std::string where = dir + "/CHECKPOINT";
-  const std::string head = "melon pca checkpoint v1\npass=";
+  const std::string head = kManifestHead;
+  MELON_CHECK(manifest.rfind("melon pca checkpoint v1\n", 0) != 0,
+              where << ": a checkpoint of an older melon (v1), which this one cannot resume (run without --resume to "
+                       "start over)");
   const std::string sep = "\n--- settings ---\n";
   auto sep_at = manifest.find(sep);
   MELON_CHECK(manifest.rfind(head, 0) == 0 && sep_at != std::string::npos,
