@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <exception>
 #include <filesystem>
 #include <numeric>
 #include <sstream>
@@ -205,22 +206,22 @@ void log_setup(const Run& r, int threads) {
 
 // ---- checkpoints ----
 
-// Rank 0 writes r.st (lending it the vocabulary for the write); a failure
-// there is raised on every rank.
+// Rank 0 writes r.st, lending it the vocabulary for the write and taking it
+// back even when the write fails; a failure there is raised on every rank.
 template <class Write>
 void write_on_rank0(Run& r, Write&& write) {
-  std::string err;
-  if (r.rank == 0) {
+  mpi::on_root(r.comm, [&] {
+    r.st.vocab = std::move(r.m.vocab);
+    std::exception_ptr failed;
     try {
-      r.st.vocab = std::move(r.m.vocab);
       write();
-    } catch (const Error& e) {
-      err = e.what();
+    } catch (...) {
+      failed = std::current_exception();
     }
     r.m.vocab = std::move(r.st.vocab);
     r.m.vocab.build_index();
-  }
-  mpi::throw_if_any(r.comm, err);
+    if (failed) std::rethrow_exception(failed);
+  });
 }
 
 void checkpoint(Run& r) {
