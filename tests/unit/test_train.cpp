@@ -5,6 +5,7 @@
 
 #include "melon/error.hpp"
 #include "melon//train/config.hpp"
+#include "melon/questions/types.hpp"
 #include "melon/train/data.hpp"
 
 using namespace melon;
@@ -207,7 +208,6 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
 #include <unistd.h>
 
 #include "melon/h5/h5.hpp"
-#include "melon/questions/types.hpp"
 
 TEST(Audio, ReadsThePcaStageFile) {
   char tmpl[] = "/tmp/melon-pca-test.XXXXXX";
