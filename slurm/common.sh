@@ -13,8 +13,9 @@
 # The job file is data: values are read with ini_get (awk), never sourced, and
 # melon itself reads the rest through --config. A path is given on the command
 # line (where it beats the job file) only where it links stages together
-# (split --out, pca --out, train --pca when WORK/pca.h5 exists, --checkpoint-dir,
-# predict --out), or as a default when the job file does not set that key itself.
+# (split --out, baseline --out, pca --out, train --pca when WORK/pca.h5 exists,
+# --checkpoint-dir, predict --out), or as a default when the job file does not
+# set that key itself.
 #
 # Time limits and preemption: the scripts ask for `--signal=B:USR1@SECS`, so
 # this batch shell gets SIGUSR1 some minutes before the limit. The payload runs
@@ -22,14 +23,15 @@
 # wait is repeated until the step really ended):
 #   train  USR1 is forwarded to the step; melon train checkpoints and exits 0;
 #          the job then requeues itself (scontrol requeue) and the rerun gets
-#          --resume (SLURM_RESTART_COUNT > 0), continuing from the newest checkpoint.
+#          --resume (SLURM_RESTART_COUNT > 0), continuing from the newest valid
+#          checkpoint.
 #   pca    it saves its state after every pass but does not catch signals: the
 #          step is stopped (SIGTERM) and the job requeued; the rerun resumes
 #          from the last finished pass.
 #   others are short and restartable: USR1 is logged and ignored.
 # SIGTERM (scancel, preemption by the site) is forwarded to the step and the
-# job ends with the step's exit code (no self-requeue: a cancelled job stays
-# cancelled). A failed step fails the job with its exit code, and with
+# job ends with the step's exit code, or 143 when the step exited 0 (train
+# checkpoints on SIGTERM too); no self-requeue: a cancelled job stays cancelled. A failed step fails the job with its exit code, and with
 # DependencyParameters=kill_invalid_depend the later stages are cancelled.
 #
 # Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_METHODS

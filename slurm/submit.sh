@@ -20,7 +20,7 @@
 # ("<stage> <jobid>" lines) and to WORK/jobs.txt.
 # A failed stage fails its job; the stages after it are cancelled
 # (--kill-on-invalid-dep=yes, and DependencyParameters=kill_invalid_depend in
-# tools/slurm-local.sh's slurm.conf), so nothing is left pending.
+# tools/cluster/slurm-local.sh's slurm.conf), so nothing is left pending.
 #
 # Environment: MELON (the binary, default <repo>/build/melon), MELON_LAUNCHER
 # (srun, the default: srun --mpi=pmix; or mpirun inside the allocation),
@@ -66,7 +66,7 @@ work=${pos[2]:-$(ini_get "$job" pipeline work || true)}
 data=$(realpath -m "$data")
 work=$(realpath -m "$work")
 [ -x "$MELON" ] || { echo "submit: melon binary $MELON not found (build it, or set MELON)" >&2; exit 2; }
-command -v sbatch >/dev/null || { echo "submit: sbatch not found (no Slurm here? tools/slurm-local.sh start)" >&2; exit 2; }
+command -v sbatch >/dev/null || { echo "submit: sbatch not found (no Slurm here? tools/cluster/slurm-local.sh start)" >&2; exit 2; }
 
 [ "$dry" = 1 ] || mkdir -p "$work/logs"
 submitted=()

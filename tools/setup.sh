@@ -12,6 +12,7 @@ pkgs=(
   libgtest-dev
   libxgboost-dev
   python3 python3-numpy
+  clang-format
 )
 # Optional extras used only by benchmark scripts in tools/ (not by the build or tests):
 # scikit-learn for bench_pca.sh, PyTorch (with OpenBLAS, not the reference BLAS) for bench_train.sh.

@@ -1,6 +1,6 @@
 // Readers for the Arena JSON files, on simdjson's On-Demand API: it validates
 // UTF-8 and parses at GB/s without building a DOM, so the 200 MB song_meta.json
-// loads faster than Python's json.load (tools/bench_parse.sh measures it).
+// loads faster than Python's json.load (tools/bench/bench_parse.sh measures it).
 // Every error names the file, the record (index, id once known) and the problem.
 #include <simdjson.h>
 

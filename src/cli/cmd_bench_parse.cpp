@@ -1,5 +1,5 @@
 // melon bench-parse: times melon's Arena readers on real-format files, for
-// tools/bench_parse.sh, which runs Python's json.load on the same files in the
+// tools/bench/bench_parse.sh, which runs Python's json.load on the same files in the
 // same run. --nlohmann also times nlohmann::json's DOM parse of the same bytes,
 // the reason the readers use simdjson.
 #include <chrono>
@@ -62,5 +62,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench_parse.sh)", run);
+MELON_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench/bench_parse.sh)", run);
 }  // namespace melon::cli

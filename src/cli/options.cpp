@@ -1,6 +1,7 @@
 #include "melon/cli/cli.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -24,6 +25,52 @@ std::string trim(const std::string& s) {
   auto e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
 }
+
+// A negative number given to an unsigned option would wrap to 2^64 - n.
+bool is_unsigned(const po::option_description& o) {
+  auto* sem = o.semantic().get();
+  return dynamic_cast<const po::typed_value<unsigned>*>(sem) || dynamic_cast<const po::typed_value<unsigned long>*>(sem) ||
+         dynamic_cast<const po::typed_value<unsigned long long>*>(sem);
+}
+
+// Job-file keys as options: every [section] must name a melon command and
+// every key of this command's section must be one of its options; top-level
+// keys apply to the commands that know them. Errors name the file and line.
+void store_config(const std::string& path, const std::string& command, const po::options_description& all,
+                  po::variables_map& vm) {
+  std::set<std::string> known;
+  for (auto& o : all.options()) known.insert(o->long_name());
+  auto entries = read_ini(path);
+  // The command's own section before the top-level keys: the first value
+  // stored wins, so [command] overrides the top (and the command line both).
+  std::stable_partition(entries.begin(), entries.end(), [](const IniEntry& e) { return !e.section.empty(); });
+  for (auto& e : entries) {
+    const std::string where = "config " + path + ":" + std::to_string(e.line) + ": ";
+    if (!e.section.empty() && !find_command(e.section)) {
+      const std::string at = "config " + path + ":" + std::to_string(e.section_line) + ": ";
+      std::string names;
+      for (auto* c : all_commands()) names += (names.empty() ? "" : ", ") + c->name;
+      MELON_THROW(at << "unknown section [" << e.section << "] (sections are melon commands: " << names << ")");
+    }
+    if (!e.section.empty() && e.section != command) continue;
+    if (!known.count(e.key)) {
+      MELON_CHECK(e.section.empty(), where << "[" << command << "] has unknown option '" << e.key << "'");
+      continue;  // a top-level key for another command
+    }
+    if (e.key == "config" || e.key == "help") continue;
+    const auto& opt = all.find(e.key, false);
+    MELON_CHECK(!(is_unsigned(opt) && !e.value.empty() && e.value[0] == '-'),
+                where << "key '" << e.key << "': expected a number >= 0, got '" << e.value << "'");
+    std::string arg = "--" + e.key + "=" + e.value;
+    char* argv[] = {const_cast<char*>("melon"), arg.data()};
+    try {
+      po::store(po::command_line_parser(2, argv).options(all).run(), vm);
+    } catch (const po::error& err) {
+      MELON_THROW(where << "key '" << e.key << "' = '" << e.value << "': " << err.what());
+    }
+  }
+}
+
 }  // namespace
 
 bool register_command(Command c) {
@@ -43,19 +90,25 @@ std::vector<const Command*> all_commands() {
   return v;
 }
 
-std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command) {
+std::vector<IniEntry> read_ini(const std::string& path) {
+  MELON_CHECK(!std::filesystem::is_directory(path), "config " << path << ": is a directory, not a job file");
   std::ifstream in(path);
   MELON_CHECK(in, "config " << path << ": cannot open");
-  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<IniEntry> out;
+  std::set<std::pair<std::string, std::string>> seen;
   std::string line, section;
-  int lineno = 0;
+  int lineno = 0, section_line = 0;
   while (std::getline(in, line)) {
     ++lineno;
+    // Editors on some systems start UTF-8 files with a byte order mark.
+    if (lineno == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
     std::string t = trim(line);
     if (t.empty() || t[0] == '#' || t[0] == ';') continue;
     if (t[0] == '[') {
       MELON_CHECK(t.back() == ']', "config " << path << ":" << lineno << ": malformed section header '" << t << "'");
       section = trim(t.substr(1, t.size() - 2));
+      section_line = lineno;
+      MELON_CHECK(!section.empty(), "config " << path << ":" << lineno << ": empty section name");
       continue;
     }
     auto eq = t.find('=');
@@ -65,8 +118,17 @@ std::vector<std::pair<std::string, std::string>> read_ini(const std::string& pat
     // Inline comments after a value: " # ..." (values never need a spaced #).
     auto hash = value.find(" #");
     if (hash != std::string::npos) value = trim(value.substr(0, hash));
-    if (section.empty() || section == command) out.emplace_back(key, value);
+    MELON_CHECK(seen.insert({section, key}).second, "config " << path << ":" << lineno << ": key '" << key << "' is set twice"
+                                                           << (section.empty() ? " at the top level" : " in [" + section + "]"));
+    out.push_back({section, key, value, lineno, section_line});
   }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& e : read_ini(path))
+    if (e.section.empty() || e.section == command) out.emplace_back(e.key, e.value);
   return out;
 }
 
@@ -89,31 +151,7 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
       std::cout << "usage: melon " << command << " [options]\n\n" << all << "\n";
       return false;
     }
-    if (vm.count("config")) {
-      const std::string path = vm["config"].as<std::string>();
-      // Keys meant for other commands may sit at the top of a job file; only keys
-      // this command knows are taken from there, but [command] keys must all be known.
-      std::vector<std::string> args{"melon"};
-      std::set<std::string> known;
-      for (auto& o : all.options()) known.insert(o->long_name());
-      std::ifstream probe(path);
-      MELON_CHECK(probe, "config " << path << ": cannot open");
-      auto kv = read_ini(path, command);
-      auto sectioned = read_ini(path, "\x01");  // top-level keys only
-      std::set<std::string> top;
-      for (auto& [k, v] : sectioned) top.insert(k);
-      for (auto& [k, v] : kv) {
-        if (!known.count(k)) {
-          MELON_CHECK(top.count(k), "config " << path << ": [" << command << "] has unknown option '" << k << "'");
-          continue;
-        }
-        if (k == "config" || k == "help") continue;
-        args.push_back("--" + k + "=" + v);
-      }
-      std::vector<char*> cargs;
-      for (auto& a : args) cargs.push_back(a.data());
-      po::store(po::command_line_parser(static_cast<int>(cargs.size()), cargs.data()).options(all).run(), vm);
-    }
+    if (vm.count("config")) store_config(vm["config"].as<std::string>(), command, all, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     MELON_THROW("melon " << command << ": " << e.what() << " (see melon " << command << " --help)");

@@ -52,9 +52,9 @@ Traits traits(std::uint64_t seed, arena::SongId id) {
   Traits t;
   t.h = h;
   t.missing = (h % 10000) < kMissingPer10k;
-  const std::uint64_t h2 = splitmix64(h);
+  const std::uint64_t h2 = splitmix64_of(h);
   t.frames = (h2 % 10000) < kShortPer10k ? 300 + static_cast<int>((h2 >> 20) % (mel::kFrames - 300)) : mel::kFrames;
-  t.has_inf = (splitmix64(h2) % 10000) < kInfPer10k;
+  t.has_inf = (splitmix64_of(h2) % 10000) < kInfPer10k;
   return t;
 }
 
@@ -195,7 +195,7 @@ mel::Mel SyntheticMel::make(arena::SongId id) const {
   out.bands = kB;
   out.frames = T;
   out.data.resize(static_cast<std::size_t>(kB) * T);
-  const std::uint32_t noise_key = static_cast<std::uint32_t>(splitmix64(tr.h ^ 0x5eed));
+  const std::uint32_t noise_key = static_cast<std::uint32_t>(splitmix64_of(tr.h ^ 0x5eed));
   for (int b = 0; b < kB; ++b) {
     float* row = out.data.data() + static_cast<std::size_t>(b) * T;
     const float e = env[b], bb = beat_band[b], vb = voice_band[b];

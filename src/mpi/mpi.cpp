@@ -226,6 +226,17 @@ void allreduce_sum(MPI_Comm comm, double* d, std::size_t n) {
 void allreduce_sum(MPI_Comm comm, std::int64_t* d, std::size_t n) {
   allreduce_on(comm, d, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce(int64)");
 }
+void allreduce_sum(MPI_Comm comm, float* d, std::size_t n) {
+  allreduce_on(comm, d, n, MPI_FLOAT, MPI_SUM, "MPI_Allreduce(float)");
+}
+double allreduce_sum(MPI_Comm comm, double x) {
+  allreduce_sum(comm, &x, 1);
+  return x;
+}
+std::int64_t allreduce_max(MPI_Comm comm, std::int64_t x) {
+  allreduce_on(comm, &x, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(max)");
+  return x;
+}
 std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x) {
   allreduce_sum(comm, &x, 1);
   return x;
@@ -276,6 +287,18 @@ void bcast(MPI_Comm comm, std::string& bytes, int root) {
   for (std::size_t off = 0; off < bytes.size(); off += chunk) {
     int m = to_count(std::min(chunk, bytes.size() - off), "MPI_Bcast");
     check(MPI_Bcast(bytes.data() + off, m, MPI_CHAR, root, comm), "MPI_Bcast");
+  }
+}
+
+void bcast(MPI_Comm comm, std::vector<double>& v, int root) {
+  if (alone(comm)) return;
+  std::int64_t n = static_cast<std::int64_t>(v.size());
+  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm), "MPI_Bcast(size)");
+  v.resize(static_cast<std::size_t>(n));
+  const std::size_t chunk = 1u << 27;
+  for (std::size_t off = 0; off < v.size(); off += chunk) {
+    int m = to_count(std::min(chunk, v.size() - off), "MPI_Bcast");
+    check(MPI_Bcast(v.data() + off, m, MPI_DOUBLE, root, comm), "MPI_Bcast(double)");
   }
 }
 

@@ -25,7 +25,7 @@ expect_error() {
   echo "ok  $name: $(grep -m1 'error' "$WORK/err.txt" | cut -c1-160)"
 }
 
-# start_local_slurm OFFSET: a private single-node Slurm (tools/slurm-local.sh)
+# start_local_slurm OFFSET: a private single-node Slurm (tools/cluster/slurm-local.sh)
 # for this test, its state under $WORK/slurm, on a free port pair from
 # 20000 + OFFSET in steps of 8 (tests that run at once get different
 # offsets), stopped on exit. SKIPs the test (exit 0) unless run as root, which
@@ -41,6 +41,6 @@ start_local_slurm() {
   while ss -Hltn "sport = :$port or sport = :$((port + 1))" | grep -q .; do port=$((port + 8)); done
   export MELON_SLURM_PORT=$port
   export SLURM_CONF=$MELON_SLURM_DIR/slurm.conf
-  trap '"$MELON_SRC/tools/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-  "$MELON_SRC/tools/slurm-local.sh" start
+  trap '"$MELON_SRC/tools/cluster/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  "$MELON_SRC/tools/cluster/slurm-local.sh" start
 }

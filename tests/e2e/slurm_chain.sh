@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Slurm scripts on a real single-node Slurm (tools/slurm-local.sh, its own
+# The Slurm scripts on a real single-node Slurm (tools/cluster/slurm-local.sh, its own
 # state folder, ports and munge, stopped at the end): slurm/submit.sh chains
 # generate -> split -> baseline -> pca -> train -> predict -> evaluate with
 # --dependency=afterok from one job file. Checks that every stage COMPLETED,

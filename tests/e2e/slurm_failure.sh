@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A failing stage stops the Slurm chain (local single-node Slurm of
-# tools/slurm-local.sh, stopped at the end). Two chains split -> baseline -> evaluate:
+# tools/cluster/slurm-local.sh, stopped at the end). Two chains split -> baseline -> evaluate:
 #  A: the job file points split at a train.json that does not exist: split
 #     FAILS with melon's exit code, the reason is in split's .err file, baseline
 #     and evaluate are CANCELLED (never run, no log);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Several workstations on one machine: two network namespaces (tools/netns-hosts.sh)
+# Several workstations on one machine: two network namespaces (tools/cluster/netns-hosts.sh)
 # stand in for two hosts; Open MPI starts its remote daemon through
-# tools/netns-rsh.sh instead of ssh. Checks that:
+# tools/cluster/netns-rsh.sh instead of ssh. Checks that:
 #  - `melon hostinfo` with 2 ranks reports two different network namespaces, each
 #    rank holding its own, different 192.0.2.x address;
 #  - a real 2-rank job across the namespaces, launched with the example hostfile
@@ -11,8 +11,8 @@
 # SKIPs (exit 0) only where creating a network namespace is not permitted.
 source "$(dirname "$0")/lib.sh"
 export MELON_NETNS_PREFIX=melon-wst   # not the user's melon-ws1/2, so a test never tears those down
-HOSTS=$MELON_SRC/tools/netns-hosts.sh
-RSH=$MELON_SRC/tools/netns-rsh.sh
+HOSTS=$MELON_SRC/tools/cluster/netns-hosts.sh
+RSH=$MELON_SRC/tools/cluster/netns-rsh.sh
 
 probe=melon-wsprobe$$
 if ! ip netns add "$probe" 2>"$WORK/probe.txt"; then

@@ -16,6 +16,10 @@ std::string ini(const std::string& text) {
   return path;
 }
 
+// Sections must name commands; the unit tests link no subcommand, so these
+// stand in for them.
+const bool registered = cli::register_command({"split", "test", nullptr}) && cli::register_command({"other", "test", nullptr});
+
 bool parse_args(std::vector<std::string> args, cli::po::options_description& d, cli::po::variables_map& vm) {
   args.insert(args.begin(), "test");
   std::vector<char*> argv;
@@ -71,4 +75,66 @@ TEST(CliConfig, HelpReturnsFalse) {
   testing::internal::CaptureStdout();
   EXPECT_FALSE(parse_args({"--help"}, d, vm));
   EXPECT_NE(testing::internal::GetCapturedStdout().find("--config"), std::string::npos);
+}
+
+namespace {
+std::string parse_error(const std::string& text, cli::po::options_description& d) {
+  cli::po::variables_map vm;
+  try {
+    parse_args({"--config", ini(text)}, d, vm);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(CliConfig, ADirectoryAsJobFileIsAnError) {
+  cli::po::options_description d;
+  cli::po::variables_map vm;
+  try {
+    parse_args({"--config", ::testing::TempDir()}, d, vm);
+    FAIL() << "a directory was accepted as a job file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CliConfig, AMisspeltSectionIsAnErrorNamingItsLine) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  const auto msg = parse_error("# job\n[splitt]\nseed = 3\n", d);
+  EXPECT_NE(msg.find(":2: unknown section [splitt]"), std::string::npos) << msg;
+}
+
+TEST(CliConfig, AByteOrderMarkIsSkipped) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  cli::po::variables_map vm;
+  ASSERT_TRUE(parse_args({"--config", ini("\xEF\xBB\xBF[split]\nseed = 4\n")}, d, vm));
+  EXPECT_EQ(vm["seed"].as<int>(), 4);
+}
+
+TEST(CliConfig, AKeySetTwiceInOneSectionIsAnError) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  const auto msg = parse_error("[split]\nseed = 1\nseed = 2\n", d);
+  EXPECT_NE(msg.find(":3: key 'seed' is set twice in [split]"), std::string::npos) << msg;
+  cli::po::variables_map vm;  // the same key in two sections is fine
+  EXPECT_TRUE(parse_args({"--config", ini("seed = 1\n[split]\nseed = 2\n")}, d, vm));
+  EXPECT_EQ(vm["seed"].as<int>(), 2);
+}
+
+TEST(CliConfig, ABadNumberNamesTheFileLineAndKey) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  const auto msg = parse_error("[split]\n\nseed = five\n", d);
+  EXPECT_NE(msg.find(".ini:3: key 'seed' = 'five'"), std::string::npos) << msg;
+}
+
+TEST(CliConfig, ANegativeValueForAnUnsignedOptionIsAnError) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<std::uint64_t>());
+  const auto msg = parse_error("[split]\nseed = -1\n", d);
+  EXPECT_NE(msg.find(":2: key 'seed': expected a number >= 0, got '-1'"), std::string::npos) << msg;
 }

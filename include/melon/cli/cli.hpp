@@ -38,6 +38,14 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
 // The INI as (key, value) pairs that apply to `command`: top-level keys and
 // keys in [command]. Values are plain strings: nothing is evaluated.
 std::vector<std::pair<std::string, std::string>> read_ini(const std::string& path, const std::string& command);
+// Every key of the file, checked: a directory, a malformed line, an empty
+// section name and a key set twice in one section are errors naming the line.
+// A UTF-8 byte order mark at the start is skipped.
+struct IniEntry {
+  std::string section, key, value;  // section "" for top-level keys
+  int line = 0, section_line = 0;
+};
+std::vector<IniEntry> read_ini(const std::string& path);
 
 // Short text for a default in --help ("0.1", not "0.10000000000000001").
 std::string num(double v);

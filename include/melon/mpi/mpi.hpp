@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "melon/error.hpp"
+
 namespace melon::mpi {
 
 // Initialises MPI for the process lifetime (MPI_THREAD_FUNNELED) and finalises
@@ -65,6 +67,13 @@ int size(MPI_Comm comm);
 void barrier(MPI_Comm comm);
 void allreduce_sum(MPI_Comm comm, double* data, std::size_t n);
 void allreduce_sum(MPI_Comm comm, std::int64_t* data, std::size_t n);
+void allreduce_sum(MPI_Comm comm, float* data, std::size_t n);
+template <class T>
+void allreduce_sum(MPI_Comm comm, std::vector<T>& v) {
+  allreduce_sum(comm, v.data(), v.size());
+}
+double allreduce_sum(MPI_Comm comm, double x);
+std::int64_t allreduce_max(MPI_Comm comm, std::int64_t x);
 std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x);
 double allreduce_max(MPI_Comm comm, double x);
 // A sum every rank receives bit for bit identically (reduce to rank 0, then
@@ -76,6 +85,7 @@ bool any(MPI_Comm comm, bool flag);
 std::int64_t exscan_sum(MPI_Comm comm, std::int64_t x);
 std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x);
 void bcast(MPI_Comm comm, std::string& bytes, int root = 0);
+void bcast(MPI_Comm comm, std::vector<double>& v, int root = 0);
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root = 0);
 std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine);
 // Rank-major blocks of doubles: block r of `in` (counts[r] values, blocks back
@@ -90,6 +100,38 @@ void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std:
 // waiting in the next collective.
 void throw_if_any(MPI_Comm comm, const std::string& error);
 inline void throw_if_any(const std::string& error) { throw_if_any(world(), error); }
+
+// Runs f() on every rank of comm and then checks collectively: a melon::Error
+// on any rank (prefixed with `context` when given) becomes the same
+// melon::Error on every rank, so none is left waiting in the next collective.
+// Replaces the "try { ... } catch (Error) { err = ...; } throw_if_any" block.
+template <class F>
+void collective(MPI_Comm comm, F&& f, const std::string& context = "") {
+  std::string error;
+  try {
+    f();
+  } catch (const Error& e) {
+    error = context.empty() ? e.what() : context + ": " + e.what();
+  }
+  throw_if_any(comm, error);
+}
+// Runs f() on rank `root` only (writing a file, reading a small input) and
+// broadcasts the outcome: success on every rank, or the root's melon::Error
+// thrown on every rank.
+template <class F>
+void on_root(MPI_Comm comm, F&& f, int root = 0) {
+  std::string error;
+  if (rank(comm) == root) {
+    try {
+      f();
+    } catch (const Error& e) {
+      error = e.what();
+      if (error.empty()) error = "failed on rank " + std::to_string(root);
+    }
+  }
+  bcast(comm, error, root);
+  if (!error.empty()) throw Error(error);
+}
 
 // A communicator from MPI_Comm_split, freed on destruction; get() is
 // MPI_COMM_NULL on ranks left out (color < 0).

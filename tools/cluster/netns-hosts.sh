@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Two "workstations" on one machine: two network namespaces joined by a veth
 # pair, each with its own address from the documentation range 192.0.2.0/24.
-# With tools/netns-rsh.sh as Open MPI's remote-shell agent, `mpirun --host
+# With tools/cluster/netns-rsh.sh as Open MPI's remote-shell agent, `mpirun --host
 # 192.0.2.1,192.0.2.2` then starts one rank in each namespace and the ranks talk
-# over TCP between them, as on two real machines (see tools/README-cluster.md).
+# over TCP between them, as on two real machines (see README.md, "Running on several workstations").
 #
-#   tools/netns-hosts.sh up      create PREFIX1 (192.0.2.1) and PREFIX2 (192.0.2.2); no-op if up
-#   tools/netns-hosts.sh down    delete both namespaces (the veth pair goes with them)
-#   tools/netns-hosts.sh status  addresses of each namespace
+#   tools/cluster/netns-hosts.sh up      create PREFIX1 (192.0.2.1) and PREFIX2 (192.0.2.2); no-op if up
+#   tools/cluster/netns-hosts.sh down    delete both namespaces (the veth pair goes with them)
+#   tools/cluster/netns-hosts.sh status  addresses of each namespace
 #
 # MELON_NETNS_PREFIX (default melon-ws) names the namespaces PREFIX1 and PREFIX2;
 # it must start with "melon-ws" (this script only ever touches such names).
 # Needs root (CAP_NET_ADMIN) and iproute2. Launch mpirun from inside PREFIX1:
 #   ip netns exec melon-ws1 mpirun --host 192.0.2.1,192.0.2.2 -np 2 \
-#     --mca plm_rsh_agent tools/netns-rsh.sh --mca btl tcp,self \
+#     --mca plm_rsh_agent tools/cluster/netns-rsh.sh --mca btl tcp,self \
 #     --mca btl_tcp_if_include 192.0.2.0/24 --mca oob_tcp_if_include 192.0.2.0/24 build/melon hostinfo
 set -euo pipefail
 

@@ -4,12 +4,12 @@
 # by `melon evaluate` overall and per question type, with the wall time and
 # peak memory of each, then a verdict against the targets.
 #
-#   tools/bench_quality.sh [--work DIR] [--datasets a,b] [--playlists N] [--songs M]
+#   tools/bench/bench_quality.sh [--work DIR] [--datasets a,b] [--playlists N] [--songs M]
 #                          [--ablations on|off] [--epochs E]
 #
 # Defaults: --work /tmp/melon-bench-quality --datasets a,b --playlists 30000
 # --songs 185000 --ablations on --epochs 8 (hours on 2 cores). A quick check:
-#   tools/bench_quality.sh --work /tmp/bq-small --playlists 3000 --songs 20000 --epochs 1
+#   tools/bench/bench_quality.sh --work /tmp/bq-small --playlists 3000 --songs 20000 --epochs 1
 #
 # Datasets (same --playlists/--songs, different seed and generator settings):
 #   a: --seed 11 (defaults: 48 tastes, sparsity 1, tag noise 0.035)
@@ -41,7 +41,7 @@
 # and writes the same as markdown to WORK/report.md.
 # Env: MELON (binary; default build/melon, a Release build).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MELON=${MELON:-$ROOT/build/melon}
 WORK=/tmp/melon-bench-quality
 DATASETS=a,b
@@ -208,6 +208,6 @@ generate_extra=${GENX[*]}"
 done
 
 echo "== tables"
-"$PY" "$ROOT/tools/bench_quality_table.py" --work "$WORK" --datasets "$DATASETS" --binary-id "$BIN_ID"
+"$PY" "$ROOT/tools/bench/bench_quality_table.py" --work "$WORK" --datasets "$DATASETS" --binary-id "$BIN_ID"
 awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "bench_quality: %.0f s wall in this run", b - a }'
 echo "; markdown tables in $WORK/report.md"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Training throughput: melon train vs the same autoencoder in PyTorch (CPU).
-#   tools/bench_train.sh [BUILD_DIR]        (default build, a Release build)
+#   tools/bench/bench_train.sh [BUILD_DIR]        (default build, a Release build)
 # Env: BENCH_DIR (data and checkpoints, default /tmp/melon-bench-train),
 #      STEPS (timed steps, default 15), HIDDEN (512), BATCH (256), PLAYLISTS (34000), SONGS (100000).
 # Prints samples/s of each, their ratio, and for 2 ranks the split of a step
 # into compute / allreduce with both input-layer reductions (rows, dense).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 MELON=$BUILD/melon
 [ -x "$MELON" ] || { echo "no $MELON: cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -G Ninja && cmake --build $BUILD" >&2; exit 1; }
@@ -43,7 +43,7 @@ done
 # Debian's torch calls the system BLAS (libblas.so.3): the reference BLAS is
 # ~50x slower than OpenBLAS (apt-get install -y libopenblas0-pthread). Say which.
 echo "torch BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)"
-$PY tools/bench_train.py --train "$W/data/train.json" --hidden "$HIDDEN" --batch "$BATCH" --steps "${TORCH_STEPS:-5}" \
+$PY tools/bench/bench_train.py --train "$W/data/train.json" --hidden "$HIDDEN" --batch "$BATCH" --steps "${TORCH_STEPS:-5}" \
   --threads 2 >"$W/torch.log" 2>"$W/torch.err"
 grep -o 'vocabulary.*' "$W/torch.err" | sed 's/^/torch: /'
 cat "$W/torch.log"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tables and verdict of tools/bench_quality.sh (which runs everything).
+"""Tables and verdict of tools/bench/bench_quality.sh (which runs everything).
 
 Reads WORK/D/scores/NAME.json (`melon evaluate --json`), WORK/D/times/STEP.txt
 ("wall_s peak_kb [resumed]", GNU time's %e %M of the step's mpirun) and
@@ -211,7 +211,7 @@ def main():
     ap.add_argument("--datasets", default="a,b")
     ap.add_argument("--binary-id", default=None, help="id of the current melon build (flags rows made by another)")
     args = ap.parse_args()
-    md = ["## Recommendation quality (tools/bench_quality.sh)", ""]
+    md = ["## Recommendation quality (tools/bench/bench_quality.sh)", ""]
     for ds in [x for x in args.datasets.split(",") if x]:
         if not os.path.exists(os.path.join(args.work, ds, "settings.txt")):
             print("bench_quality_table: no run for dataset %s under %s" % (ds, args.work), file=sys.stderr)

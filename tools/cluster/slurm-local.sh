@@ -5,13 +5,13 @@
 #   ${MELON_SLURM_DIR:-/tmp/melon-slurm}/  slurm.conf, munge/ (own key, socket,
 #   munged), state/, spool/, tmp/, log/, *.pid
 #
-#   tools/slurm-local.sh start    install packages if missing, write slurm.conf,
+#   tools/cluster/slurm-local.sh start    install packages if missing, write slurm.conf,
 #                                 start munged, slurmctld (cold: -c -i), slurmd,
 #                                 wait until the node is idle; a no-op if running
-#   tools/slurm-local.sh stop     cancel this cluster's jobs, then stop exactly
+#   tools/cluster/slurm-local.sh stop     cancel this cluster's jobs, then stop exactly
 #                                 the daemons started here (by their PID files)
-#   tools/slurm-local.sh status   daemons, node state, queue
-#   tools/slurm-local.sh env      prints the export line the slurm commands need
+#   tools/cluster/slurm-local.sh status   daemons, node state, queue
+#   tools/cluster/slurm-local.sh env      prints the export line the slurm commands need
 #
 # The Slurm commands find this cluster through SLURM_CONF:
 #   export SLURM_CONF=${MELON_SLURM_DIR:-/tmp/melon-slurm}/slurm.conf
@@ -99,7 +99,7 @@ write_conf() {
   mem=$(slurmd -C 2>/dev/null | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' | head -1)
   [ -n "$mem" ] || mem=1024
   cat > "$CONF.tmp.$$" <<EOF
-# Written by tools/slurm-local.sh: a single-node cluster for this host only.
+# Written by tools/cluster/slurm-local.sh: a single-node cluster for this host only.
 ClusterName=melon
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$PORT

@@ -2,9 +2,9 @@
 # Parsing speed: melon's readers vs Python's json.load on the same files, in
 # one run (best of 3 each), with the ratio. Default input: a full-size
 # generated dataset (115,071 playlists, 707,989 songs, no mel), made if absent.
-#   tools/bench_parse.sh [DATA_DIR]
+#   tools/bench/bench_parse.sh [DATA_DIR]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 data=${1:-/tmp/melon-full}
 melon=${MELON:-build/melon}
 [ -x "$melon" ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null; cmake --build build --target melon; }

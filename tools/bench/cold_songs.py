@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How a results.json does on songs never seen in training.
 
-  tools/cold_songs.py TRAIN.json QUESTIONS.json ANSWERS.json RESULTS.json [RESULTS.json ...]
+  tools/bench/cold_songs.py TRAIN.json QUESTIONS.json ANSWERS.json RESULTS.json [RESULTS.json ...]
 
 A song is "never seen" when no training playlist and no question shows it
 (the model had no row for it: only its audio can bring it in). Prints, per

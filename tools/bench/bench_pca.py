@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Python side of tools/bench_pca.sh: scikit-learn's randomized PCA on the same
+"""Python side of tools/bench/bench_pca.sh: scikit-learn's randomized PCA on the same
 feature matrix melon pca read, and the reconstruction error of both.
 
     bench_pca.py --mel-dir DIR --melon-out pca.h5 [--melon-out pca2.h5 ...]

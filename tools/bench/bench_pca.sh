@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # melon pca vs scikit-learn's randomized PCA on the same feature matrix, in one run.
 #
-#   tools/bench_pca.sh                     # 4000 songs, raw frames (D = 90,048), k=32 p=10 q=2
-#   BENCH_SONGS=8000 BENCH_POOL=4 tools/bench_pca.sh
+#   tools/bench/bench_pca.sh                     # 4000 songs, raw frames (D = 90,048), k=32 p=10 q=2
+#   BENCH_SONGS=8000 BENCH_POOL=4 tools/bench/bench_pca.sh
 #
 # Env: MELON (binary; default build/melon, a Release build), BENCH_SONGS,
 # BENCH_K, BENCH_P, BENCH_Q, BENCH_POOL, BENCH_BLOCK, BENCH_WORK (keep data there),
@@ -30,7 +30,7 @@
 # melon saves resume state at most once a minute (--checkpoint-every 60);
 # saving after every pass (the default) adds one D x (k+p) write per pass.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MELON=${MELON:-$ROOT/build/melon}
 SONGS=${BENCH_SONGS:-4000}
 K=${BENCH_K:-32}
@@ -122,13 +122,13 @@ report_melon single2 2
 best_ct= best_rate=0
 for ct in auto SkylakeX Cooperlake Haswell; do
   if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=(OPENBLAS_CORETYPE=$ct); fi
-  rate=$(env "${envs[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench_pca; print(f"{bench_pca.gemm_rate(2000):.1f}")' "$ROOT/tools" 2>/dev/null || echo 0)
+  rate=$(env "${envs[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench_pca; print(f"{bench_pca.gemm_rate(2000):.1f}")' "$ROOT/tools/bench" 2>/dev/null || echo 0)
   echo "numpy GEMM with OPENBLAS_CORETYPE=$ct: $rate GFLOP/s"
   if awk -v a="$rate" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then best_ct=$ct best_rate=$rate; fi
 done
 if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=(OPENBLAS_CORETYPE=$best_ct); fi
 echo "== scikit-learn (OPENBLAS_CORETYPE=$best_ct, the fastest above)"
-env -u OPENBLAS_L2_SIZE "${ctenv[@]}" /usr/bin/python3 "$ROOT/tools/bench_pca.py" --mel-dir "$MEL" \
+env -u OPENBLAS_L2_SIZE "${ctenv[@]}" /usr/bin/python3 "$ROOT/tools/bench/bench_pca.py" --mel-dir "$MEL" \
   --melon-out "$WORK/mem1.h5" --melon-out "$WORK/mem2.h5" --melon-out "$WORK/stream2.h5" --melon-out "$WORK/single2.h5" \
   --k "$K" --p "$P" --q "$Q" --pool "$POOL" --seed 1 --reps "$REPS" | tee "$WORK/py.txt"
 py() { sed -n "s/^$1=//p" "$WORK/py.txt"; }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Remote-shell agent for Open MPI across the network namespaces made by
-# tools/netns-hosts.sh: use instead of ssh with
-#   mpirun --mca plm_rsh_agent tools/netns-rsh.sh --host 192.0.2.1,192.0.2.2 ...
+# tools/cluster/netns-hosts.sh: use instead of ssh with
+#   mpirun --mca plm_rsh_agent tools/cluster/netns-rsh.sh --host 192.0.2.1,192.0.2.2 ...
 # Called as `netns-rsh.sh [ssh-style options] HOST COMMAND...`: HOST is an
 # address (or the name) of one of the melon-ws* namespaces; the command runs in
 # that namespace: exec ip netns exec NS /bin/sh -c "COMMAND...".
@@ -27,5 +27,5 @@ for ns in $(ip netns list | awk '{print $1}'); do
     break
   fi
 done
-[ -n "$target" ] || { echo "netns-rsh: no $prefix* network namespace has address '$host' (tools/netns-hosts.sh up?)" >&2; exit 255; }
+[ -n "$target" ] || { echo "netns-rsh: no $prefix* network namespace has address '$host' (tools/cluster/netns-hosts.sh up?)" >&2; exit 255; }
 exec ip netns exec "$target" /bin/sh -c "$*"

@@ -1,0 +1,58 @@
+#pragma once
+// The one thread pool: a small fork-join pool for numeric kernels. Work is cut
+// into tasks whose boundaries do not depend on the thread count, and each
+// output element is written by exactly one task, so results are bit-identical
+// for any thread count. Tasks never call MPI (MPI runs THREAD_FUNNELED).
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace melon::util {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads = 1);  // threads <= 1: everything runs on the caller
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+  // Calls fn(i) for i in [0, n), spread over the threads; returns when all are
+  // done. The first exception thrown by a task is rethrown here.
+  void run(std::int64_t n, const std::function<void(std::int64_t)>& fn);
+  // fn(t) for t in [0, threads()): one slice of work per thread, for kernels
+  // that split their own range and keep per-slice scratch.
+  void run_per_thread(const std::function<void(int)>& fn) {
+    run(threads(), [&](std::int64_t t) { fn(static_cast<int>(t)); });
+  }
+
+ private:
+  void work(std::uint64_t gen);
+  void worker();
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  const std::function<void(std::int64_t)>* fn_ = nullptr;
+  std::int64_t n_ = 0, next_ = 0, active_ = 0;
+  std::uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// Splits [0, n) into fixed-size chunks (size independent of the thread count).
+struct Chunks {
+  std::int64_t n, size;
+  std::int64_t count() const { return size <= 0 ? 0 : (n + size - 1) / size; }
+  std::int64_t begin(std::int64_t c) const { return c * size; }
+  std::int64_t len(std::int64_t c) const { return (c + 1) * size <= n ? size : n - c * size; }
+};
+
+// The thread-count rule every stage uses: `requested` when positive, else the
+// node's cores shared evenly by the ranks on it (mpi::node_size), at least 1.
+int resolve_threads(int requested, int ranks_on_node);
+
+}  // namespace melon::util
