@@ -11,6 +11,7 @@
 #include "melon/train/config.hpp"
 #include "melon/questions/held_out.hpp"
 #include "melon/train/held_out.hpp"
+#include "melon/questions/types.hpp"
 
 using namespace melon;
 using namespace melon::ae;
@@ -213,7 +214,6 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
 #include <unistd.h>
 
 #include "melon/h5/h5.hpp"
-#include "melon/questions/types.hpp"
 
 TEST(Audio, ReadsThePcaStageFile) {
   char tmpl[] = "/tmp/melon-pca-test.XXXXXX";
