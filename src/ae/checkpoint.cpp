@@ -111,12 +111,6 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
 
 std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
 
-std::string hex64(std::uint64_t x) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-  return buf;
-}
-
 namespace {
 
 void write_file(const std::string& final_path, const Checkpoint& c, bool moments) {

@@ -86,7 +86,7 @@ Model load_model(const std::string& dir, const std::string& pca, Weights weights
     log::warn("--pca " + pca + " ignored: the model in " + path + " was trained without audio");
   }
   prepare_cold(m);
-  if (mpi::rank() == 0)
+  if (mpi::rank(mpi::world()) == 0)
     log::info("model " + path + ": step " + std::to_string(c->step) + ", epoch " + std::to_string(c->epoch + 1) +
               (c->val_score >= 0 ? " (held-out score " + std::to_string(c->val_score) + ")" : std::string()) + ", " +
               std::to_string(m.vocab.songs.size()) +

@@ -32,7 +32,7 @@ int run(int argc, char** argv) {
                      ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
                                                 in.meta_ptr(), ref)
                      : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info(name + ": " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
   }

@@ -66,7 +66,7 @@ int run(int argc, char** argv) {
   double t4 = best_seconds(reps, [&] {
     for (int i = 0; i < inner; ++i) pca::accumulate_columns_times_rows(blk.data(), B, D, 0, D, qr.data(), l, acc.data());
   });
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     std::printf("gemm_square n=%d: %.2f GFLOP/s (%.3f s)\n", n, sq, t);
     std::printf("gemm_block A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t1 / 1e9);
     std::printf("gemm_block A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t2 / 1e9);

@@ -18,7 +18,7 @@ int run(int argc, char** argv) {
       "json", po::bool_switch(), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse("evaluate", d, argc, argv, vm)) return 0;
-  if (mpi::rank() != 0) return 0;
+  if (mpi::rank(mpi::world()) != 0) return 0;
   auto answers = arena::read_results(vm["answers"].as<std::string>());
   const auto results_path = vm["results"].as<std::string>();
   auto results = arena::read_results(results_path);

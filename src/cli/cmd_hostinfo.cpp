@@ -23,8 +23,8 @@ nlohmann::json describe_self() {
   nlohmann::json j;
   char host[256] = {0};
   if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
-  j["rank"] = mpi::rank();
-  j["size"] = mpi::size();
+  j["rank"] = mpi::rank(mpi::world());
+  j["size"] = mpi::size(mpi::world());
   j["host"] = host;
   j["pid"] = static_cast<long>(getpid());
   struct stat st {};
@@ -58,8 +58,8 @@ int run(int argc, char** argv) {
       "ipv6", po::bool_switch(), "also list IPv6 addresses in the line output");
   po::variables_map vm;
   if (!parse("hostinfo", d, argc, argv, vm)) return 0;
-  const std::string all = mpi::gather_bytes(describe_self().dump() + "\n");
-  if (mpi::rank() != 0) return 0;
+  const std::string all = mpi::gather_bytes(mpi::world(), describe_self().dump() + "\n");
+  if (mpi::rank(mpi::world()) != 0) return 0;
   std::istringstream in(all);
   std::string line;
   nlohmann::json ranks = nlohmann::json::array();

@@ -28,14 +28,14 @@ void run_stage(const std::string& name, std::vector<std::string> args) {
   args.insert(args.begin(), name);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     std::string line = "stage: melon";
     for (auto& a : args) line += " " + a;
     log::info(line);
   }
   int rc = c->run(static_cast<int>(argv.size()), argv.data());
-  MELON_CHECK(!mpi::any(rc != 0), "stage '" << name << "' failed (exit code " << rc << " on some rank)");
-  mpi::barrier();  // later stages read what this one wrote
+  MELON_CHECK(!mpi::any(mpi::world(), rc != 0), "stage '" << name << "' failed (exit code " << rc << " on some rank)");
+  mpi::barrier(mpi::world());  // later stages read what this one wrote
   report::mark_stage(mpi::world(), name, args);
 }
 
@@ -60,12 +60,12 @@ int run(int argc, char** argv) {
     if (!config.empty()) a.push_back("--config=" + config);
     return a;
   };
-  if (mpi::rank() == 0) make_dirs(work);
-  mpi::barrier();
+  if (mpi::rank(mpi::world()) == 0) make_dirs(work);
+  mpi::barrier(mpi::world());
 
   if (!std::filesystem::exists(data + "/train.json"))
     run_stage("generate", with_config({"--out=" + data}));
-  else if (mpi::rank() == 0)
+  else if (mpi::rank(mpi::world()) == 0)
     log::info(data + "/train.json exists: using the dataset as it is");
 
   const std::string split_dir = work + "/split";
@@ -110,7 +110,7 @@ int run(int argc, char** argv) {
   }
 
   report::write_run_facts(mpi::world(), work, config, data);
-  if (mpi::rank() != 0) return 0;
+  if (mpi::rank(mpi::world()) != 0) return 0;
   auto answers = arena::read_results(split_dir + "/answers/val.json");
   auto questions = arena::read_playlists(questions_path);
   auto scores = eval::score_table(answers, questions, results);

@@ -38,7 +38,7 @@ int run(int argc, char** argv) {
     const auto meta = arena::read_song_meta(vm["song-meta"].as<std::string>());
     arena::check_song_ids(questions, meta.size(), q_path);
     opt.song_dates = arena::song_dates(meta);
-  } else if (mpi::rank() == 0) {
+  } else if (mpi::rank(mpi::world()) == 0) {
     log::warn("no --song-meta: songs released after a playlist's updt_date are not filtered out");
   }
   auto model = ae::load_model(vm["checkpoint-dir"].as<std::string>(),
@@ -52,7 +52,7 @@ int run(int argc, char** argv) {
   }
   util::ThreadPool pool(util::resolve_threads(threads, mpi::node_size(mpi::world())));
   auto results = ae::predict(model, questions, opt, pool, mpi::world(), true);
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info("predict: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
   }

@@ -23,7 +23,7 @@ int run(int argc, char** argv) {
       "scatter-songs", po::value(&in.scatter_songs)->default_value(2000), "songs drawn on the PCA scatter");
   po::variables_map vm;
   if (!parse("report", d, argc, argv, vm)) return 0;
-  if (mpi::rank() != 0) return 0;  // reads files and writes one: nothing to share
+  if (mpi::rank(mpi::world()) != 0) return 0;  // reads files and writes one: nothing to share
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : in.work + "/report.html";
   report::write_report(in, out);
   log::info("report: " + out);

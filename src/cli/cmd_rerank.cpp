@@ -86,11 +86,11 @@ int run(int argc, char** argv) {
   o.tags.eval_metric = "ndcg@10";
   if (vm.count("model-dir")) {
     o.model_dir = vm["model-dir"].as<std::string>();
-    if (mpi::rank() == 0) std::filesystem::create_directories(o.model_dir);
+    if (mpi::rank(mpi::world()) == 0) std::filesystem::create_directories(o.model_dir);
   }
 
   const auto data = read_recommend_inputs(vm);
-  if (!data.has_meta && mpi::rank() == 0)
+  if (!data.has_meta && mpi::rank(mpi::world()) == 0)
     log::warn("no --song-meta: no artist/album/genre/date features, no release-date rule");
   rank::RerankInputs in;
   in.train = &data.train;
@@ -100,7 +100,7 @@ int run(int argc, char** argv) {
   in.weights = ae::parse_weights(vm["weights"].as<std::string>());
   if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
   auto results = rank::rerank(in, o);
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info("rerank: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
   }

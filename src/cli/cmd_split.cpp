@@ -20,7 +20,7 @@ int run(int argc, char** argv) {
       "seed", po::value<std::uint64_t>()->default_value(777), "shuffle and mask seed");
   po::variables_map vm;
   if (!parse("split", d, argc, argv, vm)) return 0;
-  if (mpi::rank() != 0) return 0;  // cheap: one rank does it
+  if (mpi::rank(mpi::world()) != 0) return 0;  // cheap: one rank does it
   const auto in = vm["input"].as<std::string>(), out = vm["out"].as<std::string>();
   auto s = split::official_split(arena::read_playlists(in), vm["seed"].as<std::uint64_t>());
   for (auto sub : {"/orig", "/questions", "/answers"}) make_dirs(out + sub);

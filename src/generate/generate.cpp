@@ -148,7 +148,7 @@ GenerateResult run_generate(const GenerateOptions& o) {
   MELON_CHECK(o.playlist.runs >= 0 && o.playlist.runs <= 3.3, "generate: --runs must be in [0, 3.3]");
   MELON_CHECK(o.playlist.focus > 0, "generate: --focus must be > 0");
 
-  const int rank = mpi::rank(), size = mpi::size();
+  const int rank = mpi::rank(mpi::world()), size = mpi::size(mpi::world());
   const bool verbose = rank == 0 && !o.quiet;
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t nv = val_count(o.playlists), nt = test_count(o.playlists);
@@ -207,7 +207,7 @@ GenerateResult run_generate(const GenerateOptions& o) {
   }
 
   // Mel files: rank r writes selection entries r, r + size, ... (one file per song; no two ranks share a file).
-  mpi::bcast(selection_bytes, 0);
+  mpi::bcast(mpi::world(), selection_bytes, 0);
   const std::size_t n_sel = selection_bytes.size() / sizeof(arena::SongId);
   std::vector<arena::SongId> sel(n_sel);
   if (n_sel) std::memcpy(sel.data(), selection_bytes.data(), selection_bytes.size());
@@ -230,8 +230,8 @@ GenerateResult run_generate(const GenerateOptions& o) {
   progress.finish();
   if (files > 0) sync_filesystem(mel_dir);
   GenerateResult res;
-  res.mel_files = mpi::allreduce_sum(files);
-  res.mel_bytes = mpi::allreduce_sum(bytes);
+  res.mel_files = mpi::allreduce_sum(mpi::world(), files);
+  res.mel_bytes = mpi::allreduce_sum(mpi::world(), bytes);
 
   if (rank == 0) {
     if (verbose && n_sel > 0)
@@ -243,7 +243,7 @@ GenerateResult run_generate(const GenerateOptions& o) {
     }
     if (verbose) log::info(fmt("generate: done in %.1f s", seconds_since(t0)));
   }
-  mpi::barrier();
+  mpi::barrier(mpi::world());
   return res;
 }
 

@@ -37,7 +37,7 @@ Env::Env(int* argc, char*** argv) {
     // Errors come back as codes we turn into exceptions, not as a silent abort.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   }
-  log::set_rank(rank(), size());
+  log::set_rank(rank(MPI_COMM_WORLD), size(MPI_COMM_WORLD));
 }
 
 Env::~Env() {
@@ -53,128 +53,12 @@ bool initialized() {
   return inited && !fin;
 }
 
-int rank() {
-  if (!initialized()) return 0;
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int size() {
-  if (!initialized()) return 1;
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
-void barrier() {
-  if (initialized()) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
-}
-
 void abort_job(int code) {
   if (initialized()) {
-    if (size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    if (size(MPI_COMM_WORLD) > 1) MPI_Abort(MPI_COMM_WORLD, code);
     MPI_Finalize();  // alone, a clean exit keeps launchers from reporting a crash
   }
   std::exit(code);
-}
-
-namespace {
-template <class T>
-void allreduce_impl(T* data, std::size_t n, MPI_Datatype type, MPI_Op op, const char* what) {
-  if (!initialized() || size() == 1 || n == 0) return;
-  // Chunk so counts stay within int even for very large buffers.
-  const std::size_t chunk = 1u << 28;
-  for (std::size_t off = 0; off < n; off += chunk) {
-    std::size_t m = std::min(chunk, n - off);
-    check(MPI_Allreduce(MPI_IN_PLACE, data + off, to_count(m, what), type, op, MPI_COMM_WORLD), what);
-  }
-}
-}  // namespace
-
-void allreduce_sum(double* d, std::size_t n) { allreduce_impl(d, n, MPI_DOUBLE, MPI_SUM, "MPI_Allreduce(double)"); }
-void allreduce_sum(float* d, std::size_t n) { allreduce_impl(d, n, MPI_FLOAT, MPI_SUM, "MPI_Allreduce(float)"); }
-void allreduce_sum(std::int64_t* d, std::size_t n) {
-  allreduce_impl(d, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce(int64)");
-}
-void allreduce_sum(std::vector<double>& v) { allreduce_sum(v.data(), v.size()); }
-void allreduce_sum(std::vector<float>& v) { allreduce_sum(v.data(), v.size()); }
-void allreduce_sum(std::vector<std::int64_t>& v) { allreduce_sum(v.data(), v.size()); }
-std::int64_t allreduce_sum(std::int64_t x) {
-  allreduce_sum(&x, 1);
-  return x;
-}
-double allreduce_sum(double x) {
-  allreduce_sum(&x, 1);
-  return x;
-}
-std::int64_t allreduce_max(std::int64_t x) {
-  allreduce_impl(&x, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(max)");
-  return x;
-}
-bool any(bool flag) {
-  std::int64_t v = flag ? 1 : 0;
-  allreduce_impl(&v, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(any)");
-  return v != 0;
-}
-
-void bcast(std::string& bytes, int root) {
-  if (!initialized() || size() == 1) return;
-  std::int64_t n = static_cast<std::int64_t>(bytes.size());
-  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast(size)");
-  bytes.resize(static_cast<std::size_t>(n));
-  check(MPI_Bcast(bytes.data(), to_count(bytes.size(), "MPI_Bcast"), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
-}
-
-void bcast(std::vector<double>& v, int root) {
-  if (!initialized() || size() == 1) return;
-  std::int64_t n = static_cast<std::int64_t>(v.size());
-  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast(size)");
-  v.resize(static_cast<std::size_t>(n));
-  check(MPI_Bcast(v.data(), to_count(v.size(), "MPI_Bcast"), MPI_DOUBLE, root, MPI_COMM_WORLD), "MPI_Bcast");
-}
-
-std::string gather_bytes(const std::string& mine, int root) {
-  if (!initialized() || size() == 1) return mine;
-  int p = size(), r = rank();
-  int n = to_count(mine.size(), "MPI_Gatherv");
-  std::vector<int> counts(p), displs(p);
-  check(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather(sizes)");
-  std::string all;
-  if (r == root) {
-    std::size_t total = 0;
-    for (int i = 0; i < p; ++i) {
-      displs[i] = static_cast<int>(total);
-      total += counts[i];
-    }
-    to_count(total, "MPI_Gatherv");
-    all.resize(total);
-  }
-  check(MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, root,
-                    MPI_COMM_WORLD),
-        "MPI_Gatherv");
-  return all;
-}
-
-std::vector<std::string> allgather_bytes(const std::string& mine) {
-  if (!initialized() || size() == 1) return {mine};
-  int p = size();
-  int n = to_count(mine.size(), "MPI_Allgatherv");
-  std::vector<int> counts(p), displs(p);
-  check(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather(sizes)");
-  std::size_t total = 0;
-  for (int i = 0; i < p; ++i) {
-    displs[i] = static_cast<int>(total);
-    total += counts[i];
-  }
-  to_count(total, "MPI_Allgatherv");
-  std::string all(total, '\0');
-  check(MPI_Allgatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR,
-                       MPI_COMM_WORLD),
-        "MPI_Allgatherv");
-  std::vector<std::string> out(p);
-  for (int i = 0; i < p; ++i) out[i] = all.substr(displs[i], counts[i]);
-  return out;
 }
 
 Range block_range(std::int64_t n, int r, int p) {
@@ -183,8 +67,6 @@ Range block_range(std::int64_t n, int r, int p) {
   return {b, b + base + (r < extra ? 1 : 0)};
 }
 
-
-// ---- Communicator-aware variants (PCA) ----
 
 MPI_Comm world() { return MPI_COMM_WORLD; }
 

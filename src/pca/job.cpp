@@ -29,12 +29,6 @@
 namespace melon::pca {
 namespace {
 
-std::string hex64(std::uint64_t x) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-  return buf;
-}
-
 // Every pass allocates its D x l accumulators and buffers anew (tens of MB);
 // above glibc's mmap threshold each free gave them back to the kernel and
 // each pass faulted and zeroed them again: a third of this process's page

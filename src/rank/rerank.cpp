@@ -35,15 +35,15 @@ using Sources = std::vector<std::unique_ptr<recommend::CandidateSource>>;
 std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources,
                              const FeatureContext& ctx, const RerankOptions& opt, util::ThreadPool& threads,
                              const char* what) {
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(), mpi::size());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   const auto block = std::span<const arena::Playlist>(qs).subspan(static_cast<std::size_t>(mine.begin),
                                                                   static_cast<std::size_t>(mine.end - mine.begin));
   const auto n = block.size();
-  if (mpi::rank() == 0) log::info(std::string("pooling ") + what);
+  if (mpi::rank(mpi::world()) == 0) log::info(std::string("pooling ") + what);
   std::vector<std::vector<Candidates>> lists;
   for (auto& s : sources) lists.push_back(s->candidates(block, opt.songs_per_source, opt.tags_per_source, threads));
   log::Progress progress(std::string("pooling ") + what, static_cast<std::int64_t>(n), "questions", 10.0,
-                         mpi::rank() == 0);
+                         mpi::rank(mpi::world()) == 0);
   std::vector<Pool> out(n);
   constexpr std::size_t kSlab = 256, kChunk = 8;
   for (std::size_t s0 = 0; s0 < n; s0 += kSlab) {
@@ -134,7 +134,7 @@ Rows gather_rows(const Rows& mine) {
     put(b, s.d.groups);
     put(b, s.q);
   }
-  const auto all = mpi::gather_bytes(b);
+  const auto all = mpi::gather_bytes(mpi::world(), b);
   Rows r;
   for (int m = 0; m < kModels; ++m) r[m].d.n_features = mine[m].d.n_features;
   std::size_t at = 0;
@@ -377,8 +377,8 @@ std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>
                                                          const std::vector<std::string>& song_names,
                                                          const std::vector<std::string>& tag_names,
                                                          const RerankOptions& opt, int threads) {
-  const int rank = mpi::rank();
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(l.questions.size()), rank, mpi::size());
+  const int rank = mpi::rank(mpi::world());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(l.questions.size()), rank, mpi::size(mpi::world()));
   auto rows = gather_rows(learning_rows(pools, l.questions, l.answers, mine.begin, static_cast<int>(song_names.size()),
                                         static_cast<int>(tag_names.size()), opt.split_song_model));
   std::array<std::string, kModels> bytes;
@@ -400,11 +400,11 @@ std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>
       error = e.what();
     }
   }
-  mpi::throw_if_any(error);
+  mpi::throw_if_any(mpi::world(), error);
   std::array<std::optional<Booster>, kModels> models;
   for (int m = 0; m < kModels; ++m) {
     if (m == kNoSongs && !opt.split_song_model) continue;
-    mpi::bcast(bytes[m]);
+    mpi::bcast(mpi::world(), bytes[m]);
     models[m] = Booster::load(bytes[m], threads);
   }
   return models;
@@ -428,7 +428,7 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
         if (const float rk = x[r * nf + 2 * k]; !std::isnan(rk)) s[r] += 1.0f / (60.0f + rk);
     return s;
   };
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(), mpi::size());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   // Scored in slabs: one XGBoost call per model and slab, not per question.
   std::vector<arena::Result> out;
   for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
@@ -468,9 +468,7 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
 std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt_in) {
   MELON_ASSERT(in.train && in.questions, "rerank inputs");
   RerankOptions opt = opt_in;
-  int threads = opt.threads;
-  if (threads <= 0)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / mpi::node_size(mpi::world()));
+  const int threads = util::resolve_threads(opt.threads, mpi::node_size(mpi::world()));
   opt.songs.threads = opt.tags.threads = threads;
   util::ThreadPool pool(threads);
   const auto& train = *in.train;
@@ -502,7 +500,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   ctx.songs_per_source = opt.songs_per_source;
   ctx.tags_per_source = opt.tags_per_source;
   const auto song_names = song_features(ctx), tag_names = tag_features(ctx);
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     std::string names;
     for (auto& s : ctx.sources) names += (names.empty() ? "" : ", ") + s.name;
     log::info("reranker: sources " + names + "; " + std::to_string(learning.questions.size()) +

@@ -16,12 +16,12 @@ namespace melon::recommend {
 // Answers travel between ranks as the JSON we write anyway, and come back
 // through the same strict reader as any results file.
 std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine) {
-  if (mpi::size() == 1) return mine;
+  if (mpi::size(mpi::world()) == 1) return mine;
   std::string bytes;
   for (auto& r : mine) bytes += (bytes.empty() ? "" : ", ") + arena::to_json(r);
   // Each rank's part is a comma-separated run of objects; join runs on root.
-  auto parts = mpi::gather_bytes(bytes.empty() ? std::string() : bytes + "\x1e");
-  if (mpi::rank() != 0) return {};
+  auto parts = mpi::gather_bytes(mpi::world(), bytes.empty() ? std::string() : bytes + "\x1e");
+  if (mpi::rank(mpi::world()) != 0) return {};
   std::string json = "[";
   std::size_t pos = 0;
   bool first = true;
@@ -51,7 +51,7 @@ Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size
       if (tag_index.emplace(t, tag_names.size()).second) tag_names.push_back(t);
 
   std::vector<std::int64_t> songs(n_songs, 0), tags(tag_names.size(), 0);
-  auto mine = mpi::block_range(static_cast<std::int64_t>(train.size()), mpi::rank(), mpi::size());
+  auto mine = mpi::block_range(static_cast<std::int64_t>(train.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   for (auto i = mine.begin; i < mine.end; ++i) {
     for (auto s : train[i].songs) {
       MELON_CHECK(static_cast<std::size_t>(s) < n_songs, "training playlist id " << train[i].id << ": song id " << s
@@ -60,8 +60,8 @@ Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size
     }
     for (auto& t : train[i].tags) ++tags[tag_index[t]];
   }
-  mpi::allreduce_sum(songs);
-  mpi::allreduce_sum(tags);
+  mpi::allreduce_sum(mpi::world(), songs);
+  mpi::allreduce_sum(mpi::world(), tags);
 
   Popularity pop;
   pop.song_count = songs;
@@ -95,7 +95,7 @@ std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector
     for (auto s : pop.songs)
       for (auto& g : meta->songs[s].genres) by_genre[g].push_back(s);
 
-  auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(), mpi::size());
+  auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   std::vector<arena::Result> out;
   for (auto i = mine.begin; i < mine.end; ++i) {
     const auto& q = questions[i];

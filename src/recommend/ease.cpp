@@ -55,7 +55,7 @@ Eigen::MatrixXd gram(const Corpus& c, const Columns& cols) {
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
   // Each rank counts its block of playlists; the counts are integers, so the
   // allreduce'd sum is exact and the same for any rank count.
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(c.n_playlists()), mpi::rank(), mpi::size());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(c.n_playlists()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   std::vector<std::int32_t> row;
   for (auto p = mine.begin; p < mine.end; ++p) {
     row.clear();
@@ -64,7 +64,7 @@ Eigen::MatrixXd gram(const Corpus& c, const Columns& cols) {
     for (auto a : row)
       for (auto b : row) g(a, b) += 1.0;
   }
-  mpi::allreduce_sum(g.data(), static_cast<std::size_t>(g.size()));
+  mpi::allreduce_sum(mpi::world(), g.data(), static_cast<std::size_t>(g.size()));
   return g;
 }
 
@@ -98,7 +98,7 @@ class Ease : public Reference {
     while (n_out_ < cols_.items.size() && !c.is_token(cols_.items[n_out_])) ++n_out_;
     const auto n = cols_.items.size();
     MELON_CHECK(n > 0, "ease: the training data has no items");
-    if (mpi::rank() == 0)
+    if (mpi::rank(mpi::world()) == 0)
       log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out_) + " songs and tags), lambda " +
                 std::to_string(opt.ease_lambda));
     auto g = ease::gram(c, cols_);
@@ -106,7 +106,7 @@ class Ease : public Reference {
     // rank then scores with exactly the same weights.
     std::vector<double> flat;
     std::string error;
-    if (mpi::rank() == 0) {
+    if (mpi::rank(mpi::world()) == 0) {
       try {
         const auto b = ease::weights(std::move(g), opt.ease_lambda);
         flat.resize(n * n_out_);
@@ -118,8 +118,8 @@ class Ease : public Reference {
         error = e.what();
       }
     }
-    mpi::throw_if_any(error);  // the other ranks would otherwise wait in bcast forever
-    if (mpi::size() > 1) mpi::bcast(flat, 0);
+    mpi::throw_if_any(mpi::world(), error);  // the other ranks would otherwise wait in bcast forever
+    if (mpi::size(mpi::world()) > 1) mpi::bcast(mpi::world(), flat, 0);
     w_.assign(flat.begin(), flat.end());
   }
 

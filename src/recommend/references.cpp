@@ -237,7 +237,7 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
   pr.corpus = build_corpus(train, n_songs, opt.tokenizer);
   if (meta) pr.dates = arena::song_dates(*meta);
   pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt), pr.corpus, opt, pr.dates);
-  if (mpi::rank() == 0)
+  if (mpi::rank(mpi::world()) == 0)
     log::info("reference corpus: " + std::to_string(pr.corpus.n_playlists()) + " playlists, " +
               std::to_string(pr.corpus.pop.songs.size()) + " songs, " + std::to_string(pr.corpus.tags.size()) +
               " tags, " + std::to_string(pr.corpus.tokens.size()) + " title tokens");
@@ -245,7 +245,7 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
 
 // This rank's block of the questions.
 std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& questions) {
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(), mpi::size());
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   return std::span<const arena::Playlist>(questions).subspan(static_cast<std::size_t>(mine.begin),
                                                              static_cast<std::size_t>(mine.end - mine.begin));
 }

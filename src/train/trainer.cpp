@@ -345,7 +345,7 @@ void log_run(const Run& r, const TrainResult& res, std::int64_t steps, double se
             fmt(1e3 * res.t_wait / res.timed_steps, 1) + " ms, allreduce " +
             fmt(1e3 * res.t_reduce / res.timed_steps, 1) + " ms (" + fmt(100 * res.t_reduce / std::max(t, 1e-12), 1) +
             "%), adam " + fmt(1e3 * res.t_update / res.timed_steps, 1) + " ms; weights fnv1a64=" +
-            ae::hex64(ae::params_hash(r.st.params)));
+            hex64(ae::params_hash(r.st.params)));
 }
 
 }  // namespace

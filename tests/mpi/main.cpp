@@ -9,12 +9,12 @@
 int main(int argc, char** argv) {
   melon::mpi::Env env(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
-  if (melon::mpi::rank() != 0) {
+  if (melon::mpi::rank(melon::mpi::world()) != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
   }
   int rc = RUN_ALL_TESTS();
   // Every rank must agree the run passed.
-  bool failed = melon::mpi::any(rc != 0);
+  bool failed = melon::mpi::any(melon::mpi::world(), rc != 0);
   return failed ? 1 : 0;
 }

@@ -24,20 +24,20 @@ TEST(MpiFoundation, BlockRangesCoverEveryItemOnce) {
 }
 
 TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {
-  const int p = mpi::size(), r = mpi::rank();
+  const int p = mpi::size(mpi::world()), r = mpi::rank(mpi::world());
   std::vector<std::int64_t> v{r + 1, 10 * (r + 1)};
-  mpi::allreduce_sum(v);
+  mpi::allreduce_sum(mpi::world(), v);
   EXPECT_EQ(v[0], p * (p + 1) / 2);
   EXPECT_EQ(v[1], 10 * p * (p + 1) / 2);
-  EXPECT_EQ(mpi::any(r == p - 1), true);
-  EXPECT_EQ(mpi::any(false), false);
-  std::string all = mpi::gather_bytes(std::string(static_cast<std::size_t>(r + 1), static_cast<char>('a' + r)));
+  EXPECT_EQ(mpi::any(mpi::world(), r == p - 1), true);
+  EXPECT_EQ(mpi::any(mpi::world(), false), false);
+  std::string all = mpi::gather_bytes(mpi::world(), std::string(static_cast<std::size_t>(r + 1), static_cast<char>('a' + r)));
   if (r == 0) {
     std::string want;
     for (int i = 0; i < p; ++i) want += std::string(static_cast<std::size_t>(i + 1), static_cast<char>('a' + i));
     EXPECT_EQ(all, want);
   }
-  auto each = mpi::allgather_bytes(std::to_string(r));
+  auto each = mpi::allgather_bytes(mpi::world(), std::to_string(r));
   ASSERT_EQ(static_cast<int>(each.size()), p);
   for (int i = 0; i < p; ++i) EXPECT_EQ(each[i], std::to_string(i));
 }
@@ -72,7 +72,7 @@ TEST(MpiFoundation, DataParallelBaselineEqualsSerialCounts) {
     for (auto s : p.songs) ++serial[s];
   EXPECT_EQ(pop.song_count, serial);
   auto results = recommend::run_baseline(recommend::BaselineMethod::GenreMostPopular, train, questions, &meta);
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     ASSERT_EQ(results.size(), questions.size());
     for (std::size_t i = 0; i < results.size(); ++i) {
       EXPECT_EQ(results[i].id, questions[i].id) << "answers must come back in question order";

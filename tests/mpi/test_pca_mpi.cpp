@@ -90,7 +90,7 @@ std::string bytes_of(const RowMatD& m) {
 
 // Runs the PCA on world ranks [0, s) with rows split evenly; world rank 0 gets the whole answer.
 Gathered run_on(int s, const RowMatF& m, pca::Options o) {
-  const int wr = mpi::rank();
+  const int wr = mpi::rank(mpi::world());
   mpi::SplitComm sub(MPI_COMM_WORLD, wr < s ? 0 : -1, wr);
   Gathered g;
   if (sub.get() != MPI_COMM_NULL) {
@@ -109,23 +109,23 @@ Gathered run_on(int s, const RowMatF& m, pca::Options o) {
       g.ratio = res.explained_variance_ratio;
     }
   }
-  mpi::barrier();
+  mpi::barrier(mpi::world());
   return g;
 }
 
 std::string shared_temp_dir() {
   std::string dir;
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     std::string t = ::testing::TempDir() + "melon_pca_mpi_XXXXXX";
     EXPECT_NE(::mkdtemp(t.data()), nullptr);
     dir = t;
   }
-  mpi::bcast(dir);
+  mpi::bcast(mpi::world(), dir);
   return dir;
 }
 
 TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
-  const int P = mpi::size();
+  const int P = mpi::size(mpi::world());
   RowMatF m = make_matrix(600, 150, 30, 80.0, 0.8, 1e-2, 21);
   for (bool single : {false, true}) {
     auto o = opts(6, 8, 2);
@@ -133,7 +133,7 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
     std::vector<Gathered> g;
     for (int s = 1; s <= P; ++s) g.push_back(run_on(s, m, o));
     bool bad = false;
-    if (mpi::rank() == 0) {
+    if (mpi::rank(mpi::world()) == 0) {
       for (int s = 2; s <= P; ++s) {
         const auto &a = g[0], &b = g[s - 1];
         double dc = (a.components - b.components).cwiseAbs().maxCoeff();
@@ -149,14 +149,14 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
         bad |= !(dc < 1e-5 && dsv < 1e-5 && dsc < 1e-5 && dr < 1e-6);
       }
     }
-    EXPECT_FALSE(mpi::any(bad));
+    EXPECT_FALSE(mpi::any(mpi::world(), bad));
   }
 }
 
 TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
   RowMatF m = make_matrix(500, 120, 25, 50.0, 0.75, 1e-3, 22);
   auto o = opts(5, 10, 2);
-  auto r = mpi::block_range(m.rows(), mpi::rank(), mpi::size());
+  auto r = mpi::block_range(m.rows(), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   MatrixRows src(m, r.begin, r.end);
   auto a = pca::run(src, o);
   auto b = pca::run(src, o);
@@ -165,10 +165,10 @@ TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
               0 == std::memcmp(a.components.data(), b.components.data(), sizeof(double) * a.components.size()) &&
               0 == std::memcmp(a.singular_values.data(), b.singular_values.data(), sizeof(double) * a.k);
   EXPECT_TRUE(same);
-  EXPECT_FALSE(mpi::any(!same));
+  EXPECT_FALSE(mpi::any(mpi::world(), !same));
   EXPECT_EQ(a.row_offset, r.begin);
   bool bad = false;
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     Eigen::MatrixXd ac = m.cast<double>();
     ac.rowwise() -= ac.colwise().mean();
     Eigen::BDCSVD<Eigen::MatrixXd> svd(ac, Eigen::ComputeThinV);
@@ -182,11 +182,11 @@ TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
     EXPECT_GT(c, 1 - 1e-6);  // largest principal angle below ~1e-3 rad
     bad |= !(c > 1 - 1e-6);
   }
-  EXPECT_FALSE(mpi::any(bad));
+  EXPECT_FALSE(mpi::any(mpi::world(), bad));
 }
 
 TEST(PcaMpi, ARankWithNoReadableRowsOrNoRowsAtAll) {
-  const int P = mpi::size(), rank = mpi::rank();
+  const int P = mpi::size(mpi::world()), rank = mpi::rank(mpi::world());
   RowMatF m = make_matrix(450, 90, 20, 40.0, 0.8, 1e-3, 23);
   auto r = mpi::block_range(m.rows(), rank, P);
   MatrixRows src(m, r.begin, r.end);
@@ -218,7 +218,7 @@ TEST(PcaMpi, ARankWithNoReadableRowsOrNoRowsAtAll) {
       bad |= !(rel < 1e-3);
     }
   }
-  EXPECT_FALSE(mpi::any(bad));
+  EXPECT_FALSE(mpi::any(mpi::world(), bad));
   // A rank that owns no songs at all is legal too.
   MatrixRows none_or_all(m, rank == P - 1 && P > 1 ? 0 : r.begin, rank == P - 1 && P > 1 ? 0 : r.end);
   auto res2 = pca::run(none_or_all, opts(4, 6, 1));
@@ -226,7 +226,7 @@ TEST(PcaMpi, ARankWithNoReadableRowsOrNoRowsAtAll) {
 }
 
 TEST(PcaMpi, BadInputFailsOnEveryRankWithoutHanging) {
-  const int P = mpi::size(), rank = mpi::rank();
+  const int P = mpi::size(mpi::world()), rank = mpi::rank(mpi::world());
   RowMatF m = make_matrix(40, 50, 8, 10.0, 0.8, 1e-3, 24);
   auto r = mpi::block_range(m.rows(), rank, P);
   auto expect_error = [&](MatrixRows& src, const pca::Options& o, const std::string& words) {
@@ -238,7 +238,7 @@ TEST(PcaMpi, BadInputFailsOnEveryRankWithoutHanging) {
       EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
     }
     EXPECT_TRUE(threw) << "expected an error: " << words;
-    mpi::barrier();  // reached only if no rank hangs
+    mpi::barrier(mpi::world());  // reached only if no rank hangs
   };
   {
     MatrixRows src(m, r.begin, r.end);
@@ -258,7 +258,7 @@ TEST(PcaMpi, BadInputFailsOnEveryRankWithoutHanging) {
 }
 
 TEST(PcaMpi, ResumeGivesIdenticalBitsAndParallelHdf5Output) {
-  const int P = mpi::size(), rank = mpi::rank();
+  const int P = mpi::size(mpi::world()), rank = mpi::rank(mpi::world());
   RowMatF m = make_matrix(360, 80, 20, 30.0, 0.8, 1e-2, 25);
   auto r = mpi::block_range(m.rows(), rank, P);
   MatrixRows src(m, r.begin, r.end);
@@ -283,7 +283,7 @@ TEST(PcaMpi, ResumeGivesIdenticalBitsAndParallelHdf5Output) {
   bool same = 0 == std::memcmp(full.scores.data(), res.scores.data(), sizeof(double) * full.scores.size()) &&
               0 == std::memcmp(full.components.data(), res.components.data(), sizeof(double) * full.components.size());
   EXPECT_TRUE(same);
-  EXPECT_FALSE(mpi::any(!same));
+  EXPECT_FALSE(mpi::any(mpi::world(), !same));
 
   // Parallel HDF5: each rank writes its own rows; rank 0 reads the file back.
   std::vector<melon::arena::SongId> ids;
@@ -295,7 +295,7 @@ TEST(PcaMpi, ResumeGivesIdenticalBitsAndParallelHdf5Output) {
   const std::string path = dir + "/pca.h5";
   pca::write_output(MPI_COMM_WORLD, path, res, ids, skipped, attrs);
   RowMatD mine = res.scores;
-  std::string all = mpi::gather_bytes(bytes_of(mine));
+  std::string all = mpi::gather_bytes(mpi::world(), bytes_of(mine));
   bool bad = false;
   if (rank == 0) {
     auto f = melon::h5::File::open(path, MPI_COMM_NULL);
@@ -313,8 +313,8 @@ TEST(PcaMpi, ResumeGivesIdenticalBitsAndParallelHdf5Output) {
     EXPECT_EQ(f.attr_int("ranks"), P);
     f.close();
   }
-  EXPECT_FALSE(mpi::any(bad));
-  mpi::barrier();
+  EXPECT_FALSE(mpi::any(mpi::world(), bad));
+  mpi::barrier(mpi::world());
   if (rank == 0) std::filesystem::remove_all(dir);
 }
 

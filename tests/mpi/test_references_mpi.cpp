@@ -76,7 +76,7 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
     auto corpus = recommend::build_corpus(d.train, d.meta.size(), options().tokenizer);
     auto ref = recommend::make_reference(m, corpus, options());  // collective for ease
     bool ok = true;
-    if (mpi::rank() == 0) {
+    if (mpi::rank(mpi::world()) == 0) {
       const auto dates = arena::song_dates(d.meta);
       recommend::Workspace ws;
       ok = parallel.size() == d.questions.size();
@@ -87,19 +87,19 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
     } else {
       ok = parallel.empty();
     }
-    EXPECT_FALSE(mpi::any(!ok)) << "method " << static_cast<int>(m) << " on " << mpi::size() << " ranks";
+    EXPECT_FALSE(mpi::any(mpi::world(), !ok)) << "method " << static_cast<int>(m) << " on " << mpi::size(mpi::world()) << " ranks";
   }
 }
 
 TEST(ReferencesMpi, CandidatesAreShardedByQuestionBlocks) {
   Data d;
   auto mine = recommend::reference_candidates(ReferenceMethod::ItemKnn, d.train, d.questions, &d.meta, options(), 50, 5);
-  const auto r = mpi::block_range(static_cast<std::int64_t>(d.questions.size()), mpi::rank(), mpi::size());
+  const auto r = mpi::block_range(static_cast<std::int64_t>(d.questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   bool ok = static_cast<std::int64_t>(mine.size()) == r.end - r.begin;
   for (std::size_t k = 0; ok && k < mine.size(); ++k)
     ok = mine[k].id == d.questions[r.begin + k].id && mine[k].songs.size() <= 50 && mine[k].tags.size() <= 5;
-  const auto total = mpi::allreduce_sum(static_cast<std::int64_t>(mine.size()));
-  EXPECT_FALSE(mpi::any(!ok));
+  const auto total = mpi::allreduce_sum(mpi::world(), static_cast<std::int64_t>(mine.size()));
+  EXPECT_FALSE(mpi::any(mpi::world(), !ok));
   EXPECT_EQ(total, static_cast<std::int64_t>(d.questions.size()));
 }
 
@@ -119,5 +119,5 @@ TEST(ReferencesMpi, EaseGramAllreduceEqualsSerialCounts) {
         const auto i = cols.column_of[corpus.items[a]], j = cols.column_of[corpus.items[b]];
         if (i >= 0 && j >= 0) want(i, j) += 1;
       }
-  EXPECT_FALSE(mpi::any(g != want));
+  EXPECT_FALSE(mpi::any(mpi::world(), g != want));
 }

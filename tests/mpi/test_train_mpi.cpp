@@ -69,7 +69,7 @@ bool same_everywhere(const std::vector<float>& p) {
 
 std::string shared_temp_dir() {
   std::string dir;
-  if (mpi::rank() == 0) {
+  if (mpi::rank(mpi::world()) == 0) {
     char tmpl[] = "/tmp/melon-mpi-train.XXXXXX";
     dir = mkdtemp(tmpl);
   }
@@ -91,8 +91,8 @@ TEST(TrainMpi, RankCountDoesNotChangeTheResult) {
   ASSERT_EQ(world.params.size(), alone.params.size());
   const double d = max_abs_diff(world.params, alone.params);
   // Partial sums in another order differ in the last bits only; Adam keeps them small.
-  EXPECT_LT(d, 2e-4) << "max |w(np=" << mpi::size() << ") - w(np=1)| = " << d;
-  EXPECT_FALSE(mpi::any(!(d < 2e-4)));
+  EXPECT_LT(d, 2e-4) << "max |w(np=" << mpi::size(mpi::world()) << ") - w(np=1)| = " << d;
+  EXPECT_FALSE(mpi::any(mpi::world(), !(d < 2e-4)));
   EXPECT_TRUE(same_everywhere(world.params));
   EXPECT_EQ(world.step, 8);
 }
@@ -103,7 +103,7 @@ TEST(TrainMpi, SameSeedAndRankCountIsBitIdentical) {
   auto a = run_training(c, in, mpi::world());
   auto b = run_training(c, in, mpi::world());
   EXPECT_TRUE(a.params == b.params);
-  EXPECT_FALSE(mpi::any(a.params != b.params));
+  EXPECT_FALSE(mpi::any(mpi::world(), a.params != b.params));
 }
 
 TEST(TrainMpi, DenseAndRowInputReductionsAgree) {
@@ -115,7 +115,7 @@ TEST(TrainMpi, DenseAndRowInputReductionsAgree) {
   auto rows = run_training(c, in, mpi::world());
   const double d = max_abs_diff(dense.params, rows.params);
   EXPECT_LT(d, 1e-5);
-  EXPECT_FALSE(mpi::any(!(d < 1e-5)));
+  EXPECT_FALSE(mpi::any(mpi::world(), !(d < 1e-5)));
 }
 
 TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
@@ -132,8 +132,8 @@ TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
   c.resume = true;
   auto resumed = run_training(c, in, mpi::world());
   EXPECT_TRUE(straight.params == resumed.params);
-  EXPECT_FALSE(mpi::any(straight.params != resumed.params));
-  if (mpi::size() > 1) {
+  EXPECT_FALSE(mpi::any(mpi::world(), straight.params != resumed.params));
+  if (mpi::size(mpi::world()) > 1) {
     // A one-rank job must refuse the checkpoint of this job.
     std::string msg;
     try {
@@ -142,8 +142,8 @@ TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
       msg = e.what();
     }
     EXPECT_NE(msg.find("ranks"), std::string::npos) << msg;
-    EXPECT_FALSE(mpi::any(msg.find("refusing to resume") == std::string::npos));
+    EXPECT_FALSE(mpi::any(mpi::world(), msg.find("refusing to resume") == std::string::npos));
   }
-  mpi::barrier();
-  if (mpi::rank() == 0) std::filesystem::remove_all(dir);
+  mpi::barrier(mpi::world());
+  if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);
 }

@@ -82,7 +82,5 @@ std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, st
 
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);
-// A hash as checkpoints store and logs print it: 16 lower-case hex digits.
-std::string hex64(std::uint64_t x);
 
 }  // namespace melon::ae

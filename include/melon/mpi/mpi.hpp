@@ -24,33 +24,7 @@ class Env {
 };
 
 bool initialized();
-int rank();  // of MPI_COMM_WORLD; 0 when MPI is not initialised
-int size();  // 1 when MPI is not initialised
-void barrier();
-[[noreturn]] void abort_job(int code);
-
-// Element-wise sums across all ranks, in place. Same order of reduction for a
-// given rank count, so results are reproducible bit for bit.
-void allreduce_sum(std::vector<double>& v);
-void allreduce_sum(std::vector<float>& v);
-void allreduce_sum(std::vector<std::int64_t>& v);
-void allreduce_sum(double* data, std::size_t n);
-void allreduce_sum(float* data, std::size_t n);
-void allreduce_sum(std::int64_t* data, std::size_t n);
-std::int64_t allreduce_sum(std::int64_t x);
-double allreduce_sum(double x);
-std::int64_t allreduce_max(std::int64_t x);
-// Logical OR of a flag across ranks: lets every rank learn that one rank failed
-// (so all can raise the same error) without a hang.
-bool any(bool flag);
-
-void bcast(std::string& bytes, int root = 0);
-void bcast(std::vector<double>& v, int root = 0);
-
-// Concatenates every rank's bytes on root in rank order (others get empty).
-std::string gather_bytes(const std::string& mine, int root = 0);
-// Every rank gets every rank's bytes, in rank order.
-std::vector<std::string> allgather_bytes(const std::string& mine);
+[[noreturn]] void abort_job(int code);  // MPI_Abort on MPI_COMM_WORLD: every rank of the job goes down
 
 // Contiguous block [begin, end) of n items owned by `r` of `p` ranks.
 struct Range {
@@ -58,9 +32,11 @@ struct Range {
 };
 Range block_range(std::int64_t n, int r, int p);
 
-// ---- Communicator-aware variants (added for the PCA). The PCA runs on any
-// communicator so a test can split one job into smaller "worlds" and compare
-// rank counts in a single launch. Without MPI they act as one rank. ----
+// Every collective takes its communicator: stages run on any communicator, so
+// a test can split one job into smaller "worlds" and compare rank counts in a
+// single launch. Without MPI (a plain process) each acts as one rank.
+// Sums keep one order of reduction for a given rank count, so results repeat
+// bit for bit.
 MPI_Comm world();  // MPI_COMM_WORLD
 int rank(MPI_Comm comm);
 int size(MPI_Comm comm);
@@ -80,6 +56,8 @@ double allreduce_max(MPI_Comm comm, double x);
 // broadcast). MPI_Allreduce does not promise that, and ranks that branch on a
 // reduced value (which QR variant to run) must all take the same branch.
 void allreduce_sum_same(MPI_Comm comm, double* data, std::size_t n);
+// Logical OR of a flag across ranks: every rank learns that one rank failed
+// (so all can raise the same error) without a hang.
 bool any(MPI_Comm comm, bool flag);
 // Sum of x over the ranks below this one (0 on rank 0).
 std::int64_t exscan_sum(MPI_Comm comm, std::int64_t x);
@@ -99,7 +77,6 @@ void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std:
 // throws melon::Error carrying the failed ranks' messages, so no rank is left
 // waiting in the next collective.
 void throw_if_any(MPI_Comm comm, const std::string& error);
-inline void throw_if_any(const std::string& error) { throw_if_any(world(), error); }
 
 // Runs f() on every rank of comm and then checks collectively: a melon::Error
 // on any rank (prefixed with `context` when given) becomes the same
@@ -147,7 +124,6 @@ class SplitComm {
   MPI_Comm comm_ = MPI_COMM_NULL;
 };
 
-// ---- Training additions (autoencoder trainer) ----
 // Sums a float buffer across comm in buckets of `bucket` elements, all started
 // at once (MPI_Iallreduce) so the library can pipeline them, then waited for.
 // Deterministic for a given rank count, like allreduce_sum.
@@ -169,6 +145,5 @@ class PendingAllreduce {
 };
 // How many ranks of comm share this node (for sizing per-rank thread pools).
 int node_size(MPI_Comm comm);
-// ---- end training additions ----
 
 }  // namespace melon::mpi

@@ -5,6 +5,8 @@
 // changes every stored fingerprint, so there is exactly one.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace melon {
@@ -20,6 +22,13 @@ inline std::uint64_t fnv1a64(const void* data, std::size_t n, std::uint64_t h = 
 }
 inline std::uint64_t fnv1a64(std::string_view s, std::uint64_t h = kFnvOffset) {
   return fnv1a64(s.data(), s.size(), h);
+}
+
+// 16 lowercase hex digits, as hashes are logged and stored.
+inline std::string hex64(std::uint64_t x) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
 }
 
 }  // namespace melon
