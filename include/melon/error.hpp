@@ -19,27 +19,27 @@ struct Error : std::runtime_error {
 }  // namespace melon
 
 // Throws melon::Error with a message built by streaming: MELON_CHECK(x > 0, "file " << f << ": bad x");
-#define MELON_CHECK(cond, msg)                  \
-  do {                                          \
-    if (!(cond)) {                              \
-      std::ostringstream melon_check_os_;       \
-      melon_check_os_ << msg;                   \
+#define MELON_CHECK(cond, msg)                     \
+  do {                                             \
+    if (!(cond)) {                                 \
+      std::ostringstream melon_check_os_;          \
+      melon_check_os_ << msg;                      \
       throw ::melon::Error(melon_check_os_.str()); \
-    }                                           \
+    }                                              \
   } while (0)
 
-#define MELON_THROW(msg)                      \
-  do {                                        \
-    std::ostringstream melon_throw_os_;       \
-    melon_throw_os_ << msg;                   \
+#define MELON_THROW(msg)                         \
+  do {                                           \
+    std::ostringstream melon_throw_os_;          \
+    melon_throw_os_ << msg;                      \
     throw ::melon::Error(melon_throw_os_.str()); \
   } while (0)
 
-#define MELON_ASSERT(cond, msg)                                              \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::ostringstream melon_assert_os_;                                   \
-      melon_assert_os_ << msg;                                               \
+#define MELON_ASSERT(cond, msg)                                                \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::ostringstream melon_assert_os_;                                     \
+      melon_assert_os_ << msg;                                                 \
       ::melon::assert_fail(#cond, __FILE__, __LINE__, melon_assert_os_.str()); \
-    }                                                                        \
+    }                                                                          \
   } while (0)

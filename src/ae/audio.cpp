@@ -48,8 +48,8 @@ AudioTable make_audio(const std::vector<arena::SongId>& ids, const std::vector<f
     MELON_CHECK(!a.has[ids[i]], origin << ": song id " << ids[i] << " appears twice");
     a.has[ids[i]] = 1;
     for (int k = 0; k < dim; ++k)
-      a.feat[static_cast<std::size_t>(ids[i]) * dim + k] =
-          static_cast<float>((scores[i * dim + k] - a.mean[k]) / a.scale[k]);
+      a.feat[static_cast<std::size_t>(ids[i]) * dim + k] = static_cast<float>((scores[i * dim + k] - a.mean[k]) /
+                                                                              a.scale[k]);
   }
   return a;
 }

@@ -138,8 +138,8 @@ MMap<T> gview(const Layout& L, Grad<T>& g, const std::string& name) {
 
 template <class T>
 Mat<T> audio_matrix(const Batch& b, int a) {
-  MELON_ASSERT(b.audio.size() == static_cast<std::size_t>(b.size * a), "batch audio has " << b.audio.size()
-                                                                        << " values, expected " << b.size * a);
+  MELON_ASSERT(b.audio.size() == static_cast<std::size_t>(b.size * a),
+               "batch audio has " << b.audio.size() << " values, expected " << b.size * a);
   return Eigen::Map<const Mat<float>>(b.audio.data(), b.size, a).template cast<T>();
 }
 
@@ -181,8 +181,8 @@ void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>
 // with targets; when grad, replaces z by d(weight·scale·loss)/dz.
 template <class T>
 std::pair<double, std::int64_t> group_loss(Mat<T>& z, const std::vector<std::int64_t>& ptr,
-                                           const std::vector<std::int32_t>& idx, double weight, double scale,
-                                           bool grad, util::ThreadPool& pool) {
+                                           const std::vector<std::int32_t>& idx, double weight, double scale, bool grad,
+                                           util::ThreadPool& pool) {
   const std::int64_t B = z.rows();
   std::vector<double> loss(static_cast<std::size_t>(B), 0.0);
   std::vector<char> has(static_cast<std::size_t>(B), 0);
@@ -225,7 +225,8 @@ std::pair<double, std::int64_t> group_loss(Mat<T>& z, const std::vector<std::int
 }  // namespace
 
 template <class T>
-void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws, util::ThreadPool& pool) {
+void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
+             util::ThreadPool& pool) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   const int h0 = d.hidden.front();
@@ -274,8 +275,8 @@ LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const 
 }
 
 template <class T>
-LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b,
-                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool) {
+LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, const LossWeights& lw,
+                          double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   forward(L, p, song_audio, b, ws, pool);
@@ -368,16 +369,19 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   return s;
 }
 
-template void forward<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&, util::ThreadPool&);
+template void forward<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&,
+                             util::ThreadPool&);
 template void forward<double>(const Layout&, const double*, const Mat<double>&, const Batch&, Workspace<double>&,
                               util::ThreadPool&);
 template LossSums loss_only<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&,
                                    util::ThreadPool&);
-template LossSums loss_only<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
-                                    Workspace<double>&, util::ThreadPool&);
+template LossSums loss_only<double>(const Layout&, const double*, const Mat<double>&, const Batch&, Workspace<double>&,
+                                    util::ThreadPool&);
 template LossSums forward_backward<float>(const Layout&, const float*, const Mat<float>&, const Batch&,
-                                          const LossWeights&, double, Grad<float>&, Workspace<float>&, util::ThreadPool&);
+                                          const LossWeights&, double, Grad<float>&, Workspace<float>&,
+                                          util::ThreadPool&);
 template LossSums forward_backward<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
-                                           const LossWeights&, double, Grad<double>&, Workspace<double>&, util::ThreadPool&);
+                                           const LossWeights&, double, Grad<double>&, Workspace<double>&,
+                                           util::ThreadPool&);
 
 }  // namespace melon::ae

@@ -54,8 +54,8 @@ class TopK {
 }  // namespace
 
 std::vector<arena::Candidates> candidates(const Model& m, const std::vector<arena::Playlist>& questions,
-                                      const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
-                                      util::ThreadPool& pool, MPI_Comm comm) {
+                                          const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
+                                          util::ThreadPool& pool, MPI_Comm comm) {
   const auto& d = m.layout.dims;
   const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
   std::vector<arena::Candidates> out(static_cast<std::size_t>(mine.end - mine.begin));
@@ -77,8 +77,8 @@ std::vector<arena::Candidates> candidates(const Model& m, const std::vector<aren
       cold.resize(b.size, static_cast<std::int64_t>(m.cold_ids.size()));
       util::Chunks ch{cold.cols(), kVocabChunk};
       pool.run(ch.count(), [&](std::int64_t c) {
-        cold.middleCols(ch.begin(c), ch.len(c)).noalias() =
-            g * m.cold_audio.middleRows(ch.begin(c), ch.len(c)).transpose();
+        cold.middleCols(ch.begin(c), ch.len(c)).noalias() = g *
+                                                            m.cold_audio.middleRows(ch.begin(c), ch.len(c)).transpose();
       });
     }
     pool.run(q1 - q0, [&](std::int64_t k) {

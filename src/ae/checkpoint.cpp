@@ -189,8 +189,7 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
 
 Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   auto f = h5::File::open(path, MPI_COMM_NULL);
-  MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1,
-              path << ": no DONE marker (the write did not finish)");
+  MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1, path << ": no DONE marker (the write did not finish)");
   MELON_CHECK(f.has_attr("format") && f.attr_string("format") == kFormat,
               path << ": not a melon autoencoder checkpoint (format attribute)");
   Checkpoint c;
@@ -293,7 +292,8 @@ std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, st
   const auto best = best_path(dir);
   std::error_code ec;
   if (w == Weights::Best && fs::exists(best, ec))
-    if (auto c = try_read(best, false, path_out, "skipping unreadable best-epoch weights, using the newest checkpoint: "))
+    if (auto c = try_read(best, false, path_out,
+                          "skipping unreadable best-epoch weights, using the newest checkpoint: "))
       return c;
   return read_latest(dir, false, path_out);
 }

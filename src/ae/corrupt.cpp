@@ -15,8 +15,8 @@ std::vector<std::size_t> pick(std::size_t n, std::size_t k, Rng& rng) {
   return idx;
 }
 
-void add_example(Batch& b, const Encoded& e, const Dims& d, const AudioTable& audio, bool corrupt,
-                 const Corruption& c, std::uint64_t rng_seed) {
+void add_example(Batch& b, const Encoded& e, const Dims& d, const AudioTable& audio, bool corrupt, const Corruption& c,
+                 std::uint64_t rng_seed) {
   std::vector<std::size_t> song_pos, tag_pos;
   bool title = true;
   if (!corrupt) {

@@ -89,9 +89,9 @@ Model load_model(const std::string& dir, const std::string& pca, Weights weights
   if (mpi::rank(mpi::world()) == 0)
     log::info("model " + path + ": step " + std::to_string(c->step) + ", epoch " + std::to_string(c->epoch + 1) +
               (c->val_score >= 0 ? " (held-out score " + std::to_string(c->val_score) + ")" : std::string()) + ", " +
-              std::to_string(m.vocab.songs.size()) +
-              " songs, " + std::to_string(m.vocab.tags.size()) + " tags, " + std::to_string(m.vocab.tokens.size()) +
-              " title tokens, " + std::to_string(m.cold_ids.size()) + " cold songs scored by audio (" +
+              std::to_string(m.vocab.songs.size()) + " songs, " + std::to_string(m.vocab.tags.size()) + " tags, " +
+              std::to_string(m.vocab.tokens.size()) + " title tokens, " + std::to_string(m.cold_ids.size()) +
+              " cold songs scored by audio (" +
               (m.cold_enabled ? "on, bias shift " + std::to_string(m.cold_shift) : std::string("off")) + ")");
   return m;
 }

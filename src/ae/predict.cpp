@@ -50,7 +50,8 @@ std::vector<arena::Result> predict(const Model& m, const std::vector<arena::Play
     std::unordered_set<arena::SongId> have(r.songs.begin(), r.songs.end());
     for (auto s : m.vocab.popular_songs) {
       if (r.songs.size() >= 100) break;
-      if (!have.count(s) && !seen.count(s) && arena::released_by(opt.song_dates, s, qdate)) r.songs.push_back(s), have.insert(s);
+      if (!have.count(s) && !seen.count(s) && arena::released_by(opt.song_dates, s, qdate))
+        r.songs.push_back(s), have.insert(s);
     }
     arena::fill_from(r.songs, m.vocab.popular_songs, q.songs, 100);
     arena::fill_from(r.tags, m.vocab.popular_tags, q.tags, 10);

@@ -165,7 +165,8 @@ void for_each_record(Loaded& L, const std::string& path, F&& f) {
     Where w{path, index};
     od::value v;
     if (el.get(v)) fail(w, std::string("malformed JSON") + at_offset(L));
-    if (type_of(v, w) != od::json_type::object) fail(w, std::string("expected an object, got ") + type_name(type_of(v, w)));
+    if (type_of(v, w) != od::json_type::object)
+      fail(w, std::string("expected an object, got ") + type_name(type_of(v, w)));
     od::object obj;
     check_ok(v.get_object().get(obj), w, "reading object");
     // Released files put "id" after "tags": look it up first so that any later
@@ -205,7 +206,8 @@ void dedupe_in_order(std::vector<T>& v, std::int64_t& dropped) {
   std::vector<T> out;
   std::unordered_set<T> seen;
   for (auto& x : v)
-    if (seen.insert(x).second) out.push_back(x); else ++dropped;
+    if (seen.insert(x).second) out.push_back(x);
+    else ++dropped;
   v.swap(out);
 }
 
@@ -232,7 +234,8 @@ std::vector<Playlist> read_playlists(const std::string& path) {
       } else if (key == "songs") {
         w.field = "songs";
         for (auto s : get_int_list(v, w)) {
-          if (s < 0 || s > std::numeric_limits<SongId>::max()) fail(w, "song id " + std::to_string(s) + " out of range");
+          if (s < 0 || s > std::numeric_limits<SongId>::max())
+            fail(w, "song id " + std::to_string(s) + " out of range");
           p.songs.push_back(static_cast<SongId>(s));
         }
         seen |= 2;
@@ -274,9 +277,9 @@ std::vector<Playlist> read_playlists(const std::string& path) {
 void check_song_ids(const std::vector<Playlist>& playlists, std::size_t n_songs, const std::string& path) {
   for (std::size_t i = 0; i < playlists.size(); ++i)
     for (auto s : playlists[i].songs)
-      MELON_CHECK(static_cast<std::size_t>(s) < n_songs,
-                  path << ": record " << i << " (id " << playlists[i].id << "): field 'songs': unknown song id " << s
-                       << " (song_meta has ids 0.." << n_songs - 1 << ")");
+      MELON_CHECK(static_cast<std::size_t>(s) < n_songs, path << ": record " << i << " (id " << playlists[i].id
+                                                              << "): field 'songs': unknown song id " << s
+                                                              << " (song_meta has ids 0.." << n_songs - 1 << ")");
 }
 
 SongMeta read_song_meta(const std::string& path) {
@@ -331,10 +334,10 @@ SongMeta read_song_meta(const std::string& path) {
   std::vector<std::int64_t> where(songs.size(), -1);
   for (std::size_t i = 0; i < songs.size(); ++i) {
     auto id = static_cast<std::size_t>(songs[i].id);
-    MELON_CHECK(id < songs.size(), path << ": record " << i << " (id " << id << "): song ids must be 0.." << songs.size() - 1
-                                         << " (one record per id)");
-    MELON_CHECK(where[id] < 0, path << ": record " << i << " (id " << id << "): duplicate song id (also record "
-                                    << where[id] << ")");
+    MELON_CHECK(id < songs.size(), path << ": record " << i << " (id " << id << "): song ids must be 0.."
+                                        << songs.size() - 1 << " (one record per id)");
+    MELON_CHECK(where[id] < 0,
+                path << ": record " << i << " (id " << id << "): duplicate song id (also record " << where[id] << ")");
     where[id] = static_cast<std::int64_t>(i);
     meta.songs[id] = std::move(songs[i]);
   }
@@ -346,7 +349,8 @@ GenreMap read_genres(const std::string& path) {
   load(path, L);
   od::object obj;
   auto e = L.doc.get_object().get(obj);
-  MELON_CHECK(!e, path << ": expected a JSON object of genre code -> name: " << simdjson::error_message(e) << at_offset(L));
+  MELON_CHECK(!e,
+              path << ": expected a JSON object of genre code -> name: " << simdjson::error_message(e) << at_offset(L));
   GenreMap g;
   std::int64_t i = 0;
   for (auto field : obj) {
@@ -355,7 +359,8 @@ GenreMap read_genres(const std::string& path) {
     od::value v;
     if (field.value().get(v) || v.get_string().get(val))
       MELON_THROW(path << ": entry " << i << " ('" << key << "'): expected a string genre name" << at_offset(L));
-    MELON_CHECK(g.emplace(std::string(key), std::string(val)).second, path << ": entry " << i << ": duplicate code '" << key << "'");
+    MELON_CHECK(g.emplace(std::string(key), std::string(val)).second,
+                path << ": entry " << i << ": duplicate code '" << key << "'");
     ++i;
   }
   MELON_CHECK(at_end(L), path << ": unexpected content after the top-level object" << at_offset(L));
@@ -391,7 +396,8 @@ std::vector<Result> results_from(Loaded& L, const std::string& path) {
       } else if (key == "songs") {
         w.field = "songs";
         for (auto s : get_int_list(v, w)) {
-          if (s < 0 || s > std::numeric_limits<SongId>::max()) fail(w, "song id " + std::to_string(s) + " out of range");
+          if (s < 0 || s > std::numeric_limits<SongId>::max())
+            fail(w, "song id " + std::to_string(s) + " out of range");
           r.songs.push_back(static_cast<SongId>(s));
         }
         seen |= 2;

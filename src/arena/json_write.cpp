@@ -96,9 +96,11 @@ std::string to_json(const Song& s) {
   o += ", \"issue_date\": ";
   append_json_string(o, s.issue_date);
   o += ", \"album_name\": ";
-  if (s.album_name) append_json_string(o, *s.album_name); else o += "null";
+  if (s.album_name) append_json_string(o, *s.album_name);
+  else o += "null";
   o += ", \"album_id\": ";
-  if (s.album_id >= 0) append_int(o, s.album_id); else o += "null";
+  if (s.album_id >= 0) append_int(o, s.album_id);
+  else o += "null";
   o += ", \"artist_id_basket\": ";
   append_int_list(o, s.artist_ids);
   o += ", \"song_name\": ";

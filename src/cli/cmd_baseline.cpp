@@ -28,10 +28,9 @@ int run(int argc, char** argv) {
   const bool reference = recommend::is_reference(name);
   auto method = reference ? recommend::BaselineMethod::MostPopular : recommend::parse_baseline(name);
   const auto in = read_recommend_inputs(vm);
-  auto results = reference
-                     ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
-                                                in.meta_ptr(), ref)
-                     : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());
+  auto results = reference ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
+                                                      in.meta_ptr(), ref)
+                           : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());
   if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
     log::info(name + ": " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
@@ -40,5 +39,6 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("baseline", "reference recommenders: most-popular, genre-most-popular, item-knn, playlist-knn, ease", run);
+MELON_COMMAND("baseline", "reference recommenders: most-popular, genre-most-popular, item-knn, playlist-knn, ease",
+              run);
 }  // namespace melon::cli

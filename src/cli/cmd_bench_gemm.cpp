@@ -34,15 +34,15 @@ double best_seconds(int reps, F&& f) {
 
 int run(int argc, char** argv) {
   po::options_description d("melon bench-gemm: float GEMM rate of this build (one thread per rank)");
-  d.add_options()("n", po::value<int>()->default_value(4096), "square size")(
-      "reps", po::value<int>()->default_value(3), "repetitions (best is reported)")(
-      "block", po::value<int>()->default_value(256), "pca block rows")(
-      "dim", po::value<int>()->default_value(90048), "pca feature dimension D")(
+  d.add_options()("n", po::value<int>()->default_value(4096), "square size")("reps", po::value<int>()->default_value(3),
+                                                                             "repetitions (best is reported)")(
+      "block", po::value<int>()->default_value(256), "pca block rows")("dim", po::value<int>()->default_value(90048),
+                                                                       "pca feature dimension D")(
       "sketch", po::value<int>()->default_value(60), "pca sketch width l = k + p");
   po::variables_map vm;
   if (!parse("bench-gemm", d, argc, argv, vm)) return 0;
-  const int n = vm["n"].as<int>(), reps = vm["reps"].as<int>(), B = vm["block"].as<int>(),
-            D = vm["dim"].as<int>(), l = vm["sketch"].as<int>();
+  const int n = vm["n"].as<int>(), reps = vm["reps"].as<int>(), B = vm["block"].as<int>(), D = vm["dim"].as<int>(),
+            l = vm["sketch"].as<int>();
   Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n), c(n, n);
   double t = best_seconds(reps, [&] { c.noalias() = a * b; });
   double sq = 2.0 * n * n * n / t / 1e9;
@@ -64,7 +64,8 @@ int run(int argc, char** argv) {
     for (int i = 0; i < inner; ++i) pca::rows_times_columns(blk.data(), B, zp, yd.data(), 1, B);
   });
   double t4 = best_seconds(reps, [&] {
-    for (int i = 0; i < inner; ++i) pca::accumulate_columns_times_rows(blk.data(), B, D, 0, D, qr.data(), l, acc.data());
+    for (int i = 0; i < inner; ++i)
+      pca::accumulate_columns_times_rows(blk.data(), B, D, 0, D, qr.data(), l, acc.data());
   });
   if (mpi::rank(mpi::world()) == 0) {
     std::printf("gemm_square n=%d: %.2f GFLOP/s (%.3f s)\n", n, sq, t);
@@ -78,5 +79,7 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("bench-gemm", "(benchmark) float GEMM rate of this build, square and pca block shapes (Eigen and melon's kernels)", run);
+MELON_COMMAND("bench-gemm",
+              "(benchmark) float GEMM rate of this build, square and pca block shapes (Eigen and melon's kernels)",
+              run);
 }  // namespace melon::cli

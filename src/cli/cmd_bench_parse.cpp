@@ -29,8 +29,8 @@ double best_of(int repeat, F&& f) {
 int run(int argc, char** argv) {
   po::options_description d("melon bench-parse: time the Arena readers (best of --repeat runs)");
   d.add_options()("playlists", po::value<std::string>(), "a train.json-format file")(
-      "song-meta", po::value<std::string>(), "a song_meta.json file")(
-      "repeat", po::value<int>()->default_value(3), "runs per file; the best is reported")(
+      "song-meta", po::value<std::string>(), "a song_meta.json file")("repeat", po::value<int>()->default_value(3),
+                                                                      "runs per file; the best is reported")(
       "nlohmann", po::bool_switch(), "also time nlohmann::json::parse (DOM) on the same files");
   po::variables_map vm;
   if (!parse("bench-parse", d, argc, argv, vm)) return 0;

@@ -26,38 +26,40 @@ int run_generate(int argc, char** argv) {
       "the JSON, mel files are split across ranks. The spectrograms equal `--mel-source\n"
       "synthetic:SEED:SONGS` (plus :TASTES when --tastes is not 48), so later stages can compute\n"
       "them instead of reading files.\n\noptions");
-  desc.add_options()
-      ("out", po::value<std::string>(&o.out)->required(), "output directory DIR")
-      ("playlists", po::value<std::int64_t>(&o.playlists)->default_value(o.playlists),
-       "training playlists N; val gets round(N*23015/115071), test round(N*10740/115071)")
-      ("songs", po::value<std::int32_t>(&o.songs)->default_value(o.songs), "song ids 0..M-1 in song_meta")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(1), "random seed: everything follows from it")
-      ("mel-mode", po::value<std::string>(&mel_mode)->default_value(mel_mode),
-       "which songs get a mel file: used (songs in any playlist, answers included, most used first), "
-       "all (ids 0,1,2,...), none")
-      ("mel-songs", po::value<std::int64_t>(&o.mel_songs)->default_value(o.mel_songs),
-       "cap on mel files (~360 KB each; the full tree is ~250 GB); -1 for no cap. A few songs never get a "
-       "file (as in the real tree) and are skipped")
-      ("tastes", po::value<int>(&o.shape.tastes)->default_value(o.shape.tastes),
-       "latent tastes in the catalogue (changes the catalogue and the spectrograms)")
-      ("mix", po::value<double>(&o.playlist.mix)->default_value(o.playlist.mix, num(o.playlist.mix)),
-       "share of playlists that mix a second, nearby taste")
-      ("song-noise", po::value<double>(&o.playlist.song_noise)->default_value(o.playlist.song_noise, num(o.playlist.song_noise)),
-       "share of songs drawn by global popularity, ignoring the playlist's taste")
-      ("sparsity", po::value<double>(&o.playlist.sparsity)->default_value(o.playlist.sparsity, num(o.playlist.sparsity)),
-       "multiplier on deep cuts (songs used by exactly one playlist); 0..10")
-      ("runs", po::value<double>(&o.playlist.runs)->default_value(o.playlist.runs, num(o.playlist.runs)),
-       "multiplier on album/artist runs inside playlists; 0..3.3")
-      ("focus", po::value<double>(&o.playlist.focus)->default_value(o.playlist.focus, num(o.playlist.focus)),
-       "width of a playlist's neighbourhood in taste space (larger: blurrier playlists)")
-      ("after-date", po::value<double>(&o.playlist.after_date)->default_value(o.playlist.after_date, num(o.playlist.after_date)),
-       "chance to keep a drawn song released after the playlist's updt_date")
-      ("tag-noise", po::value<double>(&o.vocab.tag_noise)->default_value(o.vocab.tag_noise, num(o.vocab.tag_noise)),
-       "share of tags from an open tail vocabulary with no taste signal")
-      ("short-titles", po::value<double>(&o.vocab.short_titles)->default_value(o.vocab.short_titles, num(o.vocab.short_titles)),
-       "share of one-word titles (the source of duplicated titles)")
-      ("quiet", po::value<bool>(&o.quiet)->default_value(false, "off")->implicit_value(true, "on"),
-       "no progress and no calibration table (calibration.json is still written)");
+  desc.add_options()("out", po::value<std::string>(&o.out)->required(), "output directory DIR")(
+      "playlists", po::value<std::int64_t>(&o.playlists)->default_value(o.playlists),
+      "training playlists N; val gets round(N*23015/115071), test round(N*10740/115071)")(
+      "songs", po::value<std::int32_t>(&o.songs)->default_value(o.songs), "song ids 0..M-1 in song_meta")(
+      "seed", po::value<std::uint64_t>(&o.seed)->default_value(1), "random seed: everything follows from it")(
+      "mel-mode", po::value<std::string>(&mel_mode)->default_value(mel_mode),
+      "which songs get a mel file: used (songs in any playlist, answers included, most used first), "
+      "all (ids 0,1,2,...), none")(
+      "mel-songs", po::value<std::int64_t>(&o.mel_songs)->default_value(o.mel_songs),
+      "cap on mel files (~360 KB each; the full tree is ~250 GB); -1 for no cap. A few songs never get a "
+      "file (as in the real tree) and are skipped")(
+      "tastes", po::value<int>(&o.shape.tastes)->default_value(o.shape.tastes),
+      "latent tastes in the catalogue (changes the catalogue and the spectrograms)")(
+      "mix", po::value<double>(&o.playlist.mix)->default_value(o.playlist.mix, num(o.playlist.mix)),
+      "share of playlists that mix a second, nearby taste")(
+      "song-noise",
+      po::value<double>(&o.playlist.song_noise)->default_value(o.playlist.song_noise, num(o.playlist.song_noise)),
+      "share of songs drawn by global popularity, ignoring the playlist's taste")(
+      "sparsity", po::value<double>(&o.playlist.sparsity)->default_value(o.playlist.sparsity, num(o.playlist.sparsity)),
+      "multiplier on deep cuts (songs used by exactly one playlist); 0..10")(
+      "runs", po::value<double>(&o.playlist.runs)->default_value(o.playlist.runs, num(o.playlist.runs)),
+      "multiplier on album/artist runs inside playlists; 0..3.3")(
+      "focus", po::value<double>(&o.playlist.focus)->default_value(o.playlist.focus, num(o.playlist.focus)),
+      "width of a playlist's neighbourhood in taste space (larger: blurrier playlists)")(
+      "after-date",
+      po::value<double>(&o.playlist.after_date)->default_value(o.playlist.after_date, num(o.playlist.after_date)),
+      "chance to keep a drawn song released after the playlist's updt_date")(
+      "tag-noise", po::value<double>(&o.vocab.tag_noise)->default_value(o.vocab.tag_noise, num(o.vocab.tag_noise)),
+      "share of tags from an open tail vocabulary with no taste signal")(
+      "short-titles",
+      po::value<double>(&o.vocab.short_titles)->default_value(o.vocab.short_titles, num(o.vocab.short_titles)),
+      "share of one-word titles (the source of duplicated titles)")(
+      "quiet", po::value<bool>(&o.quiet)->default_value(false, "off")->implicit_value(true, "on"),
+      "no progress and no calibration table (calibration.json is still written)");
   po::variables_map vm;
   if (!parse("generate", desc, argc, argv, vm)) return 0;
   o.mel_mode = generate::parse_mel_mode(mel_mode);

@@ -36,12 +36,10 @@ nlohmann::json describe_self() {
       if (!a->ifa_addr) continue;
       char buf[INET6_ADDRSTRLEN] = {0};
       const int fam = a->ifa_addr->sa_family;
-      if (fam == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+      if (fam == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
       else if (fam == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, buf, sizeof buf);
-      else
-        continue;
+      else continue;
       addrs.push_back({{"if", a->ifa_name}, {"addr", buf}, {"family", fam == AF_INET ? "inet" : "inet6"}});
     }
     freeifaddrs(list);
@@ -77,9 +75,9 @@ int run(int argc, char** argv) {
       if (a["family"] == "inet6" && !vm["ipv6"].as<bool>()) continue;
       addrs += (addrs.empty() ? "" : ",") + a["if"].get<std::string>() + ":" + a["addr"].get<std::string>();
     }
-    std::cout << "rank " << r["rank"].get<int>() << "/" << r["size"].get<int>() << " host=" << r["host"].get<std::string>()
-              << " pid=" << r["pid"].get<long>() << " netns=" << r["netns"].get<std::uint64_t>()
-              << " addrs=" << (addrs.empty() ? "-" : addrs) << "\n";
+    std::cout << "rank " << r["rank"].get<int>() << "/" << r["size"].get<int>()
+              << " host=" << r["host"].get<std::string>() << " pid=" << r["pid"].get<long>()
+              << " netns=" << r["netns"].get<std::uint64_t>() << " addrs=" << (addrs.empty() ? "-" : addrs) << "\n";
     hosts.insert(r["host"].get<std::string>());
     namespaces.insert(r["netns"].get<std::uint64_t>());
   }

@@ -21,40 +21,41 @@ int run(int argc, char** argv) {
   po::options_description d(
       "melon pca: distributed randomized PCA (Halko-Martinsson-Tropp) of the mel-spectrograms into one HDF5 file.\n"
       "Run under mpirun/srun; each rank reads only its own byte-balanced shard of songs");
-  d.add_options()
-      ("mel-dir", po::value<std::string>(), "folder holding {id//1000}/{id}.npy")
-      ("mel-source", po::value<std::string>(), "procedural spectrograms instead of files: synthetic:SEED[:NSONGS]")
-      ("songs", po::value<std::string>(), "song ids: a file with one id per line, or a range A-B "
-                                          "(default: every song the source has)")
-      ("out", po::value<std::string>()->required(), "output HDF5 file (resume state goes to <out>.state/)")
-      ("components", po::value<int>()->default_value(32), "k: principal components to keep")
-      ("oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")
-      ("power-iters", po::value<int>()->default_value(2), "q: power iterations (2q + 2 passes over the data)")
-      ("pool", po::value<int>()->default_value(1), "time pooling: mean over windows of W frames (1 = raw frames)")
-      ("feature-log", po::value<std::string>()->default_value("off"), "on|off: sign(x)*log1p(|x|) before pooling")
-      ("frames", po::value<int>()->default_value(mel::kFrames), "fixed length in frames (shorter songs padded "
-                                                               "with each band's mean, longer ones cut)")
-      ("nonfinite-value", po::value<float>()->default_value(0.0f), "replacement for -inf/NaN values (counted)")
-      ("seed", po::value<std::uint64_t>()->default_value(0), "seed of the random test matrices")
-      ("single-pass", po::value<std::string>()->default_value("off"),
-       "on|off: one pass over the data (Tropp et al. 2017 streaming sketch) instead of 2q + 2; less accurate, "
-       "for when reading the data is the cost")
-      ("block", po::value<std::int64_t>()->default_value(256), "songs per streamed block")
-      ("threads", po::value<int>()->default_value(1), "worker threads per rank (feature making and block products)")
-      ("memory-mb", po::value<std::int64_t>()->default_value(0),
-       "memory allowed per rank in MiB: checked against the working set, and feature rows are kept in memory "
-       "between passes when they fit in what is left (0 = no limit, always stream)")
-      ("spill-dir", po::value<std::string>()->default_value(""),
-       "local scratch folder: a rank whose feature rows are not kept in memory writes them there in the first pass "
-       "(one file, unlinked at once, songs x D x 4 bytes) and reads them back in later passes instead of rereading "
-       "and remaking them from the spectrograms; the same result bit for bit (\"\" = no spill)")
-      ("resume", po::bool_switch(), "continue from the last finished pass saved in <out>.state/")
-      ("checkpoint-every", po::value<double>()->default_value(0),
-       "save resume state after a pass only once this many seconds of passes have run since the last save "
-       "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q)")
-      ("stop-after-pass", po::value<int>()->default_value(-1), "testing: stop (exit 3) after checkpointing this pass "
-                                                               "(0-based), as if the job had been killed")
-      ("quiet", po::bool_switch(), "no per-pass progress lines");
+  d.add_options()("mel-dir", po::value<std::string>(), "folder holding {id//1000}/{id}.npy")(
+      "mel-source", po::value<std::string>(), "procedural spectrograms instead of files: synthetic:SEED[:NSONGS]")(
+      "songs", po::value<std::string>(),
+      "song ids: a file with one id per line, or a range A-B "
+      "(default: every song the source has)")("out", po::value<std::string>()->required(),
+                                              "output HDF5 file (resume state goes to <out>.state/)")(
+      "components", po::value<int>()->default_value(32), "k: principal components to keep")(
+      "oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")(
+      "power-iters", po::value<int>()->default_value(2), "q: power iterations (2q + 2 passes over the data)")(
+      "pool", po::value<int>()->default_value(1), "time pooling: mean over windows of W frames (1 = raw frames)")(
+      "feature-log", po::value<std::string>()->default_value("off"), "on|off: sign(x)*log1p(|x|) before pooling")(
+      "frames", po::value<int>()->default_value(mel::kFrames),
+      "fixed length in frames (shorter songs padded "
+      "with each band's mean, longer ones cut)")("nonfinite-value", po::value<float>()->default_value(0.0f),
+                                                 "replacement for -inf/NaN values (counted)")(
+      "seed", po::value<std::uint64_t>()->default_value(0), "seed of the random test matrices")(
+      "single-pass", po::value<std::string>()->default_value("off"),
+      "on|off: one pass over the data (Tropp et al. 2017 streaming sketch) instead of 2q + 2; less accurate, "
+      "for when reading the data is the cost")("block", po::value<std::int64_t>()->default_value(256),
+                                               "songs per streamed block")(
+      "threads", po::value<int>()->default_value(1), "worker threads per rank (feature making and block products)")(
+      "memory-mb", po::value<std::int64_t>()->default_value(0),
+      "memory allowed per rank in MiB: checked against the working set, and feature rows are kept in memory "
+      "between passes when they fit in what is left (0 = no limit, always stream)")(
+      "spill-dir", po::value<std::string>()->default_value(""),
+      "local scratch folder: a rank whose feature rows are not kept in memory writes them there in the first pass "
+      "(one file, unlinked at once, songs x D x 4 bytes) and reads them back in later passes instead of rereading "
+      "and remaking them from the spectrograms; the same result bit for bit (\"\" = no spill)")(
+      "resume", po::bool_switch(), "continue from the last finished pass saved in <out>.state/")(
+      "checkpoint-every", po::value<double>()->default_value(0),
+      "save resume state after a pass only once this many seconds of passes have run since the last save "
+      "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q)")(
+      "stop-after-pass", po::value<int>()->default_value(-1),
+      "testing: stop (exit 3) after checkpointing this pass "
+      "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
   po::variables_map vm;
   if (!parse("pca", d, argc, argv, vm)) return 0;
   pca::JobOptions o;

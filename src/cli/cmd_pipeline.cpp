@@ -63,10 +63,8 @@ int run(int argc, char** argv) {
   if (mpi::rank(mpi::world()) == 0) make_dirs(work);
   mpi::barrier(mpi::world());
 
-  if (!std::filesystem::exists(data + "/train.json"))
-    run_stage("generate", with_config({"--out=" + data}));
-  else if (mpi::rank(mpi::world()) == 0)
-    log::info(data + "/train.json exists: using the dataset as it is");
+  if (!std::filesystem::exists(data + "/train.json")) run_stage("generate", with_config({"--out=" + data}));
+  else if (mpi::rank(mpi::world()) == 0) log::info(data + "/train.json exists: using the dataset as it is");
 
   const std::string split_dir = work + "/split";
   run_stage("split", with_config({"--input=" + data + "/train.json", "--out=" + split_dir}));
@@ -94,8 +92,8 @@ int run(int argc, char** argv) {
   }
   if (parse_bool("rerank", vm["rerank"].as<std::string>())) {
     const std::string out = work + "/results.json";
-    auto args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
-                             "--out=" + out, "--model-dir=" + work + "/ranker"});
+    auto args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta, "--out=" + out,
+                             "--model-dir=" + work + "/ranker"});
     if (use_model) args.push_back("--checkpoint-dir=" + work + "/checkpoints");
     if (use_pca) args.push_back("--pca=" + pca_out);
     run_stage("rerank", args);
@@ -103,9 +101,8 @@ int run(int argc, char** argv) {
   }
   for (auto& m : split_list(vm["methods"].as<std::string>())) {
     const std::string out = work + "/results-" + m + ".json";
-    run_stage("baseline",
-              with_config({"--method=" + m, "--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
-                           "--out=" + out}));
+    run_stage("baseline", with_config({"--method=" + m, "--train=" + train, "--questions=" + questions_path,
+                                       "--song-meta=" + meta, "--out=" + out}));
     results.emplace_back(m, out);
   }
 

@@ -14,12 +14,14 @@ int run(int argc, char** argv) {
   report::ReportInputs in;
   d.add_options()("work", po::value(&in.work)->required(), "the job's work folder (as given to melon pipeline)")(
       "out", po::value<std::string>(), "HTML file to write (default WORK/report.html)")(
-      "song-meta", po::value(&in.song_meta), "song_meta.json for the PCA scatter's genres (default DATA/song_meta.json)")(
+      "song-meta", po::value(&in.song_meta),
+      "song_meta.json for the PCA scatter's genres (default DATA/song_meta.json)")(
       "data", po::value(&in.data), "dataset folder, when WORK/run.json does not name it")(
-      "checkpoint-dir", po::value(&in.checkpoint_dir), "training checkpoints with curve.json (default WORK/checkpoints)")(
+      "checkpoint-dir", po::value(&in.checkpoint_dir),
+      "training checkpoints with curve.json (default WORK/checkpoints)")(
       "model-dir", po::value(&in.model_dir), "reranker models with ranker-report.json (default WORK/ranker)")(
-      "pca", po::value(&in.pca), "PCA HDF5 (default WORK/pca.h5)")(
-      "scores", po::value(&in.scores), "score table (default WORK/scores.json)")(
+      "pca", po::value(&in.pca), "PCA HDF5 (default WORK/pca.h5)")("scores", po::value(&in.scores),
+                                                                   "score table (default WORK/scores.json)")(
       "scatter-songs", po::value(&in.scatter_songs)->default_value(2000), "songs drawn on the PCA scatter");
   po::variables_map vm;
   if (!parse("report", d, argc, argv, vm)) return 0;
@@ -31,5 +33,6 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("report", "an HTML report with plots of a job's outputs (scores, training, PCA, reranker, run facts)", run);
+MELON_COMMAND("report", "an HTML report with plots of a job's outputs (scores, training, PCA, reranker, run facts)",
+              run);
 }  // namespace melon::cli

@@ -62,7 +62,8 @@ int run(int argc, char** argv) {
   if (!parse("rerank", d, argc, argv, vm)) return 0;
   o.references = split_list(vm["references"].as<std::string>());
   for (auto& r : o.references)
-    MELON_CHECK(recommend::is_reference(r), "--references: unknown reference '" << r << "' (item-knn|playlist-knn|ease)");
+    MELON_CHECK(recommend::is_reference(r),
+                "--references: unknown reference '" << r << "' (item-knn|playlist-knn|ease)");
   o.title_source = parse_bool("title-source", vm["title-source"].as<std::string>());
   const auto ranker = vm["ranker"].as<std::string>();
   MELON_CHECK(ranker == "learned" || ranker == "fusion", "--ranker: '" << ranker << "' is not learned|fusion");

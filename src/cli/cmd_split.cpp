@@ -12,11 +12,12 @@ namespace melon::cli {
 namespace {
 
 int run(int argc, char** argv) {
-  po::options_description d("melon split: the official local split (80% train, 20% questions: 30% songs only, "
-                            "50% songs+tags, 15% tags only, 5% title only)");
-  d.add_options()("input", po::value<std::string>()->required(), "train.json to split")(
-      "out", po::value<std::string>()->required(),
-      "output folder: writes orig/train.json, questions/val.json, answers/val.json")(
+  po::options_description d(
+      "melon split: the official local split (80% train, 20% questions: 30% songs only, "
+      "50% songs+tags, 15% tags only, 5% title only)");
+  d.add_options()("input", po::value<std::string>()->required(),
+                  "train.json to split")("out", po::value<std::string>()->required(),
+                                         "output folder: writes orig/train.json, questions/val.json, answers/val.json")(
       "seed", po::value<std::uint64_t>()->default_value(777), "shuffle and mask seed");
   po::variables_map vm;
   if (!parse("split", d, argc, argv, vm)) return 0;

@@ -124,7 +124,8 @@ int run(int argc, char** argv) {
     in.audio = ae::read_audio(in.pca_path);
   }
   auto res = train::run_training(c, in, mpi::world());
-  if (mpi::rank(mpi::world()) == 0 && res.stopped_by_signal) log::info("stopped by signal at step " + std::to_string(res.step));
+  if (mpi::rank(mpi::world()) == 0 && res.stopped_by_signal)
+    log::info("stopped by signal at step " + std::to_string(res.step));
   return 0;
 }
 

@@ -11,7 +11,8 @@ int run(int argc, char** argv) {
   po::options_description d("melon validate: check an Arena dataset folder (train/val/test/song_meta/genre_gn_all)");
   d.add_options()("data", po::value<std::string>()->required(), "folder holding the Arena JSON files")(
       "mel-dir", po::value<std::string>(), "arena_mel folder: also read the mel file of every song used in a playlist")(
-      "missing-mel-ok", po::bool_switch(), "count songs without a mel file instead of failing (the real tree lacks a few)");
+      "missing-mel-ok", po::bool_switch(),
+      "count songs without a mel file instead of failing (the real tree lacks a few)");
   po::variables_map vm;
   if (!parse("validate", d, argc, argv, vm)) return 0;
   dataset::ValidateOptions o;

@@ -34,11 +34,13 @@ int main(int argc, char** argv) {
   try {
     rc = cmd->run(argc - 1, argv + 1);
   } catch (const melon::Error& e) {
-    std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(), e.what());
+    std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(),
+                 e.what());
     std::fflush(stderr);
     melon::mpi::abort_job(2);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(), e.what());
+    std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(),
+                 e.what());
     std::fflush(stderr);
     melon::mpi::abort_job(3);
   }

@@ -29,7 +29,8 @@ std::string trim(const std::string& s) {
 // A negative number given to an unsigned option would wrap to 2^64 - n.
 bool is_unsigned(const po::option_description& o) {
   auto* sem = o.semantic().get();
-  return dynamic_cast<const po::typed_value<unsigned>*>(sem) || dynamic_cast<const po::typed_value<unsigned long>*>(sem) ||
+  return dynamic_cast<const po::typed_value<unsigned>*>(sem) ||
+         dynamic_cast<const po::typed_value<unsigned long>*>(sem) ||
          dynamic_cast<const po::typed_value<unsigned long long>*>(sem);
 }
 
@@ -112,14 +113,16 @@ std::vector<IniEntry> read_ini(const std::string& path) {
       continue;
     }
     auto eq = t.find('=');
-    MELON_CHECK(eq != std::string::npos, "config " << path << ":" << lineno << ": expected key = value, got '" << t << "'");
+    MELON_CHECK(eq != std::string::npos,
+                "config " << path << ":" << lineno << ": expected key = value, got '" << t << "'");
     std::string key = trim(t.substr(0, eq)), value = trim(t.substr(eq + 1));
     MELON_CHECK(!key.empty(), "config " << path << ":" << lineno << ": empty key");
     // Inline comments after a value: " # ..." (values never need a spaced #).
     auto hash = value.find(" #");
     if (hash != std::string::npos) value = trim(value.substr(0, hash));
-    MELON_CHECK(seen.insert({section, key}).second, "config " << path << ":" << lineno << ": key '" << key << "' is set twice"
-                                                           << (section.empty() ? " at the top level" : " in [" + section + "]"));
+    MELON_CHECK(seen.insert({section, key}).second,
+                "config " << path << ":" << lineno << ": key '" << key << "' is set twice"
+                          << (section.empty() ? " at the top level" : " in [" + section + "]"));
     out.push_back({section, key, value, lineno, section_line});
   }
   return out;
@@ -138,8 +141,7 @@ bool parse_bool(const std::string& name, const std::string& v) {
   MELON_THROW("option --" << name << ": expected on|off, got '" << v << "'");
 }
 
-bool parse(const std::string& command, po::options_description& desc, int argc, char** argv,
-           po::variables_map& vm) {
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm) {
   po::options_description common("common options");
   const std::string config_help = "INI file: top-level keys and [" + command + "] keys set options";
   common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str());
@@ -173,17 +175,19 @@ void add_reference_options(po::options_description& d, recommend::ReferenceOptio
       "weight of a title token (questions without songs only; 0: ignore titles)")(
       "alpha", po::value<double>(&o.alpha)->default_value(o.alpha, num(o.alpha)),
       "item-knn: damping exponent on the question item's count")(
-      "beta", po::value<double>(&o.beta)->default_value(o.beta, num(o.beta)), "item-knn: damping exponent on the candidate's count")(
+      "beta", po::value<double>(&o.beta)->default_value(o.beta, num(o.beta)),
+      "item-knn: damping exponent on the candidate's count")(
       "neighbours", po::value<std::int64_t>(&o.neighbours)->default_value(o.neighbours),
-      "playlist-knn: neighbour playlists K")(
-      "power", po::value<double>(&o.power)->default_value(o.power, num(o.power)), "playlist-knn: a neighbour votes similarity^power")(
+      "playlist-knn: neighbour playlists K")("power", po::value<double>(&o.power)->default_value(o.power, num(o.power)),
+                                             "playlist-knn: a neighbour votes similarity^power")(
       "ease-songs", po::value<std::int64_t>(&o.ease_songs)->default_value(o.ease_songs),
-      "ease: the most frequent songs as columns")(
-      "ease-tags", po::value<std::int64_t>(&o.ease_tags)->default_value(o.ease_tags),
-      "ease: the most frequent tags as columns")(
+      "ease: the most frequent songs as columns")("ease-tags",
+                                                  po::value<std::int64_t>(&o.ease_tags)->default_value(o.ease_tags),
+                                                  "ease: the most frequent tags as columns")(
       "ease-tokens", po::value<std::int64_t>(&o.ease_tokens)->default_value(o.ease_tokens),
       "ease: the most frequent title tokens as (input-only) columns")(
-      "ease-lambda", po::value<double>(&o.ease_lambda)->default_value(o.ease_lambda, num(o.ease_lambda)), "ease: L2 penalty lambda");
+      "ease-lambda", po::value<double>(&o.ease_lambda)->default_value(o.ease_lambda, num(o.ease_lambda)),
+      "ease: L2 penalty lambda");
 }
 
 std::vector<std::string> split_list(const std::string& s) {

@@ -65,13 +65,16 @@ Report evaluate(const std::vector<arena::Result>& answers, const std::vector<are
   std::unordered_set<std::int64_t> seen;
   for (auto& r : results) {
     MELON_CHECK(seen.insert(r.id).second, "results: playlist id " << r.id << " appears twice");
-    MELON_CHECK(truth.count(r.id), "results: playlist id " << r.id << " is not in the answers (the ids must be the same set)");
+    MELON_CHECK(truth.count(r.id),
+                "results: playlist id " << r.id << " is not in the answers (the ids must be the same set)");
   }
   for (auto& a : answers)
     MELON_CHECK(seen.count(a.id), "results: no entry for playlist id " << a.id << " (the ids must be the same set)");
   for (auto& r : results) {
-    MELON_CHECK(r.songs.size() == 100, "results: playlist id " << r.id << " has " << r.songs.size() << " songs, need exactly 100");
-    MELON_CHECK(r.tags.size() == 10, "results: playlist id " << r.id << " has " << r.tags.size() << " tags, need exactly 10");
+    MELON_CHECK(r.songs.size() == 100,
+                "results: playlist id " << r.id << " has " << r.songs.size() << " songs, need exactly 100");
+    MELON_CHECK(r.tags.size() == 10,
+                "results: playlist id " << r.id << " has " << r.tags.size() << " tags, need exactly 10");
     MELON_CHECK(all_unique(r.songs), "results: playlist id " << r.id << " repeats a song");
     MELON_CHECK(all_unique(r.tags), "results: playlist id " << r.id << " repeats a tag");
   }
@@ -104,7 +107,8 @@ std::string format_table(const Report& r) {
   std::snprintf(buf, sizeof buf, "%-12s %9s %9s %9s %8s\n", "questions", "song nDCG", "tag nDCG", "score", "count");
   out += buf;
   auto row = [&](const char* name, const Score& s) {
-    std::snprintf(buf, sizeof buf, "%-12s %9.4f %9.4f %9.4f %8zu\n", name, s.song_ndcg, s.tag_ndcg, s.score, s.questions);
+    std::snprintf(buf, sizeof buf, "%-12s %9.4f %9.4f %9.4f %8zu\n", name, s.song_ndcg, s.tag_ndcg, s.score,
+                  s.questions);
     out += buf;
   };
   row("all", r.overall);

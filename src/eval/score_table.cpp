@@ -12,8 +12,8 @@ ScoreTable score_table(const std::vector<arena::Result>& answers, const std::vec
                        const std::vector<std::pair<std::string, std::string>>& results) {
   std::ostringstream table, json;
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%-20s %-12s %9s %9s %9s %7s\n", "method", "questions", "song nDCG", "tag nDCG", "score",
-                "count");
+  std::snprintf(buf, sizeof buf, "%-20s %-12s %9s %9s %9s %7s\n", "method", "questions", "song nDCG", "tag nDCG",
+                "score", "count");
   table << buf;
   json << "{";
   bool first = true;

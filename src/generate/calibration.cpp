@@ -72,7 +72,7 @@ void Calibration::add_question(int set, const arena::Playlist& q) {
 
 std::vector<CalibrationRow> Calibration::rows() const {
   const double n = static_cast<double>(lengths_.size());
-  const double sn = n / kRealTrain;                          // playlist scale
+  const double sn = n / kRealTrain;                                  // playlist scale
   const double sm = static_cast<double>(n_songs_) / kRealSongCount;  // song scale
   std::vector<CalibrationRow> r;
   auto add = [&](std::string key, std::string label, double gen, double real, double scaled, int digits) {
@@ -116,9 +116,10 @@ std::vector<CalibrationRow> Calibration::rows() const {
   add("len_max", "songs/playlist max", len.empty() ? 0 : len.back(), 200, 200, 0);
   add("song_entries", "song entries in train", static_cast<double>(entries_), 5285871, 5285871 * sn, 0);
   add("distinct_songs", "distinct songs in train", static_cast<double>(used), 615142, 615142 * sm, 0);
-  add("used_song_share", "share of song ids used in train", used / std::max(1.0, (double)n_songs_), 615142 / kRealSongCount,
-      615142 / kRealSongCount, 3);
-  add("used_once_share", "share of used songs in exactly 1 playlist", once / std::max(1.0, (double)used), 0.486, 0.486, 3);
+  add("used_song_share", "share of song ids used in train", used / std::max(1.0, (double)n_songs_),
+      615142 / kRealSongCount, 615142 / kRealSongCount, 3);
+  add("used_once_share", "share of used songs in exactly 1 playlist", once / std::max(1.0, (double)used), 0.486, 0.486,
+      3);
   add("top_song_count", "most frequent song: playlists", static_cast<double>(most), 2175, 2175 * sn, 0);
   add("top_song_share", "most frequent song: share of playlists", most / std::max(n, 1.0), 2175 / kRealTrain,
       2175 / kRealTrain, 4);
@@ -130,8 +131,10 @@ std::vector<CalibrationRow> Calibration::rows() const {
   add("tags_once_share", "share of tags used by 1 playlist", tags_once / std::max(1.0, (double)tag_uses_.size()), 0.598,
       0.598, 3);
   add("majors_per_playlist", "major genres per playlist (mean)", majors_per_playlist_ / std::max(n, 1.0), 6.5, 6.5, 2);
-  add("songs_1_major", "songs with 1 major genre", songs_by_majors_[1] / std::max(1.0, (double)songs_), 0.867, 0.867, 3);
-  add("songs_2_majors", "songs with 2 major genres", songs_by_majors_[2] / std::max(1.0, (double)songs_), 0.131, 0.131, 3);
+  add("songs_1_major", "songs with 1 major genre", songs_by_majors_[1] / std::max(1.0, (double)songs_), 0.867, 0.867,
+      3);
+  add("songs_2_majors", "songs with 2 major genres", songs_by_majors_[2] / std::max(1.0, (double)songs_), 0.131, 0.131,
+      3);
   add("songs_gn9000", "songs with GN9000", static_cast<double>(gn9000_), kNaN, kNaN, 0);
   add("quirky_issue_dates", "issue_date not a date (songs)", static_cast<double>(quirky_dates_), 2800, 2800 * sm, 0);
   add("null_album_names", "album_name null (songs)", static_cast<double>(null_album_names_), kNaN, kNaN, 0);
@@ -185,7 +188,8 @@ std::string Calibration::json(const std::vector<CalibrationRow>& rows, const std
     e["label"] = r.label;
     e["generated"] = r.generated;
     e["real"] = std::isnan(r.real) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.real);
-    e["real_scaled"] = std::isnan(r.real_scaled) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.real_scaled);
+    e["real_scaled"] = std::isnan(r.real_scaled) ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(r.real_scaled);
     fig[r.key] = e;
   }
   j["figures"] = fig;

@@ -158,7 +158,8 @@ GenerateResult run_generate(const GenerateOptions& o) {
   const SyntheticMel mel(o.seed, o.songs, o.shape);
   const SongWorld& world = mel.world();
   if (verbose) {
-    log::info(fmt("generate: catalogue of %.0f songs, %.0f artists", world.n_songs, static_cast<double>(world.artists.size())) +
+    log::info(fmt("generate: catalogue of %.0f songs, %.0f artists", world.n_songs,
+                  static_cast<double>(world.artists.size())) +
               fmt(", %.0f albums built in %.2f s", static_cast<double>(world.albums.size()), seconds_since(t0)));
   }
 
@@ -235,9 +236,9 @@ GenerateResult run_generate(const GenerateOptions& o) {
 
   if (rank == 0) {
     if (verbose && n_sel > 0)
-      log::info(fmt("generate: %.0f mel files (%.1f MB of floats)", static_cast<double>(res.mel_files),
-                    res.mel_bytes / 1e6) +
-                fmt(" in %.1f s; procedural source: ", seconds_since(t_mel)) + mel_source_spec(o));
+      log::info(
+          fmt("generate: %.0f mel files (%.1f MB of floats)", static_cast<double>(res.mel_files), res.mel_bytes / 1e6) +
+          fmt(" in %.1f s; procedural source: ", seconds_since(t_mel)) + mel_source_spec(o));
     if (!o.quiet) {
       std::cout << "calibration (generated vs real, arena.md):\n" << Calibration::table(cal->rows()) << std::flush;
     }

@@ -20,7 +20,7 @@ namespace melon::generate {
 
 namespace {
 constexpr int kB = mel::kBands;
-constexpr int kShapeTerms = 5;          // cosine terms of a smooth band curve
+constexpr int kShapeTerms = 5;                 // cosine terms of a smooth band curve
 constexpr int kGenreSlots = kMajorGenres + 1;  // + GN9000
 constexpr int kPulseTable = 64;
 // Per 10,000 songs: files missing, shorter clips, -inf values.
@@ -32,11 +32,11 @@ struct MelModel {
   float base[kB];                  // generic log-mel tilt: bass-heavy
   float genre_shape[kGenreSlots][kB];
   float genre_bpm[kGenreSlots];
-  float genre_beat[kGenreSlots];   // beat strength
+  float genre_beat[kGenreSlots];  // beat strength
   float genre_noise[kGenreSlots];
-  float beat_shape[kB];            // kick low, hats high
-  float taste_map[kMaxDim][kB];    // taste position -> envelope
-  float pulse[kPulseTable];        // decay of one beat over its period
+  float beat_shape[kB];          // kick low, hats high
+  float taste_map[kMaxDim][kB];  // taste position -> envelope
+  float pulse[kPulseTable];      // decay of one beat over its period
 };
 
 namespace {
@@ -156,7 +156,8 @@ mel::Mel SyntheticMel::make(arena::SongId id) const {
   }
 
   // Beat: tempo from genre, taste and artist; a pulse decaying over each period.
-  const float bpm = std::fmax(50.0f, m.genre_bpm[g0] + 8.0f * pos[0] + artist_tempo + static_cast<float>(rs.normal(0, 4)));
+  const float bpm = std::fmax(50.0f,
+                              m.genre_bpm[g0] + 8.0f * pos[0] + artist_tempo + static_cast<float>(rs.normal(0, 4)));
   const float period = 3750.0f / bpm;  // frames per beat at 16 kHz, hop 256
   const float beat_amp = m.genre_beat[g0] * static_cast<float>(rs.uniform(0.6, 1.3));
   float beat_band[kB], voice_band[kB];
@@ -201,7 +202,8 @@ mel::Mel SyntheticMel::make(arena::SongId id) const {
     const float e = env[b], bb = beat_band[b], vb = voice_band[b];
     const std::uint32_t key = noise_key + static_cast<std::uint32_t>(b) * 0x9e3779b9U;
     for (int t = 0; t < T; ++t)
-      row[t] = e + bb * pulse[t] + section[t] + vb * activity[t] + noise_amp * hash_noise((static_cast<std::uint32_t>(t) * 0x9e3779b1U) ^ key);
+      row[t] = e + bb * pulse[t] + section[t] + vb * activity[t] +
+               noise_amp * hash_noise((static_cast<std::uint32_t>(t) * 0x9e3779b1U) ^ key);
   }
 
   // A few real files hold -inf (log of zero energy): digital silence or dead top bands.

@@ -12,9 +12,10 @@ namespace {
 
 constexpr std::int32_t kLatestUpdate = 20200423;  // the last updt_date of the real train set
 constexpr std::int32_t kEarliestUpdate = 20050101;
-constexpr double kDeepShare = 0.048;   // of song positions: with the catalogue's deep share, 48.6% of used songs are used once
-constexpr double kAlbumRun = 0.15;     // next song from the previous song's album
-constexpr double kArtistRun = 0.12;    // ... or from its artist
+constexpr double kDeepShare =
+    0.048;  // of song positions: with the catalogue's deep share, 48.6% of used songs are used once
+constexpr double kAlbumRun = 0.15;   // next song from the previous song's album
+constexpr double kArtistRun = 0.12;  // ... or from its artist
 constexpr double kNeighbourWidth = 1.5;
 
 // Songs per playlist: a two-lognormal mixture plus a few very short and a
@@ -135,7 +136,8 @@ std::int32_t PlaylistGenerator::DeepPool::find(std::int32_t i) {
 }
 
 std::int32_t PlaylistGenerator::DeepPool::take(Rng& rng, std::int32_t max_date) {
-  const auto eligible = static_cast<std::int32_t>(std::upper_bound(dates_.begin(), dates_.end(), max_date) - dates_.begin());
+  const auto eligible = static_cast<std::int32_t>(std::upper_bound(dates_.begin(), dates_.end(), max_date) -
+                                                  dates_.begin());
   if (eligible == 0) return -1;
   std::int32_t j = find(static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(eligible))));
   if (j >= eligible) j = find(0);
@@ -229,9 +231,9 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
     if (relaxed && (static_cast<int>(p.songs.size()) >= min_songs || attempt >= 3 * budget)) break;
     if (kind == kNone || ++tries_of_kind > 4) {
       const double u = rng.uniform();
-      kind = (last >= 0 && u < p_album)                ? kAlbum
-             : (last >= 0 && u < p_album + p_artist)   ? kArtist
-             : (u < p_album + p_artist + p_deep)       ? kDeepCut
+      kind = (last >= 0 && u < p_album)                          ? kAlbum
+             : (last >= 0 && u < p_album + p_artist)             ? kArtist
+             : (u < p_album + p_artist + p_deep)                 ? kDeepCut
              : (u < p_album + p_artist + p_deep + k_.song_noise) ? kNoise
                                                                  : kTaste;
       if (tries_of_kind > 4) kind = kTaste;  // that source is exhausted for this playlist

@@ -37,8 +37,8 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
   const GenreTable& gt = genre_table();
   const double n = static_cast<double>(std::max<std::int64_t>(n_train, 1));
   pool_words_ = std::max<std::size_t>(3, static_cast<std::size_t>(std::llround(kPoolWordsPerPlaylist * n))) + 3;
-  short_title_words_ = std::clamp<std::size_t>(
-      static_cast<std::size_t>(std::llround(knobs.short_titles * n / tastes_)), 2, pool_words_ - 3);
+  short_title_words_ = std::clamp<std::size_t>(static_cast<std::size_t>(std::llround(knobs.short_titles * n / tastes_)),
+                                               2, pool_words_ - 3);
   tail_size_ = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(kTailPerPlaylist * n)));
   pool_zipf_ = AliasTable(zipf(pool_words_, kPoolZipf));
   count_ = AliasTable(std::vector<double>(kTagCount, kTagCount + 11));
@@ -47,7 +47,8 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
   // otherwise dominate their distinct-tag count, which must scale with N.
   const auto& moods = text::mood_words();
   const std::size_t n_moods = std::clamp<std::size_t>(
-      static_cast<std::size_t>(std::llround(moods.size() * std::sqrt(n / 115071.0))), std::min<std::size_t>(12, moods.size()), moods.size());
+      static_cast<std::size_t>(std::llround(moods.size() * std::sqrt(n / 115071.0))),
+      std::min<std::size_t>(12, moods.size()), moods.size());
   const auto mood_base = zipf(n_moods, kMoodZipf);
   pool_.resize(tastes_);
   for (int t = 0; t < tastes_; ++t) {

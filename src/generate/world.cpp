@@ -113,7 +113,8 @@ std::int64_t SongWorld::album_id(std::int32_t album) const {
 
 SongWorld build_world(std::uint64_t seed, std::int32_t n_songs, const WorldShape& shape) {
   MELON_CHECK(n_songs >= 1, "generate: --songs must be >= 1, got " << n_songs);
-  MELON_CHECK(shape.tastes >= 1 && shape.tastes <= 100000, "generate: --tastes must be in 1..100000, got " << shape.tastes);
+  MELON_CHECK(shape.tastes >= 1 && shape.tastes <= 100000,
+              "generate: --tastes must be in 1..100000, got " << shape.tastes);
   MELON_CHECK(shape.dim >= 1 && shape.dim <= kMaxDim, "generate: taste dimension must be in 1.." << kMaxDim);
   const GenreTable& gt = genre_table();
   SongWorld w;

@@ -168,8 +168,8 @@ std::string Object::attr_string(const std::string& name) const {
   Where aw{w_.file, w_.object + "@" + name};
   Handle a = open_attr(id(), name, w_);
   Handle ft(check_id(H5Aget_type(a.get()), "H5Aget_type", aw), H5Tclose);
-  MELON_CHECK(H5Tget_class(ft.get()) == H5T_STRING, "HDF5 attribute " << aw.file << ":" << aw.object
-                                                                        << " is not a string");
+  MELON_CHECK(H5Tget_class(ft.get()) == H5T_STRING,
+              "HDF5 attribute " << aw.file << ":" << aw.object << " is not a string");
   if (H5Tis_variable_str(ft.get()) > 0) {
     Handle t = vlen_string_type(aw);
     char* p = nullptr;
@@ -207,8 +207,7 @@ File File::create(const std::string& path, MPI_Comm comm) {
   f.w_ = Where{path, ""};
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
-  f.h_ = Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_),
-                H5Fclose);
+  f.h_ = Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_), H5Fclose);
   f.w_.object = "/";
   return f;
 }
@@ -219,8 +218,7 @@ File File::open(const std::string& path, MPI_Comm comm, bool writable) {
   f.w_ = Where{path, ""};
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
-  f.h_ = Handle(check_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), "H5Fopen",
-                         f.w_),
+  f.h_ = Handle(check_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), "H5Fopen", f.w_),
                 H5Fclose);
   f.w_.object = "/";
   return f;
@@ -235,9 +233,9 @@ Dataset Dataset::create(const File& f, const std::string& name, Type type, const
   Dataset d;
   d.w_ = Where{f.path(), "/" + name};
   d.parallel_ = f.parallel();
-  Handle space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple",
-                        d.w_),
-               H5Sclose);
+  Handle space(
+      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple", d.w_),
+      H5Sclose);
   Handle dcpl = plist(H5P_DATASET_CREATE, d.w_);
   if (!chunk.empty()) {
     MELON_ASSERT(chunk.size() == dims.size(), "chunk rank " << chunk.size() << " != dataset rank " << dims.size());
@@ -245,10 +243,10 @@ Dataset Dataset::create(const File& f, const std::string& name, Type type, const
   }
   // Every element gets written: filling first would write the data twice.
   check_rc(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", d.w_);
-  d.h_ = Handle(check_id(H5Dcreate2(f.id(), name.c_str(), file_type(type), space.get(), H5P_DEFAULT, dcpl.get(),
-                                    H5P_DEFAULT),
-                         "H5Dcreate2", d.w_),
-                H5Dclose);
+  d.h_ = Handle(
+      check_id(H5Dcreate2(f.id(), name.c_str(), file_type(type), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+               "H5Dcreate2", d.w_),
+      H5Dclose);
   return d;
 }
 
@@ -258,8 +256,7 @@ Dataset Dataset::create_strings(const File& f, const std::string& name, hsize_t 
   d.parallel_ = f.parallel();
   Handle t = string_type(std::max<std::size_t>(width, 1), d.w_);
   Handle space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", d.w_), H5Sclose);
-  d.h_ = Handle(check_id(H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                    H5P_DEFAULT),
+  d.h_ = Handle(check_id(H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                          "H5Dcreate2", d.w_),
                 H5Dclose);
   return d;
@@ -278,8 +275,9 @@ std::vector<hsize_t> Dataset::dims() const {
   int rank = H5Sget_simple_extent_ndims(space.get());
   check_rc(rank < 0 ? -1 : 0, "H5Sget_simple_extent_ndims", w_);
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (rank > 0) check_rc(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0 ? -1 : 0,
-                         "H5Sget_simple_extent_dims", w_);
+  if (rank > 0)
+    check_rc(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0 ? -1 : 0, "H5Sget_simple_extent_dims",
+             w_);
   return dims;
 }
 

@@ -149,12 +149,30 @@ class HeaderParser {
     if (pos_ == s_.size()) return;  // End
     char c = s_[pos_];
     switch (c) {
-      case '{': cur_.kind = Tok::LBrace; ++pos_; return;
-      case '}': cur_.kind = Tok::RBrace; ++pos_; return;
-      case '(': cur_.kind = Tok::LParen; ++pos_; return;
-      case ')': cur_.kind = Tok::RParen; ++pos_; return;
-      case ':': cur_.kind = Tok::Colon; ++pos_; return;
-      case ',': cur_.kind = Tok::Comma; ++pos_; return;
+      case '{':
+        cur_.kind = Tok::LBrace;
+        ++pos_;
+        return;
+      case '}':
+        cur_.kind = Tok::RBrace;
+        ++pos_;
+        return;
+      case '(':
+        cur_.kind = Tok::LParen;
+        ++pos_;
+        return;
+      case ')':
+        cur_.kind = Tok::RParen;
+        ++pos_;
+        return;
+      case ':':
+        cur_.kind = Tok::Colon;
+        ++pos_;
+        return;
+      case ',':
+        cur_.kind = Tok::Comma;
+        ++pos_;
+        return;
       default: break;
     }
     if (c == '\'' || c == '"') {
@@ -301,8 +319,8 @@ inline std::uint32_t half_bits_to_float_bits(std::uint32_t h) {
   const std::uint32_t exp = o & 0x0f800000u;
   const std::uint32_t normal = o + ((127u - 15u) << 23);
   const std::uint32_t infnan = o + ((255u - 31u) << 23);
-  const std::uint32_t sub =
-      std::bit_cast<std::uint32_t>(std::bit_cast<float>(o + (113u << 23)) - std::bit_cast<float>(113u << 23));
+  const std::uint32_t sub = std::bit_cast<std::uint32_t>(std::bit_cast<float>(o + (113u << 23)) -
+                                                         std::bit_cast<float>(113u << 23));
   const std::uint32_t mag = exp == 0x0f800000u ? infnan : (exp == 0 ? sub : normal);
   return mag | (h & 0x8000u) << 16;
 }
@@ -355,8 +373,7 @@ void read_npy(const std::string& path, Mel& out, int max_frames) {
                                                          << " but the file has only " << file_size - header_off
                                                          << " bytes after the preamble");
   std::string header(static_cast<std::size_t>(header_len), '\0');
-  MELON_CHECK(pread_all(fd.fd, header.data(), header.size(), header_off, path),
-              path << ": file shrank while reading");
+  MELON_CHECK(pread_all(fd.fd, header.data(), header.size(), header_off, path), path << ": file shrank while reading");
 
   const Header h = parse_header(header, path);
   std::size_t itemsize;
@@ -410,8 +427,8 @@ Mel read_npy(const std::string& path, int max_frames) {
 void write_npy(const std::string& path, const Mel& m, bool durable) {
   MELON_CHECK(m.bands >= 1 && m.frames >= 0, path << ": cannot write a (" << m.bands << ", " << m.frames << ") array");
   MELON_CHECK(m.data.size() == static_cast<std::size_t>(m.bands) * static_cast<std::size_t>(m.frames),
-              path << ": cannot write: data has " << m.data.size() << " values, shape (" << m.bands << ", "
-                   << m.frames << ") needs " << static_cast<std::size_t>(m.bands) * static_cast<std::size_t>(m.frames));
+              path << ": cannot write: data has " << m.data.size() << " values, shape (" << m.bands << ", " << m.frames
+                   << ") needs " << static_cast<std::size_t>(m.bands) * static_cast<std::size_t>(m.frames));
   // As numpy.lib.format writes it: dict repr, spaces, '\n', data at a multiple of 64.
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(m.bands) + ", " +
                      std::to_string(m.frames) + "), }";

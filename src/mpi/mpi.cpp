@@ -67,7 +67,6 @@ Range block_range(std::int64_t n, int r, int p) {
   return {b, b + base + (r < extra ? 1 : 0)};
 }
 
-
 MPI_Comm world() { return MPI_COMM_WORLD; }
 
 int rank(MPI_Comm comm) {
@@ -275,7 +274,8 @@ void throw_if_any(MPI_Comm comm, const std::string& error) {
   int failed = 0;
   for (std::size_t r = 0; r < all.size(); ++r) {
     if (all[r].empty()) continue;
-    if (failed++ < 3) msg += (msg.empty() ? "" : "; ") + (all.size() > 1 ? "rank " + std::to_string(r) + ": " : "") + all[r];
+    if (failed++ < 3)
+      msg += (msg.empty() ? "" : "; ") + (all.size() > 1 ? "rank " + std::to_string(r) + ": " : "") + all[r];
   }
   if (failed > 3) msg += "; and " + std::to_string(failed - 3) + " more ranks failed";
   throw Error(msg);

@@ -129,8 +129,7 @@ template <bool kReplace>
 
 void validate(const FeatureSpec& s) {
   MELON_CHECK(s.pool >= 1, "feature pooling window must be >= 1 frame, got " << s.pool);
-  MELON_CHECK(s.frames >= 1 && s.frames <= (1 << 16),
-              "feature length must be 1..65536 frames, got " << s.frames);
+  MELON_CHECK(s.frames >= 1 && s.frames <= (1 << 16), "feature length must be 1..65536 frames, got " << s.frames);
   MELON_CHECK(s.pool <= s.frames, "feature pooling window " << s.pool << " exceeds the length " << s.frames);
   MELON_CHECK(std::isfinite(s.nonfinite_value), "the replacement for non-finite values must be finite");
 }
@@ -142,8 +141,8 @@ int feature_dim(const FeatureSpec& s) { return mel::kBands * feature_windows(s);
 std::string describe(const FeatureSpec& s) {
   std::ostringstream os;
   os << "bands=" << mel::kBands << " frames=" << s.frames << " pool=" << s.pool << " windows=" << feature_windows(s)
-     << " dim=" << feature_dim(s) << " log=" << (s.log ? "sign(x)*log1p(|x|)" : "off")
-     << " nonfinite->" << s.nonfinite_value << " pad=band-mean truncate=first-frames";
+     << " dim=" << feature_dim(s) << " log=" << (s.log ? "sign(x)*log1p(|x|)" : "off") << " nonfinite->"
+     << s.nonfinite_value << " pad=band-mean truncate=first-frames";
   return os.str();
 }
 

@@ -79,10 +79,10 @@ std::vector<arena::SongId> song_list(MPI_Comm comm, const MelSource& source, con
 }
 
 struct Shards {
-  std::vector<arena::SongId> mine;        // this rank's songs, in order
-  std::vector<SkippedSong> skipped;       // songs missing before sharding: listed by rank 0
-  std::int64_t missing = 0;               // their count, on every rank
-  std::vector<mpi::Range> ranges;         // every rank's shard of the present songs
+  std::vector<arena::SongId> mine;         // this rank's songs, in order
+  std::vector<SkippedSong> skipped;        // songs missing before sharding: listed by rank 0
+  std::int64_t missing = 0;                // their count, on every rank
+  std::vector<mpi::Range> ranges;          // every rank's shard of the present songs
   std::vector<std::int64_t> present_cost;  // bytes of each present song
 };
 
@@ -107,9 +107,9 @@ Shards shard_songs(MPI_Comm comm, const MelSource& source, const std::vector<are
       s.skipped.push_back({ids[i], why.empty() ? "missing" : why});
     }
   }
-  MELON_CHECK(!present.empty(), "melon pca: no readable rows: none of the " << ids.size() << " listed songs has data in "
-                                  << source.describe()
-                                  << (s.skipped.empty() ? "" : " (first: " + s.skipped[0].reason + ")"));
+  MELON_CHECK(!present.empty(), "melon pca: no readable rows: none of the "
+                                    << ids.size() << " listed songs has data in " << source.describe()
+                                    << (s.skipped.empty() ? "" : " (first: " + s.skipped[0].reason + ")"));
   s.ranges = partition_by_cost(s.present_cost, mpi::size(comm));
   const auto mine = s.ranges[static_cast<std::size_t>(rank)];
   s.mine.assign(present.begin() + mine.begin, present.begin() + mine.end);
@@ -151,8 +151,8 @@ std::int64_t cache_budget(MPI_Comm comm, std::int64_t memory_mb, const SongRows&
   std::string err;
   if (need > allowed)
     err = "--memory-mb " + std::to_string(memory_mb) + " is below this rank's working set of about " +
-          std::to_string(need >> 20) + " MiB (" + std::to_string(rows.size()) + " songs, D = " +
-          std::to_string(rows.dim()) + "); lower --block or add ranks";
+          std::to_string(need >> 20) + " MiB (" + std::to_string(rows.size()) +
+          " songs, D = " + std::to_string(rows.dim()) + "); lower --block or add ranks";
   mpi::throw_if_any(comm, err);
   return allowed - need;
 }
@@ -161,8 +161,9 @@ std::int64_t cache_budget(MPI_Comm comm, std::int64_t memory_mb, const SongRows&
 std::string fingerprint(const MelSource& source, const std::string& label, const std::vector<arena::SongId>& ids,
                         const FeatureSpec& spec) {
   std::ostringstream fp;
-  fp << "input=" << source.describe() << "\nsongs=" << label << " n=" << ids.size() << " hash=" << hex64(fnv1a64(ids.data(), ids.size() * sizeof(arena::SongId)))
-     << "\nfeatures=" << describe(spec) << "\n";
+  fp << "input=" << source.describe() << "\nsongs=" << label << " n=" << ids.size()
+     << " hash=" << hex64(fnv1a64(ids.data(), ids.size() * sizeof(arena::SongId))) << "\nfeatures=" << describe(spec)
+     << "\n";
   return fp.str();
 }
 
@@ -208,8 +209,8 @@ void log_summary(const std::string& out, const Result& res, std::int64_t missing
                 "pca: wrote %s: %lld songs x %d components (D = %d), %lld skipped, explained variance %.4f; "
                 "%d passes in %.2f s (%.2f GFLOP/s), total %.2f s",
                 out.c_str(), static_cast<long long>(res.rows_total), res.k, res.dim,
-                static_cast<long long>(missing + res.skipped_total), ratio, static_cast<int>(res.passes.size()),
-                pass_s, flops / std::max(pass_s, 1e-9) / 1e9, secs);
+                static_cast<long long>(missing + res.skipped_total), ratio, static_cast<int>(res.passes.size()), pass_s,
+                flops / std::max(pass_s, 1e-9) / 1e9, secs);
   log::info(buf);
 }
 

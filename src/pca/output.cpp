@@ -51,24 +51,20 @@ void unpack(const std::string& bytes, std::vector<SkippedSong>& out) {
 
 }  // namespace
 
-void write_output(MPI_Comm comm, const std::string& path, const Result& r,
-                  const std::vector<arena::SongId>& local_ids, const std::vector<SkippedSong>& skipped,
-                  const Attributes& attrs) {
+void write_output(MPI_Comm comm, const std::string& path, const Result& r, const std::vector<arena::SongId>& local_ids,
+                  const std::vector<SkippedSong>& skipped, const Attributes& attrs) {
   const bool par = comm != MPI_COMM_NULL;
   const int rank = par ? mpi::rank(comm) : 0;
   // Every step ends in a collective check, so a rank that fails (cannot
   // create the file, disk full) makes every rank throw instead of leaving the
   // others inside the next collective HDF5 call.
   auto check = [&](const std::string& err) {
-    if (par)
-      mpi::throw_if_any(comm, err);
-    else if (!err.empty())
-      throw Error(err);
+    if (par) mpi::throw_if_any(comm, err);
+    else if (!err.empty()) throw Error(err);
   };
   MELON_ASSERT(static_cast<std::int64_t>(local_ids.size()) == r.scores.rows(),
                "song ids (" << local_ids.size() << ") and score rows (" << r.scores.rows() << ") differ");
-  const hsize_t N = static_cast<hsize_t>(r.rows_total), K = static_cast<hsize_t>(r.k),
-                D = static_cast<hsize_t>(r.dim);
+  const hsize_t N = static_cast<hsize_t>(r.rows_total), K = static_cast<hsize_t>(r.k), D = static_cast<hsize_t>(r.dim);
 
   std::vector<SkippedSong> all_skipped;
   if (par) {
@@ -179,8 +175,9 @@ Scores read_scores(const std::string& path) {
   auto sd = h5::Dataset::open(f, kScores).dims();
   auto id_dims = h5::Dataset::open(f, kSongIds).dims();
   MELON_CHECK(sd.size() == 2, path << ": dataset '" << kScores << "' must be 2-D (songs x components)");
-  MELON_CHECK(id_dims.size() == 1 && id_dims[0] == sd[0], path << ": '" << kSongIds << "' must be 1-D with one entry per row of '"
-                                                               << kScores << "' (" << sd[0] << ")");
+  MELON_CHECK(id_dims.size() == 1 && id_dims[0] == sd[0], path << ": '" << kSongIds
+                                                               << "' must be 1-D with one entry per row of '" << kScores
+                                                               << "' (" << sd[0] << ")");
   Scores s;
   s.ids = h5::read_all<arena::SongId>(f, kSongIds);
   s.scores = h5::read_all<float>(f, kScores);

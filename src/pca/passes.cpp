@@ -53,8 +53,8 @@ void SpillFile::io(bool out, std::int64_t row, float* rows, std::int64_t n) {
     const ssize_t r = out ? ::pwrite(fd_, p, left, at) : ::pread(fd_, p, left, at);
     if (r < 0 && errno == EINTR) continue;
     MELON_CHECK(r > 0, "pca: cannot " << (out ? "write" : "read") << " the feature spill file in --spill-dir " << dir_
-                                      << " (rows " << row << ".." << row + n - 1 << "): "
-                                      << (r < 0 ? std::strerror(errno) : "it ended early"));
+                                      << " (rows " << row << ".." << row + n - 1
+                                      << "): " << (r < 0 ? std::strerror(errno) : "it ended early"));
     p += r;
     at += r;
     left -= static_cast<std::size_t>(r);
@@ -271,8 +271,8 @@ void multiply_rows(util::ThreadPool& pool, const float* a, std::int64_t n, const
   pool.run_per_thread([&](int t) {
     auto r = chunk(n, t, T);
     if (r.end > r.begin)
-      rows_times_columns(a + static_cast<std::size_t>(r.begin) * z.dim, r.end - r.begin, z,
-                         y.data() + r0 + r.begin, 1, y.rows());
+      rows_times_columns(a + static_cast<std::size_t>(r.begin) * z.dim, r.end - r.begin, z, y.data() + r0 + r.begin, 1,
+                         y.rows());
   });
 }
 
@@ -299,10 +299,8 @@ int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc) {
       const std::int64_t n = rows[r].end - rows[r].begin;
       for (std::int64_t j = 0; j < l; ++j, at += static_cast<std::size_t>(n)) {
         double* col = acc.col(j).data() + rows[r].begin;
-        if (pack)
-          std::copy(col, col + n, packed.get() + at);
-        else
-          std::copy(packed.get() + at, packed.get() + at + n, col);
+        if (pack) std::copy(col, col + n, packed.get() + at);
+        else std::copy(packed.get() + at, packed.get() + at + n, col);
       }
     }
   };

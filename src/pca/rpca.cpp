@@ -29,11 +29,9 @@ namespace melon::pca {
 namespace {
 
 constexpr std::uint64_t kOmegaStream = 0x4f4d454741ull;  // "OMEGA"
-constexpr std::uint64_t kPsiStream = 0x505349ull;         // "PSI"
+constexpr std::uint64_t kPsiStream = 0x505349ull;        // "PSI"
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string fmt(const char* f, double x) {
   char buf[64];
@@ -103,8 +101,8 @@ std::pair<int, std::int64_t> check_inputs(const RowSource& src, const Options& o
     MELON_ASSERT(dsum == dmax * nranks, "ranks disagree on the feature dimension");
   }
   MELON_CHECK(D >= 1, "pca: feature rows are empty");
-  MELON_CHECK(opt.components <= D, "pca: k = " << opt.components << " components exceed the feature dimension D = "
-                                                << D << " (k must be <= min(songs, D))");
+  MELON_CHECK(opt.components <= D, "pca: k = " << opt.components << " components exceed the feature dimension D = " << D
+                                               << " (k must be <= min(songs, D))");
   const std::int64_t cand_total = mpi::allreduce_sum(comm, src.size());
   MELON_CHECK(cand_total > 0, "pca: no readable rows: no rank has any song to read (all missing?)");
   // Checked again after the first pass against the songs actually read; this
@@ -205,12 +203,12 @@ void count_rows(const Run& r, State& w) {
   w.rows_total = counts[0];
   w.skipped_total = counts[1];
   w.nonfinite_total = counts[2];
-  MELON_CHECK(w.rows_total > 0, "pca: no readable rows: all " << r.cand_total
-                                                              << " songs given were missing or unreadable");
+  MELON_CHECK(w.rows_total > 0,
+              "pca: no readable rows: all " << r.cand_total << " songs given were missing or unreadable");
   MELON_CHECK(w.rows_total >= 2, "pca: only one readable song: PCA needs at least 2");
-  MELON_CHECK(r.opt.components <= w.rows_total, "pca: k = " << r.opt.components << " components exceed the "
-                                                            << w.rows_total << " songs read (k must be <= min(songs, D = "
-                                                            << r.D << "))");
+  MELON_CHECK(r.opt.components <= w.rows_total,
+              "pca: k = " << r.opt.components << " components exceed the " << w.rows_total
+                          << " songs read (k must be <= min(songs, D = " << r.D << "))");
 }
 
 // The mean and ||Ac||_F^2 from the column sums and sums of squares (2 D, this rank's).
@@ -389,9 +387,8 @@ void final_svd(const Options& opt, int D, State& w, Result& res) {
   res.singular_values = svd.singularValues().head(k);
   const double dof = static_cast<double>(w.rows_total - 1);
   res.explained_variance = res.singular_values.array().square() / dof;
-  res.explained_variance_ratio =
-      w.total_ss > 0 ? Eigen::VectorXd(res.singular_values.array().square() / w.total_ss)
-                     : Eigen::VectorXd(Eigen::VectorXd::Zero(k));
+  res.explained_variance_ratio = w.total_ss > 0 ? Eigen::VectorXd(res.singular_values.array().square() / w.total_ss)
+                                                : Eigen::VectorXd(Eigen::VectorXd::Zero(k));
   res.total_variance = w.total_ss / dof;
   res.mean = w.mean;
   res.k = k;
@@ -415,7 +412,8 @@ std::string pass_name(const Options& o, int pass) {
     case Kind::Sketch: return "single-pass sketch: Y = A Omega, W = Psi A, mean";
     case Kind::Scan: return "Y = A Omega, mean";
     case Kind::B: return "B = Q^T Ac";
-    case Kind::Z: return "Z = Ac^T Q, power iteration " + std::to_string((pass + 1) / 2) + "/" + std::to_string(o.power_iters);
+    case Kind::Z:
+      return "Z = Ac^T Q, power iteration " + std::to_string((pass + 1) / 2) + "/" + std::to_string(o.power_iters);
     case Kind::Y: return "Y = Ac Z, power iteration " + std::to_string(pass / 2) + "/" + std::to_string(o.power_iters);
   }
   return "?";
@@ -475,7 +473,7 @@ std::int64_t planned_bytes(std::int64_t n_local, int dim, const Options& o) {
   const std::int64_t l = std::min<std::int64_t>(o.components + o.oversample, dim);
   const std::int64_t s = o.single_pass ? 2 * l + 1 : 0;
   const std::int64_t D = dim;
-  std::int64_t b = o.block * D * 4;                   // block buffer
+  std::int64_t b = o.block * D * 4;                    // block buffer
   b += D * l * (4 + 8 + 8 + 4 + 4);                    // Omega, accumulator, shared, float copy, GEMM temp
   b += D * s * (8 + 4);                                // single-pass W and its temp
   b += D * l * 8 * 2;                                  // final QR of Bt
@@ -504,8 +502,7 @@ Result run(const RowSource& src, const Options& opt) {
   Streamer stream(src, opt, pool, D);
   plan_rows(stream, src, opt, w, start, n_passes, D, cand_total, talk);
   if (start > 0) stream.set_mean(w.mean);
-  const Run r{src, opt, comm, D, l0, opt.single_pass ? 2 * l0 + 1 : 0, cand_total, pool, stream, omega,
-              omega_packed};
+  const Run r{src, opt, comm, D, l0, opt.single_pass ? 2 * l0 + 1 : 0, cand_total, pool, stream, omega, omega_packed};
 
   double since_checkpoint = 0;
   for (int pass = start; pass < n_passes; ++pass) {
@@ -528,7 +525,8 @@ Result run(const RowSource& src, const Options& opt) {
     }
     res.passes.push_back(summarise_pass(opt, pass, t0, c, w, talk));
     w.pass = pass;
-    since_checkpoint += res.passes.back().seconds;  // the job's slowest rank: the same on every rank, so all decide alike
+    since_checkpoint +=
+        res.passes.back().seconds;  // the job's slowest rank: the same on every rank, so all decide alike
     if (!opt.state_dir.empty() && (since_checkpoint >= opt.checkpoint_seconds || pass == opt.stop_after_pass)) {
       since_checkpoint = 0;
       save_checkpoint(comm, opt.state_dir, fingerprint, w);

@@ -146,8 +146,8 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& f
       [&] {
         if (r != 0) return;
         AtomicFile f(dir + "/CHECKPOINT");
-        f.write(kManifestHead + std::to_string(st.pass) + "\nranks=" + std::to_string(p) +
-                "\n--- settings ---\n" + fingerprint);
+        f.write(kManifestHead + std::to_string(st.pass) + "\nranks=" + std::to_string(p) + "\n--- settings ---\n" +
+                fingerprint);
         f.commit();
       },
       "saving resume state");
@@ -191,9 +191,9 @@ std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, cons
   MELON_CHECK(ranks == p, where << ": the checkpoint was made by " << ranks << " ranks; resume it with " << ranks
                                 << " (this run has " << p << "), or run without --resume");
   const std::string saved = manifest.substr(sep_at + sep.size());
-  MELON_CHECK(saved == fingerprint, where << ": the checkpoint was made with other settings: "
-                                          << differences(saved, fingerprint)
-                                          << " (run without --resume to start over)");
+  MELON_CHECK(saved == fingerprint,
+              where << ": the checkpoint was made with other settings: " << differences(saved, fingerprint)
+                    << " (run without --resume to start over)");
   State cp;
   mpi::collective(comm, [&] { cp = read_rank_file(rank_file(dir, pass, r, p), fingerprint, pass, r, p); });
   std::string shared;
@@ -218,7 +218,8 @@ void remove_state(MPI_Comm comm, const std::string& dir) {
     if (fs::is_directory(dir, ec)) {
       for (auto& e : fs::directory_iterator(dir, ec)) {
         std::string name = e.path().filename().string();
-        bool ours = name.rfind("CHECKPOINT", 0) == 0 || (name.rfind("pass", 0) == 0 && name.find(".rank") != std::string::npos);
+        bool ours = name.rfind("CHECKPOINT", 0) == 0 ||
+                    (name.rfind("pass", 0) == 0 && name.find(".rank") != std::string::npos);
         if (ours) fs::remove(e.path(), ec);
       }
       fs::remove(dir, ec);  // only if now empty: never removes what someone else put there

@@ -60,10 +60,8 @@ Masked mask(const arena::Playlist& full, QuestionType t, const Masking& m, const
   } else {
     remove_list(full.songs, kAnswerSongs, r.question.songs, r.answer.songs);
   }
-  if (shows_tags(t))
-    mask_list(full.tags, m.half, choose, r.question.tags, r.answer.tags);
-  else
-    remove_list(full.tags, kAnswerTags, r.question.tags, r.answer.tags);
+  if (shows_tags(t)) mask_list(full.tags, m.half, choose, r.question.tags, r.answer.tags);
+  else remove_list(full.tags, kAnswerTags, r.question.tags, r.answer.tags);
   return r;
 }
 

@@ -7,8 +7,8 @@
 #include <unordered_set>
 
 #include "melon/error.hpp"
-#include "melon/text/tokenize.hpp"
 #include "melon/questions/types.hpp"
+#include "melon/text/tokenize.hpp"
 
 namespace melon::rank {
 namespace {
@@ -31,8 +31,8 @@ struct Entry {
 template <class Id, class Hash = std::hash<Id>>
 struct Merged {
   std::vector<Entry<Id>> pool;
-  std::unordered_map<Id, std::size_t, Hash> where;     // id -> pool index
-  std::vector<std::vector<float>> rank, rel;           // [source][pool index], NaN when absent
+  std::unordered_map<Id, std::size_t, Hash> where;  // id -> pool index
+  std::vector<std::vector<float>> rank, rel;        // [source][pool index], NaN when absent
 };
 
 template <class Id, class Get>
@@ -73,8 +73,7 @@ Merged<Id> merge(const FeatureContext& ctx, const std::vector<const arena::Candi
       if (it == m.where.end()) continue;
       m.rank[s][it->second] = static_cast<float>(r);
       const double x = v[r].second;
-      m.rel[s][it->second] =
-          static_cast<float>(ctx.sources[s].logits ? x - best : (best > 0 ? x / best : 0.0));
+      m.rel[s][it->second] = static_cast<float>(ctx.sources[s].logits ? x - best : (best > 0 ? x / best : 0.0));
     }
   }
   return m;

@@ -22,9 +22,8 @@ namespace {
 
 // Tells this process's entries from an earlier run's.
 const std::string& run_stamp() {
-  static const std::string s =
-      std::to_string(::getpid()) + "-" +
-      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  static const std::string s = std::to_string(::getpid()) + "-" +
+                               std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   return s;
 }
 
@@ -79,8 +78,11 @@ void record_ranker(const std::string& model_dir, const std::string& name, const 
                    const Booster& model, const RankData& valid, std::size_t k) {
   const std::string path = model_dir + "/ranker-report.json";
   try {
-    nlohmann::json entry = {{"name", name}, {"features", names}, {"gain", gain_importance(model.save(), names)},
-                            {"k", k}, {"valid_questions", valid.groups.size()}};
+    nlohmann::json entry = {{"name", name},
+                            {"features", names},
+                            {"gain", gain_importance(model.save(), names)},
+                            {"k", k},
+                            {"valid_questions", valid.groups.size()}};
     if (!valid.groups.empty()) {
       // The pool's own order: rows come best-first from the pool.
       std::vector<float> pool_order(valid.label.size());
@@ -128,7 +130,7 @@ std::vector<RankerReport> read_ranker_report(const std::string& path) {
       r.ndcg_model = m.value("ndcg_model", -1.0);
       r.ndcg_pool = m.value("ndcg_pool", -1.0);
       MELON_CHECK(r.gain.size() == r.features.size(), path << ": model " << r.name << ": " << r.gain.size()
-                                                            << " gains for " << r.features.size() << " features");
+                                                           << " gains for " << r.features.size() << " features");
       out.push_back(std::move(r));
     }
   } catch (const nlohmann::json::exception& e) {

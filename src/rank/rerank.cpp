@@ -2,8 +2,8 @@
 #include "melon/rank/report_data.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -12,18 +12,18 @@
 #include <thread>
 #include <unordered_set>
 
+#include "melon/ae/audio.hpp"
+#include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
-#include "melon/util/thread_pool.hpp"
 #include "melon/mpi/mpi.hpp"
-#include "melon/rank/features.hpp"
 #include "melon/questions/held_out.hpp"
+#include "melon/rank/features.hpp"
 #include "melon/recommend/ae_source.hpp"
-#include "melon/arena/rules.hpp"
 #include "melon/recommend/source.hpp"
-#include "melon/ae/audio.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::rank {
 namespace {
@@ -32,10 +32,10 @@ using arena::Candidates;
 using Sources = std::vector<std::unique_ptr<recommend::CandidateSource>>;
 
 // This rank's block of qs, pooled over every source and described.
-std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources,
-                             const FeatureContext& ctx, const RerankOptions& opt, util::ThreadPool& threads,
-                             const char* what) {
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources, const FeatureContext& ctx,
+                             const RerankOptions& opt, util::ThreadPool& threads, const char* what) {
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(mpi::world()),
+                                     mpi::size(mpi::world()));
   const auto block = std::span<const arena::Playlist>(qs).subspan(static_cast<std::size_t>(mine.begin),
                                                                   static_cast<std::size_t>(mine.end - mine.begin));
   const auto n = block.size();
@@ -170,37 +170,16 @@ void split_groups(const RankData& d, const std::vector<std::int64_t>& q, std::in
   }
 }
 
-// nDCG@k of each group ordered by `score` (descending, ties in row order), averaged.
-double mean_ndcg(const RankData& d, const std::vector<float>& score, std::size_t k) {
-  double sum = 0;
-  std::size_t row = 0;
-  for (auto n : d.groups) {
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), row);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return score[a] > score[b]; });
-    double dcg = 0, idcg = 0;
-    std::size_t positives = 0;
-    for (std::size_t i = 0; i < n; ++i) positives += d.label[row + i] > 0;
-    for (std::size_t i = 0; i < std::min<std::size_t>(k, n); ++i) {
-      dcg += d.label[order[i]] / std::log2(i + 2.0);
-      if (i < positives) idcg += 1.0 / std::log2(i + 2.0);
-    }
-    sum += idcg > 0 ? dcg / idcg : 0;
-    row += n;
-  }
-  return d.groups.empty() ? 0 : sum / static_cast<double>(d.groups.size());
-}
-
 Booster learn(const char* what, const RankData& all, const std::vector<std::int64_t>& q, const BoosterOptions& bo,
               const RerankOptions& opt, std::size_t k, const std::vector<std::string>& names) {
   RankData fit, valid;
   const auto every = opt.valid_share > 0 ? std::max<std::int64_t>(2, std::llround(1.0 / opt.valid_share)) : 0;
   split_groups(all, q, every, fit, valid);
-  MELON_CHECK(!fit.groups.empty(), "reranker: no learning question has a right " << what
-                                   << " among its candidates; more learning questions are needed");
-  log::info(std::string("reranker (") + what + "): learning on " + std::to_string(fit.groups.size()) +
-            " questions, " + std::to_string(fit.label.size()) + " candidates x " + std::to_string(names.size()) +
-            " features; " + std::to_string(valid.groups.size()) + " questions validate");
+  MELON_CHECK(!fit.groups.empty(), "reranker: no learning question has a right "
+                                       << what << " among its candidates; more learning questions are needed");
+  log::info(std::string("reranker (") + what + "): learning on " + std::to_string(fit.groups.size()) + " questions, " +
+            std::to_string(fit.label.size()) + " candidates x " + std::to_string(names.size()) + " features; " +
+            std::to_string(valid.groups.size()) + " questions validate");
   // Early stopping: the validation metric every 10 rounds; the model keeps the
   // rounds up to its best (rank:ndcg overfits a few hundred questions quickly).
   int best_round = bo.rounds;
@@ -214,8 +193,8 @@ Booster learn(const char* what, const RankData& all, const std::vector<std::int6
         if (v > best) best = v, best_round = round;
         if (round % 50 == 0 || round == bo.rounds)
           log::info(std::string("reranker (") + what + ") round " + std::to_string(round) + "/" +
-                    std::to_string(bo.rounds) + ": validation " + bo.eval_metric + " " + std::to_string(v) +
-                    " (best " + std::to_string(best) + " at round " + std::to_string(best_round) + ")");
+                    std::to_string(bo.rounds) + ": validation " + bo.eval_metric + " " + std::to_string(v) + " (best " +
+                    std::to_string(best) + " at round " + std::to_string(best_round) + ")");
       },
       10);
   if (best_round < bo.rounds) b = b.first_rounds(best_round);
@@ -227,8 +206,8 @@ Booster learn(const char* what, const RankData& all, const std::vector<std::int6
       for (std::uint32_t i = 0; i < n; ++i) pool_order[row++] = -static_cast<float>(i);
     const auto model = b.predict(valid.x.data(), valid.label.size(), valid.n_features);
     log::info(std::string("reranker (") + what + "): held-out nDCG@" + std::to_string(k) + " " +
-              std::to_string(mean_ndcg(valid, model, k)) + " reranked vs " +
-              std::to_string(mean_ndcg(valid, pool_order, k)) + " in pool order");
+              std::to_string(held_out_ndcg(valid, model, k)) + " reranked vs " +
+              std::to_string(held_out_ndcg(valid, pool_order, k)) + " in pool order");
   }
   if (!opt.model_dir.empty()) record_ranker(opt.model_dir, what, names, b, valid, k);
   return b;
@@ -285,13 +264,14 @@ namespace {
 std::vector<std::int64_t> held_out_ids(const std::vector<arena::Playlist>& train, const ae::Model* ae,
                                        const std::string& checkpoint_dir, const RerankOptions& opt) {
   if (ae) {
-    MELON_CHECK(!ae->held_out.empty(), checkpoint_dir
-                                           << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
-                                              "or by an older melon); the reranker learns on them: retrain with --val-size");
+    MELON_CHECK(!ae->held_out.empty(),
+                checkpoint_dir << ": the checkpoint records no held-out playlists (trained with --val-size 0 "
+                                  "or by an older melon); the reranker learns on them: retrain with --val-size");
     return ae->held_out;
   }
   std::vector<std::int64_t> ids;
-  for (auto i : questions::held_out_indices(train.size(), opt.learn_questions, opt.seed, questions::HeldOutDraw::Rerank))
+  for (auto i :
+       questions::held_out_indices(train.size(), opt.learn_questions, opt.seed, questions::HeldOutDraw::Rerank))
     ids.push_back(train[i].id);
   return ids;
 }
@@ -349,8 +329,8 @@ std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Pla
 
 // The sources in feature order: the autoencoder, each reference, the title kNN
 // (sharing item-knn's fitted model when the list has one).
-Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus,
-                     const std::vector<std::int32_t>& dates, const RerankOptions& opt) {
+Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                     const RerankOptions& opt) {
   Sources out;
   if (ae) {
     ae::PredictOptions po;
@@ -359,8 +339,8 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus,
   }
   std::shared_ptr<const recommend::Reference> item_knn;
   for (auto& name : opt.references) {
-    std::shared_ptr<const recommend::Reference> ref =
-        recommend::make_reference(recommend::parse_reference(name), corpus, opt.ref);
+    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(recommend::parse_reference(name),
+                                                                                corpus, opt.ref);
     if (name == "item-knn") item_knn = ref;
     out.push_back(recommend::reference_source(name, std::move(ref), corpus, opt.ref, dates));
   }
@@ -428,7 +408,8 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
         if (const float rk = x[r * nf + 2 * k]; !std::isnan(rk)) s[r] += 1.0f / (60.0f + rk);
     return s;
   };
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(mpi::world()),
+                                     mpi::size(mpi::world()));
   // Scored in slabs: one XGBoost call per model and slab, not per question.
   std::vector<arena::Result> out;
   for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
@@ -456,8 +437,8 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
       const auto& p = pools[i];
       const auto ps = next(model_of(i), p.songs.size());
       const auto pt = next(kTags, p.tags.size());
-      out.push_back(ranked_answer(originals[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt,
-                                  corpus, dates));
+      out.push_back(
+          ranked_answer(originals[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt, corpus, dates));
     }
   }
   return out;
@@ -481,8 +462,8 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, in.weights));
   const auto learning = learning_questions(train, held_out_ids(train, ae.get(), in.checkpoint_dir, opt), opt);
 
-  const auto corpus =
-      recommend::build_corpus(learning.fit_on, song_count(in.meta, train, questions), opt.ref.tokenizer);
+  const auto corpus = recommend::build_corpus(learning.fit_on, song_count(in.meta, train, questions),
+                                              opt.ref.tokenizer);
   const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
   const auto sources = make_sources(ae.get(), corpus, dates, opt);
 

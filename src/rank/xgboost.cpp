@@ -44,8 +44,8 @@ constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 void check_finite_or_missing(const float* x, std::size_t rows, int n_features, const char* what) {
   const std::size_t n = rows * static_cast<std::size_t>(n_features);
   for (std::size_t i = 0; i < n; ++i)
-    MELON_CHECK(!std::isinf(x[i]), what << ": feature value at row " << i / n_features << ", column "
-                                        << i % n_features << " is infinite (NaN is the missing marker)");
+    MELON_CHECK(!std::isinf(x[i]), what << ": feature value at row " << i / n_features << ", column " << i % n_features
+                                        << " is infinite (NaN is the missing marker)");
 }
 
 Matrix make_matrix(const float* x, std::size_t rows, int n_features, int threads) {
@@ -117,7 +117,8 @@ void RankData::validate() const {
 
 void Booster::Free::operator()(void* h) const noexcept { XGBoosterFree(h); }
 
-Booster::Booster(void* handle, int n_features, int threads) : handle_(handle), n_features_(n_features), threads_(threads) {}
+Booster::Booster(void* handle, int n_features, int threads)
+    : handle_(handle), n_features_(n_features), threads_(threads) {}
 
 Booster Booster::train(const RankData& d, const BoosterOptions& o, const RankData* valid, const ProgressFn& progress,
                        int log_every) {
@@ -125,9 +126,8 @@ Booster Booster::train(const RankData& d, const BoosterOptions& o, const RankDat
   d.validate();
   if (valid) {
     valid->validate();
-    MELON_CHECK(valid->n_features == d.n_features, "xgboost: validation data has " << valid->n_features
-                                                                                    << " features, training data "
-                                                                                    << d.n_features);
+    MELON_CHECK(valid->n_features == d.n_features,
+                "xgboost: validation data has " << valid->n_features << " features, training data " << d.n_features);
   }
 
   Matrix train_m = make_matrix(d, o.threads);
@@ -219,7 +219,8 @@ std::vector<float> Booster::predict(const float* x, std::size_t rows, int n_feat
 
   Matrix m = make_matrix(x, rows, n_features, threads_);
   // type 0: the objective's output, for rank:* the raw score (no transform).
-  const char* config = R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false})";
+  const char* config =
+      R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false})";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
@@ -228,8 +229,8 @@ std::vector<float> Booster::predict(const float* x, std::size_t rows, int n_feat
   for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
   // One output per row is what a ranking objective gives; anything else means
   // a model of another kind (e.g. multi-class) was loaded.
-  MELON_CHECK(total == rows, "xgboost: model gives " << total << " outputs for " << rows
-                                                     << " rows (not a one-score-per-row model)");
+  MELON_CHECK(total == rows,
+              "xgboost: model gives " << total << " outputs for " << rows << " rows (not a one-score-per-row model)");
   return std::vector<float>(out, out + rows);
 }
 

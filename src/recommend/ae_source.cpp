@@ -12,7 +12,7 @@ class AeSource final : public CandidateSource {
   bool logits() const override { return true; }
   // The questions are this rank's already: batches start at the first of them.
   std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> questions, std::size_t n_songs,
-                                     std::size_t n_tags, util::ThreadPool& threads) const override {
+                                            std::size_t n_tags, util::ThreadPool& threads) const override {
     const std::vector<arena::Playlist> block(questions.begin(), questions.end());
     return ae::candidates(m_, block, opt_, n_songs, n_tags, threads, MPI_COMM_SELF);
   }

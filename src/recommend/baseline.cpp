@@ -51,11 +51,13 @@ Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size
       if (tag_index.emplace(t, tag_names.size()).second) tag_names.push_back(t);
 
   std::vector<std::int64_t> songs(n_songs, 0), tags(tag_names.size(), 0);
-  auto mine = mpi::block_range(static_cast<std::int64_t>(train.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  auto mine = mpi::block_range(static_cast<std::int64_t>(train.size()), mpi::rank(mpi::world()),
+                               mpi::size(mpi::world()));
   for (auto i = mine.begin; i < mine.end; ++i) {
     for (auto s : train[i].songs) {
       MELON_CHECK(static_cast<std::size_t>(s) < n_songs, "training playlist id " << train[i].id << ": song id " << s
-                                                              << " is outside song_meta (0.." << n_songs - 1 << ")");
+                                                                                 << " is outside song_meta (0.."
+                                                                                 << n_songs - 1 << ")");
       ++songs[s];
     }
     for (auto& t : train[i].tags) ++tags[tag_index[t]];
@@ -70,9 +72,8 @@ Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size
   std::stable_sort(pop.songs.begin(), pop.songs.end(), [&](auto a, auto b) { return songs[a] > songs[b]; });
   std::vector<std::size_t> order(tag_names.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) {
-    return tags[a] != tags[b] ? tags[a] > tags[b] : tag_names[a] < tag_names[b];
-  });
+  std::sort(order.begin(), order.end(),
+            [&](auto a, auto b) { return tags[a] != tags[b] ? tags[a] > tags[b] : tag_names[a] < tag_names[b]; });
   for (auto i : order) pop.tags.push_back(tag_names[i]);
   return pop;
 }
@@ -95,7 +96,8 @@ std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector
     for (auto s : pop.songs)
       for (auto& g : meta->songs[s].genres) by_genre[g].push_back(s);
 
-  auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()),
+                               mpi::size(mpi::world()));
   std::vector<arena::Result> out;
   for (auto i = mine.begin; i < mine.end; ++i) {
     const auto& q = questions[i];

@@ -28,9 +28,8 @@ std::vector<std::int32_t> most_frequent(const Corpus& c, std::size_t begin, std:
   for (auto i = begin; i < end; ++i)
     if (c.count(static_cast<std::int32_t>(i)) > 0) v.push_back(static_cast<std::int32_t>(i));
   const auto n = std::min<std::size_t>(v.size(), static_cast<std::size_t>(std::max<std::int64_t>(want, 0)));
-  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), [&](auto a, auto b) {
-    return c.count(a) != c.count(b) ? c.count(a) > c.count(b) : a < b;
-  });
+  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
+                    [&](auto a, auto b) { return c.count(a) != c.count(b) ? c.count(a) > c.count(b) : a < b; });
   v.resize(n);
   return v;
 }
@@ -55,7 +54,8 @@ Eigen::MatrixXd gram(const Corpus& c, const Columns& cols) {
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
   // Each rank counts its block of playlists; the counts are integers, so the
   // allreduce'd sum is exact and the same for any rank count.
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(c.n_playlists()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(c.n_playlists()), mpi::rank(mpi::world()),
+                                     mpi::size(mpi::world()));
   std::vector<std::int32_t> row;
   for (auto p = mine.begin; p < mine.end; ++p) {
     row.clear();
@@ -143,8 +143,8 @@ class Ease : public Reference {
 std::unique_ptr<Reference> make_ease(const Corpus& c, const ReferenceOptions& opt) {
   MELON_CHECK(opt.ease_songs >= 0 && opt.ease_tags >= 0 && opt.ease_tokens >= 0,
               "ease: --ease-songs, --ease-tags and --ease-tokens must not be negative");
-  MELON_CHECK(std::isfinite(opt.ease_lambda) && opt.ease_lambda > 0, "ease: --ease-lambda must be positive (got "
-                                                                           << opt.ease_lambda << ")");
+  MELON_CHECK(std::isfinite(opt.ease_lambda) && opt.ease_lambda > 0,
+              "ease: --ease-lambda must be positive (got " << opt.ease_lambda << ")");
   return std::make_unique<Ease>(c, opt);
 }
 

@@ -65,7 +65,8 @@ class PlaylistKnn : public Reference {
 
 std::unique_ptr<Reference> make_playlist_knn(const Corpus& c, const ReferenceOptions& opt) {
   MELON_CHECK(opt.neighbours > 0, "playlist-knn: --neighbours must be positive (got " << opt.neighbours << ")");
-  MELON_CHECK(std::isfinite(opt.power) && opt.power > 0, "playlist-knn: --power must be positive (got " << opt.power << ")");
+  MELON_CHECK(std::isfinite(opt.power) && opt.power > 0,
+              "playlist-knn: --power must be positive (got " << opt.power << ")");
   return std::make_unique<PlaylistKnn>(c, opt);
 }
 

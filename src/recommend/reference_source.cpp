@@ -9,16 +9,16 @@ namespace {
 
 class ReferenceSource final : public CandidateSource {
  public:
-  ReferenceSource(std::string name, std::shared_ptr<const Reference> ref, const Corpus& c,
-                  const ReferenceOptions& opt, const std::vector<std::int32_t>& dates, bool title_only)
+  ReferenceSource(std::string name, std::shared_ptr<const Reference> ref, const Corpus& c, const ReferenceOptions& opt,
+                  const std::vector<std::int32_t>& dates, bool title_only)
       : name_(std::move(name)), ref_(std::move(ref)), corpus_(c), opt_(opt), dates_(dates), title_only_(title_only) {}
 
   const std::string& name() const override { return name_; }
 
   // Questions in slabs (progress between them), each slab in fixed chunks
   // with a workspace of their own.
-  std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> qs, std::size_t n_songs, std::size_t n_tags,
-                                     util::ThreadPool& threads) const override {
+  std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> qs, std::size_t n_songs,
+                                            std::size_t n_tags, util::ThreadPool& threads) const override {
     const std::size_t n = qs.size();
     std::vector<arena::Candidates> out(n);
     log::Progress progress(name_ + " candidates", static_cast<std::int64_t>(n), "questions", 10.0, log::rank() == 0);

@@ -58,7 +58,8 @@ void invert(Corpus& c) {
   c.playlists.resize(c.items.size());
   std::vector<std::int64_t> next(c.item_offsets.begin(), c.item_offsets.end() - 1);
   for (std::size_t p = 0; p < c.n_playlists(); ++p)
-    for (auto k = c.offsets[p]; k < c.offsets[p + 1]; ++k) c.playlists[next[c.items[k]]++] = static_cast<std::int32_t>(p);
+    for (auto k = c.offsets[p]; k < c.offsets[p + 1]; ++k)
+      c.playlists[next[c.items[k]]++] = static_cast<std::int32_t>(p);
 }
 
 }  // namespace
@@ -86,8 +87,8 @@ Corpus build_corpus(const std::vector<arena::Playlist>& train, std::size_t n_son
   for (std::size_t p = 0; p < train.size(); ++p) {
     row.clear();
     for (auto s : train[p].songs) {
-      MELON_CHECK(s >= 0 && static_cast<std::size_t>(s) < n_songs, "training playlist id " << train[p].id << ": song id "
-                                                                       << s << " is outside 0.." << n_songs - 1);
+      MELON_CHECK(s >= 0 && static_cast<std::size_t>(s) < n_songs,
+                  "training playlist id " << train[p].id << ": song id " << s << " is outside 0.." << n_songs - 1);
       row.push_back(s);
     }
     for (auto t : tag_idx[p]) row.push_back(tag0 + t);
@@ -158,9 +159,9 @@ std::vector<std::pair<double, std::int32_t>> best(std::vector<std::pair<double, 
 
 }  // namespace
 
-arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
-                      const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
-                      Workspace& ws) {
+arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q,
+                             const ReferenceOptions& opt, const std::vector<std::int32_t>& song_dates,
+                             std::size_t n_songs, std::size_t n_tags, Workspace& ws) {
   fit(ws, c);
   ws.reset();
   ref.score(c, encode_question(c, q, opt), ws);
@@ -179,7 +180,8 @@ arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena:
   arena::Candidates out;
   out.id = q.id;
   for (auto& [v, i] : best(std::move(songs), n_songs)) out.songs.emplace_back(i, static_cast<float>(v));
-  for (auto& [v, i] : best(std::move(tags), n_tags)) out.tags.emplace_back(c.tags[i - c.n_songs], static_cast<float>(v));
+  for (auto& [v, i] : best(std::move(tags), n_tags))
+    out.tags.emplace_back(c.tags[i - c.n_songs], static_cast<float>(v));
   return out;
 }
 
@@ -245,7 +247,8 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
 
 // This rank's block of the questions.
 std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& questions) {
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(mpi::world()),
+                                     mpi::size(mpi::world()));
   return std::span<const arena::Playlist>(questions).subspan(static_cast<std::size_t>(mine.begin),
                                                              static_cast<std::size_t>(mine.end - mine.begin));
 }
@@ -253,9 +256,9 @@ std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& qu
 }  // namespace
 
 std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
-                                             const std::vector<arena::Playlist>& questions,
-                                             const arena::SongMeta* meta, const ReferenceOptions& opt,
-                                             std::size_t n_songs, std::size_t n_tags) {
+                                                    const std::vector<arena::Playlist>& questions,
+                                                    const arena::SongMeta* meta, const ReferenceOptions& opt,
+                                                    std::size_t n_songs, std::size_t n_tags) {
   Prepared pr;
   prepare(pr, m, train, meta, opt);
   util::ThreadPool one_thread;

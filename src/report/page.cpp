@@ -24,8 +24,7 @@ std::string page(const std::string& title, const std::string& subtitle, const st
     << "td:first-child,th:first-child{text-align:left}\n"
     << ".na{color:#a33;font-style:italic}.note{color:#555;font-size:13px}\n"
     << "details summary{cursor:pointer;color:#335;margin:6px 0}\n"
-    << "</style></head><body>\n<h1>" << escape(title) << "</h1><p class=\"sub\">" << escape(subtitle)
-    << "</p>\n<nav>";
+    << "</style></head><body>\n<h1>" << escape(title) << "</h1><p class=\"sub\">" << escape(subtitle) << "</p>\n<nav>";
   for (auto& s : sections) o << "<a href=\"#" << escape(s.id) << "\">" << escape(s.heading) << "</a>";
   o << "</nav>\n";
   for (auto& s : sections)

@@ -118,10 +118,12 @@ void write_run_facts(MPI_Comm comm, const std::string& work, const std::string& 
     j["wall_s"] = std::chrono::duration<double>(Clock::now() - m.start).count();
     j["peak_per_stage"] = m.peak_per_stage;
     j["stages"] = nlohmann::json::array();
-    for (auto& s : m.stages) j["stages"].push_back({{"name", s.name}, {"seconds", s.seconds}, {"peak_rss_mb", s.peak_rss_mb}});
+    for (auto& s : m.stages)
+      j["stages"].push_back({{"name", s.name}, {"seconds", s.seconds}, {"peak_rss_mb", s.peak_rss_mb}});
     // Top-level files only: a real mel tree holds hundreds of thousands.
     j["data"] = files_json(files_in(data_dir, {}));
-    j["outputs"] = files_json(files_in(work, {"checkpoints", "ranker", "split/orig", "split/questions", "split/answers"}));
+    j["outputs"] = files_json(
+        files_in(work, {"checkpoints", "ranker", "split/orig", "split/questions", "split/answers"}));
     AtomicFile f(path);
     f.write(j.dump(1) + "\n");
     f.commit();
@@ -147,10 +149,12 @@ RunFacts read_run_facts(const std::string& path) {
     r.wall_s = j.at("wall_s").get<double>();
     r.peak_per_stage = j.value("peak_per_stage", true);
     for (auto& s : j.at("stages"))
-      r.stages.push_back({s.at("name").get<std::string>(), s.at("seconds").get<double>(), s.at("peak_rss_mb").get<double>()});
+      r.stages.push_back(
+          {s.at("name").get<std::string>(), s.at("seconds").get<double>(), s.at("peak_rss_mb").get<double>()});
     for (const char* key : {"data", "outputs"})
       for (auto& f : j.at(key))
-        (key[0] == 'd' ? r.data : r.outputs).push_back({f.at("path").get<std::string>(), f.at("bytes").get<std::int64_t>()});
+        (key[0] == 'd' ? r.data : r.outputs)
+            .push_back({f.at("path").get<std::string>(), f.at("bytes").get<std::int64_t>()});
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not a run facts file: " + e.what());
   }

@@ -106,9 +106,11 @@ Section pca_section(const ReportInputs& in) {
     std::vector<std::pair<std::size_t, std::string>> order;
     for (auto& [g, c] : count)
       if (g != "unknown") order.emplace_back(c, g);
-    std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::sort(order.begin(), order.end(),
+              [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
     Scatter sc;
-    sc.axes = {"Songs on the first two components (" + std::to_string(sample_ids.size()) + " of " + std::to_string(n) + ")",
+    sc.axes = {"Songs on the first two components (" + std::to_string(sample_ids.size()) + " of " + std::to_string(n) +
+                   ")",
                "component 1", "component 2"};
     std::map<std::string, int> cls;
     for (std::size_t i = 0; i < order.size() && i < kGenreColours; ++i) {
@@ -120,12 +122,12 @@ Section pca_section(const ReportInputs& in) {
     if (has_unknown) sc.classes.push_back("unknown genre");
     for (std::size_t i = 0; i < sample_ids.size(); ++i) {
       const auto it = cls.find(genre[i]);
-      const int c = it != cls.end() ? it->second
+      const int c = it != cls.end()         ? it->second
                     : genre[i] == "unknown" ? static_cast<int>(sc.classes.size()) - 1
                                             : static_cast<int>(kGenreColours);
       sc.points.push_back({sample_scores[2 * i], sample_scores[2 * i + 1], c,
-                           "song " + std::to_string(sample_ids[i]) + " (" + genre[i] + "): " +
-                               num(sample_scores[2 * i]) + ", " + num(sample_scores[2 * i + 1])});
+                           "song " + std::to_string(sample_ids[i]) + " (" + genre[i] +
+                               "): " + num(sample_scores[2 * i]) + ", " + num(sample_scores[2 * i + 1])});
     }
     body += scatter(sc);
     if (!meta_note.empty()) body += "<p class=\"na\">" + escape(meta_note) + "</p>\n";
@@ -134,8 +136,8 @@ Section pca_section(const ReportInputs& in) {
   double sum = 0;
   for (std::size_t i = 0; i < ratio.size(); ++i) {
     sum += ratio[i];
-    rows.push_back({std::to_string(i + 1), i < sv.size() ? num(sv[i], 6) : "-", num(100 * ratio[i], 4),
-                    num(100 * sum, 4)});
+    rows.push_back(
+        {std::to_string(i + 1), i < sv.size() ? num(sv[i], 6) : "-", num(100 * ratio[i], 4), num(100 * sum, 4)});
   }
   body += table({"component", "singular value", "explained variance (%)", "cumulative (%)"}, rows);
   if (!skipped.empty()) {

@@ -24,7 +24,8 @@ Section reranker_section(const ReportInputs& in) {
   const std::string path = in.model_dir + "/ranker-report.json";
   if (!std::filesystem::exists(path))
     return unavailable(id, heading,
-                       "no " + path + " (the job ran without the learned final ranking stage, or rerank had no --model-dir)");
+                       "no " + path +
+                           " (the job ran without the learned final ranking stage, or rerank had no --model-dir)");
   std::vector<rank::RankerReport> models;
   try {
     models = rank::read_ranker_report(path);
@@ -63,10 +64,8 @@ Section reranker_section(const ReportInputs& in) {
     rows.push_back({m.name, std::to_string(m.k), std::to_string(m.valid_questions), v ? num(m.ndcg_model, 5) : "-",
                     v ? num(m.ndcg_pool, 5) : "-", v ? num(m.ndcg_model - m.ndcg_pool, 4) : "-"});
   }
-  if (any_valid)
-    body += grouped_bars(b);
-  else
-    body += "<p class=\"na\">not available: no validation questions (rerank --valid-share 0)</p>\n";
+  if (any_valid) body += grouped_bars(b);
+  else body += "<p class=\"na\">not available: no validation questions (rerank --valid-share 0)</p>\n";
   body += table({"model", "k", "validation questions", "nDCG learned", "nDCG pool order", "gain"}, rows);
   for (auto& m : models) {
     std::vector<std::vector<std::string>> f;

@@ -47,17 +47,18 @@ Section run_section(const ReportInputs& in) {
   for (auto& [h, c] : per_host) hosts += (hosts.empty() ? "" : ", ") + h + " (" + std::to_string(c) + " ranks)";
   double total = 0, peak = 0;
   for (auto& s : r.stages) total += s.seconds, peak = std::max(peak, s.peak_rss_mb);
-  std::string body = table({"fact", "value"}, {{"job file", r.job_file.empty() ? "(none: command line only)" : r.job_file},
-                                               {"commit", r.commit},
-                                               {"melon version", r.version},
-                                               {"report built by", build_commit()},
-                                               {"started", r.started},
-                                               {"ranks", std::to_string(r.ranks)},
-                                               {"hosts", hosts},
-                                               {"wall time", num(r.wall_s, 4) + " s"},
-                                               {"peak resident memory (max over stages and ranks)", num(peak, 5) + " MiB"},
-                                               {"data folder", r.data_dir},
-                                               {"work folder", r.work_dir}});
+  std::string body = table({"fact", "value"},
+                           {{"job file", r.job_file.empty() ? "(none: command line only)" : r.job_file},
+                            {"commit", r.commit},
+                            {"melon version", r.version},
+                            {"report built by", build_commit()},
+                            {"started", r.started},
+                            {"ranks", std::to_string(r.ranks)},
+                            {"hosts", hosts},
+                            {"wall time", num(r.wall_s, 4) + " s"},
+                            {"peak resident memory (max over stages and ranks)", num(peak, 5) + " MiB"},
+                            {"data folder", r.data_dir},
+                            {"work folder", r.work_dir}});
   if (r.stages.empty()) {
     body += "<p class=\"na\">not available: run.json records no stage</p>\n";
   } else {
@@ -72,12 +73,14 @@ Section run_section(const ReportInputs& in) {
     for (auto& s : r.stages) {
       t.names.push_back(s.name), t.values.push_back(s.seconds);
       m.names.push_back(s.name), m.values.push_back(s.peak_rss_mb);
-      rows.push_back({s.name, num(s.seconds, 4), num(total > 0 ? 100 * s.seconds / total : 0, 3), num(s.peak_rss_mb, 5)});
+      rows.push_back(
+          {s.name, num(s.seconds, 4), num(total > 0 ? 100 * s.seconds / total : 0, 3), num(s.peak_rss_mb, 5)});
     }
     body += hbars(t) + hbars(m);
     body += table({"stage", "wall time (s)", "share (%)", "peak RSS (MiB, max over ranks)"}, rows);
-    body += "<p class=\"note\">The first stage's time includes the job's start-up; the score table and this report "
-            "come after run.json is written.</p>\n";
+    body +=
+        "<p class=\"note\">The first stage's time includes the job's start-up; the score table and this report "
+        "come after run.json is written.</p>\n";
   }
   body += "<details open=\"open\"><summary>data files (" + std::to_string(r.data.size()) + ")</summary>" +
           files_table(r.data) + "</details>\n";

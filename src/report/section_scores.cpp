@@ -36,8 +36,9 @@ Section scores_section(const ReportInputs& in) {
       for (auto& p : files) {
         const auto stem = p.stem().string();
         std::ifstream f(p);
-        j[stem == "results" ? "melon" : stem.rfind("results-", 0) == 0 ? stem.substr(8) : stem] =
-            nlohmann::ordered_json::parse(f);
+        j[stem == "results"                ? "melon"
+          : stem.rfind("results-", 0) == 0 ? stem.substr(8)
+                                           : stem] = nlohmann::ordered_json::parse(f);
       }
       source = dir.string() + "/*.json";
     }

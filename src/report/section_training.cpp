@@ -25,8 +25,9 @@ Section training_section(const ReportInputs& in) {
   const std::string path = in.checkpoint_dir + "/curve.json";
   if (!std::filesystem::exists(path))
     return unavailable(id, heading,
-                       "no " + path + " (no autoencoder was trained in this work folder, or it was trained by a melon "
-                       "that did not record its curve)");
+                       "no " + path +
+                           " (no autoencoder was trained in this work folder, or it was trained by a melon "
+                           "that did not record its curve)");
   std::vector<train::CurvePoint> c;
   try {
     c = train::read_curve(path);
@@ -40,8 +41,8 @@ Section training_section(const ReportInputs& in) {
   std::vector<Rule> resumes;
   for (auto& [s, v] : seg)
     if (v.front()->resumed_from >= 0)
-      resumes.push_back({static_cast<double>(v.front()->resumed_from),
-                         "resumed at step " + std::to_string(v.front()->resumed_from)});
+      resumes.push_back(
+          {static_cast<double>(v.front()->resumed_from), "resumed at step " + std::to_string(v.front()->resumed_from)});
   const train::CurvePoint* best = nullptr;
   for (auto& p : c)
     if (p.val_score >= 0 && (!best || p.val_score > best->val_score)) best = &p;
@@ -53,8 +54,7 @@ Section training_section(const ReportInputs& in) {
                                  "), whose weights are kept as best.h5"
                            : std::string("; no held-out playlists were scored")) +
                      ".</p>\n";
-  auto series = [&](double train::CurvePoint::*y, bool by_epoch, double scale, const std::string& suffix,
-                    bool dashed) {
+  auto series = [&](double train::CurvePoint::*y, bool by_epoch, double scale, const std::string& suffix, bool dashed) {
     std::vector<Series> out;
     for (auto& [s, v] : seg) {
       Series ser;

@@ -63,8 +63,8 @@ struct Frame {
   std::ostringstream o;
   Frame(const Axes& a, double left, double right, double height = kH) : w(kW), h(height) {
     x0 = left, x1 = kW - right, y1 = kTop, y0 = height - kBottom;
-    o << "<figure class=\"plot\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << f(w) << "\" height=\""
-      << f(h) << "\" viewBox=\"0 0 " << f(w) << " " << f(h) << "\" role=\"img\" font-family=\"sans-serif\">"
+    o << "<figure class=\"plot\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << f(w) << "\" height=\"" << f(h)
+      << "\" viewBox=\"0 0 " << f(w) << " " << f(h) << "\" role=\"img\" font-family=\"sans-serif\">"
       << "<title>" << escape(a.title) << "</title>"
       << "<rect x=\"0\" y=\"0\" width=\"" << f(w) << "\" height=\"" << f(h) << "\" fill=\"#ffffff\"/>"
       << "<text class=\"plot-title\" x=\"" << f(w / 2) << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
@@ -93,8 +93,8 @@ struct Frame {
   }
   void axis_lines() {
     o << "<line x1=\"" << f(x0) << "\" x2=\"" << f(x1) << "\" y1=\"" << f(y0) << "\" y2=\"" << f(y0)
-      << "\" stroke=\"#444\"/><line x1=\"" << f(x0) << "\" x2=\"" << f(x0) << "\" y1=\"" << f(y0) << "\" y2=\""
-      << f(y1) << "\" stroke=\"#444\"/>";
+      << "\" stroke=\"#444\"/><line x1=\"" << f(x0) << "\" x2=\"" << f(x0) << "\" y1=\"" << f(y0) << "\" y2=\"" << f(y1)
+      << "\" stroke=\"#444\"/>";
   }
   double sx(Range r, double v) const { return x0 + (v - r.lo) / (r.hi - r.lo) * (x1 - x0); }
   double sy(Range r, double v) const { return y0 - (v - r.lo) / (r.hi - r.lo) * (y0 - y1); }
@@ -172,8 +172,7 @@ std::string line_plot(const LinePlot& p) {
     fr.o << "<g class=\"series\"><title>" << escape(s.name) << "</title>";
     std::string pts;
     for (std::size_t k = 0; k < s.x.size() && k < s.y.size(); ++k)
-      if (std::isfinite(s.x[k]) && std::isfinite(s.y[k]))
-      {
+      if (std::isfinite(s.x[k]) && std::isfinite(s.y[k])) {
         if (!pts.empty()) pts += ' ';
         pts += f(fr.sx(rx, s.x[k]));
         pts += ',';
@@ -211,8 +210,8 @@ std::string grouped_bars(const GroupedBars& p) {
   const double bw = gw * 0.8 / std::max<std::size_t>(1, p.series.size());
   for (std::size_t g = 0; g < p.groups.size(); ++g) {
     const double gx = fr.x0 + g * gw;
-    fr.o << "<text x=\"" << f(gx + gw / 2) << "\" y=\"" << f(fr.y0 + 18) << "\" text-anchor=\"middle\" font-size=\"11\">"
-         << escape(p.groups[g]) << "</text>";
+    fr.o << "<text x=\"" << f(gx + gw / 2) << "\" y=\"" << f(fr.y0 + 18)
+         << "\" text-anchor=\"middle\" font-size=\"11\">" << escape(p.groups[g]) << "</text>";
     for (std::size_t s = 0; s < p.series.size(); ++s) {
       const double v = g < p.values[s].size() ? p.values[s][g] : std::nan("");
       if (!std::isfinite(v)) continue;
@@ -246,9 +245,9 @@ std::string hbars(const HBars& p) {
     const double y = fr.y1 + i * row, v = i < p.values.size() ? p.values[i] : 0;
     const double x = fr.sx(rx, std::isfinite(v) ? v : 0), base = fr.sx(rx, 0);
     fr.o << "<text x=\"" << f(fr.x0 - 6) << "\" y=\"" << f(y + row * 0.7) << "\" text-anchor=\"end\" font-size=\"11\">"
-         << escape(p.names[i]) << "</text><rect x=\"" << f(std::min(x, base)) << "\" y=\"" << f(y + 2)
-         << "\" width=\"" << f(std::abs(x - base)) << "\" height=\"" << f(row - 4) << "\" fill=\"" << colour(0)
-         << "\"><title>" << escape(p.names[i]) << ": " << num(v, 6) << escape(p.unit) << "</title></rect>";
+         << escape(p.names[i]) << "</text><rect x=\"" << f(std::min(x, base)) << "\" y=\"" << f(y + 2) << "\" width=\""
+         << f(std::abs(x - base)) << "\" height=\"" << f(row - 4) << "\" fill=\"" << colour(0) << "\"><title>"
+         << escape(p.names[i]) << ": " << num(v, 6) << escape(p.unit) << "</title></rect>";
   }
   fr.axis_lines();
   return fr.done();

@@ -31,7 +31,8 @@ inline void update(const AdamStep& s, float* __restrict p, float* __restrict m, 
 }
 }  // namespace
 
-void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, util::ThreadPool& pool) {
+void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n,
+                util::ThreadPool& pool) {
   util::Chunks ch{n, kChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     const auto o = ch.begin(c);

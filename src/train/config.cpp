@@ -26,7 +26,8 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
     << "\nmask_tags_only=" << c.corruption.tags_only << "\nkeep_title=" << c.corruption.keep_title << "\n"
     << "target=" << (c.corruption.target_hidden ? "hidden" : "whole") << "\n"
     << "batch=" << c.batch << "\nlr=" << c.adam.lr << "\nbeta1=" << c.adam.beta1 << "\nbeta2=" << c.adam.beta2
-    << "\neps=" << c.adam.eps << "\nweight_decay=" << c.adam.weight_decay << "\nseed=" << c.seed << "\nval_size=" << c.val_size << "\n"
+    << "\neps=" << c.adam.eps << "\nweight_decay=" << c.adam.weight_decay << "\nseed=" << c.seed
+    << "\nval_size=" << c.val_size << "\n"
     << "audio=" << (with_audio ? 1 : 0) << "\n"
     << "lr_final=" << c.lr_final << "\n"
     << (c.lr_final != 1.0 ? "epochs=" + std::to_string(c.epochs) + "\n" : std::string())

@@ -15,10 +15,17 @@ namespace melon::train {
 namespace {
 
 nlohmann::json to_json(const CurvePoint& p) {
-  return {{"segment", p.segment},         {"resumed_from", p.resumed_from}, {"step", p.step},
-          {"epoch", p.epoch},             {"song_loss", p.song_loss},       {"tag_loss", p.tag_loss},
-          {"val_song", p.val_song},       {"val_tag", p.val_tag},           {"val_score", p.val_score},
-          {"steps_per_s", p.steps_per_s}, {"allreduce_share", p.allreduce_share}};
+  return {{"segment", p.segment},
+          {"resumed_from", p.resumed_from},
+          {"step", p.step},
+          {"epoch", p.epoch},
+          {"song_loss", p.song_loss},
+          {"tag_loss", p.tag_loss},
+          {"val_song", p.val_song},
+          {"val_tag", p.val_tag},
+          {"val_score", p.val_score},
+          {"steps_per_s", p.steps_per_s},
+          {"allreduce_share", p.allreduce_share}};
 }
 
 }  // namespace

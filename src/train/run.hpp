@@ -32,7 +32,7 @@ struct Run {
   std::vector<ae::Encoded> enc;  // the examples: held.data encoded
   ae::Checkpoint st;             // the whole training state
   std::int64_t steps_per_epoch = 1;
-  std::int64_t last_ckpt = -1;   // step of the last checkpoint written or resumed from
+  std::int64_t last_ckpt = -1;     // step of the last checkpoint written or resumed from
   std::int64_t resumed_from = -1;  // step this process resumed at (-1: a fresh start)
 
   Run(const TrainConfig& c, const TrainInputs& i, MPI_Comm comm_) : cfg(c), in(i), comm(comm_) {}

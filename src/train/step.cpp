@@ -57,8 +57,8 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   }
   const auto t1 = Clock::now();
   StepStats s;
-  s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad,
-                                       b.ws, pool);
+  s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,
+                                       pool);
   const auto t2w = Clock::now();
   // The barrier only measures: without it the time a fast rank waits for a
   // slow one (load imbalance, other jobs on the node) would count as

@@ -144,9 +144,9 @@ void resume_from(Run& r, const std::string& found) {
   auto& st = r.st;
   const int nranks = r.nranks;
   auto c = ae::read_checkpoint(found, true);
-  MELON_CHECK(c.config_hash == st.config_hash,
-              "refusing to resume from " << found << ": it was trained with other settings: "
-                                         << config_diff(c.config, st.config));
+  MELON_CHECK(c.config_hash == st.config_hash, "refusing to resume from " << found
+                                                                          << ": it was trained with other settings: "
+                                                                          << config_diff(c.config, st.config));
   MELON_CHECK(c.ranks == nranks, "refusing to resume from " << found << ": it was written by a " << c.ranks
                                                             << "-rank job and this job has " << nranks
                                                             << " ranks (the batch split must not change)");
@@ -186,7 +186,8 @@ void resume_or_start(Run& r) {
   if (!cfg.checkpoint_dir.empty()) {
     const auto found = find_resume_point(r);
     if (!found.empty()) return resume_from(r, found);
-    if (cfg.resume && r.speak) log::info("--resume: no checkpoint in " + cfg.checkpoint_dir + ", starting from scratch");
+    if (cfg.resume && r.speak)
+      log::info("--resume: no checkpoint in " + cfg.checkpoint_dir + ", starting from scratch");
   }
   start_fresh(r);
 }
@@ -199,8 +200,8 @@ void log_setup(const Run& r, int threads) {
             " held out; vocabulary " + std::to_string(d.n_songs) + " songs, " + std::to_string(d.n_tags) + " tags, " +
             std::to_string(d.n_tokens) + " title tokens; audio dim " + std::to_string(d.audio_dim) + "; hidden " +
             ae::join_widths(d.hidden) + "; " + std::to_string(r.m.layout.total) + " parameters; batch " +
-            std::to_string(r.cfg.batch) + " over " + std::to_string(r.nranks) + " ranks x " +
-            std::to_string(threads) + " threads; " + std::to_string(r.steps_per_epoch) +
+            std::to_string(r.cfg.batch) + " over " + std::to_string(r.nranks) + " ranks x " + std::to_string(threads) +
+            " threads; " + std::to_string(r.steps_per_epoch) +
             " steps/epoch; input allreduce: " + to_string(r.cfg.input_reduce));
 }
 
@@ -230,8 +231,8 @@ void checkpoint(Run& r) {
   // Weights must be identical everywhere; a divergence would be silent otherwise.
   auto hashes = mpi::allgather(r.comm, static_cast<std::int64_t>(ae::params_hash(r.st.params)));
   for (auto h : hashes)
-    MELON_CHECK(h == hashes[0], "ranks hold different weights at step " << r.st.step
-                                                                        << " (non-deterministic reduction?)");
+    MELON_CHECK(h == hashes[0],
+                "ranks hold different weights at step " << r.st.step << " (non-deterministic reduction?)");
   write_on_rank0(r, [&] { ae::write_checkpoint(cfg.checkpoint_dir, r.st, cfg.keep); });
   r.last_ckpt = r.st.step;
   if (r.speak) log::info("checkpoint " + ae::checkpoint_path(cfg.checkpoint_dir, r.st.step));
@@ -247,7 +248,8 @@ void keep_if_best(Run& r, const EpochReport& rep) {
   write_on_rank0(r, [&] { ae::write_best(cfg.checkpoint_dir, st); });
   st.val_score = -1;
   if (r.speak)
-    log::info("best held-out score so far (epoch " + std::to_string(rep.epoch) + "): " + ae::best_path(cfg.checkpoint_dir));
+    log::info("best held-out score so far (epoch " + std::to_string(rep.epoch) +
+              "): " + ae::best_path(cfg.checkpoint_dir));
 }
 
 // A stop signal on any rank stops every rank at the same step.
@@ -344,8 +346,8 @@ void log_run(const Run& r, const TrainResult& res, std::int64_t steps, double se
             fmt(1e3 * res.t_compute / res.timed_steps, 1) + " ms, wait for the slowest rank " +
             fmt(1e3 * res.t_wait / res.timed_steps, 1) + " ms, allreduce " +
             fmt(1e3 * res.t_reduce / res.timed_steps, 1) + " ms (" + fmt(100 * res.t_reduce / std::max(t, 1e-12), 1) +
-            "%), adam " + fmt(1e3 * res.t_update / res.timed_steps, 1) + " ms; weights fnv1a64=" +
-            hex64(ae::params_hash(r.st.params)));
+            "%), adam " + fmt(1e3 * res.t_update / res.timed_steps, 1) +
+            " ms; weights fnv1a64=" + hex64(ae::params_hash(r.st.params)));
 }
 
 }  // namespace

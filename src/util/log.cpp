@@ -9,8 +9,8 @@
 namespace melon {
 
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& msg) {
-  std::fprintf(stderr, "[melon r%d] internal error: assertion '%s' failed at %s:%d: %s\n", log::rank(), expr,
-               file, line, msg.c_str());
+  std::fprintf(stderr, "[melon r%d] internal error: assertion '%s' failed at %s:%d: %s\n", log::rank(), expr, file,
+               line, msg.c_str());
   std::fflush(stderr);
   std::abort();
 }

@@ -31,7 +31,8 @@ TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {
   EXPECT_EQ(v[1], 10 * p * (p + 1) / 2);
   EXPECT_EQ(mpi::any(mpi::world(), r == p - 1), true);
   EXPECT_EQ(mpi::any(mpi::world(), false), false);
-  std::string all = mpi::gather_bytes(mpi::world(), std::string(static_cast<std::size_t>(r + 1), static_cast<char>('a' + r)));
+  std::string all = mpi::gather_bytes(mpi::world(),
+                                      std::string(static_cast<std::size_t>(r + 1), static_cast<char>('a' + r)));
   if (r == 0) {
     std::string want;
     for (int i = 0; i < p; ++i) want += std::string(static_cast<std::size_t>(i + 1), static_cast<char>('a' + i));

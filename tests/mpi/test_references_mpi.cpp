@@ -87,14 +87,17 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
     } else {
       ok = parallel.empty();
     }
-    EXPECT_FALSE(mpi::any(mpi::world(), !ok)) << "method " << static_cast<int>(m) << " on " << mpi::size(mpi::world()) << " ranks";
+    EXPECT_FALSE(mpi::any(mpi::world(), !ok))
+        << "method " << static_cast<int>(m) << " on " << mpi::size(mpi::world()) << " ranks";
   }
 }
 
 TEST(ReferencesMpi, CandidatesAreShardedByQuestionBlocks) {
   Data d;
-  auto mine = recommend::reference_candidates(ReferenceMethod::ItemKnn, d.train, d.questions, &d.meta, options(), 50, 5);
-  const auto r = mpi::block_range(static_cast<std::int64_t>(d.questions.size()), mpi::rank(mpi::world()), mpi::size(mpi::world()));
+  auto mine = recommend::reference_candidates(ReferenceMethod::ItemKnn, d.train, d.questions, &d.meta, options(), 50,
+                                              5);
+  const auto r = mpi::block_range(static_cast<std::int64_t>(d.questions.size()), mpi::rank(mpi::world()),
+                                  mpi::size(mpi::world()));
   bool ok = static_cast<std::int64_t>(mine.size()) == r.end - r.begin;
   for (std::size_t k = 0; ok && k < mine.size(); ++k)
     ok = mine[k].id == d.questions[r.begin + k].id && mine[k].songs.size() <= 50 && mine[k].tags.size() <= 5;

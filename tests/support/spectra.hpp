@@ -13,8 +13,8 @@ using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 // n x d with singular values sigma0 * decay^i (i < rank) over a random
 // orthonormal pair, plus a column mean of mean0 + mean_slope * j and Gaussian
 // noise: a known, decaying spectrum that PCA must find after centring.
-inline RowMatF decaying_spectrum(int n, int d, int rank, double sigma0, double decay, double noise,
-                                 std::uint64_t seed, double mean0, double mean_slope) {
+inline RowMatF decaying_spectrum(int n, int d, int rank, double sigma0, double decay, double noise, std::uint64_t seed,
+                                 double mean0, double mean_slope) {
   Rng rng(seed);
   Eigen::MatrixXd u(n, rank), v(d, rank);
   for (int j = 0; j < rank; ++j) {

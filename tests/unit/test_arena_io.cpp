@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "melon/arena/io.hpp"
 #include "melon/error.hpp"
@@ -31,7 +31,8 @@ void expect_error(F&& f, std::initializer_list<const char*> fragments) {
   }
 }
 
-const char* kOk = R"({"tags": ["a"], "id": 1, "plylst_title": "t", "songs": [1, 2], "like_cnt": 3, "updt_date": "2015-01-01 00:00:00.000"})";
+const char* kOk =
+    R"({"tags": ["a"], "id": 1, "plylst_title": "t", "songs": [1, 2], "like_cnt": 3, "updt_date": "2015-01-01 00:00:00.000"})";
 }  // namespace
 
 TEST(ArenaIo, ReadsPlaylistsWithEmojiEmptyListsAndKoreanTitles) {
@@ -71,7 +72,8 @@ TEST(ArenaIo, WrittenFilesReadBackIdentically) {
   auto pl2 = arena::read_playlists(dir + "p.json");
   EXPECT_EQ(arena::read_genres(dir + "g.json"), g);
   ASSERT_EQ(meta2.size(), meta.size());
-  for (std::size_t i = 0; i < meta.size(); ++i) EXPECT_EQ(arena::to_json(meta2.songs[i]), arena::to_json(meta.songs[i]));
+  for (std::size_t i = 0; i < meta.size(); ++i)
+    EXPECT_EQ(arena::to_json(meta2.songs[i]), arena::to_json(meta.songs[i]));
   ASSERT_EQ(pl2.size(), pl.size());
   for (std::size_t i = 0; i < pl.size(); ++i) EXPECT_EQ(arena::to_json(pl2[i]), arena::to_json(pl[i]));
 }
@@ -87,7 +89,8 @@ TEST(ArenaIo, ResultsRoundTrip) {
 }
 
 TEST(ArenaIo, MalformedJsonNamesFileAndRecord) {
-  auto p = write_tmp("malformed.json", std::string("[") + kOk + ", {\"tags\": [\"a\"], \"id\": 2, \"songs\": [1,, 2]}]");
+  auto p = write_tmp("malformed.json",
+                     std::string("[") + kOk + ", {\"tags\": [\"a\"], \"id\": 2, \"songs\": [1,, 2]}]");
   expect_error([&] { arena::read_playlists(p); }, {"malformed.json", "record 1"});
 }
 
@@ -98,16 +101,24 @@ TEST(ArenaIo, TruncatedFileIsAnError) {
 }
 
 TEST(ArenaIo, WrongFieldTypeNamesField) {
-  auto p = write_tmp("wrongtype.json", R"([{"tags": "rock", "id": 9, "plylst_title": "t", "songs": [], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
+  auto p = write_tmp(
+      "wrongtype.json",
+      R"([{"tags": "rock", "id": 9, "plylst_title": "t", "songs": [], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
   expect_error([&] { arena::read_playlists(p); }, {"wrongtype.json", "record 0", "id 9", "'tags'", "expected array"});
-  auto p2 = write_tmp("wrongsong.json", R"([{"tags": [], "id": 9, "plylst_title": "t", "songs": [1, "2"], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
+  auto p2 = write_tmp(
+      "wrongsong.json",
+      R"([{"tags": [], "id": 9, "plylst_title": "t", "songs": [1, "2"], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
   expect_error([&] { arena::read_playlists(p2); }, {"'songs'", "element 1", "expected integer"});
-  auto p3 = write_tmp("floatsong.json", R"([{"tags": [], "id": 9, "plylst_title": "t", "songs": [1.5], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
+  auto p3 = write_tmp(
+      "floatsong.json",
+      R"([{"tags": [], "id": 9, "plylst_title": "t", "songs": [1.5], "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
   expect_error([&] { arena::read_playlists(p3); }, {"'songs'"});
 }
 
 TEST(ArenaIo, MissingFieldIsNamed) {
-  auto p = write_tmp("missing.json", R"([{"tags": [], "id": 4, "plylst_title": "t", "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
+  auto p = write_tmp(
+      "missing.json",
+      R"([{"tags": [], "id": 4, "plylst_title": "t", "like_cnt": 0, "updt_date": "2015-01-01 00:00:00.000"}])");
   expect_error([&] { arena::read_playlists(p); }, {"record 0", "id 4", "missing field 'songs'"});
 }
 
@@ -139,7 +150,9 @@ TEST(ArenaIo, MissingFileAndTrailingGarbage) {
 }
 
 TEST(ArenaIo, InvalidUtf8IsRejected) {
-  auto p = write_tmp("badutf8.json", std::string("[{\"tags\": [\"\xff\xfe\"], \"id\": 1, \"plylst_title\": \"t\", \"songs\": [], \"like_cnt\": 0, \"updt_date\": \"2015-01-01 00:00:00.000\"}]"));
+  auto p = write_tmp("badutf8.json",
+                     std::string("[{\"tags\": [\"\xff\xfe\"], \"id\": 1, \"plylst_title\": \"t\", \"songs\": [], "
+                                 "\"like_cnt\": 0, \"updt_date\": \"2015-01-01 00:00:00.000\"}]"));
   expect_error([&] { arena::read_playlists(p); }, {"badutf8.json"});
 }
 

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "melon/ae/checkpoint.hpp"
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
-#include "melon/ae/checkpoint.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/playlists.hpp"

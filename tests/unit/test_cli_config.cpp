@@ -18,7 +18,8 @@ std::string ini(const std::string& text) {
 
 // Sections must name commands; the unit tests link no subcommand, so these
 // stand in for them.
-const bool registered = cli::register_command({"split", "test", nullptr}) && cli::register_command({"other", "test", nullptr});
+const bool registered = cli::register_command({"split", "test", nullptr}) &&
+                        cli::register_command({"other", "test", nullptr});
 
 bool parse_args(std::vector<std::string> args, cli::po::options_description& d, cli::po::variables_map& vm) {
   args.insert(args.begin(), "test");

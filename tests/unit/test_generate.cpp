@@ -78,9 +78,8 @@ class GeneratedData : public ::testing::Test {
 std::string* GeneratedData::dir_ = nullptr;
 
 std::vector<std::string> dataset_files(const std::string& dir) {
-  std::vector<std::string> files = {"train.json",        "val.json",          "test.json",
-                                    "answers/val.json",  "answers/test.json", "song_meta.json",
-                                    "genre_gn_all.json", "calibration.json"};
+  std::vector<std::string> files = {"train.json",        "val.json",       "test.json",         "answers/val.json",
+                                    "answers/test.json", "song_meta.json", "genre_gn_all.json", "calibration.json"};
   std::string list = dir + "/.list";
   std::system(("cd '" + dir + "' && find arena_mel -name '*.npy' | sort > .list").c_str());
   std::ifstream in(list);
@@ -406,7 +405,7 @@ TEST(GenerateMel, HasTheRealQuirksInRoughlyTheRealProportions) {
     ASSERT_FALSE(wild) << id;
     with_inf += inf;
   }
-  EXPECT_GT(missing, 3);    // ~0.2% of 10,000
+  EXPECT_GT(missing, 3);  // ~0.2% of 10,000
   EXPECT_LT(missing, 60);
   EXPECT_LE(short_clips, 8);  // ~0.5% of 400
   EXPECT_LE(with_inf, 5);

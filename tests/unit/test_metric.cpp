@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
-#include "melon/error.hpp"
 #include "melon/arena/io.hpp"
+#include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/eval/score_table.hpp"
 
@@ -48,8 +48,8 @@ TEST(Metric, PerfectAndEmptyRankings) {
 }
 
 TEST(Metric, ScoreIsWeightedSongAndTagMeans) {
-  Result ans{1, {0, 200}, {"t0"}};   // song at rank 0 of 2, tag at rank 0 of 1
-  Result ans2{2, {300}, {"zz"}};     // nothing right
+  Result ans{1, {0, 200}, {"t0"}};  // song at rank 0 of 2, tag at rank 0 of 1
+  Result ans2{2, {300}, {"zz"}};    // nothing right
   auto rep = eval::evaluate({ans, ans2}, {full_result(1), full_result(2)});
   double s1 = (1 / std::log(2.0)) / (1 / std::log(2.0) + 1 / std::log(3.0));
   EXPECT_NEAR(rep.overall.song_ndcg, s1 / 2, 1e-12);
@@ -90,7 +90,8 @@ TEST(Metric, BreakdownByQuestionType) {
   arena::Playlist q1{1, "", {3}, {}, 0, "2020-01-01 00:00:00.000"};      // songs only
   arena::Playlist q2{2, "title", {}, {}, 0, "2020-01-01 00:00:00.000"};  // title only
   std::vector<arena::Playlist> questions{q1, q2};
-  auto rep = eval::evaluate({Result{1, {1}, {"a"}}, Result{2, {1}, {"a"}}}, {full_result(1), full_result(2)}, &questions);
+  auto rep = eval::evaluate({Result{1, {1}, {"a"}}, Result{2, {1}, {"a"}}}, {full_result(1), full_result(2)},
+                            &questions);
   ASSERT_EQ(rep.by_type.size(), 2u);
   EXPECT_EQ(rep.by_type[questions::QuestionType::SongsOnly].questions, 1u);
   EXPECT_EQ(rep.by_type[questions::QuestionType::TitleOnly].questions, 1u);

@@ -265,9 +265,10 @@ TEST(ThreadPool, RunsEveryTaskOnceAndRethrows) {
     pool.run(1000, [&](std::int64_t i) { hit[i]++; });
     for (int h : hit) ASSERT_EQ(h, 1);
   }
-  EXPECT_THROW(pool.run(10, [](std::int64_t i) {
-    if (i == 5) throw Error("boom");
-  }),
+  EXPECT_THROW(pool.run(10,
+                        [](std::int64_t i) {
+                          if (i == 5) throw Error("boom");
+                        }),
                Error);
   std::vector<int> hit(7, 0);
   pool.run(7, [&](std::int64_t i) { hit[i]++; });

@@ -99,7 +99,8 @@ void expect_error(const std::string& p, std::initializer_list<const char*> parts
   } catch (const melon::Error& e) {
     std::string msg = e.what();
     EXPECT_EQ(msg.rfind(p + ": ", 0), 0u) << "message does not start with the path: " << msg;
-    for (const char* part : parts) EXPECT_NE(msg.find(part), std::string::npos) << "missing '" << part << "' in: " << msg;
+    for (const char* part : parts)
+      EXPECT_NE(msg.find(part), std::string::npos) << "missing '" << part << "' in: " << msg;
   }
 }
 
@@ -190,8 +191,8 @@ TEST_F(NpyTest, ReadIntoReusesTheCallersBuffer) {
 TEST_F(NpyTest, ReadsFloat16FileAsNumpyWritesIt) {
   // np.array(..., dtype='<f2').reshape(48, 2): the special values first, then 1.0.
   std::vector<std::uint16_t> h(48 * 2, 0x3c00);
-  const std::uint16_t special[] = {0x3c00, 0xc000, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00,
-                                   0xfc00, 0x7e00, 0x8000, 0x3555, 0x8001};
+  const std::uint16_t special[] = {0x3c00, 0xc000, 0x0001, 0x03ff, 0x0400, 0x7bff,
+                                   0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3555, 0x8001};
   std::copy(std::begin(special), std::end(special), h.begin());
   const std::string p = put("f16.npy", npy(dict("<f2", "(48, 2)"), f16_payload(h)));
   Mel r = read_npy(p);
@@ -200,15 +201,15 @@ TEST_F(NpyTest, ReadsFloat16FileAsNumpyWritesIt) {
   ASSERT_EQ(r.data.size(), 96u);
   EXPECT_EQ(r.data[0], 1.0f);
   EXPECT_EQ(r.data[1], -2.0f);
-  EXPECT_EQ(r.data[2], std::ldexp(1.0f, -24));           // smallest subnormal
-  EXPECT_EQ(r.data[3], std::ldexp(1023.0f, -24));        // largest subnormal
-  EXPECT_EQ(r.data[4], std::ldexp(1.0f, -14));           // smallest normal
-  EXPECT_EQ(r.data[5], 65504.0f);                        // largest finite
+  EXPECT_EQ(r.data[2], std::ldexp(1.0f, -24));     // smallest subnormal
+  EXPECT_EQ(r.data[3], std::ldexp(1023.0f, -24));  // largest subnormal
+  EXPECT_EQ(r.data[4], std::ldexp(1.0f, -14));     // smallest normal
+  EXPECT_EQ(r.data[5], 65504.0f);                  // largest finite
   EXPECT_EQ(r.data[6], std::numeric_limits<float>::infinity());
   EXPECT_EQ(r.data[7], -std::numeric_limits<float>::infinity());
   EXPECT_TRUE(std::isnan(r.data[8]));
   EXPECT_TRUE(same_bits(r.data[9], -0.0f));
-  EXPECT_EQ(r.data[10], 0.333251953125f);                // 0x3555
+  EXPECT_EQ(r.data[10], 0.333251953125f);  // 0x3555
   EXPECT_EQ(r.data[11], -std::ldexp(1.0f, -24));
   for (std::size_t i = 12; i < r.data.size(); ++i) EXPECT_EQ(r.data[i], 1.0f) << i;
 }
@@ -281,9 +282,7 @@ TEST_F(NpyTest, AcceptsFramesUpToMaxFrames) {
 
 TEST_F(NpyTest, MissingFileSaysNoSuchFile) { expect_error(path("nope.npy"), {"no such file"}); }
 
-TEST_F(NpyTest, DirectoryIsNotARegularFile) {
-  expect_error(dir_, {"not a regular file"});
-}
+TEST_F(NpyTest, DirectoryIsNotARegularFile) { expect_error(dir_, {"not a regular file"}); }
 
 TEST_F(NpyTest, BadMagicIsRejected) {
   std::string bytes = npy(dict("<f4", "(48, 1)"), zeros(48 * 4));
@@ -354,8 +353,8 @@ TEST_F(NpyTest, FortranOrderTrueIsRejected) {
 
 TEST_F(NpyTest, WrongShapeIsRejected) {
   const std::pair<const char*, const char*> cases[] = {
-      {"(48,)", "need a 2-d array"},   {"()", "need a 2-d array"},     {"(48, 2, 1)", "need a 2-d array"},
-      {"(47, 2)", "need 48 bands"},    {"(49, 2)", "need 48 bands"},   {"(2, 48)", "need 48 bands"},
+      {"(48,)", "need a 2-d array"},    {"()", "need a 2-d array"},    {"(48, 2, 1)", "need a 2-d array"},
+      {"(47, 2)", "need 48 bands"},     {"(49, 2)", "need 48 bands"},  {"(2, 48)", "need 48 bands"},
       {"(48, 0)", "frames must be in"}, {"(48, -1)", "bad dimension"}, {"(-48, 2)", "bad dimension"},
   };
   int i = 0;

@@ -63,15 +63,15 @@ TEST(PcaKernels, RowsTimesColumnsGivesTheSameBitsHoweverTheRowsAreSplit) {
   auto z = pack_columns(zt.data(), dim, l);
   std::vector<double> whole(static_cast<std::size_t>(n * l)), parts(whole.size());
   rows_times_columns(a.data(), n, z, whole.data(), l, 1);  // row-major output
-  const std::int64_t cut[] = {0, 1, 4, 13, 21, n};  // pieces of 1, 3, 9, 8 and 8 rows
+  const std::int64_t cut[] = {0, 1, 4, 13, 21, n};         // pieces of 1, 3, 9, 8 and 8 rows
   for (int p = 0; p + 1 < 6; ++p)
     rows_times_columns(a.data() + cut[p] * dim, cut[p + 1] - cut[p], z, parts.data() + cut[p] * l, l, 1);
   EXPECT_EQ(0, std::memcmp(whole.data(), parts.data(), sizeof(double) * whole.size()));
 }
 
 TEST(PcaKernels, AccumulateMatchesADoubleProductAndAddsToWhatIsThere) {
-  for (Shape s : {Shape{1, 16, 1}, Shape{5, 17, 7}, Shape{70, 1000, 16}, Shape{130, 2048 + 37, 42},
-                  Shape{3, 64 * 3 + 5, 13}}) {
+  for (Shape s :
+       {Shape{1, 16, 1}, Shape{5, 17, 7}, Shape{70, 1000, 16}, Shape{130, 2048 + 37, 42}, Shape{3, 64 * 3 + 5, 13}}) {
     auto a = random_floats(static_cast<std::size_t>(s.n * s.dim), 5);
     auto m = random_floats(static_cast<std::size_t>(s.n * s.l), 6);  // n x l row-major
     auto acc = random_floats(static_cast<std::size_t>(s.l * s.dim), 7);

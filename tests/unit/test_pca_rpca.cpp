@@ -123,8 +123,7 @@ TEST(PcaRpca, MatchesExactSvdOnADecayingSpectrum) {
   EXPECT_LT((proj - r.scores).norm() / proj.norm(), 1e-4);
   // Explained variance: sigma^2 / ||Ac||^2, with the total from the exact matrix.
   EXPECT_NEAR(r.total_variance * (700 - 1), ex.total_ss, 1e-9 * ex.total_ss);
-  for (int j = 0; j < 8; ++j)
-    EXPECT_NEAR(r.explained_variance_ratio[j], ex.s[j] * ex.s[j] / ex.total_ss, 1e-4);
+  for (int j = 0; j < 8; ++j) EXPECT_NEAR(r.explained_variance_ratio[j], ex.s[j] * ex.s[j] / ex.total_ss, 1e-4);
   EXPECT_NEAR(r.explained_variance[0], r.singular_values[0] * r.singular_values[0] / 699, 1e-9);
   // Signs: the largest-|x| entry of every component is positive.
   for (int j = 0; j < 8; ++j) {
@@ -171,8 +170,8 @@ TEST(PcaRpca, RepeatsBitForBitAndBlockSizeCacheAndThreadsDoNotChangeBits) {
   EXPECT_EQ(0, std::memcmp(a.singular_values.data(), c.singular_values.data(), sizeof(double) * 6));
   // Within a rank, sums follow the rows and columns alone: other block sizes
   // and thread counts (with or without the cache) give the same bits.
-  for (auto [block, threads, cached] : {std::tuple{256, 1, false}, std::tuple{37, 3, false},
-                                        std::tuple{500, 2, true}, std::tuple{1, 4, true}}) {
+  for (auto [block, threads, cached] :
+       {std::tuple{256, 1, false}, std::tuple{37, 3, false}, std::tuple{500, 2, true}, std::tuple{1, 4, true}}) {
     auto ot = o;
     ot.block = block;
     ot.threads = threads;

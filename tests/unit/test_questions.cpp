@@ -99,7 +99,8 @@ TEST(QuestionMask, OfficialShowsLenHalfRoundedDownAndKeepsTheTitle) {
 TEST(QuestionMask, ReleasedHidesLenHalfRoundedDownAndBlanksTheTitleWhereSongsShow) {
   const auto p = playlist(2, 9, 5);
   generate::Rng rng(5);
-  const auto choose = questions::partial_shuffle([&rng](std::uint64_t n) { return rng.below(static_cast<std::uint32_t>(n)); });
+  const auto choose = questions::partial_shuffle(
+      [&rng](std::uint64_t n) { return rng.below(static_cast<std::uint32_t>(n)); });
   auto m = questions::mask(p, QuestionType::SongsTags, questions::kReleasedMasking, choose);
   EXPECT_EQ(m.answer.songs.size(), 4u);  // 9 // 2 hidden, the odd item shown
   EXPECT_EQ(m.question.songs.size(), 5u);
@@ -163,8 +164,9 @@ TEST(QuestionMask, ChoosersPickExactlyKAndTheirDrawsArePinned) {
 TEST(QuestionMask, DrawsMatchTheGeneratorAndHeldOutGoldens) {
   const auto p = playlist(1, 9, 5);
   generate::Rng rng(5);
-  auto g = questions::mask(p, QuestionType::SongsTags, questions::kReleasedMasking,
-                           questions::partial_shuffle([&rng](std::uint64_t n) { return rng.below(static_cast<std::uint32_t>(n)); }));
+  auto g = questions::mask(
+      p, QuestionType::SongsTags, questions::kReleasedMasking,
+      questions::partial_shuffle([&rng](std::uint64_t n) { return rng.below(static_cast<std::uint32_t>(n)); }));
   EXPECT_EQ(g.question.songs, (std::vector<arena::SongId>{100, 102, 105, 106, 108}));
   EXPECT_EQ(g.answer.songs, (std::vector<arena::SongId>{101, 103, 104, 107}));
   EXPECT_EQ(g.question.tags, (std::vector<std::string>{"a", "c", "e"}));

@@ -91,9 +91,9 @@ std::string error_of(F&& f) {
   return "<no melon::Error>";
 }
 
-#define EXPECT_ERROR_MENTIONS(stmt, text)                              \
-  do {                                                                 \
-    const std::string msg_ = error_of([&] { stmt; });                  \
+#define EXPECT_ERROR_MENTIONS(stmt, text)                                 \
+  do {                                                                    \
+    const std::string msg_ = error_of([&] { stmt; });                     \
     EXPECT_NE(msg_.find(text), std::string::npos) << "message: " << msg_; \
   } while (0)
 
@@ -197,14 +197,26 @@ TEST(RankXgboost, ProgressGetsValidationMetricEveryLogEveryRoundsAndAtTheEnd) {
   o.rounds = 12;
   std::vector<int> rounds;
   std::vector<std::string> evals;
-  Booster::train(train, o, &valid, [&](int r, const std::string& e) { rounds.push_back(r); evals.push_back(e); }, 5);
+  Booster::train(
+      train, o, &valid,
+      [&](int r, const std::string& e) {
+        rounds.push_back(r);
+        evals.push_back(e);
+      },
+      5);
   EXPECT_EQ(rounds, (std::vector<int>{5, 10, 12}));
   for (const std::string& e : evals) EXPECT_NE(e.find("valid-ndcg@100:"), std::string::npos) << e;
   EXPECT_EQ(evals.back().rfind("[12]", 0), 0u) << evals.back();
 
   rounds.clear();
   evals.clear();
-  Booster::train(train, o, nullptr, [&](int r, const std::string& e) { rounds.push_back(r); evals.push_back(e); }, 5);
+  Booster::train(
+      train, o, nullptr,
+      [&](int r, const std::string& e) {
+        rounds.push_back(r);
+        evals.push_back(e);
+      },
+      5);
   EXPECT_EQ(rounds, (std::vector<int>{5, 10, 12}));
   EXPECT_EQ(evals, (std::vector<std::string>(3, "")));
 }

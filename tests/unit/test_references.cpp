@@ -137,7 +137,7 @@ TEST(References, ItemKnnDampingDemotesThePopularCandidate) {
 TEST(References, NoneReturnsAQuestionItemADuplicateALateSongOrAShortList) {
   World w;
   std::vector<arena::Playlist> qs = {question(10, {10, 11, 1}, {"ballad"}), question(11, {20, 2, 150}, {}),
-                                     question(12, {}, {"rock", "pop"}), question(13, {}, {}, "rainy day"),
+                                     question(12, {}, {"rock", "pop"}),     question(13, {}, {}, "rainy day"),
                                      question(14, {}, {}, "nothing known"), question(15, {399}, {"unknown tag"}),
                                      question(16, {200, 201}, {"misc1"})};
   for (auto m : kAll) {
@@ -320,6 +320,7 @@ TEST(CandidateSources, TheTitleSourceAnswersFromTheTitleAlone) {
   ASSERT_EQ(got.size(), 1u);
   recommend::Workspace ws;
   expect_same(got[0], recommend::candidates(*knn, c, question(1, {}, {}, "quiet night"), opt, no_dates, 7, 3, ws));
-  EXPECT_EQ(std::count_if(got[0].songs.begin(), got[0].songs.end(), [](auto& s) { return s.first == 10 || s.first == 11; }),
-            2);  // the title's group, not the shown songs'
+  EXPECT_EQ(
+      std::count_if(got[0].songs.begin(), got[0].songs.end(), [](auto& s) { return s.first == 10 || s.first == 11; }),
+      2);  // the title's group, not the shown songs'
 }

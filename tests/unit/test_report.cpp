@@ -26,8 +26,8 @@ namespace {
   std::size_t i = 0;
   auto text_ok = [&](std::size_t a, std::size_t b) {
     for (std::size_t k = a; k < b; ++k)
-      if (s[k] == '&' && !std::regex_search(s.begin() + k, s.begin() + std::min(b, k + 8),
-                                            std::regex("^&(amp|lt|gt|quot|#39);")))
+      if (s[k] == '&' &&
+          !std::regex_search(s.begin() + k, s.begin() + std::min(b, k + 8), std::regex("^&(amp|lt|gt|quot|#39);")))
         return false;
     return true;
   };
@@ -53,8 +53,8 @@ namespace {
     if (tag[0] == '/') {
       const std::string name = tag.substr(1);
       if (open.empty() || open.back() != name)
-        return ::testing::AssertionFailure() << "</" << name << "> closes <" << (open.empty() ? "" : open.back())
-                                             << "> at " << lt;
+        return ::testing::AssertionFailure()
+               << "</" << name << "> closes <" << (open.empty() ? "" : open.back()) << "> at " << lt;
       open.pop_back();
     } else if (tag.back() != '/') {
       const std::string name = tag.substr(0, tag.find_first_of(" \n\t"));

@@ -11,10 +11,10 @@
 #include "melon/arena/candidates.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/eval/metric.hpp"
+#include "melon/questions/held_out.hpp"
 #include "melon/rank/features.hpp"
 #include "melon/rank/rerank.hpp"
 #include "melon/recommend/references.hpp"
-#include "melon/questions/held_out.hpp"
 #include "../support/playlists.hpp"
 
 using namespace melon;
@@ -44,7 +44,8 @@ void expect_valid(const std::vector<arena::Result>& results, const std::vector<a
     EXPECT_EQ(r.id, q.id);
     ASSERT_EQ(r.songs.size(), 100u) << "question " << q.id;
     ASSERT_EQ(r.tags.size(), 10u) << "question " << q.id;
-    EXPECT_EQ(std::set<arena::SongId>(r.songs.begin(), r.songs.end()).size(), 100u) << "duplicate song, question " << q.id;
+    EXPECT_EQ(std::set<arena::SongId>(r.songs.begin(), r.songs.end()).size(), 100u)
+        << "duplicate song, question " << q.id;
     EXPECT_EQ(std::set<std::string>(r.tags.begin(), r.tags.end()).size(), 10u) << "duplicate tag, question " << q.id;
     for (auto s : q.songs) EXPECT_EQ(std::count(r.songs.begin(), r.songs.end(), s), 0) << "shown song " << s;
     for (auto& t : q.tags) EXPECT_EQ(std::count(r.tags.begin(), r.tags.end(), t), 0) << "shown tag " << t;
@@ -119,7 +120,7 @@ TEST(RerankFeatures, PoolExcludesShownItemsAndMarksSourcesThatDidNotProposeAsMis
   EXPECT_EQ(at(0, "sources"), 2.0f);
   EXPECT_TRUE(std::isnan(at(2, "a.rank")));  // 14 came from b only
   EXPECT_EQ(at(2, "sources"), 1.0f);
-  EXPECT_EQ(at(1, "same_artist"), 2.0f);  // 12 shares artist 1 with both shown songs
+  EXPECT_EQ(at(1, "same_artist"), 2.0f);        // 12 shares artist 1 with both shown songs
   EXPECT_TRUE(std::isnan(at(1, "audio_cos")));  // no audio given
   const auto tnames = rank::tag_features(ctx);
   const auto in_title = std::find(tnames.begin(), tnames.end(), "in_title") - tnames.begin();

@@ -7,7 +7,9 @@
 using melon::text::tokenize;
 
 namespace {
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 }  // namespace
 
 TEST(Tokenize, KoreanWordsAndCharacterNgrams) {
@@ -18,7 +20,7 @@ TEST(Tokenize, KoreanWordsAndCharacterNgrams) {
   EXPECT_TRUE(has(t, "g:행같"));
   EXPECT_TRUE(has(t, "g:같은"));
   EXPECT_TRUE(has(t, "g:여행같"));
-  EXPECT_FALSE(has(t, "g:음악"));  // a two-letter word is its own token already
+  EXPECT_FALSE(has(t, "g:음악"));   // a two-letter word is its own token already
   EXPECT_FALSE(has(t, "g:은 음"));  // n-grams never cross words
 }
 
@@ -45,7 +47,9 @@ TEST(Tokenize, EmptyAndInvalidInputNeverFail) {
   EXPECT_TRUE(tokenize("").empty());
   EXPECT_TRUE(tokenize("   !!! ...").empty());
   // Stray continuation bytes, a truncated sequence and an overlong '/' are dropped.
-  auto t = tokenize(std::string("ab\x80\xC0\xAF" "cd \xE6\x97"));
+  auto t = tokenize(
+      std::string("ab\x80\xC0\xAF"
+                  "cd \xE6\x97"));
   EXPECT_TRUE(has(t, "w:abcd"));
   for (auto& s : t) EXPECT_EQ(melon::text::decode_utf8(s).size() > 0, true);
 }

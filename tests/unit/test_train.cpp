@@ -3,15 +3,15 @@
 
 #include <set>
 
-#include "melon/error.hpp"
 #include "melon/ae/audio.hpp"
 #include "melon/ae/corrupt.hpp"
 #include "melon/ae/encode.hpp"
 #include "melon/ae/vocab.hpp"
-#include "melon/train/config.hpp"
+#include "melon/error.hpp"
 #include "melon/questions/held_out.hpp"
-#include "melon/train/held_out.hpp"
 #include "melon/questions/types.hpp"
+#include "melon/train/config.hpp"
+#include "melon/train/held_out.hpp"
 
 using namespace melon;
 using namespace melon::ae;
@@ -95,12 +95,14 @@ struct Fixture {
 
 TEST(Corruption, ShowsHalfLikeTheSplitAndTargetsTheWhole) {
   Fixture f;
-  auto e = encode(pl(1, [] {
-                    std::vector<arena::SongId> s;
-                    for (int i = 0; i < 20; ++i) s.push_back(i);
-                    return s;
-                  }(),
-                     {"a", "b", "c", "d"}, "hello world"),
+  auto e = encode(pl(
+                      1,
+                      [] {
+                        std::vector<arena::SongId> s;
+                        for (int i = 0; i < 20; ++i) s.push_back(i);
+                        return s;
+                      }(),
+                      {"a", "b", "c", "d"}, "hello world"),
                   f.v, {});
   std::map<std::string, int> kinds;
   for (std::uint64_t seed = 0; seed < 2000; ++seed) {
@@ -152,7 +154,7 @@ TEST(Audio, StandardisesAndRejectsBadInput) {
   EXPECT_NEAR(a.row(3)[0], -1.0, 1e-6);
   EXPECT_NEAR(a.row(1)[1], 1.0, 1e-6);
   EXPECT_THROW(make_audio({1, 1}, {1, 2}, 1, {}, {}, "x.h5"), Error);  // duplicate id
-  EXPECT_THROW(make_audio({1}, {1, 2, 3}, 2, {}, {}, "x.h5"), Error);   // shape
+  EXPECT_THROW(make_audio({1}, {1, 2, 3}, 2, {}, {}, "x.h5"), Error);  // shape
   EXPECT_THROW(make_audio({1}, {NAN}, 1, {}, {}, "x.h5"), Error);
   // A stored normalisation is reused as is.
   auto b = make_audio({0}, {5}, 1, {4.0}, {2.0});

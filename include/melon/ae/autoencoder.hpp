@@ -55,7 +55,7 @@ struct Layout {
   Dims dims;
   std::vector<Tensor> tensors;
   std::int64_t total = 0;
-  std::int64_t sparse_end = 0;  // [0, sparse_end): the input embedding E (n_inputs x hidden[0])
+  std::int64_t sparse_end = 0;                       // [0, sparse_end): the input embedding E (n_inputs x hidden[0])
   const Tensor& get(const std::string& name) const;  // MELON_ASSERTs that it exists
   bool has(const std::string& name) const;
 };
@@ -84,7 +84,7 @@ struct Batch {
 
 // Per-batch sums (not means): the trainer allreduces them and divides.
 struct LossSums {
-  double song = 0, tag = 0;          // Σ over examples with targets of the group loss (unweighted)
+  double song = 0, tag = 0;            // Σ over examples with targets of the group loss (unweighted)
   std::int64_t n_song = 0, n_tag = 0;  // examples that had targets in the group
 };
 

@@ -26,17 +26,17 @@ struct Checkpoint {
   Layout layout;
   std::vector<float> params, adam_m, adam_v;  // adam_* empty when read without moments
   std::int64_t step = 0, epoch = 0, epoch_step = 0;
-  std::vector<std::int64_t> order;            // the current epoch's permutation of the examples
-  std::array<std::uint64_t, 4> rng_state{};   // of the shuffle that made `order`
+  std::vector<std::int64_t> order;           // the current epoch's permutation of the examples
+  std::array<std::uint64_t, 4> rng_state{};  // of the shuffle that made `order`
   int ranks = 1;
   std::string config;  // fingerprint text
   std::uint64_t config_hash = 0, vocab_hash = 0;
   Vocab vocab;
   text::TokenizerOptions tokenizer;
   std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
-  std::string pca_path;                          // where the audio came from (predict's default)
-  AudioMap audio_map = AudioMap::Joint;          // audio.hpp (checkpoints without the attribute: joint)
-  bool audio_input = true;                       // model.hpp (checkpoints without the attribute: on)
+  std::string pca_path;                         // where the audio came from (predict's default)
+  AudioMap audio_map = AudioMap::Joint;         // audio.hpp (checkpoints without the attribute: joint)
+  bool audio_input = true;                      // model.hpp (checkpoints without the attribute: on)
   // Cold songs (outside the vocabulary, scored by audio): whether they help
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;

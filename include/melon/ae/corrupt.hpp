@@ -29,8 +29,8 @@ struct Corruption {
 // false: a question as given), targets = the whole playlist's vocabulary items.
 // The corruption draws only from rng_seed, derived per (seed, epoch, example),
 // so it does not depend on which rank handles the example.
-void add_example(Batch& b, const Encoded& e, const Dims& d, const AudioTable& audio, bool corrupt,
-                 const Corruption& c, std::uint64_t rng_seed);
+void add_example(Batch& b, const Encoded& e, const Dims& d, const AudioTable& audio, bool corrupt, const Corruption& c,
+                 std::uint64_t rng_seed);
 
 // Indices of k items of n, chosen uniformly, returned ascending (file order kept).
 std::vector<std::size_t> pick(std::size_t n, std::size_t k, Rng& rng);

@@ -20,8 +20,8 @@ struct Model {
   std::vector<float> params;
   Vocab vocab;
   text::TokenizerOptions tokenizer;
-  AudioTable audio;         // empty: no audio
-  Mat<float> song_audio;    // vocabulary songs: features ⊕ 1 (empty without audio)
+  AudioTable audio;       // empty: no audio
+  Mat<float> song_audio;  // vocabulary songs: features ⊕ 1 (empty without audio)
   AudioMap audio_map = AudioMap::Joint;
   Mat<float> cold_map;      // Fitted: (audio_dim + 1) x last hidden width, audio ⊕ 1 -> output row
   bool audio_input = true;  // the shown songs' mean audio feeds the hidden layer
@@ -33,10 +33,10 @@ struct Model {
   }
   // Out-of-vocabulary songs with audio, scored through the audio map.
   std::vector<arena::SongId> cold_ids;
-  Mat<float> cold_audio;    // cold_ids.size() x (audio_dim + 1)
+  Mat<float> cold_audio;  // cold_ids.size() x (audio_dim + 1)
   float cold_bias = 0;
-  bool cold_enabled = true;  // chosen on the held-out questions at training time
-  double cold_shift = 0;     // added to the calibrated cold bias
+  bool cold_enabled = true;            // chosen on the held-out questions at training time
+  double cold_shift = 0;               // added to the calibrated cold bias
   std::vector<std::int64_t> held_out;  // training playlist ids the model never saw (checkpoint.hpp)
 };
 

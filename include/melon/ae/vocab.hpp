@@ -13,7 +13,7 @@
 namespace melon::ae {
 
 struct VocabOptions {
-  int min_song_count = 2;   // songs in fewer training playlists get no row of their own
+  int min_song_count = 2;  // songs in fewer training playlists get no row of their own
   int min_tag_count = 2;
   int min_token_count = 2;  // title tokens: playlists whose title has the token
   text::TokenizerOptions tokenizer;

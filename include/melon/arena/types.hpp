@@ -13,11 +13,11 @@ using SongId = std::int32_t;
 
 struct Playlist {
   std::int64_t id = 0;
-  std::string title;               // plylst_title; may be empty in questions
-  std::vector<SongId> songs;       // in file order
-  std::vector<std::string> tags;   // in file order
+  std::string title;              // plylst_title; may be empty in questions
+  std::vector<SongId> songs;      // in file order
+  std::vector<std::string> tags;  // in file order
   std::int64_t like_cnt = 0;
-  std::string updt_date;           // "YYYY-MM-DD hh:mm:ss.mmm" as released
+  std::string updt_date;  // "YYYY-MM-DD hh:mm:ss.mmm" as released
 };
 
 struct Song {

@@ -32,8 +32,7 @@ std::vector<const Command*> all_commands();
 // Adds --help and --config, parses argv and the config file into vm.
 // Returns false after printing help (the command should return 0).
 // Throws melon::Error for unknown options or unreadable config files.
-bool parse(const std::string& command, po::options_description& desc, int argc, char** argv,
-           po::variables_map& vm);
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm);
 
 // The INI as (key, value) pairs that apply to `command`: top-level keys and
 // keys in [command]. Values are plain strings: nothing is evaluated.

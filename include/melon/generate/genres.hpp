@@ -15,12 +15,12 @@ constexpr int kDetailGenres = 224;
 constexpr int kGenre9000 = 99;  // sentinel major index for GN9000
 
 struct GenreTable {
-  std::vector<std::string> major_code;                // "GN0100" .. "GN3000"
+  std::vector<std::string> major_code;  // "GN0100" .. "GN3000"
   std::vector<std::string> major_name;
   std::vector<std::vector<std::string>> detail_code;  // [major] -> "GNxx01", "GNxx02", ...
   std::vector<std::vector<std::string>> detail_name;
-  std::vector<double> popularity;                     // how often a taste is built on each major
-  std::vector<std::string> tag_word;                  // the tag people write for the genre ("발라드", "힙합")
+  std::vector<double> popularity;     // how often a taste is built on each major
+  std::vector<std::string> tag_word;  // the tag people write for the genre ("발라드", "힙합")
 };
 
 const GenreTable& genre_table();

@@ -68,11 +68,11 @@ class PlaylistGenerator {
   Vocab vocab_;
   std::vector<std::int64_t> ids_;
   AliasTable taste_pick_;
-  std::vector<AliasTable> neighbour_;            // [taste] -> second taste
+  std::vector<AliasTable> neighbour_;  // [taste] -> second taste
   std::vector<std::vector<std::int32_t>> taste_artists_;
-  std::vector<AliasTable> artist_pick_;          // [taste] -> index into taste_artists_
-  std::vector<double> cum_;                      // per slot: artist-local inclusive prefix of weights
-  AliasTable global_;                            // all slots by weight
+  std::vector<AliasTable> artist_pick_;  // [taste] -> index into taste_artists_
+  std::vector<double> cum_;              // per slot: artist-local inclusive prefix of weights
+  AliasTable global_;                    // all slots by weight
   // Deep cuts of one taste, by release date; each is handed out once, to a
   // playlist dated after its release (a "next free" union-find skips taken ones).
   class DeepPool {
@@ -83,8 +83,8 @@ class PlaylistGenerator {
     std::int32_t find(std::int32_t i);
     std::vector<std::int32_t> slots_, dates_, next_free_;
   };
-  std::vector<DeepPool> deep_;                   // [taste]
-  std::vector<std::int32_t> date_;               // per slot: SongWorld::date_key, cached
+  std::vector<DeepPool> deep_;      // [taste]
+  std::vector<std::int32_t> date_;  // per slot: SongWorld::date_key, cached
   SamplerStats stats_;
   std::int64_t last_index_ = -1;
 };

@@ -15,7 +15,8 @@
 
 namespace melon::generate {
 
-constexpr double kQuestionMix[4] = {0.42, 0.39, 0.11, 0.08};  // SongsOnly, SongsTags, TagsOnly (title + tags), TitleOnly
+constexpr double kQuestionMix[4] = {0.42, 0.39, 0.11,
+                                    0.08};  // SongsOnly, SongsTags, TagsOnly (title + tags), TitleOnly
 
 // Exactly round(share * n) questions of each type (remainders to the largest),
 // in a seeded random order.

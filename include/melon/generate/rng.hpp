@@ -48,7 +48,9 @@ class Rng : public melon::Rng {
   explicit Rng(std::uint64_t seed) : melon::Rng(seed + kSplitmixGamma) {}
   Rng(std::uint64_t seed, std::uint64_t purpose, std::uint64_t index) : Rng(mix(seed, purpose, index)) {}
   std::uint32_t below(std::uint32_t n) { return below32(n); }
-  int range(int lo, int hi) { return lo + static_cast<int>(below(static_cast<std::uint32_t>(hi - lo + 1))); }  // inclusive
+  int range(int lo, int hi) {
+    return lo + static_cast<int>(below(static_cast<std::uint32_t>(hi - lo + 1)));
+  }  // inclusive
 };
 
 // Walker/Vose alias table: O(1) draws from a fixed discrete distribution.

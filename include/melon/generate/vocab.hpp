@@ -15,8 +15,8 @@
 namespace melon::generate {
 
 struct VocabKnobs {
-  double tag_noise = 0.035;  // share of tags from the open tail (no taste signal, mostly used once)
-  double short_titles = 0.05;   // share of one-word titles: the source of duplicated titles
+  double tag_noise = 0.035;    // share of tags from the open tail (no taste signal, mostly used once)
+  double short_titles = 0.05;  // share of one-word titles: the source of duplicated titles
 };
 
 class Vocab {
@@ -37,8 +37,8 @@ class Vocab {
 
   std::uint64_t seed_;
   int tastes_;
-  std::size_t pool_words_;           // words per taste pool
-  std::size_t short_title_words_;    // one-word titles come from the first this many pool words
+  std::size_t pool_words_;         // words per taste pool
+  std::size_t short_title_words_;  // one-word titles come from the first this many pool words
   std::uint64_t tail_size_;
   VocabKnobs knobs_;
   std::vector<std::vector<std::string>> pool_;  // [taste] -> words, most used first

@@ -52,11 +52,11 @@ struct Album {
 
 // Per-song flags.
 enum SongFlag : std::uint8_t {
-  kFlagTwoMajors = 1,     // song_gn_gnr_basket has the artist's secondary major too
-  kFlagThreeMajors = 2,   // ... and a third
-  kFlag9000 = 4,      // basket is ["GN9000"] (absent from genre_gn_all.json)
-  kFlagDeep = 8,          // a deep cut: never drawn by popularity, used at most once on purpose
-  kFlagCatchAll = 16,     // detail basket also lists GNxx01
+  kFlagTwoMajors = 1,    // song_gn_gnr_basket has the artist's secondary major too
+  kFlagThreeMajors = 2,  // ... and a third
+  kFlag9000 = 4,         // basket is ["GN9000"] (absent from genre_gn_all.json)
+  kFlagDeep = 8,         // a deep cut: never drawn by popularity, used at most once on purpose
+  kFlagCatchAll = 16,    // detail basket also lists GNxx01
 };
 
 // Songs live in "slots": creation order, contiguous per album and per artist.

@@ -41,7 +41,7 @@ class Handle {
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
-  void reset() noexcept;                        // closes, ignoring failure (unwinding paths)
+  void reset() noexcept;                       // closes, ignoring failure (unwinding paths)
   void close(const char* op, const Where& w);  // closes and throws on failure
 
  private:

@@ -35,8 +35,8 @@ struct FeatureSpec {
 
 // Throws melon::Error for a spec that cannot work (pool < 1, frames < 1).
 void validate(const FeatureSpec& spec);
-int feature_windows(const FeatureSpec& spec);  // W
-int feature_dim(const FeatureSpec& spec);      // D = 48 * W
+int feature_windows(const FeatureSpec& spec);   // W
+int feature_dim(const FeatureSpec& spec);       // D = 48 * W
 std::string describe(const FeatureSpec& spec);  // one line for logs and attributes
 
 struct FeatureInfo {

@@ -49,23 +49,23 @@ struct RowStatus {
 class RowSource {
  public:
   virtual ~RowSource() = default;
-  virtual std::int64_t size() const = 0;                 // candidates on this rank
-  virtual int dim() const = 0;                           // D, the same on every rank
-  virtual std::int64_t key(std::int64_t i) const = 0;    // stable id of candidate i (song id)
+  virtual std::int64_t size() const = 0;               // candidates on this rank
+  virtual int dim() const = 0;                         // D, the same on every rank
+  virtual std::int64_t key(std::int64_t i) const = 0;  // stable id of candidate i (song id)
   // Writes candidate i's row into out[0, dim()). Called concurrently for
   // different i from worker threads.
   virtual RowStatus row(std::int64_t i, float* out) const = 0;
 };
 
 struct Options {
-  int components = 10;   // k
-  int oversample = 10;   // p
-  int power_iters = 2;   // q (multi-pass only)
+  int components = 10;  // k
+  int oversample = 10;  // p
+  int power_iters = 2;  // q (multi-pass only)
   std::uint64_t seed = 0;
   bool single_pass = false;
-  std::int64_t block = 256;       // rows per streamed block
-  int threads = 1;                // worker threads per rank (feature making and GEMM)
-  std::int64_t cache_bytes = 0;   // per rank: keep feature rows in memory between passes when they fit
+  std::int64_t block = 256;      // rows per streamed block
+  int threads = 1;               // worker threads per rank (feature making and GEMM)
+  std::int64_t cache_bytes = 0;  // per rank: keep feature rows in memory between passes when they fit
   // A folder (local scratch) where a rank whose rows are not kept in memory
   // writes them during the first pass it runs, in one file unlinked as soon
   // as it is made, and reads them back in later passes instead of making them
@@ -96,21 +96,21 @@ struct PassStat {
 };
 
 struct Result {
-  int k = 0, sketch = 0;          // sketch: l actually used (k + p, capped by N and D)
+  int k = 0, sketch = 0;  // sketch: l actually used (k + p, capped by N and D)
   int dim = 0;
-  std::int64_t rows_total = 0;    // N: rows read, all ranks
-  std::int64_t row_offset = 0;    // global index of this rank's first row
+  std::int64_t rows_total = 0;     // N: rows read, all ranks
+  std::int64_t row_offset = 0;     // global index of this rank's first row
   std::vector<std::int64_t> rows;  // candidate index of each local row, in order
   std::vector<Skip> skipped;       // this rank's skipped candidates
   std::int64_t skipped_total = 0, nonfinite_total = 0;
-  Eigen::MatrixXd scores;          // local rows x k
-  Eigen::MatrixXd components;      // k x D, unit rows; sign: largest-|x| entry positive
+  Eigen::MatrixXd scores;      // local rows x k
+  Eigen::MatrixXd components;  // k x D, unit rows; sign: largest-|x| entry positive
   Eigen::VectorXd singular_values, explained_variance, explained_variance_ratio, mean;
-  double total_variance = 0;       // ||Ac||_F^2 / (N - 1)
-  std::vector<PassStat> passes;    // the passes this run executed
+  double total_variance = 0;     // ||Ac||_F^2 / (N - 1)
+  std::vector<PassStat> passes;  // the passes this run executed
   int passes_total = 0;
-  int resumed_after = -1;          // last pass taken from a checkpoint, -1 if none
-  int qr_shifted_steps = 0;        // shifted Cholesky-QR steps taken (ill-conditioned sketches)
+  int resumed_after = -1;    // last pass taken from a checkpoint, -1 if none
+  int qr_shifted_steps = 0;  // shifted Cholesky-QR steps taken (ill-conditioned sketches)
 };
 
 // Thrown after checkpointing pass `pass` when Options::stop_after_pass asks for it.

@@ -29,8 +29,8 @@ namespace melon::pca {
 
 // What a run carries from pass to pass, and exactly what a checkpoint saves.
 struct State {
-  int pass = -1;    // last finished pass
-  int sketch = 0;   // l: sketch columns in use (k + p, capped by N and D); set by pass 0
+  int pass = -1;   // last finished pass
+  int sketch = 0;  // l: sketch columns in use (k + p, capped by N and D); set by pass 0
   // Over all ranks once pass 0 has ended (nonfinite_total counts this rank's while it runs).
   std::int64_t rows_total = 0, skipped_total = 0, nonfinite_total = 0;
   double total_ss = 0;             // ||Ac||_F^2 once known

@@ -28,7 +28,7 @@ namespace melon::questions {
 
 constexpr std::size_t kAnswerSongs = 100, kAnswerTags = 10;  // what an answer keeps of a removed list
 
-enum class Half { Shown, Hidden };      // the side of a masked list that gets exactly len / 2 items
+enum class Half { Shown, Hidden };         // the side of a masked list that gets exactly len / 2 items
 enum class Title { Keep, HideWithSongs };  // HideWithSongs: blank in questions that show songs
 struct Masking {
   Half half;

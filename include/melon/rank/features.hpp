@@ -31,7 +31,7 @@ struct FeatureContext {
   std::vector<Source> sources;
   const recommend::Corpus* corpus = nullptr;  // popularity (item counts), tag ids
   const arena::SongMeta* meta = nullptr;      // may be null: no artist/album/genre/date features
-  const ae::AudioTable* audio = nullptr;   // may be null or empty: no audio feature
+  const ae::AudioTable* audio = nullptr;      // may be null or empty: no audio feature
   text::TokenizerOptions tokenizer;
   std::size_t songs_per_source = 200;  // how deep into each source's list the pool reaches
   std::size_t tags_per_source = 20;
@@ -44,7 +44,7 @@ struct Pool {
   std::vector<arena::SongId> songs;
   std::vector<float> song_x;  // songs.size() x song_features(ctx).size()
   std::vector<std::string> tags;
-  std::vector<float> tag_x;   // tags.size() x tag_features(ctx).size()
+  std::vector<float> tag_x;  // tags.size() x tag_features(ctx).size()
 };
 
 std::vector<std::string> song_features(const FeatureContext& ctx);

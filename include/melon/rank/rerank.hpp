@@ -32,9 +32,9 @@ namespace melon::rank {
 
 struct RerankOptions {
   std::vector<std::string> references{"item-knn", "playlist-knn", "ease"};
-  bool title_source = true;     // item-knn over the title's tokens alone, for every question
-  bool use_audio = true;        // audio similarity feature (needs PCA scores)
-  bool use_titles = true;       // off: titles are blanked in every question (ablation)
+  bool title_source = true;  // item-knn over the title's tokens alone, for every question
+  bool use_audio = true;     // audio similarity feature (needs PCA scores)
+  bool use_titles = true;    // off: titles are blanked in every question (ablation)
   // false: no learning; the pool is ordered by reciprocal-rank fusion,
   // sum over sources of 1 / (60 + rank) (the "without the reranker" ablation).
   bool learned = true;
@@ -50,17 +50,17 @@ struct RerankOptions {
   std::uint64_t seed = 1;
   BoosterOptions songs, tags;
   recommend::ReferenceOptions ref;
-  int threads = 0;  // per rank; 0: cores / ranks per node
+  int threads = 0;        // per rank; 0: cores / ranks per node
   std::string model_dir;  // when set, rank 0 writes the two models and their feature lists there
 };
 
 struct RerankInputs {
   const std::vector<arena::Playlist>* train = nullptr;
   const std::vector<arena::Playlist>* questions = nullptr;
-  const arena::SongMeta* meta = nullptr;  // may be null
-  std::string checkpoint_dir;             // empty: no autoencoder source
+  const arena::SongMeta* meta = nullptr;    // may be null
+  std::string checkpoint_dir;               // empty: no autoencoder source
   ae::Weights weights = ae::Weights::Best;  // which of its weights (ae/checkpoint.hpp)
-  std::string pca;                        // PCA HDF5 for the audio feature (and the autoencoder's audio)
+  std::string pca;                          // PCA HDF5 for the audio feature (and the autoencoder's audio)
 };
 
 // Collective. Answers in question order on rank 0; other ranks get none.

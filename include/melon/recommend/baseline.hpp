@@ -19,8 +19,8 @@ enum class BaselineMethod { MostPopular, GenreMostPopular };
 BaselineMethod parse_baseline(const std::string& name);  // throws on unknown names
 
 struct Popularity {
-  std::vector<arena::SongId> songs;  // by descending count, ties by id; only songs seen in training
-  std::vector<std::string> tags;     // by descending count, ties by name
+  std::vector<arena::SongId> songs;      // by descending count, ties by id; only songs seen in training
+  std::vector<std::string> tags;         // by descending count, ties by name
   std::vector<std::int64_t> song_count;  // indexed by song id
 };
 
@@ -33,7 +33,6 @@ std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine
 
 // Answers on rank 0 (in question order); other ranks get an empty vector.
 std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector<arena::Playlist>& train,
-                                        const std::vector<arena::Playlist>& questions,
-                                        const arena::SongMeta* meta);
+                                        const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta);
 
 }  // namespace melon::recommend

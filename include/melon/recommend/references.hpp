@@ -27,16 +27,16 @@
 
 #include <Eigen/Dense>
 
+#include "melon/arena/candidates.hpp"
 #include "melon/arena/types.hpp"
 #include "melon/recommend/baseline.hpp"
-#include "melon/arena/candidates.hpp"
 #include "melon/text/tokenize.hpp"
 
 namespace melon::recommend {
 
 enum class ReferenceMethod { ItemKnn, PlaylistKnn, Ease };
-const char* to_string(ReferenceMethod m);                 // item-knn | playlist-knn | ease
-bool is_reference(const std::string& name);               // item-knn | playlist-knn | ease
+const char* to_string(ReferenceMethod m);                  // item-knn | playlist-knn | ease
+bool is_reference(const std::string& name);                // item-knn | playlist-knn | ease
 ReferenceMethod parse_reference(const std::string& name);  // throws melon::Error on other names
 
 struct ReferenceOptions {
@@ -61,7 +61,6 @@ struct ReferenceOptions {
   text::TokenizerOptions tokenizer;
 };
 
-
 // Training playlists as sets of items in one id space: songs [0, n_songs),
 // tags [n_songs, n_songs + tags.size()), title tokens after them. Identical on
 // every rank (vocabularies in first-seen order over the whole list).
@@ -69,7 +68,7 @@ struct Corpus {
   std::size_t n_songs = 0;
   std::vector<std::string> tags, tokens;
   std::unordered_map<std::string, std::int32_t> tag_item, token_item;  // name -> item id
-  std::vector<std::int64_t> offsets;   // playlist p holds items[offsets[p] .. offsets[p+1]), sorted, unique
+  std::vector<std::int64_t> offsets;    // playlist p holds items[offsets[p] .. offsets[p+1]), sorted, unique
   std::vector<std::int64_t> tokens_at;  // ... of which items[tokens_at[p] .. offsets[p+1]) are title tokens
   std::vector<std::int32_t> items;
   std::vector<std::int64_t> item_offsets;  // item i is in playlists[item_offsets[i] .. item_offsets[i+1])
@@ -118,9 +117,9 @@ std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, co
 
 // Up to n_songs songs and n_tags tags for question q. song_dates: by song id
 // (empty: no date filter).
-arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q, const ReferenceOptions& opt,
-                      const std::vector<std::int32_t>& song_dates, std::size_t n_songs, std::size_t n_tags,
-                      Workspace& ws);
+arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q,
+                             const ReferenceOptions& opt, const std::vector<std::int32_t>& song_dates,
+                             std::size_t n_songs, std::size_t n_tags, Workspace& ws);
 // The answer: top of the candidates, filled from popularity to 100 songs and
 // 10 tags (dated songs last: only a tiny catalogue needs them).
 arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena::Playlist& q,
@@ -129,9 +128,9 @@ arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena
 // Collective. This rank's block of questions (mpi::block_range), in order.
 // meta may be null (no date filter, song ids bounded by the training data).
 std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
-                                             const std::vector<arena::Playlist>& questions,
-                                             const arena::SongMeta* meta, const ReferenceOptions& opt,
-                                             std::size_t n_songs, std::size_t n_tags);
+                                                    const std::vector<arena::Playlist>& questions,
+                                                    const arena::SongMeta* meta, const ReferenceOptions& opt,
+                                                    std::size_t n_songs, std::size_t n_tags);
 // Collective. Answers in question order on rank 0; other ranks get none.
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,

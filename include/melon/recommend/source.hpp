@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "melon/arena/types.hpp"
-#include "melon/util/thread_pool.hpp"
 #include "melon/arena/candidates.hpp"
+#include "melon/arena/types.hpp"
 #include "melon/recommend/references.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::recommend {
 
@@ -29,7 +29,7 @@ class CandidateSource {
   // Up to n_songs songs and n_tags tags for each question (Candidates'
   // rules), in question order. Local to the calling rank: no MPI.
   virtual std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> questions, std::size_t n_songs,
-                                             std::size_t n_tags, util::ThreadPool& threads) const = 0;
+                                                    std::size_t n_tags, util::ThreadPool& threads) const = 0;
 };
 
 // A fitted reference recommender (make_reference) as a source. The corpus it
@@ -41,7 +41,6 @@ std::unique_ptr<CandidateSource> reference_source(std::string name, std::shared_
 // The title-token kNN: an item-knn reference asked about the question's title
 // tokens alone, whatever else the question shows (named "title").
 std::unique_ptr<CandidateSource> title_source(std::shared_ptr<const Reference> item_knn, const Corpus& c,
-                                              const ReferenceOptions& opt,
-                                              const std::vector<std::int32_t>& song_dates);
+                                              const ReferenceOptions& opt, const std::vector<std::int32_t>& song_dates);
 
 }  // namespace melon::recommend

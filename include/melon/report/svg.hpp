@@ -51,9 +51,9 @@ std::string line_plot(const LinePlot& p);
 // Bars in groups along x (one group per category, one bar per series).
 struct GroupedBars {
   Axes axes;
-  std::vector<std::string> groups;                // categories on the x axis
-  std::vector<std::string> series;                // one bar of each per group, one colour each
-  std::vector<std::vector<double>> values;        // [series][group]; NaN = no bar
+  std::vector<std::string> groups;          // categories on the x axis
+  std::vector<std::string> series;          // one bar of each per group, one colour each
+  std::vector<std::vector<double>> values;  // [series][group]; NaN = no bar
 };
 std::string grouped_bars(const GroupedBars& p);
 

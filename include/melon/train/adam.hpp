@@ -21,7 +21,8 @@ struct AdamStep {
 };
 
 // p, m, v, g: n elements; a dense update.
-void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n, util::ThreadPool& pool);
+void adam_dense(const AdamStep& s, float* p, float* m, float* v, const float* g, std::int64_t n,
+                util::ThreadPool& pool);
 
 // A block of n_rows x cols parameters whose gradient is zero except on `rows`
 // (ascending) with values row_grad (rows.size() x cols). Every row's moments

@@ -13,7 +13,7 @@ namespace melon::train {
 struct HeldOutSplit {
   std::vector<std::size_t> held;             // indices into the training playlists, ascending
   std::vector<const arena::Playlist*> data;  // what trains: the other training playlists, then the questions
-  std::vector<arena::Playlist> questions;    // one per held-out playlist (questions::held_out_question), in `held` order
+  std::vector<arena::Playlist> questions;  // one per held-out playlist (questions::held_out_question), in `held` order
   std::vector<arena::Result> answers;
 };
 

@@ -4,8 +4,8 @@
 // (std::shuffle and the std:: distributions are implementation-defined, so we
 // never use them for anything we persist). The generator keys its streams by
 // (seed, purpose, index) on top of this engine (generate/rng.hpp).
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
