@@ -13,7 +13,7 @@ pkgs=(
   libxgboost-dev
   python3 python3-numpy
   clang-format
-  chromium python3-pil
+  chromium python3-pil fonts-nanum
 )
 # Optional extras used only by benchmark scripts in tools/ (not by the build or tests):
 # scikit-learn for bench_pca.sh, PyTorch (with OpenBLAS, not the reference BLAS) for bench_train.sh.
