@@ -36,7 +36,7 @@ batch = 64
 threads = 1
 seed = 2
 EOF
-STAGES=generate,split,baseline,pca,train,predict,evaluate
+STAGES=generate,split,baseline,pca,train,predict,evaluate,report
 
 # Through Slurm: the data folder does not exist yet, so the chain starts with generate.
 start=$SECONDS
@@ -47,7 +47,7 @@ start=$SECONDS
   fail "the chain did not complete"
 }
 cat "$WORK/states.txt"
-echo "ok  chain of 7 stages completed in $((SECONDS - start)) s"
+echo "ok  chain of 8 stages completed in $((SECONDS - start)) s"
 for stage in ${STAGES//,/ }; do
   id=$(awk -v s=$stage '$1 == s {print $2}' "$WORK/run-slurm/jobs.txt")
   out=$WORK/run-slurm/logs/melon-$stage-$id.out err=$WORK/run-slurm/logs/melon-$stage-$id.err
@@ -57,6 +57,14 @@ for stage in ${STAGES//,/ }; do
   grep -qi "error" "$err" && { cat "$err"; fail "stage $stage: errors in $err"; }
 done
 echo "ok  per-stage logs: $(ls "$WORK/run-slurm/logs" | tr '\n' ' ')"
+# The chain's last stage: the run report, drawn from the chain's own outputs.
+rep=$WORK/run-slurm/report.html
+[ -s "$rep" ] || fail "the report stage wrote no $rep"
+for section in Scores Training "PCA of the spectrograms"; do
+  grep -q "<h2[^>]*>$section</h2>" "$rep" || fail "report: no '$section' section in $rep"
+done
+[ "$(grep -o '<svg' "$rep" | wc -l)" -ge 5 ] || fail "report: fewer than 5 plots in $rep"
+echo "ok  report.html: $(grep -o '<svg' "$rep" | wc -l) plots"
 
 # The same stages directly under mpirun, same job file.
 D=$WORK/data-direct R=$WORK/run-direct
