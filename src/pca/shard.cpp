@@ -108,16 +108,12 @@ std::vector<std::int64_t> costs_everywhere(MPI_Comm comm, std::int64_t n,
   const int p = mpi::size(comm), r = mpi::rank(comm);
   auto mine = mpi::block_range(n, r, p);
   std::string bytes(static_cast<std::size_t>(mine.end - mine.begin) * sizeof(std::int64_t), '\0');
-  std::string error;
-  try {
+  mpi::collective(comm, [&] {
     for (std::int64_t i = mine.begin; i < mine.end; ++i) {
       std::int64_t c = cost(i);
       std::memcpy(bytes.data() + (i - mine.begin) * sizeof c, &c, sizeof c);
     }
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  mpi::throw_if_any(comm, error);
+  });
   auto all = mpi::allgather_bytes(comm, bytes);
   std::vector<std::int64_t> out(static_cast<std::size_t>(n));
   std::size_t at = 0;

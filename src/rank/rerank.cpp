@@ -362,25 +362,20 @@ std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>
   auto rows = gather_rows(learning_rows(pools, l.questions, l.answers, mine.begin, static_cast<int>(song_names.size()),
                                         static_cast<int>(tag_names.size()), opt.split_song_model));
   std::array<std::string, kModels> bytes;
-  std::string error;
-  if (rank == 0) {
-    try {
-      for (int m = 0; m < kModels; ++m) {
-        if (m == kNoSongs && !opt.split_song_model) continue;
-        // Validation by held-out playlist: both questions of one playlist fall on the same side.
-        for (auto& q : rows[m].q) q = l.owner[static_cast<std::size_t>(q)];
-        const bool tags = m == kTags;
-        const auto& names = tags ? tag_names : song_names;
-        bytes[m] = learn(m == kSongsShown && !opt.split_song_model ? "songs" : kModelName[m], rows[m].d, rows[m].q,
-                         tags ? opt.tags : opt.songs, opt, tags ? 10 : 100, names)
-                       .save();
-        if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
-      }
-    } catch (const Error& e) {
-      error = e.what();
+  mpi::collective(mpi::world(), [&] {
+    if (rank != 0) return;
+    for (int m = 0; m < kModels; ++m) {
+      if (m == kNoSongs && !opt.split_song_model) continue;
+      // Validation by held-out playlist: both questions of one playlist fall on the same side.
+      for (auto& q : rows[m].q) q = l.owner[static_cast<std::size_t>(q)];
+      const bool tags = m == kTags;
+      const auto& names = tags ? tag_names : song_names;
+      bytes[m] = learn(m == kSongsShown && !opt.split_song_model ? "songs" : kModelName[m], rows[m].d, rows[m].q,
+                       tags ? opt.tags : opt.songs, opt, tags ? 10 : 100, names)
+                     .save();
+      if (!opt.model_dir.empty()) save_model(opt.model_dir, kModelFile[m], bytes[m], names);
     }
-  }
-  mpi::throw_if_any(mpi::world(), error);
+  });
   std::array<std::optional<Booster>, kModels> models;
   for (int m = 0; m < kModels; ++m) {
     if (m == kNoSongs && !opt.split_song_model) continue;

@@ -105,20 +105,16 @@ class Ease : public Reference {
     // One rank solves and broadcasts: the solve is the costly step, and every
     // rank then scores with exactly the same weights.
     std::vector<double> flat;
-    std::string error;
-    if (mpi::rank(mpi::world()) == 0) {
-      try {
-        const auto b = ease::weights(std::move(g), opt.ease_lambda);
-        flat.resize(n * n_out_);
-        for (std::size_t i = 0; i < n; ++i)
-          for (std::size_t j = 0; j < n_out_; ++j)
-            flat[i * n_out_ + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
-        log::info("ease: weights solved");
-      } catch (const Error& e) {
-        error = e.what();
-      }
-    }
-    mpi::throw_if_any(mpi::world(), error);  // the other ranks would otherwise wait in bcast forever
+    // Collective: on a failed solve the other ranks would otherwise wait in bcast forever.
+    mpi::collective(mpi::world(), [&] {
+      if (mpi::rank(mpi::world()) != 0) return;
+      const auto b = ease::weights(std::move(g), opt.ease_lambda);
+      flat.resize(n * n_out_);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n_out_; ++j)
+          flat[i * n_out_ + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+      log::info("ease: weights solved");
+    });
     if (mpi::size(mpi::world()) > 1) mpi::bcast(mpi::world(), flat, 0);
     w_.assign(flat.begin(), flat.end());
   }
