@@ -159,28 +159,25 @@ std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x) {
   return all;
 }
 
-void bcast(MPI_Comm comm, std::string& bytes, int root) {
+namespace {
+// The root's size first, then the elements in pieces of at most 1 GiB (MPI counts are ints).
+template <class C>
+void bcast_sized(MPI_Comm comm, C& c, int root, MPI_Datatype type, const char* what) {
   if (alone(comm)) return;
-  std::int64_t n = static_cast<std::int64_t>(bytes.size());
+  std::int64_t n = static_cast<std::int64_t>(c.size());
   check(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm), "MPI_Bcast(size)");
-  bytes.resize(static_cast<std::size_t>(n));
-  const std::size_t chunk = 1u << 30;
-  for (std::size_t off = 0; off < bytes.size(); off += chunk) {
-    int m = to_count(std::min(chunk, bytes.size() - off), "MPI_Bcast");
-    check(MPI_Bcast(bytes.data() + off, m, MPI_CHAR, root, comm), "MPI_Bcast");
+  c.resize(static_cast<std::size_t>(n));
+  const std::size_t chunk = (std::size_t(1) << 30) / sizeof(c[0]);
+  for (std::size_t off = 0; off < c.size(); off += chunk) {
+    int m = to_count(std::min(chunk, c.size() - off), what);
+    check(MPI_Bcast(c.data() + off, m, type, root, comm), what);
   }
 }
+}  // namespace
 
+void bcast(MPI_Comm comm, std::string& bytes, int root) { bcast_sized(comm, bytes, root, MPI_CHAR, "MPI_Bcast"); }
 void bcast(MPI_Comm comm, std::vector<double>& v, int root) {
-  if (alone(comm)) return;
-  std::int64_t n = static_cast<std::int64_t>(v.size());
-  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm), "MPI_Bcast(size)");
-  v.resize(static_cast<std::size_t>(n));
-  const std::size_t chunk = 1u << 27;
-  for (std::size_t off = 0; off < v.size(); off += chunk) {
-    int m = to_count(std::min(chunk, v.size() - off), "MPI_Bcast");
-    check(MPI_Bcast(v.data() + off, m, MPI_DOUBLE, root, comm), "MPI_Bcast(double)");
-  }
+  bcast_sized(comm, v, root, MPI_DOUBLE, "MPI_Bcast(double)");
 }
 
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root) {
