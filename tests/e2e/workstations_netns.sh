@@ -8,7 +8,7 @@
 #    jobs/hosts.example (melon baseline, ranks exchanging counts over TCP on the
 #    veth pair), writes the same file as 1 rank;
 #  - the namespaces are gone afterwards (always torn down, also on failure).
-# SKIPs (exit 0) only where creating a network namespace is not permitted.
+# SKIPs (exit 77, CTest's SKIP) only where creating a network namespace is not permitted.
 source "$(dirname "$0")/lib.sh"
 export MELON_NETNS_PREFIX=melon-wst   # not the user's melon-ws1/2, so a test never tears those down
 HOSTS=$MELON_SRC/tools/cluster/netns-hosts.sh
@@ -17,7 +17,7 @@ RSH=$MELON_SRC/tools/cluster/netns-rsh.sh
 probe=melon-wsprobe$$
 if ! ip netns add "$probe" 2>"$WORK/probe.txt"; then
   echo "SKIP: 'ip netns add' is not permitted here: $(head -1 "$WORK/probe.txt")"
-  exit 0
+  exit 77
 fi
 ip netns del "$probe"
 
