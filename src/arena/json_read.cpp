@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "json_locate.hpp"
 #include "melon/arena/io.hpp"
 #include "melon/error.hpp"
 #include "melon/util/log.hpp"
@@ -32,12 +33,41 @@ const char* type_name(od::json_type t) {
   return "unknown";
 }
 
+struct Loaded {
+  simdjson::padded_string json;
+  od::parser parser;
+  od::document doc;
+};
+
+std::string_view text_of(const Loaded& L) { return {L.json.data(), L.json.size()}; }
+
+std::string describe(const std::string& path, const detail::JsonFault& f) {
+  std::string s = path;
+  if (f.record >= 0) s += ": record " + std::to_string(f.record);
+  if (f.id) s += " (id " + std::to_string(*f.id) + ")";
+  return s + ": " + f.problem + " at " + "byte " + std::to_string(f.offset) + ", line " + std::to_string(f.line) +
+         ", column " + std::to_string(f.column) + f.note;
+}
+
+// simdjson stops at the first thing it cannot use, often far from (or
+// without) a position; when the text breaks the JSON grammar, the strict
+// walk's position, record and id replace simdjson's words.
+[[noreturn]] void fail_at(Loaded& L, const std::string& path, const std::string& problem) {
+  if (auto f = detail::locate_json_fault(text_of(L))) throw Error(describe(path, *f));
+  std::string s = path + ": " + problem;
+  const char* loc = nullptr;
+  if (!L.doc.current_location().get(loc) && loc)
+    s += " (near " + detail::position_of(text_of(L), static_cast<std::size_t>(loc - L.json.data())) + ")";
+  throw Error(s);
+}
+
 // Context for messages: "<path>: record <i> (id <id>): field '<f>': <problem>".
 struct Where {
   const std::string& path;
   std::int64_t index = -1;
   std::int64_t id = std::numeric_limits<std::int64_t>::min();
   const char* field = nullptr;
+  Loaded* loaded = nullptr;
 
   std::string str() const {
     std::string s = path;
@@ -48,17 +78,23 @@ struct Where {
   }
 };
 
-[[noreturn]] void fail(const Where& w, const std::string& problem) { throw Error(w.str() + ": " + problem); }
+// A problem in a record. When the text is not valid JSON up to and including
+// this record, that is the real problem (simdjson reads ahead of its checks).
+[[noreturn]] void fail(const Where& w, const std::string& problem) {
+  if (!w.loaded) throw Error(w.str() + ": " + problem);
+  if (auto f = detail::locate_json_fault(text_of(*w.loaded)); f && (w.index < 0 || f->record <= w.index))
+    throw Error(describe(w.path, *f));
+  std::string s = w.str() + ": " + problem;
+  const char* loc = nullptr;
+  if (!w.loaded->doc.current_location().get(loc) && loc)
+    s += " (near " + detail::position_of(text_of(*w.loaded), static_cast<std::size_t>(loc - w.loaded->json.data())) +
+         ")";
+  throw Error(s);
+}
 
 void check_ok(simdjson::error_code e, const Where& w, const char* doing) {
   if (e) fail(w, std::string(doing) + ": " + simdjson::error_message(e));
 }
-
-struct Loaded {
-  simdjson::padded_string json;
-  od::parser parser;
-  od::document doc;
-};
 
 // Loads the file and returns its top-level array (or object, for genres).
 void load(const std::string& path, Loaded& L) {
@@ -68,16 +104,7 @@ void load(const std::string& path, Loaded& L) {
   auto e = simdjson::padded_string::load(path).get(L.json);
   MELON_CHECK(!e, path << ": cannot read: " << simdjson::error_message(e));
   e = L.parser.iterate(L.json).get(L.doc);
-  MELON_CHECK(!e, path << ": not valid JSON: " << simdjson::error_message(e));
-}
-
-// Byte offset of the parser in the file, for messages about malformed JSON.
-std::string at_offset(Loaded& L) {
-  const char* loc = nullptr;
-  if (L.doc.current_location().get(loc) || !loc) return "";
-  std::size_t off = static_cast<std::size_t>(loc - L.json.data());
-  std::size_t line = 1 + std::count(static_cast<const char*>(L.json.data()), loc, '\n');
-  return " (near byte " + std::to_string(off) + ", line " + std::to_string(line) + ")";
+  if (e) fail_at(L, path, std::string("not valid JSON: ") + simdjson::error_message(e));
 }
 
 // True when the parser has consumed the whole document (simdjson 3.0 has no
@@ -158,13 +185,15 @@ template <class F>
 void for_each_record(Loaded& L, const std::string& path, F&& f) {
   od::array arr;
   auto e = L.doc.get_array().get(arr);
-  MELON_CHECK(!e, path << ": expected a JSON array of objects at the top level: " << simdjson::error_message(e)
-                       << at_offset(L));
+  if (e == simdjson::INCORRECT_TYPE) MELON_THROW(path << ": expected a JSON array of objects at the top level");
+  if (e)
+    fail_at(L, path, std::string("expected a JSON array of objects at the top level: ") + simdjson::error_message(e));
   std::int64_t index = 0;
   for (auto el : arr) {
     Where w{path, index};
+    w.loaded = &L;
     od::value v;
-    if (el.get(v)) fail(w, std::string("malformed JSON") + at_offset(L));
+    if (el.get(v)) fail(w, "malformed JSON");
     if (type_of(v, w) != od::json_type::object)
       fail(w, std::string("expected an object, got ") + type_name(type_of(v, w)));
     od::object obj;
@@ -179,7 +208,7 @@ void for_each_record(Loaded& L, const std::string& path, F&& f) {
     f(obj, w);
     ++index;
   }
-  if (!at_end(L)) MELON_THROW(path << ": unexpected content after the top-level array" << at_offset(L));
+  if (!at_end(L)) fail_at(L, path, "unexpected content after the top-level array");
 }
 
 // Generic object walk: calls on_field(key, value, where) for every field.
@@ -328,19 +357,37 @@ SongMeta read_song_meta(const std::string& path) {
     if (!has_id) fail(w, "missing field 'id'");
     songs.push_back(std::move(s));
   });
-  // Dense ids 0..n-1, in any order in the file.
+  // Dense ids 0..n-1, one record per id (the released file has them in order).
   SongMeta meta;
   meta.songs.resize(songs.size());
   std::vector<std::int64_t> where(songs.size(), -1);
+  std::int64_t first_out_of_range = -1;
   for (std::size_t i = 0; i < songs.size(); ++i) {
     auto id = static_cast<std::size_t>(songs[i].id);
-    MELON_CHECK(id < songs.size(), path << ": record " << i << " (id " << id << "): song ids must be 0.."
-                                        << songs.size() - 1 << " (one record per id)");
+    if (id >= songs.size()) {
+      if (first_out_of_range < 0) first_out_of_range = static_cast<std::int64_t>(i);
+      continue;
+    }
     MELON_CHECK(where[id] < 0,
                 path << ": record " << i << " (id " << id << "): duplicate song id (also record " << where[id] << ")");
     where[id] = static_cast<std::int64_t>(i);
-    meta.songs[id] = std::move(songs[i]);
   }
+  if (first_out_of_range >= 0) {
+    // n records, no repeats, one id >= n: some id below n is missing. Blame
+    // the gap, not the record that ends up past the end.
+    const auto missing = static_cast<std::size_t>(std::find(where.begin(), where.end(), std::int64_t{-1}) -
+                                                  where.begin());
+    const auto range = "song ids must be 0.." + std::to_string(songs.size() - 1) + ", one record per id";
+    bool in_order = missing < songs.size() && static_cast<std::size_t>(songs[missing].id) != missing;
+    for (std::size_t i = 0; in_order && i < missing; ++i) in_order = static_cast<std::size_t>(songs[i].id) == i;
+    if (in_order)
+      MELON_THROW(path << ": record " << missing << " (id " << songs[missing].id << "): id " << songs[missing].id
+                       << ", expected " << missing << ": song " << missing << " is missing (" << range << ")");
+    const auto& bad = songs[static_cast<std::size_t>(first_out_of_range)];
+    MELON_THROW(path << ": song " << missing << " is missing (" << range << "; record " << first_out_of_range
+                     << " has id " << bad.id << ")");
+  }
+  for (auto& song : songs) meta.songs[static_cast<std::size_t>(song.id)] = std::move(song);
   return meta;
 }
 
@@ -349,21 +396,21 @@ GenreMap read_genres(const std::string& path) {
   load(path, L);
   od::object obj;
   auto e = L.doc.get_object().get(obj);
-  MELON_CHECK(!e,
-              path << ": expected a JSON object of genre code -> name: " << simdjson::error_message(e) << at_offset(L));
+  if (e == simdjson::INCORRECT_TYPE) MELON_THROW(path << ": expected a JSON object of genre code -> name");
+  if (e) fail_at(L, path, std::string("expected a JSON object of genre code -> name: ") + simdjson::error_message(e));
   GenreMap g;
   std::int64_t i = 0;
   for (auto field : obj) {
     std::string_view key, val;
-    if (field.unescaped_key().get(key)) MELON_THROW(path << ": entry " << i << ": malformed key" << at_offset(L));
+    if (field.unescaped_key().get(key)) fail_at(L, path, "entry " + std::to_string(i) + ": malformed key");
     od::value v;
     if (field.value().get(v) || v.get_string().get(val))
-      MELON_THROW(path << ": entry " << i << " ('" << key << "'): expected a string genre name" << at_offset(L));
+      fail_at(L, path, "entry " + std::to_string(i) + " ('" + std::string(key) + "'): expected a string genre name");
     MELON_CHECK(g.emplace(std::string(key), std::string(val)).second,
                 path << ": entry " << i << ": duplicate code '" << key << "'");
     ++i;
   }
-  MELON_CHECK(at_end(L), path << ": unexpected content after the top-level object" << at_offset(L));
+  if (!at_end(L)) fail_at(L, path, "unexpected content after the top-level object");
   return g;
 }
 
@@ -377,7 +424,7 @@ std::vector<Result> parse_results(const std::string& json, const std::string& or
   Loaded L;
   L.json = simdjson::padded_string(json);
   auto e = L.parser.iterate(L.json).get(L.doc);
-  MELON_CHECK(!e, origin << ": not valid JSON: " << simdjson::error_message(e));
+  if (e) fail_at(L, origin, std::string("not valid JSON: ") + simdjson::error_message(e));
   return results_from(L, origin);
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 #include "melon/arena/io.hpp"
 #include "melon/error.hpp"
@@ -170,4 +171,96 @@ TEST(ArenaIo, DateKeysOrderReleaseAgainstUpdateDates) {
   EXPECT_EQ(arena::date_key("20140512"), 20140512);
   EXPECT_LT(arena::date_key("20131218"), arena::date_key("2013-12-19 00:00:00.000"));
   EXPECT_EQ(arena::date_key("garbage"), 0);
+}
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Three playlists, one per line, as the generator and the release lay them out.
+std::string three_lines() {
+  std::string s = "[";
+  for (int id : {1, 2, 3}) {
+    std::string r = kOk;
+    r.replace(r.find("\"id\": 1"), 7, "\"id\": " + std::to_string(id));
+    s += (id > 1 ? ",\n" : "") + r;
+  }
+  return s + "]\n";
+}
+}  // namespace
+
+TEST(ArenaIoPositions, ATruncatedFileNamesWhereItEndsAndTheRecord) {
+  const auto full = three_lines();
+  const auto cut = full.find("\"songs\"", full.find("\"id\": 2"));  // inside record 1, line 2
+  auto p = write_tmp("cut.json", full.substr(0, cut));
+  const auto msg = error_of([&] { arena::read_playlists(p); });
+  const auto col = cut - full.find('\n');
+  for (auto frag : {std::string("cut.json: record 1 (id 2): the file ends"), "at byte " + std::to_string(cut),
+                    "line 2, column " + std::to_string(col)})
+    EXPECT_NE(msg.find(frag), std::string::npos) << "missing '" << frag << "' in: " << msg;
+  EXPECT_EQ(msg.find("byte 0,"), std::string::npos) << msg;
+}
+
+TEST(ArenaIoPositions, TrailingContentIsItsOwnError) {
+  auto p = write_tmp("trail.json", std::string("[") + kOk + "]\n  x");
+  const auto msg = error_of([&] { arena::read_playlists(p); });
+  const auto at = std::string("[") + kOk + "]\n  ";
+  EXPECT_NE(msg.find("trail.json: trailing content at byte " + std::to_string(at.size()) + ", line 2, column 3"),
+            std::string::npos)
+      << msg;
+  auto g = write_tmp("trail_genres.json", "{\"GN0100\": \"Ballad\"} {}");
+  EXPECT_NE(error_of([&] { arena::read_genres(g); }).find("trailing content at byte 21, line 1, column 22"),
+            std::string::npos);
+}
+
+TEST(ArenaIoPositions, InvalidUtf8NamesOffsetRecordAndId) {
+  auto text = three_lines();
+  const auto at = text.find("\"t\"", text.find("\"id\": 3")) + 1;  // record 2's title
+  text[at] = '\xff';
+  auto p = write_tmp("utf8.json", text);
+  const auto msg = error_of([&] { arena::read_playlists(p); });
+  EXPECT_NE(msg.find("utf8.json: record 2 (id 3): invalid UTF-8"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at byte " + std::to_string(at) + ", line 3"), std::string::npos) << msg;
+}
+
+TEST(ArenaIoPositions, ANulByteNamesOffsetAndRecord) {
+  auto text = three_lines();
+  const auto at = text.find("\"t\"", text.find("\"id\": 2")) + 1;
+  text[at] = '\0';
+  auto p = write_tmp("nul.json", text);
+  const auto msg = error_of([&] { arena::read_playlists(p); });
+  EXPECT_NE(msg.find("nul.json: record 1 (id 2): NUL byte"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at byte " + std::to_string(at) + ", line 2"), std::string::npos) << msg;
+  auto text2 = three_lines();
+  text2[text2.find(",\n")] = '\0';  // between records
+  auto p2 = write_tmp("nul2.json", text2);
+  EXPECT_NE(error_of([&] { arena::read_playlists(p2); }).find("NUL byte at byte " + std::to_string(text2.find('\0'))),
+            std::string::npos);
+}
+
+TEST(ArenaIoPositions, ASyntaxErrorInsideARecordNamesItsPosition) {
+  auto text = three_lines();
+  const auto at = text.find("[1, 2]", text.find("\"id\": 2")) + 2;
+  text.insert(at, ",");  // [1,, 2]
+  auto p = write_tmp("syntax.json", text);
+  const auto msg = error_of([&] { arena::read_playlists(p); });
+  EXPECT_NE(msg.find("syntax.json: record 1 (id 2): expected a JSON value, got ','"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at byte " + std::to_string(at + 1) + ", line 2"), std::string::npos) << msg;
+}
+
+TEST(ArenaIoPositions, AMissingSongIsBlamedNotTheLastRecord) {
+  std::string text = "[";
+  for (int id = 0; id < 6; ++id)
+    if (id != 3) text += std::string(id ? ",\n" : "") + "{\"id\": " + std::to_string(id) + ", \"song_name\": \"s\"}";
+  auto p = write_tmp("meta_gap.json", text + "]");
+  const auto msg = error_of([&] { arena::read_song_meta(p); });
+  EXPECT_NE(msg.find("meta_gap.json: record 3 (id 4): id 4, expected 3: song 3 is missing"), std::string::npos) << msg;
+  auto p2 = write_tmp("meta_shuffled_gap.json", R"([{"id": 1}, {"id": 0}, {"id": 3}])");
+  EXPECT_NE(error_of([&] { arena::read_song_meta(p2); }).find("song 2 is missing"), std::string::npos);
 }
