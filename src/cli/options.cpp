@@ -34,6 +34,56 @@ bool is_unsigned(const po::option_description& o) {
          dynamic_cast<const po::typed_value<unsigned long long>*>(sem);
 }
 
+// While set, parse() only records the option names of the command that calls
+// it and returns false (each command then returns 0 at once): the way to learn
+// every command's options without a second list of them to keep in step.
+thread_local std::set<std::string>* collecting = nullptr;
+
+// Every option name of every registered command: a top-level key of a job
+// file is shared by all commands, so it is a typo only if none knows it.
+std::set<std::string> all_option_names() {
+  std::set<std::string> names;
+  auto* outer = collecting;
+  collecting = &names;
+  for (auto* c : all_commands()) {
+    if (!c->run) continue;
+    std::string arg0 = "melon " + c->name;
+    char* argv[] = {arg0.data(), nullptr};
+    try {
+      c->run(1, argv);
+    } catch (...) {
+      collecting = outer;
+      throw;
+    }
+  }
+  collecting = outer;
+  return names;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const auto up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'seed'?)" when one name is close to the key.
+std::string did_you_mean(const std::string& key, const std::set<std::string>& names) {
+  std::string best;
+  std::size_t best_d = 3;  // at most two edits away
+  for (auto& n : names)
+    if (auto d = edit_distance(key, n); d < best_d) best_d = d, best = n;
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
 // Job-file keys as options: every [section] must name a melon command and
 // every key of this command's section must be one of its options; top-level
 // keys apply to the commands that know them. Errors name the file and line.
@@ -41,6 +91,7 @@ void store_config(const std::string& path, const std::string& command, const po:
                   po::variables_map& vm) {
   std::set<std::string> known;
   for (auto& o : all.options()) known.insert(o->long_name());
+  std::set<std::string> others;  // every command's options, learnt only when needed
   auto entries = read_ini(path);
   // The command's own section before the top-level keys: the first value
   // stored wins, so [command] overrides the top (and the command line both).
@@ -55,7 +106,15 @@ void store_config(const std::string& path, const std::string& command, const po:
     }
     if (!e.section.empty() && e.section != command) continue;
     if (!known.count(e.key)) {
-      MELON_CHECK(e.section.empty(), where << "[" << command << "] has unknown option '" << e.key << "'");
+      MELON_CHECK(e.section.empty(),
+                  where << "[" << command << "] has unknown option '" << e.key << "'" << did_you_mean(e.key, known));
+      if (others.empty()) {
+        others = all_option_names();
+        others.insert(known.begin(), known.end());
+      }
+      MELON_CHECK(others.count(e.key), where << "unknown top-level key '" << e.key
+                                             << "': no melon command has an option '" << e.key << "'"
+                                             << did_you_mean(e.key, others));
       continue;  // a top-level key for another command
     }
     if (e.key == "config" || e.key == "help") continue;
@@ -147,6 +206,10 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
   common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str());
   po::options_description all;
   all.add(desc).add(common);
+  if (collecting) {
+    for (auto& o : all.options()) collecting->insert(o->long_name());
+    return false;
+  }
   try {
     po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     if (vm.count("help")) {

@@ -17,9 +17,17 @@ std::string ini(const std::string& text) {
 }
 
 // Sections must name commands; the unit tests link no subcommand, so these
-// stand in for them.
+// stand in for them. "other" has options of its own, as a real command would.
+int other_command(int argc, char** argv) {
+  cli::po::options_description d;
+  d.add_options()("other-key", cli::po::value<int>());
+  cli::po::variables_map vm;
+  if (!cli::parse("other", d, argc, argv, vm)) return 0;
+  ADD_FAILURE() << "learning the options of 'other' ran it";
+  return 1;
+}
 const bool registered = cli::register_command({"split", "test", nullptr}) &&
-                        cli::register_command({"other", "test", nullptr});
+                        cli::register_command({"other", "test", other_command});
 
 bool parse_args(std::vector<std::string> args, cli::po::options_description& d, cli::po::variables_map& vm) {
   args.insert(args.begin(), "test");
@@ -138,4 +146,39 @@ TEST(CliConfig, ANegativeValueForAnUnsignedOptionIsAnError) {
   d.add_options()("seed", cli::po::value<std::uint64_t>());
   const auto msg = parse_error("[split]\nseed = -1\n", d);
   EXPECT_NE(msg.find(":2: key 'seed': expected a number >= 0, got '-1'"), std::string::npos) << msg;
+}
+
+TEST(CliConfig, ATopLevelKeyOfAnotherCommandIsAccepted) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  cli::po::variables_map vm;
+  ASSERT_TRUE(parse_args({"--config", ini("other-key = 3\nseed = 2\n")}, d, vm));
+  EXPECT_EQ(vm["seed"].as<int>(), 2);
+  EXPECT_EQ(vm.count("other-key"), 0u);
+}
+
+TEST(CliConfig, ATopLevelKeyNoCommandKnowsIsAnErrorNamingFileLineAndKey) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  const auto msg = parse_error("# job\nseed = 1\nsede = 2\n[split]\nseed = 3\n", d);
+  EXPECT_NE(msg.find(".ini:3: unknown top-level key 'sede'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'seed'?"), std::string::npos) << msg;
+  const auto far = parse_error("zzzzzzzz = 1\n", d);
+  EXPECT_NE(far.find(":1: unknown top-level key 'zzzzzzzz'"), std::string::npos) << far;
+  EXPECT_EQ(far.find("did you mean"), std::string::npos) << far;
+}
+
+TEST(CliConfig, AnUnknownKeyInTheCommandSectionNamesLineAndSuggestion) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  const auto msg = parse_error("[split]\n\nsed = 3\n", d);
+  EXPECT_NE(msg.find(":3: [split] has unknown option 'sed' (did you mean 'seed'?)"), std::string::npos) << msg;
+}
+
+TEST(CliConfig, TheCommandLineWinsOverBothLevelsOfTheFile) {
+  cli::po::options_description d;
+  d.add_options()("seed", cli::po::value<int>());
+  cli::po::variables_map vm;
+  ASSERT_TRUE(parse_args({"--config", ini("seed = 1\n[split]\nseed = 2\n"), "--seed=7"}, d, vm));
+  EXPECT_EQ(vm["seed"].as<int>(), 7);
 }

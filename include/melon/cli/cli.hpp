@@ -31,7 +31,11 @@ std::vector<const Command*> all_commands();
 
 // Adds --help and --config, parses argv and the config file into vm.
 // Returns false after printing help (the command should return 0).
-// Throws melon::Error for unknown options or unreadable config files.
+// Throws melon::Error for unknown options or unreadable config files; in a
+// job file, a key in [command] must be one of its options and a top-level key
+// one of some command's (learnt by running every registered command with
+// parse() in a mode that only records the names and returns false, so every
+// command must build its options before doing any work).
 bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm);
 
 // The INI as (key, value) pairs that apply to `command`: top-level keys and
