@@ -31,12 +31,14 @@ int run(int argc, char** argv) {
       "oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")(
       "power-iters", po::value<int>()->default_value(2), "q: power iterations (2q + 2 passes over the data)")(
       "pool", po::value<int>()->default_value(1), "time pooling: mean over windows of W frames (1 = raw frames)")(
-      "feature-log", po::value<std::string>()->default_value("off"), "on|off: sign(x)*log1p(|x|) before pooling")(
-      "frames", po::value<int>()->default_value(mel::kFrames),
-      "fixed length in frames (shorter songs padded "
-      "with each band's mean, longer ones cut)")("nonfinite-value", po::value<float>()->default_value(0.0f),
-                                                 "replacement for -inf/NaN values (counted)")(
-      "seed", po::value<std::uint64_t>()->default_value(0), "seed of the random test matrices")(
+      "feature-log", po::value<std::string>()->default_value("off"),
+      "on|off: sign(x)*log1p(|x|) before pooling")("frames", po::value<int>()->default_value(mel::kFrames),
+                                                   "fixed length in frames (shorter songs padded "
+                                                   "with each band's mean, longer ones cut)")(
+      "nonfinite-value", po::value<float>()->default_value(0.0f),
+      "replacement for -inf/NaN values (counted in the log and in the output's nonfinite_replaced; a song "
+      "with no finite value is skipped and listed)")("seed", po::value<std::uint64_t>()->default_value(0),
+                                                     "seed of the random test matrices")(
       "single-pass", po::value<std::string>()->default_value("off"),
       "on|off: one pass over the data (Tropp et al. 2017 streaming sketch) instead of 2q + 2; less accurate, "
       "for when reading the data is the cost")("block", po::value<std::int64_t>()->default_value(256),

@@ -124,6 +124,13 @@ RowStatus SongRows::row(std::int64_t i, float* out) const {
     source_.load(id, m);
     st.bytes = static_cast<double>(m.data.size()) * sizeof(float);
     st.nonfinite = make_features(m, spec_, out, "song " + std::to_string(id)).nonfinite;
+    // A file with no finite value would become a constant row of the
+    // replacement value: not a song's sound, so it is skipped and listed.
+    const auto values_read = static_cast<std::int64_t>(m.bands) * std::min(m.frames, spec_.frames);
+    if (st.nonfinite == values_read) {
+      st.ok = false;
+      st.reason = "non-finite values: all " + std::to_string(values_read) + " values read are NaN or infinite";
+    }
   } catch (const Error& e) {
     st.ok = false;
     st.reason = e.what();
