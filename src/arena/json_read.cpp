@@ -52,13 +52,17 @@ std::string describe(const std::string& path, const detail::JsonFault& f) {
 // simdjson stops at the first thing it cannot use, often far from (or
 // without) a position; when the text breaks the JSON grammar, the strict
 // walk's position, record and id replace simdjson's words.
-[[noreturn]] void fail_at(Loaded& L, const std::string& path, const std::string& problem) {
-  if (auto f = detail::locate_json_fault(text_of(L))) throw Error(describe(path, *f));
-  std::string s = path + ": " + problem;
+// " (near byte N, line L, column C)" of the parser, when it has a position.
+std::string near(Loaded& L) {
   const char* loc = nullptr;
-  if (!L.doc.current_location().get(loc) && loc)
-    s += " (near " + detail::position_of(text_of(L), static_cast<std::size_t>(loc - L.json.data())) + ")";
-  throw Error(s);
+  if (L.doc.current_location().get(loc) || !loc || loc < L.json.data() || loc > L.json.data() + L.json.size())
+    return "";
+  return " (near " + detail::position_of(text_of(L), static_cast<std::size_t>(loc - L.json.data())) + ")";
+}
+
+[[noreturn]] void fail_at(Loaded& L, const std::string& path, const std::string& problem, bool has_doc = true) {
+  if (auto f = detail::locate_json_fault(text_of(L))) throw Error(describe(path, *f));
+  throw Error(path + ": " + problem + (has_doc ? near(L) : ""));
 }
 
 // Context for messages: "<path>: record <i> (id <id>): field '<f>': <problem>".
@@ -84,12 +88,7 @@ struct Where {
   if (!w.loaded) throw Error(w.str() + ": " + problem);
   if (auto f = detail::locate_json_fault(text_of(*w.loaded)); f && (w.index < 0 || f->record <= w.index))
     throw Error(describe(w.path, *f));
-  std::string s = w.str() + ": " + problem;
-  const char* loc = nullptr;
-  if (!w.loaded->doc.current_location().get(loc) && loc)
-    s += " (near " + detail::position_of(text_of(*w.loaded), static_cast<std::size_t>(loc - w.loaded->json.data())) +
-         ")";
-  throw Error(s);
+  throw Error(w.str() + ": " + problem + near(*w.loaded));
 }
 
 void check_ok(simdjson::error_code e, const Where& w, const char* doing) {
@@ -104,7 +103,7 @@ void load(const std::string& path, Loaded& L) {
   auto e = simdjson::padded_string::load(path).get(L.json);
   MELON_CHECK(!e, path << ": cannot read: " << simdjson::error_message(e));
   e = L.parser.iterate(L.json).get(L.doc);
-  if (e) fail_at(L, path, std::string("not valid JSON: ") + simdjson::error_message(e));
+  if (e) fail_at(L, path, std::string("not valid JSON: ") + simdjson::error_message(e), false);
 }
 
 // True when the parser has consumed the whole document (simdjson 3.0 has no
@@ -242,11 +241,57 @@ void dedupe_in_order(std::vector<T>& v, std::int64_t& dropped) {
 
 std::vector<Result> results_from(Loaded& L, const std::string& path);
 
+// JSON text in memory, for the parse_* functions.
+void load_text(const std::string& json, const std::string& origin, Loaded& L) {
+  L.json = simdjson::padded_string(json);
+  auto e = L.parser.iterate(L.json).get(L.doc);
+  if (e) fail_at(L, origin, std::string("not valid JSON: ") + simdjson::error_message(e), false);
+}
+
+std::vector<Playlist> playlists_from(Loaded& L, const std::string& path);
+SongMeta song_meta_from(Loaded& L, const std::string& path);
+GenreMap genres_from(Loaded& L, const std::string& path);
+
 }  // namespace
 
 std::vector<Playlist> read_playlists(const std::string& path) {
   Loaded L;
   load(path, L);
+  return playlists_from(L, path);
+}
+
+std::vector<Playlist> parse_playlists(const std::string& json, const std::string& origin) {
+  Loaded L;
+  load_text(json, origin, L);
+  return playlists_from(L, origin);
+}
+
+SongMeta read_song_meta(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  return song_meta_from(L, path);
+}
+
+SongMeta parse_song_meta(const std::string& json, const std::string& origin) {
+  Loaded L;
+  load_text(json, origin, L);
+  return song_meta_from(L, origin);
+}
+
+GenreMap read_genres(const std::string& path) {
+  Loaded L;
+  load(path, L);
+  return genres_from(L, path);
+}
+
+GenreMap parse_genres(const std::string& json, const std::string& origin) {
+  Loaded L;
+  load_text(json, origin, L);
+  return genres_from(L, origin);
+}
+
+namespace {
+std::vector<Playlist> playlists_from(Loaded& L, const std::string& path) {
   std::vector<Playlist> out;
   std::unordered_map<std::int64_t, std::int64_t> index_of_id;
   std::int64_t dup_items = 0;
@@ -302,6 +347,7 @@ std::vector<Playlist> read_playlists(const std::string& path) {
     log::warn(path + ": dropped " + std::to_string(dup_items) + " repeated songs/tags within playlists (first kept)");
   return out;
 }
+}  // namespace
 
 void check_song_ids(const std::vector<Playlist>& playlists, std::size_t n_songs, const std::string& path) {
   for (std::size_t i = 0; i < playlists.size(); ++i)
@@ -311,9 +357,8 @@ void check_song_ids(const std::vector<Playlist>& playlists, std::size_t n_songs,
                                                               << " (song_meta has ids 0.." << n_songs - 1 << ")");
 }
 
-SongMeta read_song_meta(const std::string& path) {
-  Loaded L;
-  load(path, L);
+namespace {
+SongMeta song_meta_from(Loaded& L, const std::string& path) {
   std::vector<Song> songs;
   for_each_record(L, path, [&](od::object& obj, Where& w) {
     Song s;
@@ -391,9 +436,7 @@ SongMeta read_song_meta(const std::string& path) {
   return meta;
 }
 
-GenreMap read_genres(const std::string& path) {
-  Loaded L;
-  load(path, L);
+GenreMap genres_from(Loaded& L, const std::string& path) {
   od::object obj;
   auto e = L.doc.get_object().get(obj);
   if (e == simdjson::INCORRECT_TYPE) MELON_THROW(path << ": expected a JSON object of genre code -> name");
@@ -413,6 +456,7 @@ GenreMap read_genres(const std::string& path) {
   if (!at_end(L)) fail_at(L, path, "unexpected content after the top-level object");
   return g;
 }
+}  // namespace
 
 std::vector<Result> read_results(const std::string& path) {
   Loaded L;
@@ -422,9 +466,7 @@ std::vector<Result> read_results(const std::string& path) {
 
 std::vector<Result> parse_results(const std::string& json, const std::string& origin) {
   Loaded L;
-  L.json = simdjson::padded_string(json);
-  auto e = L.parser.iterate(L.json).get(L.doc);
-  if (e) fail_at(L, origin, std::string("not valid JSON: ") + simdjson::error_message(e));
+  load_text(json, origin, L);
   return results_from(L, origin);
 }
 

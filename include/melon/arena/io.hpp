@@ -22,6 +22,11 @@ void check_song_ids(const std::vector<Playlist>& playlists, std::size_t n_songs,
 SongMeta read_song_meta(const std::string& path);
 GenreMap read_genres(const std::string& path);
 
+// The same readers on JSON text in memory; `origin` names it in errors.
+std::vector<Playlist> parse_playlists(const std::string& json, const std::string& origin);
+SongMeta parse_song_meta(const std::string& json, const std::string& origin);
+GenreMap parse_genres(const std::string& json, const std::string& origin);
+
 // results.json: exactly the official shape. Does not apply the evaluator's rules
 // (100/10 unique); eval does that so it can say which rule failed.
 std::vector<Result> read_results(const std::string& path);
