@@ -60,8 +60,8 @@ class Mutator {
         }
         break;
       case 6: {  // an "interesting" 8-byte integer over whatever is there
-        static constexpr std::uint64_t kValues[] = {0,          1,          0x7f,       0x80,       0xff,
-                                                    0x7fff,     0xffff,     0x7fffffff, 0xffffffff, ~0ull,
+        static constexpr std::uint64_t kValues[] = {0,          1,          0x7f,          0x80,       0xff,
+                                                    0x7fff,     0xffff,     0x7fffffff,    0xffffffff, ~0ull,
                                                     1ull << 63, 1ull << 32, 0x100000000ull};
         if (len >= 8) {
           const auto v = kValues[below(std::size(kValues))];
@@ -72,8 +72,8 @@ class Mutator {
       }
       default:  // a text-format special: quote, brace, digit, NUL, newline, high byte
         if (len) {
-          static constexpr char kChars[] = {'"', '{', '}', '[', ']', ',', ':', '\\', '-', '9',
-                                            '=', '#', '\0', '\n', '\r', ' ', 'e', '.', '\xff', '\xc3'};
+          static constexpr char kChars[] = {'"', '{', '}',  '[',  ']',  ',', ':', '\\', '-',    '9',
+                                            '=', '#', '\0', '\n', '\r', ' ', 'e', '.',  '\xff', '\xc3'};
           s[below(len)] = kChars[below(sizeof kChars)];
         }
         break;
