@@ -12,6 +12,7 @@
 #include "melon/error.hpp"
 #include "melon/pca/features.hpp"
 #include "melon/pca/shard.hpp"
+#include "melon/pca/source.hpp"
 
 namespace {
 
@@ -244,3 +245,42 @@ TEST(PcaShard, SongListsFromRangesAndFiles) {
 }
 
 }  // namespace
+
+namespace {
+// Song 1: every value NaN or infinite; song 2: three of them, one in a frame
+// past the 16 read; song 3: none.
+class NonFiniteSource : public melon::pca::MelSource {
+ public:
+  std::int64_t cost(melon::arena::SongId, std::string*) const override { return 1; }
+  melon::mel::Mel load(melon::arena::SongId id) const override {
+    melon::mel::Mel m;
+    m.frames = 20;
+    m.data.assign(static_cast<std::size_t>(melon::mel::kBands) * m.frames, 1.5f);
+    if (id == 1)
+      for (std::size_t i = 0; i < m.data.size(); ++i)
+        m.data[i] = i % 2 ? std::numeric_limits<float>::quiet_NaN() : -std::numeric_limits<float>::infinity();
+    if (id == 2) m.data[0] = m.data[19] = m.data[500] = std::numeric_limits<float>::infinity();
+    return m;
+  }
+  std::vector<melon::arena::SongId> all_ids() const override { return {1, 2, 3}; }
+  std::string describe() const override { return "test"; }
+};
+}  // namespace
+
+TEST(PcaSongRows, ASongWithNoFiniteValueIsSkippedWithItsReasonOthersAreCounted) {
+  NonFiniteSource src;
+  melon::pca::FeatureSpec spec;
+  spec.frames = 16;
+  spec.pool = 4;
+  melon::pca::SongRows rows(src, {1, 2, 3}, spec);
+  std::vector<float> row(static_cast<std::size_t>(rows.dim()));
+  auto all_bad = rows.row(0, row.data());
+  EXPECT_FALSE(all_bad.ok);
+  EXPECT_EQ(all_bad.reason, "non-finite values: all 768 values read are NaN or infinite");
+  auto some_bad = rows.row(1, row.data());
+  EXPECT_TRUE(some_bad.ok) << some_bad.reason;
+  EXPECT_EQ(some_bad.nonfinite, 2);  // frame 19 is cut
+  auto good = rows.row(2, row.data());
+  EXPECT_TRUE(good.ok);
+  EXPECT_EQ(good.nonfinite, 0);
+}
