@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   melon::mpi::Env env(&argc, &argv);
+  melon::mpi::set_stage(name);
   int rc = 0;
   try {
     rc = cmd->run(argc - 1, argv + 1);

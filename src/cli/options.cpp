@@ -10,6 +10,7 @@
 
 #include "melon/arena/io.hpp"
 #include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
 #include "melon/recommend/references.hpp"
 
 namespace melon::cli {
@@ -203,7 +204,10 @@ bool parse_bool(const std::string& name, const std::string& v) {
 bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm) {
   po::options_description common("common options");
   const std::string config_help = "INI file: top-level keys and [" + command + "] keys set options";
-  common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str());
+  common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str())(
+      "stall-timeout", po::value<double>()->default_value(mpi::stall_timeout(), num(mpi::stall_timeout())),
+      "seconds a rank may wait in one collective before the job is ended naming the ranks that did not arrive (0: "
+      "never)");
   po::options_description all;
   all.add(desc).add(common);
   if (collecting) {
@@ -218,6 +222,8 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
     }
     if (vm.count("config")) store_config(vm["config"].as<std::string>(), command, all, vm);
     po::notify(vm);
+    // Only when given: a pipeline's value carries over to the stages it runs.
+    if (!vm["stall-timeout"].defaulted()) mpi::set_stall_timeout(vm["stall-timeout"].as<double>());
   } catch (const po::error& e) {
     MELON_THROW("melon " << command << ": " << e.what() << " (see melon " << command << " --help)");
   }

@@ -1,6 +1,10 @@
 #include "melon/h5/h5.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -17,6 +21,35 @@ void quiet() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
+// HDF5's file drivers report a failed system call as "..., errno = 28, error
+// message = 'No space left on device', ..." on one (multi-line) entry.
+int stack_errno(const std::vector<std::string>& msgs) {
+  for (auto& m : msgs) {
+    auto at = m.find("errno = ");
+    if (at != std::string::npos) {
+      int e = std::atoi(m.c_str() + at + 8);
+      if (e > 0) return e;
+    }
+  }
+  return 0;
+}
+
+// The name the caller knows: a temp file "X.tmp.<pid>" is reported as X,
+// since it is gone (removed on failure) by the time anyone reads the message.
+std::string shown_name(const std::string& file) {
+  auto at = file.rfind(".tmp.");
+  if (at == std::string::npos || at + 5 == file.size()) return file;
+  for (std::size_t i = at + 5; i < file.size(); ++i)
+    if (file[i] < '0' || file[i] > '9') return file;
+  return file.substr(0, at);
+}
+
+std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
 herr_t walk_cb(unsigned n, const H5E_error2_t* e, void* data) {
   auto* out = static_cast<std::vector<std::string>*>(data);
   (void)n;
@@ -28,10 +61,16 @@ herr_t walk_cb(unsigned n, const H5E_error2_t* e, void* data) {
 
 // The innermost message of the stack is the specific one ("unable to open file:
 // ... errno = 2, error message = 'No such file or directory'").
-std::string stack_message() {
+// sys_errno: errno right after the failed call. The MPI-IO driver reports a
+// short write without the OS error, so an errno that can only come from the
+// storage (the caller cleared errno before the call) is named instead.
+std::string stack_message(int sys_errno) {
   std::vector<std::string> msgs;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &msgs);
   H5Eclear2(H5E_DEFAULT);
+  if (int e = stack_errno(msgs)) return std::strerror(e);
+  for (int e : {ENOSPC, EDQUOT, EIO, EFBIG, EROFS})
+    if (sys_errno == e) return std::strerror(e);
   std::string out;
   for (auto it = msgs.rbegin(); it != msgs.rend(); ++it)
     if (!it->empty()) {
@@ -39,13 +78,40 @@ std::string stack_message() {
       break;
     }
   if (msgs.size() > 1 && !msgs.front().empty() && msgs.front() != out) out = msgs.front() + ": " + out;
-  return out.empty() ? "no detail from HDF5" : out;
+  return out.empty() ? "no detail from HDF5" : one_line(out);
 }
 
-[[noreturn]] void fail(const char* op, const Where& w) {
-  std::string detail = stack_message();
-  std::string obj = w.object.empty() ? "" : ":" + w.object;
-  MELON_THROW("HDF5 " << op << " failed on " << w.file << obj << ": " << detail);
+std::string at(const Where& w) { return shown_name(w.file) + (w.object.empty() ? "" : ":" + w.object); }
+
+// The MPI-IO driver reports a short write as "file write failed" without
+// the OS error; a filesystem with no block left is the usual cause.
+bool filesystem_full(const std::string& file) {
+  auto slash = file.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : file.substr(0, slash);
+  struct statvfs st {};
+  return ::statvfs(dir.c_str(), &st) == 0 && st.f_bavail == 0;
+}
+
+[[noreturn]] void fail(const char* op, const Where& w, int sys_errno) {
+  std::string detail = stack_message(sys_errno);
+  if (detail.find("write failed") != std::string::npos && filesystem_full(w.file))
+    detail = std::strerror(ENOSPC) + std::string(" (HDF5: ") + detail + ")";
+  MELON_THROW(at(w) << ": HDF5 " << op << " failed: " << detail);
+}
+
+// A collective call on a parallel file: a failure on one rank fails it on
+// every rank, or the others would go on into the next collective HDF5 call
+// and wait there for the failed one forever. Serial files: check_rc.
+void agree_rc(MPI_Comm comm, herr_t rc, const char* op, const Where& w) {
+  const int sys_errno = errno;
+  if (comm == MPI_COMM_NULL) return check_rc(rc, op, w);
+  if (!mpi::any(comm, rc < 0)) return;
+  if (rc < 0) fail(op, w, sys_errno);
+  MELON_THROW(at(w) << ": HDF5 " << op << " failed on another rank");
+}
+hid_t agree_id(MPI_Comm comm, hid_t id, const char* op, const Where& w) {
+  agree_rc(comm, id < 0 ? -1 : 0, op, w);
+  return id;
 }
 
 hid_t file_type(Type t) {
@@ -90,12 +156,12 @@ Handle vlen_string_type(const Where& w) {
 }  // namespace
 
 hid_t check_id(hid_t id, const char* op, const Where& where) {
-  if (id < 0) fail(op, where);
+  if (id < 0) fail(op, where, errno);
   return id;
 }
 
 void check_rc(herr_t rc, const char* op, const Where& where) {
-  if (rc < 0) fail(op, where);
+  if (rc < 0) fail(op, where, errno);
 }
 
 Handle& Handle::operator=(Handle&& o) noexcept {
@@ -131,31 +197,34 @@ Handle open_attr(hid_t obj, const std::string& name, const Where& w) {
   return Handle(check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "H5Aopen", aw), H5Aclose);
 }
 
-void put_attr(hid_t obj, const Where& w, const std::string& name, hid_t ftype, hid_t mtype, const void* value) {
+void put_attr(hid_t obj, MPI_Comm comm, const Where& w, const std::string& name, hid_t ftype, hid_t mtype,
+              const void* value) {
   Where aw{w.file, w.object + "@" + name};
   htri_t exists = H5Aexists(obj, name.c_str());
   check_rc(exists < 0 ? -1 : 0, "H5Aexists", aw);
   if (exists > 0) check_rc(H5Adelete(obj, name.c_str()), "H5Adelete", aw);
   Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate", aw), H5Sclose);
-  Handle a(check_id(H5Acreate2(obj, name.c_str(), ftype, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", aw),
-           H5Aclose);
-  check_rc(H5Awrite(a.get(), mtype, value), "H5Awrite", aw);
-  a.close("H5Aclose", aw);
+  Handle a(
+      agree_id(comm, H5Acreate2(obj, name.c_str(), ftype, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", aw),
+      H5Aclose);
+  errno = 0;
+  agree_rc(comm, H5Awrite(a.get(), mtype, value), "H5Awrite", aw);
+  agree_rc(comm, H5Aclose(a.release()), "H5Aclose", aw);
 }
 }  // namespace
 
 void Object::set_attr(const std::string& name, const std::string& value) {
   Handle t = vlen_string_type(w_);
   const char* p = value.c_str();
-  put_attr(id(), w_, name, t.get(), t.get(), &p);
+  put_attr(id(), comm_, w_, name, t.get(), t.get(), &p);
 }
 
 void Object::set_attr(const std::string& name, std::int64_t value) {
-  put_attr(id(), w_, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+  put_attr(id(), comm_, w_, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void Object::set_attr(const std::string& name, double value) {
-  put_attr(id(), w_, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+  put_attr(id(), comm_, w_, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 bool Object::has_attr(const std::string& name) const {
@@ -207,7 +276,10 @@ File File::create(const std::string& path, MPI_Comm comm) {
   f.w_ = Where{path, ""};
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
-  f.h_ = Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_), H5Fclose);
+  f.comm_ = comm;
+  errno = 0;
+  f.h_ = Handle(agree_id(comm, H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_),
+                H5Fclose);
   f.w_.object = "/";
   return f;
 }
@@ -218,13 +290,19 @@ File File::open(const std::string& path, MPI_Comm comm, bool writable) {
   f.w_ = Where{path, ""};
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
-  f.h_ = Handle(check_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), "H5Fopen", f.w_),
-                H5Fclose);
+  f.comm_ = comm;
+  f.h_ = Handle(
+      agree_id(comm, H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), "H5Fopen", f.w_),
+      H5Fclose);
   f.w_.object = "/";
   return f;
 }
 
-void File::close() { h_.close("H5Fclose", w_); }
+void File::close() {
+  if (!h_.valid()) return;
+  errno = 0;
+  agree_rc(comm_, H5Fclose(h_.release()), "H5Fclose", w_);
+}
 
 // ---- datasets ----
 
@@ -243,8 +321,10 @@ Dataset Dataset::create(const File& f, const std::string& name, Type type, const
   }
   // Every element gets written: filling first would write the data twice.
   check_rc(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", d.w_);
+  d.comm_ = f.comm();
   d.h_ = Handle(
-      check_id(H5Dcreate2(f.id(), name.c_str(), file_type(type), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+      agree_id(d.comm_,
+               H5Dcreate2(f.id(), name.c_str(), file_type(type), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                "H5Dcreate2", d.w_),
       H5Dclose);
   return d;
@@ -256,7 +336,9 @@ Dataset Dataset::create_strings(const File& f, const std::string& name, hsize_t 
   d.parallel_ = f.parallel();
   Handle t = string_type(std::max<std::size_t>(width, 1), d.w_);
   Handle space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", d.w_), H5Sclose);
-  d.h_ = Handle(check_id(H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  d.comm_ = f.comm();
+  d.h_ = Handle(agree_id(d.comm_,
+                         H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                          "H5Dcreate2", d.w_),
                 H5Dclose);
   return d;
@@ -266,6 +348,7 @@ Dataset Dataset::open(const File& f, const std::string& name) {
   Dataset d;
   d.w_ = Where{f.path(), "/" + name};
   d.parallel_ = f.parallel();
+  d.comm_ = f.comm();
   d.h_ = Handle(check_id(H5Dopen2(f.id(), name.c_str(), H5P_DEFAULT), "H5Dopen2", d.w_), H5Dclose);
   return d;
 }
@@ -328,7 +411,8 @@ void Dataset::write_impl(hsize_t row0, hsize_t nrows, hid_t memtype, const void*
   Handle dxpl = plist(H5P_DATASET_XFER, w_);
   if (parallel_) check_rc(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", w_);
   static const char dummy[16] = {};
-  check_rc(H5Dwrite(id(), memtype, s.mem.get(), s.file.get(), dxpl.get(), nrows ? data : dummy), "H5Dwrite", w_);
+  errno = 0;
+  agree_rc(comm_, H5Dwrite(id(), memtype, s.mem.get(), s.file.get(), dxpl.get(), nrows ? data : dummy), "H5Dwrite", w_);
 }
 
 void Dataset::read_impl(hsize_t row0, hsize_t nrows, hid_t memtype, void* out) const {

@@ -5,17 +5,23 @@
 
 #include "melon/error.hpp"
 #include "melon/util/log.hpp"
+#include "watchdog.hpp"
 
 namespace melon::mpi {
-namespace {
 
-void check(int rc, const char* call) {
+void detail::check(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return;
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, msg, &len);
   MELON_THROW("MPI call " << call << " failed: " << std::string(msg, len));
 }
+
+namespace {
+using detail::check;
+using detail::next_seq;
+using detail::wait_all;
+using detail::wait_one;
 
 int to_count(std::size_t n, const char* call) {
   MELON_CHECK(n <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
@@ -38,12 +44,16 @@ Env::Env(int* argc, char*** argv) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   }
   log::set_rank(rank(MPI_COMM_WORLD), size(MPI_COMM_WORLD));
+  detail::start_watchdog();
 }
 
 Env::~Env() {
   int fin = 0;
   MPI_Finalized(&fin);
-  if (g_owner && !fin) MPI_Finalize();
+  if (g_owner && !fin) {
+    detail::stop_watchdog();
+    MPI_Finalize();
+  }
 }
 
 bool initialized() {
@@ -84,38 +94,64 @@ int size(MPI_Comm comm) {
 }
 
 void barrier(MPI_Comm comm) {
-  if (initialized()) check(MPI_Barrier(comm), "MPI_Barrier");
+  if (!initialized()) return;
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Ibarrier(comm, &req), "MPI_Ibarrier");
+  wait_one(comm, req, seq, "MPI_Barrier");
 }
 
 namespace {
 bool alone(MPI_Comm comm) { return !initialized() || size(comm) == 1; }
 
+// Floating-point sums go through the blocking calls, whose order of summation
+// results are pinned to: Open MPI 4.1's nonblocking reductions sum in another
+// order at 3 or more ranks (other bits). The watchdog watches a nonblocking
+// barrier just before, so a rank that never arrives is still caught; once
+// every rank is there the reduction itself cannot wait on a missing one.
+void arrive(MPI_Comm comm, const char* what) {
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Ibarrier(comm, &req), "MPI_Ibarrier");
+  wait_one(comm, req, seq, what);
+}
+
+// exact: integers or a max, whose result does not depend on the order of
+// reduction, so the nonblocking form (watched throughout) gives the same bits.
 template <class T>
-void allreduce_on(MPI_Comm comm, T* data, std::size_t n, MPI_Datatype type, MPI_Op op, const char* what) {
+void allreduce_on(MPI_Comm comm, T* data, std::size_t n, MPI_Datatype type, MPI_Op op, const char* what, bool exact) {
   if (alone(comm) || n == 0) return;
   const std::size_t chunk = 1u << 28;
   for (std::size_t off = 0; off < n; off += chunk) {
     std::size_t m = std::min(chunk, n - off);
-    check(MPI_Allreduce(MPI_IN_PLACE, data + off, to_count(m, what), type, op, comm), what);
+    if (!exact) {
+      arrive(comm, what);
+      check(MPI_Allreduce(MPI_IN_PLACE, data + off, to_count(m, what), type, op, comm), what);
+      continue;
+    }
+    const auto seq = next_seq();
+    MPI_Request req;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data + off, to_count(m, what), type, op, comm, &req), what);
+    wait_one(comm, req, seq, what);
   }
 }
 }  // namespace
 
 void allreduce_sum(MPI_Comm comm, double* d, std::size_t n) {
-  allreduce_on(comm, d, n, MPI_DOUBLE, MPI_SUM, "MPI_Allreduce(double)");
+  allreduce_on(comm, d, n, MPI_DOUBLE, MPI_SUM, "MPI_Allreduce(double)", false);
 }
 void allreduce_sum(MPI_Comm comm, std::int64_t* d, std::size_t n) {
-  allreduce_on(comm, d, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce(int64)");
+  allreduce_on(comm, d, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce(int64)", true);
 }
 void allreduce_sum(MPI_Comm comm, float* d, std::size_t n) {
-  allreduce_on(comm, d, n, MPI_FLOAT, MPI_SUM, "MPI_Allreduce(float)");
+  allreduce_on(comm, d, n, MPI_FLOAT, MPI_SUM, "MPI_Allreduce(float)", false);
 }
 double allreduce_sum(MPI_Comm comm, double x) {
   allreduce_sum(comm, &x, 1);
   return x;
 }
 std::int64_t allreduce_max(MPI_Comm comm, std::int64_t x) {
-  allreduce_on(comm, &x, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(max)");
+  allreduce_on(comm, &x, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(max)", true);
   return x;
 }
 std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x) {
@@ -123,7 +159,7 @@ std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x) {
   return x;
 }
 double allreduce_max(MPI_Comm comm, double x) {
-  allreduce_on(comm, &x, 1, MPI_DOUBLE, MPI_MAX, "MPI_Allreduce(max double)");
+  allreduce_on(comm, &x, 1, MPI_DOUBLE, MPI_MAX, "MPI_Allreduce(max double)", false);
   return x;
 }
 
@@ -133,29 +169,39 @@ void allreduce_sum_same(MPI_Comm comm, double* d, std::size_t n) {
   const bool root = rank(comm) == 0;
   for (std::size_t off = 0; off < n; off += chunk) {
     int m = to_count(std::min(chunk, n - off), "MPI_Reduce");
+    arrive(comm, "MPI_Reduce(double)");
     check(MPI_Reduce(root ? MPI_IN_PLACE : d + off, root ? d + off : nullptr, m, MPI_DOUBLE, MPI_SUM, 0, comm),
           "MPI_Reduce(double)");
-    check(MPI_Bcast(d + off, m, MPI_DOUBLE, 0, comm), "MPI_Bcast(double)");
+    const auto seq = next_seq();
+    MPI_Request req;
+    check(MPI_Ibcast(d + off, m, MPI_DOUBLE, 0, comm, &req), "MPI_Bcast(double)");
+    wait_one(comm, req, seq, "MPI_Bcast(double)");
   }
 }
 
 bool any(MPI_Comm comm, bool flag) {
   std::int64_t v = flag ? 1 : 0;
-  allreduce_on(comm, &v, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(any)");
+  allreduce_on(comm, &v, 1, MPI_INT64_T, MPI_MAX, "MPI_Allreduce(any)", true);
   return v != 0;
 }
 
 std::int64_t exscan_sum(MPI_Comm comm, std::int64_t x) {
   if (alone(comm)) return 0;
   std::int64_t out = 0;
-  check(MPI_Exscan(&x, &out, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Exscan");
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Iexscan(&x, &out, 1, MPI_INT64_T, MPI_SUM, comm, &req), "MPI_Exscan");
+  wait_one(comm, req, seq, "MPI_Exscan");
   return rank(comm) == 0 ? 0 : out;  // rank 0's receive buffer is undefined
 }
 
 std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x) {
   if (alone(comm)) return {x};
   std::vector<std::int64_t> all(static_cast<std::size_t>(size(comm)));
-  check(MPI_Allgather(&x, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm), "MPI_Allgather(int64)");
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Iallgather(&x, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm, &req), "MPI_Allgather(int64)");
+  wait_one(comm, req, seq, "MPI_Allgather(int64)");
   return all;
 }
 
@@ -165,12 +211,17 @@ template <class C>
 void bcast_sized(MPI_Comm comm, C& c, int root, MPI_Datatype type, const char* what) {
   if (alone(comm)) return;
   std::int64_t n = static_cast<std::int64_t>(c.size());
-  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm), "MPI_Bcast(size)");
+  auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Ibcast(&n, 1, MPI_INT64_T, root, comm, &req), "MPI_Bcast(size)");
+  wait_one(comm, req, seq, "MPI_Bcast(size)");
   c.resize(static_cast<std::size_t>(n));
   const std::size_t chunk = (std::size_t(1) << 30) / sizeof(c[0]);
   for (std::size_t off = 0; off < c.size(); off += chunk) {
     int m = to_count(std::min(chunk, c.size() - off), what);
-    check(MPI_Bcast(c.data() + off, m, type, root, comm), what);
+    seq = next_seq();
+    check(MPI_Ibcast(c.data() + off, m, type, root, comm, &req), what);
+    wait_one(comm, req, seq, what);
   }
 }
 }  // namespace
@@ -185,7 +236,10 @@ std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root) {
   int p = size(comm), r = rank(comm);
   int n = to_count(mine.size(), "MPI_Gatherv");
   std::vector<int> counts(p), displs(p);
-  check(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm), "MPI_Gather(sizes)");
+  auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Igather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm, &req), "MPI_Gather(sizes)");
+  wait_one(comm, req, seq, "MPI_Gather(sizes)");
   std::string all;
   if (r == root) {
     std::size_t total = 0;
@@ -196,8 +250,10 @@ std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root) {
     to_count(total, "MPI_Gatherv");
     all.resize(total);
   }
-  check(MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, root, comm),
+  seq = next_seq();
+  check(MPI_Igatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, root, comm, &req),
         "MPI_Gatherv");
+  wait_one(comm, req, seq, "MPI_Gatherv");
   return all;
 }
 
@@ -206,7 +262,10 @@ std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine)
   int p = size(comm);
   int n = to_count(mine.size(), "MPI_Allgatherv");
   std::vector<int> counts(p), displs(p);
-  check(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm), "MPI_Allgather(sizes)");
+  auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Iallgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm, &req), "MPI_Allgather(sizes)");
+  wait_one(comm, req, seq, "MPI_Allgather(sizes)");
   std::size_t total = 0;
   for (int i = 0; i < p; ++i) {
     displs[i] = static_cast<int>(total);
@@ -214,8 +273,10 @@ std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine)
   }
   to_count(total, "MPI_Allgatherv");
   std::string all(total, '\0');
-  check(MPI_Allgatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, comm),
+  seq = next_seq();
+  check(MPI_Iallgatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, comm, &req),
         "MPI_Allgatherv");
+  wait_one(comm, req, seq, "MPI_Allgatherv");
   std::vector<std::string> out(p);
   for (int i = 0; i < p; ++i) out[i] = all.substr(displs[i], counts[i]);
   return out;
@@ -246,10 +307,12 @@ void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std:
   // 4.1 over shared memory, 30 MB at 2 ranks took 9-10 ms this way and 13-50
   // ms through MPI_Reduce_scatter (a small MPI program, 3 runs of each).
   const int me = rank(comm);
-  for (std::size_t r = 0; r < n.size(); ++r)
+  for (std::size_t r = 0; r < n.size(); ++r) {
+    arrive(comm, "MPI_Reduce(block)");
     check(MPI_Reduce(in + at[r], static_cast<int>(r) == me ? out : nullptr, n[r], MPI_DOUBLE, MPI_SUM,
                      static_cast<int>(r), comm),
           "MPI_Reduce(block)");
+  }
 }
 
 void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std::vector<std::int64_t>& counts) {
@@ -260,8 +323,12 @@ void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std:
   std::vector<int> n, at;
   block_counts(comm, counts, n, at, "MPI_Allgatherv");
   const int me = rank(comm);
-  check(MPI_Allgatherv(mine, n[static_cast<std::size_t>(me)], MPI_DOUBLE, all, n.data(), at.data(), MPI_DOUBLE, comm),
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Iallgatherv(mine, n[static_cast<std::size_t>(me)], MPI_DOUBLE, all, n.data(), at.data(), MPI_DOUBLE, comm,
+                        &req),
         "MPI_Allgatherv");
+  wait_one(comm, req, seq, "MPI_Allgatherv");
 }
 
 void throw_if_any(MPI_Comm comm, const std::string& error) {
@@ -292,8 +359,9 @@ SplitComm::~SplitComm() {
 
 // ---- Training additions (autoencoder trainer) ----
 
-PendingAllreduce::PendingAllreduce(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) {
+PendingAllreduce::PendingAllreduce(MPI_Comm comm, float* data, std::size_t n, std::size_t bucket) : comm_(comm) {
   if (alone(comm) || n == 0) return;
+  seq_ = next_seq();
   bucket = std::max<std::size_t>(1, std::min<std::size_t>(bucket, 1u << 28));
   for (std::size_t off = 0; off < n; off += bucket) {
     reqs_.emplace_back();
@@ -306,7 +374,11 @@ PendingAllreduce::PendingAllreduce(MPI_Comm comm, float* data, std::size_t n, st
 PendingAllreduce::~PendingAllreduce() {
   // Never abandon a request whose buffer is about to go away; errors are
   // already being reported by whoever unwinds through here.
-  if (!reqs_.empty()) MPI_Waitall(static_cast<int>(reqs_.size()), reqs_.data(), MPI_STATUSES_IGNORE);
+  if (reqs_.empty()) return;
+  try {
+    wait_all(comm_, reqs_.data(), static_cast<int>(reqs_.size()), seq_, "MPI_Iallreduce(float)");
+  } catch (const Error&) {
+  }
 }
 
 bool PendingAllreduce::poll() {
@@ -319,7 +391,7 @@ bool PendingAllreduce::poll() {
 
 void PendingAllreduce::wait() {
   if (reqs_.empty()) return;
-  check(MPI_Waitall(static_cast<int>(reqs_.size()), reqs_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  wait_all(comm_, reqs_.data(), static_cast<int>(reqs_.size()), seq_, "MPI_Iallreduce(float)");
   reqs_.clear();
 }
 

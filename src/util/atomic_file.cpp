@@ -51,13 +51,23 @@ void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size(
 
 void AtomicFile::commit() {
   MELON_ASSERT(f_, "double commit on " << path_);
-  bool ok = std::fflush(f_) == 0 && (!durable_ || ::fsync(::fileno(f_)) == 0);
-  int err = errno;
-  ok = (std::fclose(f_) == 0) && ok;
+  // The errno of the first step that failed: a later successful call may
+  // leave errno untouched or overwrite it.
+  const char* step = nullptr;
+  int err = 0;
+  auto failed = [&](const char* what) {
+    if (!step) {
+      step = what;
+      err = errno;
+    }
+  };
+  if (std::fflush(f_) != 0) failed("writing (fflush)");
+  if (!step && durable_ && ::fsync(::fileno(f_)) != 0) failed("fsync");
+  if (std::fclose(f_) != 0) failed("closing");
   f_ = nullptr;
-  if (!ok) {
+  if (step) {
     std::remove(tmp_.c_str());
-    MELON_THROW(path_ << ": flushing to disk failed: " << std::strerror(err));
+    MELON_THROW(path_ << ": " << step << " failed: " << std::strerror(err));
   }
   commit_rename(tmp_, path_, durable_);
 }

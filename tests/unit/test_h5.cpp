@@ -92,4 +92,16 @@ TEST(H5, ErrorsNameTheFileTheObjectAndTheOperation) {
   std::remove(path.c_str());
 }
 
+TEST(H5, FailedCreateIsOneLineWithTheOsErrorAndTheFinalName) {
+  // A temp name "X.tmp.<pid>" is reported as X: the temp file is gone by then.
+  try {
+    File::create("/nonexistent/dir/x.h5.tmp.123", MPI_COMM_NULL);
+    FAIL();
+  } catch (const melon::Error& e) {
+    std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_EQ(msg.rfind("/nonexistent/dir/x.h5: HDF5 H5Fcreate failed: No such file or directory", 0), 0u) << msg;
+  }
+}
+
 }  // namespace

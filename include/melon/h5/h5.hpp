@@ -23,7 +23,9 @@ struct Where {
   std::string file, object;
 };
 
-// Throws melon::Error for a negative result: "HDF5 <op> failed on FILE:/OBJECT: <why>".
+// Throws melon::Error for a negative result, one line: "FILE:/OBJECT: HDF5 <op>
+// failed: <why>", where <why> is the OS error (strerror) when a system call
+// failed underneath (disk full, I/O error), else HDF5's innermost message.
 hid_t check_id(hid_t id, const char* op, const Where& where);
 void check_rc(herr_t rc, const char* op, const Where& where);
 
@@ -41,6 +43,11 @@ class Handle {
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
+  hid_t release() noexcept {  // gives up ownership without closing
+    hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
   void reset() noexcept;                       // closes, ignoring failure (unwinding paths)
   void close(const char* op, const Where& w);  // closes and throws on failure
 
@@ -56,6 +63,7 @@ class Object {
  public:
   hid_t id() const { return h_.get(); }
   const Where& where() const { return w_; }
+  MPI_Comm comm() const { return comm_; }  // MPI_COMM_NULL: serial
 
   // Scalar attributes; strings are variable-length UTF-8 (h5py reads str).
   // Collective on a parallel file: every rank writes the same value.
@@ -71,6 +79,7 @@ class Object {
  protected:
   Handle h_;
   Where w_;
+  MPI_Comm comm_ = MPI_COMM_NULL;  // of a parallel file: its failures are agreed on every rank
 };
 
 class File : public Object {

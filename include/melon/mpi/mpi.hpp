@@ -26,6 +26,27 @@ class Env {
 bool initialized();
 [[noreturn]] void abort_job(int code);  // MPI_Abort on MPI_COMM_WORLD: every rank of the job goes down
 
+// Stall watchdog. Every collective below waits through its nonblocking form,
+// polled with a back-off sleep (no busy spin through a long wait). A rank that
+// waits longer than the stall timeout in one collective asks the other ranks
+// of its communicator which collective they wait in, and after a short grace
+// ends the job (MPI_Abort, exit status 2) with one message naming the stage,
+// the collective, its sequence number, the time waited and the ranks that did
+// not answer (stopped, hung in I/O, or still computing). 0 turns it off.
+void set_stall_timeout(double seconds);
+double stall_timeout();
+// The stage named in that message: the command (set once in main), refined
+// by scoped activities ("pass 3") joined with " > ".
+void set_stage(const std::string& label);
+std::string stage();
+class Activity {
+ public:
+  explicit Activity(std::string label);
+  ~Activity();
+  Activity(const Activity&) = delete;
+  Activity& operator=(const Activity&) = delete;
+};
+
 // Contiguous block [begin, end) of n items owned by `r` of `p` ranks.
 struct Range {
   std::int64_t begin, end;
@@ -141,6 +162,8 @@ class PendingAllreduce {
   void wait();
 
  private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::uint64_t seq_ = 0;
   std::vector<MPI_Request> reqs_;
 };
 // How many ranks of comm share this node (for sizing per-rank thread pools).

@@ -1,0 +1,228 @@
+#include "watchdog.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+
+namespace melon::mpi {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Spinning first keeps a short collective (a training step's allreduce) as
+// fast as MPI_Allreduce; past this, polls are spaced by a sleep that grows
+// with the wait (at most 2% of it, at most 2 ms), so a rank held up by a slow
+// or stopped peer no longer burns a core.
+constexpr double kSpinSeconds = 0.02;
+constexpr double kMaxSleepSeconds = 0.002;
+// How long a rank that timed out collects the others' answers. Ranks waiting
+// in a collective answer within a poll, so this only needs to cover a sleep.
+constexpr double kGraceSeconds = 2.0;
+constexpr int kNoteTag = 7;
+
+double g_timeout = 600;
+std::string g_stage;
+std::vector<std::string> g_activities;
+std::uint64_t g_seq = 0;
+MPI_Comm g_notes = MPI_COMM_NULL;  // a duplicate of MPI_COMM_WORLD, only for notes
+
+struct Peer {
+  long pid;
+  char host[64];
+};
+std::vector<Peer> g_peers;  // by world rank
+
+// "I waited past the timeout in collective #seq" (ask) or the answer of a rank
+// that is waiting in a collective too (reply).
+enum : int { kAsk = 1, kReply = 2 };
+struct Note {
+  int kind;
+  int pad;
+  std::uint64_t seq;
+  double waited;
+  char what[48];
+  char stage[112];
+};
+// Notes go out with MPI_Isend and are never waited for (the job is about to
+// end), so their buffers live as long as the process.
+std::deque<Note> g_sent;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void nap(double seconds) {
+  timespec ts{0, static_cast<long>(seconds * 1e9)};
+  nanosleep(&ts, nullptr);
+}
+
+void send_note(int to, int kind, std::uint64_t seq, double waited, const char* what) {
+  Note& n = g_sent.emplace_back();
+  std::memset(&n, 0, sizeof n);
+  n.kind = kind;
+  n.seq = seq;
+  n.waited = waited;
+  std::snprintf(n.what, sizeof n.what, "%s", what);
+  std::snprintf(n.stage, sizeof n.stage, "%s", stage().c_str());
+  MPI_Request r;
+  if (MPI_Isend(&n, sizeof n, MPI_BYTE, to, kNoteTag, g_notes, &r) == MPI_SUCCESS) MPI_Request_free(&r);
+}
+
+// Takes in every note that has arrived (world rank -> its latest note) and
+// answers each ask with where this rank waits.
+void serve_notes(std::map<int, Note>& heard, std::uint64_t seq, double waited, const char* what) {
+  for (;;) {
+    int flag = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kNoteTag, g_notes, &flag, &st) != MPI_SUCCESS || !flag) return;
+    Note n;
+    if (MPI_Recv(&n, sizeof n, MPI_BYTE, st.MPI_SOURCE, kNoteTag, g_notes, MPI_STATUS_IGNORE) != MPI_SUCCESS) return;
+    n.what[sizeof n.what - 1] = n.stage[sizeof n.stage - 1] = '\0';
+    auto [it, fresh] = heard.try_emplace(st.MPI_SOURCE, n);
+    if (!fresh && it->second.kind != kAsk) it->second = n;
+    if (n.kind == kAsk) send_note(st.MPI_SOURCE, kReply, seq, waited, what);
+  }
+}
+
+// World ranks of comm's members, in comm's rank order.
+std::vector<int> world_ranks(MPI_Comm comm) {
+  int p = 0;
+  MPI_Comm_size(comm, &p);
+  std::vector<int> mine(p), world(p);
+  for (int i = 0; i < p; ++i) mine[i] = i;
+  MPI_Group g, w;
+  MPI_Comm_group(comm, &g);
+  MPI_Comm_group(MPI_COMM_WORLD, &w);
+  MPI_Group_translate_ranks(g, p, mine.data(), w, world.data());
+  MPI_Group_free(&g);
+  MPI_Group_free(&w);
+  return world;
+}
+
+std::string who(int r) {
+  std::string s = "rank " + std::to_string(r);
+  if (r >= 0 && static_cast<std::size_t>(r) < g_peers.size())
+    s += " (pid " + std::to_string(g_peers[r].pid) + " on " + g_peers[r].host + ")";
+  return s;
+}
+
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+[[noreturn]] void report_stall(int me, const std::vector<int>& members, const std::map<int, Note>& heard,
+                               std::uint64_t seq, double waited, const char* what) {
+  std::string missing, others;
+  for (int r : members) {
+    if (r == me) continue;
+    auto it = heard.find(r);
+    if (it == heard.end()) {
+      missing += (missing.empty() ? "" : ", ") + who(r);
+      continue;
+    }
+    const Note& n = it->second;
+    others += (others.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r) + " in #" +
+              std::to_string(n.seq) + " (" + n.what + ")";
+    if (n.stage != stage()) others += std::string(" during '") + n.stage + "'";
+  }
+  std::string msg = "stall watchdog: rank " + std::to_string(me) + " waited " + fmt_seconds(waited) +
+                    " in collective #" + std::to_string(seq) + " (" + what + ") during '" + stage() + "'; ";
+  if (g_notes == MPI_COMM_NULL) msg += "the other ranks could not be asked";
+  else if (missing.empty()) msg += "every rank answered, so the collective itself is stuck";
+  else msg += "did not arrive (no answer within " + fmt_seconds(kGraceSeconds) + "): " + missing;
+  if (!others.empty()) msg += "; waiting: " + others;
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", g_timeout);
+  msg += std::string("; ending the job (--stall-timeout ") + limit + ")";
+  std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", me, g_stage.empty() ? "?" : g_stage.c_str(), msg.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 2);
+  std::_Exit(2);
+}
+
+}  // namespace
+
+void set_stall_timeout(double seconds) {
+  MELON_CHECK(std::isfinite(seconds) && seconds >= 0,
+              "--stall-timeout: expected seconds >= 0 (0: no watchdog), got " << seconds);
+  g_timeout = seconds;
+}
+double stall_timeout() { return g_timeout; }
+
+void set_stage(const std::string& label) { g_stage = label; }
+std::string stage() {
+  std::string s = g_stage;
+  for (auto& a : g_activities) s += (s.empty() ? "" : " > ") + a;
+  return s;
+}
+Activity::Activity(std::string label) { g_activities.push_back(std::move(label)); }
+Activity::~Activity() { g_activities.pop_back(); }
+
+namespace detail {
+
+void start_watchdog() {
+  if (size(MPI_COMM_WORLD) < 2 || g_notes != MPI_COMM_NULL) return;
+  check(MPI_Comm_dup(MPI_COMM_WORLD, &g_notes), "MPI_Comm_dup");
+  Peer me{};
+  me.pid = static_cast<long>(getpid());
+  gethostname(me.host, sizeof me.host - 1);
+  g_peers.resize(static_cast<std::size_t>(size(MPI_COMM_WORLD)));
+  check(MPI_Allgather(&me, sizeof me, MPI_BYTE, g_peers.data(), sizeof me, MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgather(watchdog)");
+}
+
+void stop_watchdog() {
+  if (g_notes != MPI_COMM_NULL) MPI_Comm_free(&g_notes);
+}
+
+std::uint64_t next_seq() { return ++g_seq; }
+
+void wait_all(MPI_Comm comm, MPI_Request* reqs, int n, std::uint64_t seq, const char* what) {
+  int done = 0;
+  check(MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE), what);
+  if (done) return;
+  const auto start = Clock::now();
+  std::map<int, Note> heard;
+  std::vector<int> members;
+  double asked_at = -1;
+  for (;;) {
+    double waited = since(start);
+    if (waited > kSpinSeconds) {
+      nap(std::clamp(waited / 50, 5e-5, kMaxSleepSeconds));
+      waited = since(start);
+      if (g_notes != MPI_COMM_NULL) serve_notes(heard, seq, waited, what);
+    }
+    check(MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE), what);
+    if (done) return;
+    if (g_timeout <= 0 || waited <= g_timeout) continue;
+    const int me = rank(MPI_COMM_WORLD);
+    if (asked_at < 0) {
+      members = world_ranks(comm);
+      if (g_notes != MPI_COMM_NULL)
+        for (int r : members)
+          if (r != me) send_note(r, kAsk, seq, waited, what);
+      asked_at = waited;
+    }
+    if (g_notes != MPI_COMM_NULL && waited < asked_at + kGraceSeconds) continue;
+    // Two ranks that time out together: the lower one reports, so the job
+    // ends with one message; the others report only if it never does.
+    bool lower_reports = false;
+    for (auto& [r, note] : heard) lower_reports |= note.kind == kAsk && r < me;
+    if (lower_reports && waited < asked_at + 4 * kGraceSeconds) continue;
+    report_stall(me, members, heard, seq, waited, what);
+  }
+}
+
+}  // namespace detail
+}  // namespace melon::mpi
