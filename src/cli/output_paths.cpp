@@ -46,7 +46,7 @@ void probe(const std::string& option, const std::string& path, const std::string
 std::string holder_dir(const std::string& option, const std::string& path, bool may_create) {
   std::string dir = parent_of(path);
   if (!may_create) {
-    MELON_CHECK(exists(dir), option << " " << path << ": folder " << dir << " does not exist");
+    MELON_CHECK(exists(dir), option << " " << path << ": cannot write in " << dir << ": no such folder");
     MELON_CHECK(is_dir(dir), option << " " << path << ": " << dir << " is not a folder");
     return dir;
   }
