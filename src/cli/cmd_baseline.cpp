@@ -2,6 +2,7 @@
 // item-knn / playlist-knn / EASE candidate generators).
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/recommend/baseline.hpp"
 #include "melon/recommend/references.hpp"
@@ -23,6 +24,7 @@ int run(int argc, char** argv) {
   add_reference_options(d, ref);
   po::variables_map vm;
   if (!parse("baseline", d, argc, argv, vm)) return 0;
+  check_output_file("--out", vm["out"].as<std::string>());
   const auto name = vm["method"].as<std::string>();
   // Validate the name before reading any file.
   const bool reference = recommend::is_reference(name);

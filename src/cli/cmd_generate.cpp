@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/generate/generate.hpp"
 
 namespace melon::cli {
@@ -60,8 +61,10 @@ int run_generate(int argc, char** argv) {
       "share of one-word titles (the source of duplicated titles)")(
       "quiet", po::value<bool>(&o.quiet)->default_value(false, "off")->implicit_value(true, "on"),
       "no progress and no calibration table (calibration.json is still written)");
+  // The folder is complete only once DIR/melon-dataset.done (dataset/marker.hpp) is written, last.
   po::variables_map vm;
   if (!parse("generate", desc, argc, argv, vm)) return 0;
+  check_output_dir("--out", o.out);
   o.mel_mode = generate::parse_mel_mode(mel_mode);
   generate::run_generate(o);
   return 0;

@@ -11,6 +11,7 @@
 // for the file. Resume state lives in "<out>.state/" beside the output and is
 // removed once the output is in place.
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/job.hpp"
 
@@ -60,6 +61,7 @@ int run(int argc, char** argv) {
       "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
   po::variables_map vm;
   if (!parse("pca", d, argc, argv, vm)) return 0;
+  check_output_file("--out", vm["out"].as<std::string>());
   pca::JobOptions o;
   if (vm.count("mel-dir")) o.mel_dir = vm["mel-dir"].as<std::string>();
   if (vm.count("mel-source")) o.mel_source = vm["mel-source"].as<std::string>();

@@ -1,22 +1,29 @@
 // melon pipeline: the whole job from one jobs/*.ini, every stage in the same
-// MPI job: generate (if the data folder has no train.json) -> official split
+// MPI job: generate (if the data folder has no train.json; one that has it
+// must carry its completion marker, dataset/marker.hpp) -> official split
 // -> PCA of the spectrograms -> autoencoder training -> predictions, plus the
 // reference recommenders -> the final ranking stage over all of them (the
 // job's predictions, results.json) -> evaluate, then one score table on rank 0.
 // Each stage is the same code as its subcommand, called with the job file and
 // the paths the pipeline chose, so a stage run alone behaves identically.
+// The work folder is locked for the run (util/dir_lock.hpp); stages lock
+// their own folders inside it (checkpoints, pca.h5.state), never this one.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
+#include "melon/dataset/marker.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/score_table.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/report/report.hpp"
 #include "melon/report/run_facts.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/dir_lock.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::cli {
@@ -51,7 +58,10 @@ int run(int argc, char** argv) {
       "model", po::value<std::string>()->default_value("on"), "on|off: train the autoencoder and predict with it")(
       "rerank", po::value<std::string>()->default_value("on"),
       "on|off: the final ranking stage (`melon rerank`: the autoencoder's and the references' candidates "
-      "reordered by learned XGBoost rankers); its answers are the job's predictions");
+      "reordered by learned XGBoost rankers); its answers are the job's predictions")(
+      "trust-data", po::bool_switch(),
+      "use a dataset folder that has train.json but no completion marker (melon-dataset.done), or one whose "
+      "JSON files differ from it; without it such a folder is refused");
   po::variables_map vm;
   if (!parse("pipeline", d, argc, argv, vm)) return 0;
   const auto data = vm["data"].as<std::string>(), work = vm["work"].as<std::string>();
@@ -60,11 +70,27 @@ int run(int argc, char** argv) {
     if (!config.empty()) a.push_back("--config=" + config);
     return a;
   };
-  if (mpi::rank(mpi::world()) == 0) make_dirs(work);
-  mpi::barrier(mpi::world());
+  check_output_dir("--work", work);
+  const bool generate = !std::filesystem::exists(data + "/train.json");
+  if (generate) check_output_dir("--data", data);
+  std::optional<DirLock> lock;
+  mpi::on_root(mpi::world(), [&] { lock.emplace(work); });
 
-  if (!std::filesystem::exists(data + "/train.json")) run_stage("generate", with_config({"--out=" + data}));
-  else if (mpi::rank(mpi::world()) == 0) log::info(data + "/train.json exists: using the dataset as it is");
+  if (generate) {
+    run_stage("generate", with_config({"--out=" + data}));
+  } else {
+    const bool trust = vm["trust-data"].as<bool>();
+    mpi::on_root(mpi::world(), [&] {
+      const auto problem = dataset::check_marker(data);
+      if (problem.empty()) {
+        log::info(data + " is a complete dataset (" + dataset::kMarkerName + " matches its JSON files)");
+      } else {
+        MELON_CHECK(trust, problem << "; refusing to run on it without --trust-data (or remove " << data
+                                   << " to generate it again)");
+        log::warn(problem + "; using it anyway (--trust-data)");
+      }
+    });
+  }
 
   const std::string split_dir = work + "/split";
   run_stage("split", with_config({"--input=" + data + "/train.json", "--out=" + split_dir}));

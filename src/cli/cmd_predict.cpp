@@ -4,6 +4,7 @@
 #include "melon/arena/io.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/thread_pool.hpp"
@@ -31,6 +32,7 @@ int run(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (!parse("predict", d, argc, argv, vm)) return 0;
+  check_output_file("--out", vm["out"].as<std::string>());
   const auto q_path = vm["questions"].as<std::string>();
   auto questions = arena::read_playlists(q_path);
   ae::PredictOptions opt;

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/report/report.hpp"
 #include "melon/util/log.hpp"
@@ -25,8 +26,9 @@ int run(int argc, char** argv) {
       "scatter-songs", po::value(&in.scatter_songs)->default_value(2000), "songs drawn on the PCA scatter");
   po::variables_map vm;
   if (!parse("report", d, argc, argv, vm)) return 0;
-  if (mpi::rank(mpi::world()) != 0) return 0;  // reads files and writes one: nothing to share
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : in.work + "/report.html";
+  check_output_file(vm.count("out") ? "--out" : "the report", out, /*parent_may_be_missing=*/true);
+  if (mpi::rank(mpi::world()) != 0) return 0;  // reads files and writes one: nothing to share
   report::write_report(in, out);
   log::info("report: " + out);
   return 0;

@@ -5,6 +5,7 @@
 
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/rank/rerank.hpp"
@@ -60,6 +61,8 @@ int run(int argc, char** argv) {
   add_reference_options(d, o.ref);
   po::variables_map vm;
   if (!parse("rerank", d, argc, argv, vm)) return 0;
+  check_output_file("--out", vm["out"].as<std::string>());
+  if (vm.count("model-dir")) check_output_dir("--model-dir", vm["model-dir"].as<std::string>());
   o.references = split_list(vm["references"].as<std::string>());
   for (auto& r : o.references)
     MELON_CHECK(recommend::is_reference(r),

@@ -3,6 +3,7 @@
 
 #include "melon/arena/io.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/split/split.hpp"
 #include "melon/util/atomic_file.hpp"
@@ -21,6 +22,7 @@ int run(int argc, char** argv) {
       "seed", po::value<std::uint64_t>()->default_value(777), "shuffle and mask seed");
   po::variables_map vm;
   if (!parse("split", d, argc, argv, vm)) return 0;
+  check_output_dir("--out", vm["out"].as<std::string>());
   if (mpi::rank(mpi::world()) != 0) return 0;  // cheap: one rank does it
   const auto in = vm["input"].as<std::string>(), out = vm["out"].as<std::string>();
   auto s = split::official_split(arena::read_playlists(in), vm["seed"].as<std::uint64_t>());

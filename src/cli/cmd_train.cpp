@@ -5,6 +5,7 @@
 #include "melon/arena/io.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/cli/cli.hpp"
+#include "melon/cli/output_paths.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/train/trainer.hpp"
@@ -87,6 +88,7 @@ int run(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (!parse("train", d, argc, argv, vm)) return 0;
+  check_output_dir("--checkpoint-dir", vm["checkpoint-dir"].as<std::string>());
   c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
   c.resume = flag(vm, "resume");

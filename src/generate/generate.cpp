@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "melon/arena/io.hpp"
+#include "melon/dataset/marker.hpp"
 #include "melon/error.hpp"
 #include "melon/generate/calibration.hpp"
 #include "melon/generate/genres.hpp"
@@ -167,6 +168,8 @@ GenerateResult run_generate(const GenerateOptions& o) {
   std::optional<Calibration> cal;
   if (rank == 0) {
     make_dirs(o.out);
+    // An old marker would vouch for a folder this run may leave half-written.
+    dataset::remove_marker(o.out);
     make_dirs(o.out + "/answers");
     arena::write_genres(o.out + "/genre_gn_all.json", genre_map());
     cal.emplace(o.songs);
@@ -233,6 +236,9 @@ GenerateResult run_generate(const GenerateOptions& o) {
   GenerateResult res;
   res.mel_files = mpi::allreduce_sum(mpi::world(), files);
   res.mel_bytes = mpi::allreduce_sum(mpi::world(), bytes);
+  // Last, after every rank's files are on disk: the folder is complete.
+  mpi::on_root(mpi::world(),
+               [&] { dataset::write_marker(o.out, "melon generate", params_json(o, nv, nt), res.mel_files); });
 
   if (rank == 0) {
     if (verbose && n_sel > 0)

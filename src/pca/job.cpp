@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "melon/pca/source.hpp"
 #include "melon/pca/state.hpp"
 #include "melon/util/bytes.hpp"
+#include "melon/util/dir_lock.hpp"
 #include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 
@@ -226,6 +228,11 @@ JobEnd run_job(const JobOptions& o, MPI_Comm comm) {
   opt.comm = comm;
 
   check_out_writable(comm, o.out);
+  // Another pca writing to the same --out would clear or overwrite this
+  // run's resume state. The folder goes again on release once empty, so a
+  // run that fails before its first checkpoint leaves no X.state behind.
+  std::optional<DirLock> lock;
+  mpi::on_root(comm, [&] { lock.emplace(opt.state_dir, /*remove_if_empty=*/true); });
   std::unique_ptr<MelSource> source = o.mel_dir.empty() ? open_synthetic(o.mel_source) : open_mel_dir(o.mel_dir);
   const std::string label = o.songs ? *o.songs : "all";
   const std::vector<arena::SongId> ids = song_list(comm, *source, o, label);

@@ -6,6 +6,7 @@
 #include <exception>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "melon/ae/cold_choice.hpp"
@@ -14,6 +15,7 @@
 #include "melon/train/curve.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/dir_lock.hpp"
 #include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
@@ -362,6 +364,8 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   MELON_CHECK(cfg.lr_final >= 0 && cfg.lr_final <= 1, "--lr-final must be in [0, 1]");
   const auto t_start = Clock::now();
 
+  std::optional<DirLock> lock;  // one run per checkpoint folder (util/dir_lock.hpp)
+  if (!cfg.checkpoint_dir.empty()) mpi::on_root(comm, [&] { lock.emplace(cfg.checkpoint_dir); });
   setup(r);
   resume_or_start(r);
   const int threads = util::resolve_threads(cfg.threads, mpi::node_size(comm));
