@@ -88,7 +88,7 @@ TEST(Checkpoint, TrainingWritesKeepsLastKAndResumesBitIdentically) {
   auto b1 = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(b1.step, 7);
   c.max_steps = 20;
-  c.resume = true;
+  c.resume = Resume::On;
   auto b2 = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(b2.step, 20);
   EXPECT_TRUE(a.params == b2.params) << "resumed weights differ from the straight run";
@@ -136,7 +136,7 @@ TEST(Checkpoint, TruncatedOrUnfinishedNewestFallsBackToThePrevious) {
   EXPECT_EQ(ck->step, 3);
   EXPECT_THROW(read_checkpoint(checkpoint_path(t.path, 99), true), Error);
   // Resuming continues from step 3.
-  c.resume = true;
+  c.resume = Resume::On;
   c.max_steps = 5;
   auto r = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(r.step, 5);
@@ -156,7 +156,7 @@ TEST(Checkpoint, RefusesOtherSettingsAndAnOccupiedDirectory) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
   }
-  c.resume = true;
+  c.resume = Resume::On;
   c.adam.lr = 0.5;
   try {
     run_training(c, in, MPI_COMM_SELF);
