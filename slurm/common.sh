@@ -23,16 +23,28 @@
 # wait is repeated until the step really ended):
 #   train  USR1 is forwarded to the step; melon train checkpoints and exits 0;
 #          the job then requeues itself (scontrol requeue) and the rerun gets
-#          --resume (SLURM_RESTART_COUNT > 0), continuing from the newest valid
-#          checkpoint.
+#          --resume=auto (SLURM_RESTART_COUNT > 0), continuing from the newest
+#          valid checkpoint (damaged ones are set aside as *.bad), or from
+#          scratch when there is none (a node failure before the first one).
 #   pca    it saves its state after every pass but does not catch signals: the
 #          step is stopped (SIGTERM) and the job requeued; the rerun resumes
 #          from the last finished pass.
 #   others are short and restartable: USR1 is logged and ignored.
 # SIGTERM (scancel, preemption by the site) is forwarded to the step and the
 # job ends with the step's exit code, or 143 when the step exited 0 (train
-# checkpoints on SIGTERM too); no self-requeue: a cancelled job stays cancelled. A failed step fails the job with its exit code, and with
+# checkpoints on SIGTERM too); no self-requeue: a cancelled job stays
+# cancelled. A failed step fails the job with its exit code, and with
 # DependencyParameters=kill_invalid_depend the later stages are cancelled.
+#
+# melon train's exit status after a stop signal (README "Failure behaviour"):
+# SIGTERM, SIGINT or SIGUSR1 to the process (single process, or to the tasks
+# as srun and scancel deliver them; SIGUSR1 or SIGTERM to srun is forwarded)
+# -> checkpoint at the next step boundary, exit 0. Under mpirun: SIGUSR1 to
+# mpirun is forwarded -> checkpoint, 0; SIGTERM or SIGINT to mpirun -> mpirun
+# sends the ranks SIGTERM (they checkpoint if they manage within Open MPI's
+# odls_base_sigkill_timeout, 1 s by default, then SIGKILL) and mpirun itself
+# exits 1 whatever the ranks do (Open MPI 4.1). So inside a job, send
+# SIGUSR1: this script does.
 #
 # Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_METHODS
 # (baseline methods, default: job file [pipeline] methods, else most-popular),
@@ -187,8 +199,10 @@ melon_stage() {
   local -a resume=()
   if [ "$restarts" -gt 0 ] || [ "${MELON_RESUME:-0}" = 1 ]; then
     if in_list "$_stage" "$MELON_SIGNAL_STAGES $MELON_KILL_RESUME_STAGES"; then
-      resume=(--resume)
-      mlog "stage $_stage: rerun $restarts: passing --resume"
+      # train: resume when a valid checkpoint exists, else start (a bare
+      # --resume is an error when there is none).
+      if [ "$_stage" = train ]; then resume=(--resume=auto); else resume=(--resume); fi
+      mlog "stage $_stage: rerun $restarts: passing ${resume[*]}"
     fi
   fi
   base=(--config "$job")

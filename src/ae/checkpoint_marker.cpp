@@ -39,7 +39,8 @@ bool field(const std::string& line, const std::string& key, int base, std::uint6
   errno = 0;
   char* end = nullptr;
   out = std::strtoull(v.c_str(), &end, base);
-  return errno == 0 && end && *end == '\0';
+  // Canonical spelling only (no leading zeros): one marker text per (size, hash).
+  return errno == 0 && end && *end == '\0' && v == (base == 16 ? hex64(out) : std::to_string(out));
 }
 
 }  // namespace

@@ -141,10 +141,13 @@ std::string find_resume_point(const Run& r) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const bool existed = fs::is_directory(cfg.checkpoint_dir, ec);
-    make_dirs(cfg.checkpoint_dir);
+    // --resume=on naming a folder that is not there is a typo, not a new run: create nothing.
+    if (existed || cfg.resume != Resume::On) make_dirs(cfg.checkpoint_dir);
     for (auto& e : fs::directory_iterator(cfg.checkpoint_dir, ec))
       if (e.path().filename().string().find(".h5.tmp.") != std::string::npos) fs::remove(e.path(), ec);
-    if (cfg.resume == Resume::Off) {
+    if (!existed && cfg.resume == Resume::On) {
+      error = nothing_to_resume(cfg.checkpoint_dir, false, {}, {});
+    } else if (cfg.resume == Resume::Off) {
       auto existing = ae::list_checkpoints(cfg.checkpoint_dir);
       if (!existing.empty())
         error = cfg.checkpoint_dir + " already holds checkpoints (" + existing.front() +
