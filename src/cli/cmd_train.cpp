@@ -98,6 +98,7 @@ int run(int argc, char** argv) {
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+  train::check_config(c);  // before minutes of reading data
 
   train::TrainInputs in;
   const auto train_path = vm["train"].as<std::string>();
