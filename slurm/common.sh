@@ -36,15 +36,17 @@
 # cancelled. A failed step fails the job with its exit code, and with
 # DependencyParameters=kill_invalid_depend the later stages are cancelled.
 #
-# melon train's exit status after a stop signal (README "Failure behaviour"):
-# SIGTERM, SIGINT or SIGUSR1 to the process (single process, or to the tasks
-# as srun and scancel deliver them; SIGUSR1 or SIGTERM to srun is forwarded)
-# -> checkpoint at the next step boundary, exit 0. Under mpirun: SIGUSR1 to
-# mpirun is forwarded -> checkpoint, 0; SIGTERM or SIGINT to mpirun -> mpirun
-# sends the ranks SIGTERM (they checkpoint if they manage within Open MPI's
-# odls_base_sigkill_timeout, 1 s by default, then SIGKILL) and mpirun itself
-# exits 1 whatever the ranks do (Open MPI 4.1). So inside a job, send
-# SIGUSR1: this script does.
+# melon train's exit status after a stop signal (README "Failure behaviour";
+# tests/e2e/train_signals.sh, slurm_signals.sh): SIGTERM, SIGINT or SIGUSR1
+# that reaches the melon processes -> checkpoint at the next step boundary,
+# exit 0. That covers a single process, scancel and Slurm's own SIGTERM
+# (preemption, time limit: KillWait seconds before SIGKILL) to the tasks, and
+# SIGUSR1 to srun or mpirun (both forward it). The launchers' own handling of
+# their SIGTERM/SIGINT differs: SIGTERM to srun makes srun SIGKILL the tasks
+# (exit 137, no new checkpoint); SIGTERM or SIGINT to mpirun makes mpirun
+# exit 1 whatever the ranks do (Open MPI 4.1), after sending them SIGTERM
+# and, odls_base_sigkill_timeout (1 s) later, SIGKILL. So inside a job, send
+# SIGUSR1 (this script does); no case leaves a damaged checkpoint.
 #
 # Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_METHODS
 # (baseline methods, default: job file [pipeline] methods, else most-popular),
