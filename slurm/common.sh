@@ -23,16 +23,30 @@
 # wait is repeated until the step really ended):
 #   train  USR1 is forwarded to the step; melon train checkpoints and exits 0;
 #          the job then requeues itself (scontrol requeue) and the rerun gets
-#          --resume (SLURM_RESTART_COUNT > 0), continuing from the newest valid
-#          checkpoint.
+#          --resume=auto (SLURM_RESTART_COUNT > 0), continuing from the newest
+#          valid checkpoint (damaged ones are set aside as *.bad), or from
+#          scratch when there is none (a node failure before the first one).
 #   pca    it saves its state after every pass but does not catch signals: the
 #          step is stopped (SIGTERM) and the job requeued; the rerun resumes
 #          from the last finished pass.
 #   others are short and restartable: USR1 is logged and ignored.
 # SIGTERM (scancel, preemption by the site) is forwarded to the step and the
 # job ends with the step's exit code, or 143 when the step exited 0 (train
-# checkpoints on SIGTERM too); no self-requeue: a cancelled job stays cancelled. A failed step fails the job with its exit code, and with
+# checkpoints on SIGTERM too); no self-requeue: a cancelled job stays
+# cancelled. A failed step fails the job with its exit code, and with
 # DependencyParameters=kill_invalid_depend the later stages are cancelled.
+#
+# melon train's exit status after a stop signal (README "Failure behaviour";
+# tests/e2e/train_signals.sh, slurm_signals.sh): SIGTERM, SIGINT or SIGUSR1
+# that reaches the melon processes -> checkpoint at the next step boundary,
+# exit 0. That covers a single process, scancel and Slurm's own SIGTERM
+# (preemption, time limit: KillWait seconds before SIGKILL) to the tasks, and
+# SIGUSR1 to srun or mpirun (both forward it). The launchers' own handling of
+# their SIGTERM/SIGINT differs: SIGTERM to srun makes srun SIGKILL the tasks
+# (exit 137, no new checkpoint); SIGTERM or SIGINT to mpirun makes mpirun
+# exit 1 whatever the ranks do (Open MPI 4.1), after sending them SIGTERM
+# and, odls_base_sigkill_timeout (1 s) later, SIGKILL. So inside a job, send
+# SIGUSR1 (this script does); no case leaves a damaged checkpoint.
 #
 # Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_METHODS
 # (baseline methods, default: job file [pipeline] methods, else most-popular),
@@ -187,8 +201,10 @@ melon_stage() {
   local -a resume=()
   if [ "$restarts" -gt 0 ] || [ "${MELON_RESUME:-0}" = 1 ]; then
     if in_list "$_stage" "$MELON_SIGNAL_STAGES $MELON_KILL_RESUME_STAGES"; then
-      resume=(--resume)
-      mlog "stage $_stage: rerun $restarts: passing --resume"
+      # train: resume when a valid checkpoint exists, else start (a bare
+      # --resume is an error when there is none).
+      if [ "$_stage" = train ]; then resume=(--resume=auto); else resume=(--resume); fi
+      mlog "stage $_stage: rerun $restarts: passing ${resume[*]}"
     fi
   fi
   base=(--config "$job")

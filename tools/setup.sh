@@ -11,6 +11,7 @@ pkgs=(
   libeigen3-dev libboost-program-options-dev
   libgtest-dev
   libxgboost-dev
+  libxxhash-dev
   python3 python3-numpy
   clang-format
   chromium python3-pil fonts-nanum

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "melon/ae/checkpoint_marker.hpp"
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
 #include "melon/util/atomic_file.hpp"
@@ -170,8 +171,15 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
     f.close();
   }
   fsync_path(tmp);
+  std::uint64_t size = 0;
+  const auto hash = file_hash(tmp, &size);
+  // The old marker goes first: for a moment the name has no marker (a reader
+  // skips it) rather than the new file under the old file's marker.
+  std::error_code ec;
+  fs::remove(marker_path(final_path), ec);
   commit_rename(tmp, final_path);
   cleanup.armed = false;
+  write_marker(final_path, size, hash);
 }
 
 }  // namespace
@@ -179,15 +187,24 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
 void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
   make_dirs(dir);
   write_file(checkpoint_path(dir, c.step), c, true);
-  auto all = list_checkpoints(dir);
-  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {
-    std::error_code ec;
-    fs::remove(all[i], ec);
-    if (ec) log::warn("could not remove old checkpoint " + all[i] + ": " + ec.message());
+  // Only finished checkpoints (with their marker) count and are pruned; a
+  // file without one is never deleted here.
+  std::vector<std::string> done;
+  std::error_code ec;
+  for (auto& p : list_checkpoints(dir))
+    if (fs::exists(marker_path(p), ec)) done.push_back(p);
+  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < done.size(); ++i) {
+    fs::remove(done[i], ec);
+    if (ec) {
+      log::warn("could not remove old checkpoint " + done[i] + ": " + ec.message());
+      continue;
+    }
+    fs::remove(marker_path(done[i]), ec);
   }
 }
 
 Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
+  verify_marker(path);  // before HDF5 sees a byte of it
   auto f = h5::File::open(path, MPI_COMM_NULL);
   MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1, path << ": no DONE marker (the write did not finish)");
   MELON_CHECK(f.has_attr("format") && f.attr_string("format") == kFormat,
@@ -258,23 +275,42 @@ namespace {
 
 // The checkpoint at path, or nullopt with a warning saying what is skipped.
 std::optional<Checkpoint> try_read(const std::string& path, bool with_moments, std::string* path_out,
-                                   const char* skipping) {
+                                   const char* skipping, std::vector<std::string>* problems) {
   try {
     auto c = read_checkpoint(path, with_moments);
     if (path_out) *path_out = path;
     return c;
   } catch (const Error& e) {
     log::warn(std::string(skipping) + e.what());
+    if (problems) problems->push_back(e.what());
     return std::nullopt;
   }
 }
 
 }  // namespace
 
-std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out) {
+std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out,
+                                      std::vector<std::string>* problems) {
   for (auto& path : list_checkpoints(dir))
-    if (auto c = try_read(path, with_moments, path_out, "skipping unreadable checkpoint: ")) return c;
+    if (auto c = try_read(path, with_moments, path_out, "skipping unreadable checkpoint: ", problems)) return c;
   return std::nullopt;
+}
+
+std::vector<std::string> set_aside_damaged(const std::string& dir) {
+  std::vector<std::string> report;
+  auto files = list_checkpoints(dir);
+  std::error_code ec;
+  if (fs::exists(best_path(dir), ec)) files.push_back(best_path(dir));
+  for (auto& path : files) {
+    try {
+      verify_marker(path);
+    } catch (const Error& e) {
+      const auto to = set_aside(path);
+      report.push_back(std::string(e.what()) + " -> set aside as " + fs::path(to).filename().string());
+      log::warn("skipping unreadable checkpoint: " + report.back());
+    }
+  }
+  return report;
 }
 
 void write_best(const std::string& dir, const Checkpoint& c) {
@@ -288,14 +324,15 @@ Weights parse_weights(const std::string& s) {
   throw Error("--weights: expected best|last, got '" + s + "'");
 }
 
-std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out) {
+std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out,
+                                           std::vector<std::string>* problems) {
   const auto best = best_path(dir);
   std::error_code ec;
   if (w == Weights::Best && fs::exists(best, ec))
     if (auto c = try_read(best, false, path_out,
-                          "skipping unreadable best-epoch weights, using the newest checkpoint: "))
+                          "skipping unreadable best-epoch weights, using the newest checkpoint: ", problems))
       return c;
-  return read_latest(dir, false, path_out);
+  return read_latest(dir, false, path_out, problems);
 }
 
 }  // namespace melon::ae

@@ -65,8 +65,14 @@ void prepare_cold(Model& m) {
 
 Model load_model(const std::string& dir, const std::string& pca, Weights weights) {
   std::string path;
-  auto c = read_for_predict(dir, weights, &path);
-  MELON_CHECK(c, dir << ": no usable checkpoint (ckpt-*.h5) found; run melon train first");
+  std::vector<std::string> problems;
+  auto c = read_for_predict(dir, weights, &path, &problems);
+  if (!c && !problems.empty()) {
+    std::string all;
+    for (auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+    MELON_THROW(dir << ": no usable checkpoint: none passes the integrity check (" << all << ")");
+  }
+  MELON_CHECK(c, dir << ": no usable checkpoint (best.h5, ckpt-*.h5) found; run melon train first");
   Model m;
   m.layout = c->layout;
   m.params = std::move(c->params);

@@ -106,7 +106,7 @@ int run(int argc, char** argv) {
     std::vector<std::string> audio;
     if (use_pca) audio.push_back("--pca=" + pca_out);
     auto train_args = with_config({"--train=" + train, "--questions=" + questions_path, "--song-meta=" + meta,
-                                   "--checkpoint-dir=" + work + "/checkpoints"});
+                                   "--checkpoint-dir=" + work + "/checkpoints", "--resume=auto"});
     train_args.insert(train_args.end(), audio.begin(), audio.end());
     run_stage("train", train_args);
     const std::string out = work + "/results-autoencoder.json";

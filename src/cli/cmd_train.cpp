@@ -8,6 +8,7 @@
 #include "melon/cli/output_paths.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/train/signals.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/log.hpp"
 
@@ -27,11 +28,10 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
-bool flag(const po::variables_map& vm, const std::string& name) {
-  return vm.count(name) && parse_bool(name, vm[name].as<std::string>());
-}
-
 int run(int argc, char** argv) {
+  // From here on SIGTERM, SIGINT and SIGUSR1 end in a checkpoint and exit 0
+  // (one arriving while the data is read stops training at its first step).
+  train::StopSignals signals;
   train::TrainConfig c;
   po::options_description d("melon train: data-parallel denoising autoencoder (songs, tags, title tokens, audio)");
   // clang-format off
@@ -43,7 +43,9 @@ int run(int argc, char** argv) {
     ("pca", po::value<std::string>(), "PCA HDF5 (song_ids, scores): audio input and cold-song map; omit for no audio")
     ("checkpoint-dir", po::value<std::string>()->required(), "where checkpoints (and everything predict needs) go")
     ("epochs", po::value<int>(&c.epochs)->default_value(c.epochs), "epochs")
-    ("resume", po::value<std::string>()->implicit_value("on"), "continue from the newest valid checkpoint")
+    ("resume", po::value<std::string>()->implicit_value("on"),
+     "continue from the newest valid checkpoint: on (the bare flag; none valid is an error) | auto (continue if "
+     "there is one, else start from scratch) | off")
     ("seed", po::value<std::uint64_t>(&c.seed)->default_value(c.seed), "seed (init, order, corruption, held-out)")
     ("hidden", po::value<std::string>()->default_value("512"), "hidden layer widths, e.g. 512 or 600,300")
     ("batch", po::value<std::int64_t>(&c.batch)->default_value(c.batch), "global batch (over all ranks)")
@@ -91,13 +93,14 @@ int run(int argc, char** argv) {
   check_output_dir("--checkpoint-dir", vm["checkpoint-dir"].as<std::string>());
   c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
-  c.resume = flag(vm, "resume");
+  if (vm.count("resume")) c.resume = train::parse_resume(vm["resume"].as<std::string>());
   const auto target = vm["target"].as<std::string>();
   MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");
   c.corruption.target_hidden = target == "hidden";
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+  train::check_config(c);  // before minutes of reading data
 
   train::TrainInputs in;
   const auto train_path = vm["train"].as<std::string>();
@@ -127,7 +130,8 @@ int run(int argc, char** argv) {
   }
   auto res = train::run_training(c, in, mpi::world());
   if (mpi::rank(mpi::world()) == 0 && res.stopped_by_signal)
-    log::info("stopped by signal at step " + std::to_string(res.step));
+    log::info("stopped by signal at step " + std::to_string(res.step) +
+              " after a checkpoint: exit 0; continue with --resume");
   return 0;
 }
 

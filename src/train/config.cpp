@@ -1,5 +1,6 @@
 #include "melon/train/config.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "melon/error.hpp"
@@ -12,6 +13,47 @@ InputReduce parse_input_reduce(const std::string& s) {
   MELON_THROW("--input-allreduce: expected rows|dense, got '" << s << "'");
 }
 const char* to_string(InputReduce r) { return r == InputReduce::Rows ? "rows" : "dense"; }
+
+Resume parse_resume(const std::string& s) {
+  if (s == "on" || s == "true" || s == "1" || s == "yes") return Resume::On;
+  if (s == "off" || s == "false" || s == "0" || s == "no") return Resume::Off;
+  if (s == "auto") return Resume::Auto;
+  MELON_THROW("--resume: expected on|auto|off, got '" << s << "'");
+}
+
+namespace {
+
+void check_range(bool ok, const char* option, const char* domain, double v) {
+  MELON_CHECK(ok, "--" << option << " must be " << domain << ", got " << v);
+}
+
+}  // namespace
+
+void check_config(const TrainConfig& c) {
+  const auto& a = c.adam;
+  check_range(std::isfinite(a.lr) && a.lr > 0, "lr", "positive and finite", a.lr);
+  check_range(a.beta1 >= 0 && a.beta1 < 1, "beta1", "in [0, 1)", a.beta1);
+  check_range(a.beta2 >= 0 && a.beta2 < 1, "beta2", "in [0, 1)", a.beta2);
+  check_range(std::isfinite(a.eps) && a.eps > 0, "adam-eps", "positive and finite", a.eps);
+  check_range(std::isfinite(a.weight_decay) && a.weight_decay >= 0, "weight-decay", "finite and >= 0", a.weight_decay);
+  // lr_final 0 is a decay to zero over the planned epochs (a common schedule).
+  check_range(c.lr_final >= 0 && c.lr_final <= 1, "lr-final", "in [0, 1]", c.lr_final);
+  check_range(c.corruption.keep_title >= 0 && c.corruption.keep_title <= 1, "keep-title", "in [0, 1]",
+              c.corruption.keep_title);
+  check_range(std::isfinite(c.loss.tag) && c.loss.tag >= 0, "tag-weight", "finite and >= 0", c.loss.tag);
+  check_range(c.batch >= 1, "batch", ">= 1", static_cast<double>(c.batch));
+  check_range(c.epochs >= 1, "epochs", ">= 1", c.epochs);
+  MELON_CHECK(!c.hidden.empty(), "--hidden: at least one layer width");
+  for (int w : c.hidden) check_range(w >= 1, "hidden", "widths >= 1", w);
+  check_range(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", static_cast<double>(c.checkpoint_every));
+  check_range(c.keep >= 1, "keep", ">= 1", c.keep);
+  check_range(c.max_steps >= 0, "max-steps", ">= 0", static_cast<double>(c.max_steps));
+  check_range(c.val_size >= 0, "val-size", ">= 0", static_cast<double>(c.val_size));
+  check_range(c.threads >= 0, "threads", ">= 0", c.threads);
+  check_range(c.vocab.min_song_count >= 1, "min-song-count", ">= 1", c.vocab.min_song_count);
+  check_range(c.vocab.min_tag_count >= 1, "min-tag-count", ">= 1", c.vocab.min_tag_count);
+  check_range(c.vocab.min_token_count >= 1, "min-token-count", ">= 1", c.vocab.min_token_count);
+}
 
 std::string fingerprint(const TrainConfig& c, bool with_audio) {
   std::ostringstream o;

@@ -9,6 +9,7 @@
 
 #include "melon/ae/autoencoder.hpp"
 #include "melon/ae/checkpoint.hpp"
+#include "melon/ae/checkpoint_marker.hpp"
 #include "melon/ae/encode.hpp"
 #include "melon/ae/model.hpp"
 #include "melon/train/config.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <exception>
 #include <filesystem>
@@ -114,29 +115,75 @@ void setup(Run& r) {
 
 // ---- resume: the newest checkpoint of the same run, or a fresh start ----
 
-// Rank 0 clears temp files left by a killed write and names the checkpoint
-// to resume from ("" for none); every rank gets the name, or the refusal to
-// overwrite checkpoints of another run.
+// What rank 0 found for --resume=on when nothing can be resumed from.
+std::string nothing_to_resume(const std::string& dir, bool existed, const std::vector<std::string>& set_aside,
+                              const std::vector<std::string>& unreadable) {
+  std::string why;
+  if (!existed) {
+    why = "the folder does not exist (a typo?)";
+  } else if (set_aside.empty() && unreadable.empty()) {
+    why = "it holds no checkpoint (ckpt-*.h5)";
+  } else {
+    why = std::to_string(set_aside.size() + unreadable.size()) + " damaged or unreadable checkpoint file(s): ";
+    for (std::size_t i = 0; i < set_aside.size(); ++i) why += (i ? "; " : "") + set_aside[i];
+    for (std::size_t i = 0; i < unreadable.size(); ++i) why += (i || !set_aside.empty() ? "; " : "") + unreadable[i];
+  }
+  return "--resume: no valid checkpoint in " + dir + ": " + why +
+         " (--resume=auto starts from scratch when there is none)";
+}
+
+// Rank 0 clears temp files left by a killed write, sets damaged checkpoints
+// aside (never deleting them) and names the checkpoint to resume from ("" for
+// none); every rank gets the name, or the error (another run's checkpoints
+// without --resume; nothing valid with --resume=on).
 std::string find_resume_point(const Run& r) {
   const auto& cfg = r.cfg;
-  std::string found;
+  std::string found, error;
   if (r.rank == 0) {
-    make_dirs(cfg.checkpoint_dir);
+    namespace fs = std::filesystem;
     std::error_code ec;
-    for (auto& e : std::filesystem::directory_iterator(cfg.checkpoint_dir, ec))
-      if (e.path().filename().string().find(".h5.tmp.") != std::string::npos) std::filesystem::remove(e.path(), ec);
-    auto existing = ae::list_checkpoints(cfg.checkpoint_dir);
-    if (cfg.resume) {
+    const bool existed = fs::is_directory(cfg.checkpoint_dir, ec);
+    // --resume=on naming a folder that is not there is a typo, not a new run: create nothing.
+    if (existed || cfg.resume != Resume::On) make_dirs(cfg.checkpoint_dir);
+    for (auto& e : fs::directory_iterator(cfg.checkpoint_dir, ec))
+      if (e.path().filename().string().find(".h5.tmp.") != std::string::npos) fs::remove(e.path(), ec);
+    if (!existed && cfg.resume == Resume::On) {
+      error = nothing_to_resume(cfg.checkpoint_dir, false, {}, {});
+    } else if (cfg.resume == Resume::Off) {
+      auto existing = ae::list_checkpoints(cfg.checkpoint_dir);
+      if (!existing.empty())
+        error = cfg.checkpoint_dir + " already holds checkpoints (" + existing.front() +
+                "): pass --resume to continue, or use an empty --checkpoint-dir";
+    } else {
+      // Before anything is written (and so before pruning), damaged files go
+      // aside: they are never resumed from, counted, pruned or overwritten.
+      const auto set_aside = ae::set_aside_damaged(cfg.checkpoint_dir);
+      std::vector<std::string> unreadable;
       std::string path;
-      if (ae::read_latest(cfg.checkpoint_dir, true, &path)) found = path;
-    } else if (!existing.empty()) {
-      found = "!" + existing.front();
+      for (auto& p : ae::list_checkpoints(cfg.checkpoint_dir)) {
+        try {
+          ae::read_checkpoint(p, true);
+          path = p;
+          break;
+        } catch (const Error& e) {
+          // Bytes as written but not loadable (another format, no moments): aside too.
+          unreadable.push_back(std::string(e.what()) + " -> set aside as " +
+                               std::filesystem::path(ae::set_aside(p)).filename().string());
+          log::warn("skipping unreadable checkpoint: " + unreadable.back());
+        }
+      }
+      if (!path.empty()) {
+        found = path;
+      } else if (cfg.resume == Resume::On) {
+        error = nothing_to_resume(cfg.checkpoint_dir, existed, set_aside, unreadable);
+      } else if (r.speak) {
+        log::info("--resume=auto: no valid checkpoint in " + cfg.checkpoint_dir + ", starting from scratch");
+      }
     }
   }
   mpi::bcast(r.comm, found);
-  MELON_CHECK(found.empty() || found[0] != '!',
-              cfg.checkpoint_dir << " already holds checkpoints (" << found.substr(1)
-                                 << "): pass --resume to continue, or use an empty --checkpoint-dir");
+  mpi::bcast(r.comm, error);
+  MELON_CHECK(error.empty(), error);
   return found;
 }
 
@@ -188,8 +235,6 @@ void resume_or_start(Run& r) {
   if (!cfg.checkpoint_dir.empty()) {
     const auto found = find_resume_point(r);
     if (!found.empty()) return resume_from(r, found);
-    if (cfg.resume && r.speak)
-      log::info("--resume: no checkpoint in " + cfg.checkpoint_dir + ", starting from scratch");
   }
   start_fresh(r);
 }
@@ -227,9 +272,22 @@ void write_on_rank0(Run& r, Write&& write) {
   });
 }
 
+// Weights are identical on every rank, so every rank reaches the same verdict
+// without a message.
+void check_finite_weights(const Run& r, const char* what) {
+  const auto bad = [](const std::vector<float>& v) {
+    return std::any_of(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+  };
+  const char* which = bad(r.st.params) ? "weights" : bad(r.st.adam_m) || bad(r.st.adam_v) ? "Adam moments" : nullptr;
+  MELON_CHECK(!which, "training diverged: the " << which << " hold non-finite values at step " << r.st.step
+                                                << " (epoch " << r.st.epoch + 1 << "); not writing " << what
+                                                << " (the checkpoints already written are kept); lower --lr?");
+}
+
 void checkpoint(Run& r) {
   const auto& cfg = r.cfg;
   if (cfg.checkpoint_dir.empty()) return;
+  check_finite_weights(r, "a checkpoint");
   // Weights must be identical everywhere; a divergence would be silent otherwise.
   auto hashes = mpi::allgather(r.comm, static_cast<std::int64_t>(ae::params_hash(r.st.params)));
   for (auto h : hashes)
@@ -245,7 +303,9 @@ void checkpoint(Run& r) {
 void keep_if_best(Run& r, const EpochReport& rep) {
   const auto& cfg = r.cfg;
   auto& st = r.st;
+  // A NaN score is never "better" (the comparison is false).
   if (cfg.checkpoint_dir.empty() || rep.val_score < 0 || !(rep.val_score > st.best_val_score)) return;
+  check_finite_weights(r, "best.h5");
   st.best_val_score = st.val_score = rep.val_score;
   write_on_rank0(r, [&] { ae::write_best(cfg.checkpoint_dir, st); });
   st.val_score = -1;
@@ -257,8 +317,24 @@ void keep_if_best(Run& r, const EpochReport& rep) {
 // A stop signal on any rank stops every rank at the same step.
 bool stop_requested_anywhere(const Run& r) {
   if (!mpi::any(r.comm, stop_requested())) return false;
-  if (r.speak) log::info("stop signal received: checkpointing at step " + std::to_string(r.st.step) + " and exiting");
+  if (r.speak)
+    log::info(std::string("stop signal received (") + (stop_signal() ? signal_name(stop_signal()) : "on another rank") +
+              "): checkpointing at step " + std::to_string(r.st.step) + " and exiting");
   return true;
+}
+
+// The step's loss summed over ranks (one small allreduce; every rank gets the
+// same sums, so all stop together): a non-finite one ends the run before the
+// weights it produced reach a checkpoint, best.h5 or the held-out score.
+void check_finite_loss(const Run& r, const StepStats& s) {
+  double loss[2] = {s.loss.song, s.loss.tag};
+  mpi::allreduce_sum(r.comm, loss, 2);
+  const char* which = !std::isfinite(loss[0]) ? "song" : !std::isfinite(loss[1]) ? "tag" : nullptr;
+  MELON_CHECK(!which, "training diverged at step " << r.st.step << " (epoch " << r.st.epoch + 1 << " step "
+                                                   << r.st.epoch_step << "): the " << which << " loss is "
+                                                   << (which[0] == 's' ? loss[0] : loss[1])
+                                                   << "; nothing of this step is written (the checkpoints already "
+                                                      "written are kept); lower --lr?");
 }
 
 // ---- end of epoch ----
@@ -358,10 +434,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   Run r(cfg, in, comm);
   r.rank = mpi::rank(comm), r.nranks = mpi::size(comm);
   r.speak = r.rank == 0 && !cfg.quiet;
-  MELON_CHECK(cfg.batch > 0, "--batch must be positive");
-  MELON_CHECK(cfg.epochs >= 0, "--epochs must not be negative");
-  MELON_CHECK(cfg.adam.lr > 0, "--lr must be positive");
-  MELON_CHECK(cfg.lr_final >= 0 && cfg.lr_final <= 1, "--lr-final must be in [0, 1]");
+  check_config(cfg);
   const auto t_start = Clock::now();
 
   std::optional<DirLock> lock;  // one run per checkpoint folder (util/dir_lock.hpp)
@@ -389,6 +462,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
       break;
     }
     const auto s = train_step(r, buffers, pool);
+    check_finite_loss(r, s);
     tally.add(s);
     res.t_batch += s.batch, res.t_compute += s.compute, res.t_wait += s.wait, res.t_reduce += s.reduce,
         res.t_update += s.update;

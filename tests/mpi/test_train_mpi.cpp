@@ -129,7 +129,7 @@ TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
   c.max_steps = 5;
   run_training(c, in, mpi::world());
   c.max_steps = 10;
-  c.resume = true;
+  c.resume = train::Resume::On;
   auto resumed = run_training(c, in, mpi::world());
   EXPECT_TRUE(straight.params == resumed.params);
   EXPECT_FALSE(mpi::any(mpi::world(), straight.params != resumed.params));

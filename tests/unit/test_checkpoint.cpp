@@ -1,13 +1,21 @@
-// Checkpoint files: round trip, DONE marker, truncation fallback, pruning, and
-// resume through run_training (one process; MPI not initialised = one rank).
+// Checkpoint files: round trip, DONE markers (whole-file hash), truncation and
+// damage fallback, setting damaged files aside, pruning, --resume modes, the
+// non-finite guard, and resume through run_training (one process; MPI not
+// initialised = one rank).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
 
 #include "melon/ae/checkpoint.hpp"
+#include "melon/ae/checkpoint_marker.hpp"
 #include "melon/error.hpp"
 #include "melon/h5/h5.hpp"
 #include "melon/train/trainer.hpp"
@@ -88,7 +96,7 @@ TEST(Checkpoint, TrainingWritesKeepsLastKAndResumesBitIdentically) {
   auto b1 = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(b1.step, 7);
   c.max_steps = 20;
-  c.resume = true;
+  c.resume = Resume::On;
   auto b2 = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(b2.step, 20);
   EXPECT_TRUE(a.params == b2.params) << "resumed weights differ from the straight run";
@@ -136,7 +144,7 @@ TEST(Checkpoint, TruncatedOrUnfinishedNewestFallsBackToThePrevious) {
   EXPECT_EQ(ck->step, 3);
   EXPECT_THROW(read_checkpoint(checkpoint_path(t.path, 99), true), Error);
   // Resuming continues from step 3.
-  c.resume = true;
+  c.resume = Resume::On;
   c.max_steps = 5;
   auto r = run_training(c, in, MPI_COMM_SELF);
   EXPECT_EQ(r.step, 5);
@@ -156,7 +164,7 @@ TEST(Checkpoint, RefusesOtherSettingsAndAnOccupiedDirectory) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
   }
-  c.resume = true;
+  c.resume = Resume::On;
   c.adam.lr = 0.5;
   try {
     run_training(c, in, MPI_COMM_SELF);
@@ -234,4 +242,206 @@ TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScore) {
   EXPECT_EQ(path, list_checkpoints(t.path).front());
   EXPECT_TRUE(fallback->params == r.params);
   EXPECT_THROW(parse_weights("newest"), Error);
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(CheckpointMarker, EveryFileHasOneAndPruningRemovesBoth) {
+  TempDir t;
+  auto in = synthetic(200, 6);
+  auto c = small_config();
+  c.checkpoint_dir = t.path;
+  c.checkpoint_every = 2;
+  c.keep = 2;
+  c.max_steps = 24;  // two epochs: best.h5 too
+  run_training(c, in, MPI_COMM_SELF);
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(t.path)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  const std::vector<std::string> want = {"best.h5",
+                                         "best.h5.done",
+                                         "ckpt-0000000022.h5",
+                                         "ckpt-0000000022.h5.done",
+                                         "ckpt-0000000024.h5",
+                                         "ckpt-0000000024.h5.done",
+                                         "curve.json"};
+  names.erase(std::remove_if(names.begin(), names.end(), [](auto& n) { return n.find(".lock") != std::string::npos; }),
+              names.end());
+  EXPECT_EQ(names, want);
+  for (auto& f : {best_path(t.path), checkpoint_path(t.path, 24)}) EXPECT_NO_THROW(verify_marker(f)) << f;
+  const auto text = slurp(marker_path(checkpoint_path(t.path, 24)));
+  const auto head = "melon-checkpoint-done 1\nsize " + std::to_string(fs::file_size(checkpoint_path(t.path, 24))) +
+                    "\nxxh3_64 ";
+  EXPECT_EQ(text.rfind(head, 0), 0u) << text;
+}
+
+TEST(CheckpointMarker, AByteChangedAnywhereIsCaughtBeforeHdf5OpensTheFile) {
+  TempDir t;
+  auto in = synthetic(120, 7);
+  auto c = small_config();
+  c.checkpoint_dir = t.path;
+  c.checkpoint_every = 3;
+  c.max_steps = 6;
+  run_training(c, in, MPI_COMM_SELF);
+  const auto newest = checkpoint_path(t.path, 6);
+  const auto good = slurp(newest);
+  // The superblock, the middle (datasets: weights, moments ...) and the last byte.
+  for (std::size_t at : {std::size_t(0), good.size() / 3, good.size() / 2, good.size() - 1}) {
+    auto bad = good;
+    bad[at] ^= 0x10;
+    spit(newest, bad);
+    const auto msg = error_of([&] { read_checkpoint(newest, true); });
+    EXPECT_NE(msg.find("do not match the hash in its DONE marker"), std::string::npos) << at << ": " << msg;
+    EXPECT_NE(msg.find(newest), std::string::npos) << msg;
+    std::string used;
+    auto ck = read_latest(t.path, true, &used);
+    ASSERT_TRUE(ck);
+    EXPECT_EQ(ck->step, 3);
+  }
+  spit(newest, good);
+  EXPECT_EQ(read_checkpoint(newest, true).step, 6);
+  // Appended to, truncated, marker missing, marker damaged.
+  spit(newest, good + "x");
+  EXPECT_NE(error_of([&] { verify_marker(newest); }).find("truncated or appended"), std::string::npos);
+  spit(newest, good);
+  const auto marker = slurp(marker_path(newest));
+  spit(marker_path(newest), "melon-checkpoint-done 1\nsize 00" + marker.substr(marker.find('\n', 24)));
+  EXPECT_NE(error_of([&] { verify_marker(newest); }).find("damaged DONE marker"), std::string::npos);
+  fs::remove(marker_path(newest));
+  EXPECT_NE(error_of([&] { read_checkpoint(newest, true); }).find("no DONE marker"), std::string::npos);
+  spit(marker_path(newest), marker);
+  EXPECT_NO_THROW(verify_marker(newest));
+}
+
+TEST(CheckpointMarker, DamagedFilesAreSetAsideWithTheirMarkersNeverDeleted) {
+  TempDir t;
+  auto in = synthetic(120, 8);
+  auto c = small_config();
+  c.checkpoint_dir = t.path;
+  c.checkpoint_every = 2;
+  c.keep = 2;
+  c.max_steps = 4;
+  run_training(c, in, MPI_COMM_SELF);
+  const auto newest = checkpoint_path(t.path, 4);
+  const auto bytes = slurp(newest);
+  fs::resize_file(newest, bytes.size() / 2);
+  auto report = set_aside_damaged(t.path);
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_NE(report[0].find("ckpt-0000000004.h5.bad"), std::string::npos) << report[0];
+  EXPECT_TRUE(fs::exists(newest + ".bad"));
+  EXPECT_TRUE(fs::exists(marker_path(newest) + ".bad"));
+  EXPECT_FALSE(fs::exists(newest));
+  // Resuming continues from step 2 and keeps writing; the set-aside file is
+  // never counted, pruned or overwritten (keep = 2, four more checkpoints).
+  c.resume = Resume::On;
+  c.max_steps = 10;
+  EXPECT_EQ(run_training(c, in, MPI_COMM_SELF).step, 10);
+  EXPECT_EQ(fs::file_size(newest + ".bad"), bytes.size() / 2);
+  EXPECT_EQ(list_checkpoints(t.path).size(), 2u);
+  // A second damaged file of the same name gets its own name.
+  fs::resize_file(checkpoint_path(t.path, 10), 100);
+  set_aside_damaged(t.path);
+  EXPECT_TRUE(fs::exists(checkpoint_path(t.path, 10) + ".bad"));
+  spit(checkpoint_path(t.path, 4), "x");
+  set_aside(checkpoint_path(t.path, 4));
+  EXPECT_TRUE(fs::exists(checkpoint_path(t.path, 4) + ".bad.1"));
+}
+
+TEST(CheckpointResume, OnWithNothingValidIsAnErrorAutoStartsFromScratch) {
+  TempDir t;
+  auto in = synthetic(120, 9);
+  auto c = small_config();
+  c.max_steps = 3;
+  c.resume = Resume::On;
+  c.checkpoint_dir = t.path + "/typo";
+  auto msg = error_of([&] { run_training(c, in, MPI_COMM_SELF); });
+  EXPECT_NE(msg.find("no valid checkpoint in " + c.checkpoint_dir + ": the folder does not exist"), std::string::npos)
+      << msg;
+  EXPECT_FALSE(fs::exists(c.checkpoint_dir)) << "a typo'd folder must not be created";
+  c.checkpoint_dir = t.path;
+  msg = error_of([&] { run_training(c, in, MPI_COMM_SELF); });
+  EXPECT_NE(msg.find("holds no checkpoint"), std::string::npos) << msg;
+  c.resume = Resume::Auto;
+  EXPECT_EQ(run_training(c, in, MPI_COMM_SELF).step, 3);
+  // Every checkpoint damaged: on is an error naming them, auto starts again; nothing is deleted.
+  for (auto& p : list_checkpoints(t.path)) fs::resize_file(p, 1000);
+  c.resume = Resume::On;
+  c.max_steps = 4;
+  msg = error_of([&] { run_training(c, in, MPI_COMM_SELF); });
+  EXPECT_NE(msg.find("ckpt-0000000003.h5.bad"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::exists(checkpoint_path(t.path, 3) + ".bad"));
+  c.resume = Resume::Auto;
+  EXPECT_EQ(run_training(c, in, MPI_COMM_SELF).step, 4);
+  EXPECT_TRUE(fs::exists(checkpoint_path(t.path, 3) + ".bad"));
+  EXPECT_THROW(parse_resume("maybe"), Error);
+  EXPECT_EQ(parse_resume("on"), Resume::On);
+  EXPECT_EQ(parse_resume("auto"), Resume::Auto);
+  EXPECT_EQ(parse_resume("off"), Resume::Off);
+}
+
+TEST(CheckpointGuard, DivergenceStopsTrainingAndWritesNothingNonFinite) {
+  TempDir t;
+  auto in = synthetic(120, 10);
+  auto c = small_config();
+  c.checkpoint_dir = t.path;
+  c.checkpoint_every = 1;
+  c.adam.lr = 1e308;
+  const auto msg = error_of([&] { run_training(c, in, MPI_COMM_SELF); });
+  EXPECT_NE(msg.find("training diverged"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at step 1"), std::string::npos) << msg;
+  EXPECT_TRUE(list_checkpoints(t.path).empty());
+  EXPECT_FALSE(fs::exists(best_path(t.path)));
+  // Without a checkpoint in between, the next step's loss is what stops it.
+  c.checkpoint_dir.clear();
+  const auto msg2 = error_of([&] { run_training(c, in, MPI_COMM_SELF); });
+  EXPECT_NE(msg2.find("loss is"), std::string::npos) << msg2;
+}
+
+TEST(CheckpointGuard, HyperparametersOutsideTheirDomainAreRefusedByName) {
+  const std::vector<std::pair<std::function<void(TrainConfig&)>, std::string>> cases = {
+      {[](TrainConfig& c) { c.adam.beta1 = 1.5; }, "--beta1"},
+      {[](TrainConfig& c) { c.adam.beta2 = 1.0; }, "--beta2"},
+      {[](TrainConfig& c) { c.adam.beta1 = -0.1; }, "--beta1"},
+      {[](TrainConfig& c) { c.adam.lr = 0; }, "--lr"},
+      {[](TrainConfig& c) { c.adam.lr = std::numeric_limits<double>::infinity(); }, "--lr"},
+      {[](TrainConfig& c) { c.adam.lr = std::nan(""); }, "--lr"},
+      {[](TrainConfig& c) { c.adam.eps = 0; }, "--adam-eps"},
+      {[](TrainConfig& c) { c.adam.weight_decay = -1; }, "--weight-decay"},
+      {[](TrainConfig& c) { c.lr_final = 1.5; }, "--lr-final"},
+      {[](TrainConfig& c) { c.corruption.keep_title = 2; }, "--keep-title"},
+      {[](TrainConfig& c) { c.batch = 0; }, "--batch"},
+      {[](TrainConfig& c) { c.epochs = 0; }, "--epochs"},
+      {[](TrainConfig& c) {
+         c.hidden = {8, 0};
+       },
+       "--hidden"},
+      {[](TrainConfig& c) { c.keep = 0; }, "--keep"},
+  };
+  EXPECT_NO_THROW(check_config(small_config()));
+  for (auto& [change, option] : cases) {
+    auto c = small_config();
+    change(c);
+    const auto msg = error_of([&] { check_config(c); });
+    EXPECT_EQ(msg.rfind(option + " must be", 0), 0u) << option << ": " << msg;
+  }
 }

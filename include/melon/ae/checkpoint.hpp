@@ -6,9 +6,12 @@
 // normalisation, tokenizer, layer widths).
 //
 // Written by one rank, atomically: DIR/ckpt-<step>.h5.tmp.<pid>, the root
-// attribute "done" = 1 last (llm.c's DONE marker), close, fsync, rename,
-// fsync of DIR. A reader skips (with a warning) any file that does not open,
-// lacks the marker or fails to load, and uses the newest one that works.
+// attribute "done" = 1 last, close, fsync, rename, fsync of DIR; then the
+// whole-file DONE marker DIR/ckpt-<step>.h5.done (checkpoint_marker.hpp:
+// size and XXH3 hash of every byte). A reader checks the marker before HDF5
+// opens the file and skips (with a warning naming the file and the problem)
+// any file that fails it, lacks the attribute or fails to load, and uses the
+// newest one that works.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -55,7 +58,9 @@ std::string checkpoint_path(const std::string& dir, std::int64_t step);
 // Checkpoint files in dir (finished ones by name), newest step first.
 std::vector<std::string> list_checkpoints(const std::string& dir);
 
-// Writes atomically, then removes all but the newest `keep` checkpoints.
+// Writes atomically (file, then marker), then removes all but the newest
+// `keep` finished checkpoints (file and marker; files without a marker are
+// neither counted nor removed).
 void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep);
 
 // DIR/best.h5: the weights of the epoch that scored best on the held-out
@@ -65,20 +70,30 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep);
 std::string best_path(const std::string& dir);
 void write_best(const std::string& dir, const Checkpoint& c);
 
-// Throws melon::Error naming the file and the problem (missing DONE marker,
-// truncated file, wrong shapes ...).
+// Throws melon::Error naming the file and the problem (missing or mismatching
+// DONE marker, truncated or damaged file, wrong shapes ...).
 Checkpoint read_checkpoint(const std::string& path, bool with_moments);
 
 // The newest checkpoint of dir that reads back; each unreadable newer one is
-// reported by log::warn and skipped. nullopt when there is none.
-std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out = nullptr);
+// reported by log::warn (and appended to *problems) and skipped. nullopt when
+// there is none.
+std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out = nullptr,
+                                      std::vector<std::string>* problems = nullptr);
+
+// Checks the marker of every checkpoint of dir and best.h5, and moves each
+// one that fails aside (PATH.bad, checkpoint_marker.hpp's set_aside) so that
+// it is neither resumed from, nor pruned, nor overwritten. Returns one line
+// per file set aside ("PATH: problem -> set aside as NAME"), each also
+// logged as a warning. For `train --resume` (rank 0).
+std::vector<std::string> set_aside_damaged(const std::string& dir);
 
 // Which weights prediction uses: the best held-out epoch's (best.h5, falling
 // back to the newest checkpoint when there is none or it does not read) or
 // the newest checkpoint's.
 enum class Weights { Best, Last };
 Weights parse_weights(const std::string& s);
-std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out = nullptr);
+std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out = nullptr,
+                                           std::vector<std::string>* problems = nullptr);
 
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);

@@ -16,6 +16,14 @@ enum class InputReduce { Rows, Dense };  // how the input layer's gradient cross
 InputReduce parse_input_reduce(const std::string& s);
 const char* to_string(InputReduce r);
 
+// --resume: Off starts fresh (and refuses a folder holding checkpoints); On
+// continues from the newest valid checkpoint and is an error when there is
+// none; Auto continues when it can and starts fresh otherwise (Slurm reruns,
+// `melon pipeline`).
+enum class Resume { Off, On, Auto };
+// "on" (the bare flag), "auto", "off", and parse_bool's spellings of on/off.
+Resume parse_resume(const std::string& s);
+
 struct TrainConfig {
   // model
   std::vector<int> hidden{512};
@@ -43,7 +51,7 @@ struct TrainConfig {
   std::string checkpoint_dir;  // empty: no checkpoints (tests)
   std::int64_t checkpoint_every = 1000;
   int keep = 3;
-  bool resume = false;
+  Resume resume = Resume::Off;
   int threads = 0;               // per rank; 0: cores on this node / ranks on this node
   std::int64_t val_size = 1000;  // held-out training playlists scored every epoch (0: none)
   InputReduce input_reduce = InputReduce::Rows;
@@ -56,5 +64,9 @@ struct TrainConfig {
 // (Max-steps, checkpointing, threads and logging may change on resume; epochs
 // too when the learning rate is constant.)
 std::string fingerprint(const TrainConfig& c, bool with_audio);
+
+// Refuses settings outside their domain before any work, naming the option
+// (--beta1 must be in [0, 1), got 1.5).
+void check_config(const TrainConfig& c);
 
 }  // namespace melon::train
