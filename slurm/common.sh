@@ -211,8 +211,16 @@ melon_stage() {
   local split=$work/split
   case "$_stage" in
     generate)
-      if [ -s "$data/train.json" ]; then
-        mlog "stage generate: $data/train.json exists: nothing to do"
+      # Only a completion marker makes a folder a dataset: train.json alone
+      # may be a generate that died half-way, or real data never validated
+      # (which a new generate must not overwrite).
+      if [ -f "$data/melon-dataset.done" ]; then
+        mlog "stage generate: $data/melon-dataset.done exists: nothing to do"
+      elif [ -e "$data/train.json" ]; then
+        merr "stage generate: $data has train.json but no completion marker (melon-dataset.done): a generate that" \
+          "stopped half-way, or real data not yet checked; run 'melon validate --data $data --mark' for real data," \
+          "or remove the folder to generate it again"
+        exit 2
       else
         step generate "${base[@]}" --out "$data" "${extra[@]}"
       fi

@@ -15,7 +15,8 @@
 #
 # DATA (the Arena files) and WORK (split, pca.h5, checkpoints, results,
 # scores, logs) default to the job file's [pipeline] data and work. The
-# generate stage is left out when DATA/train.json exists. Logs:
+# generate stage is left out when DATA/melon-dataset.done (the dataset's
+# completion marker) exists; DATA/train.json without it is refused. Logs:
 # WORK/logs/melon-<stage>-<jobid>.out and .err. The job ids go to stdout
 # ("<stage> <jobid>" lines) and to WORK/jobs.txt.
 # A failed stage fails its job; the stages after it are cancelled
@@ -76,9 +77,16 @@ cancel_submitted() {
 prev=$after
 [ "$dry" = 1 ] || : > "$work/jobs.txt"
 for stage in ${stages//,/ }; do
-  if [ "$stage" = generate ] && [ -s "$data/train.json" ]; then
-    echo "submit: $data/train.json exists: no generate stage" >&2
+  if [ "$stage" = generate ] && [ -f "$data/melon-dataset.done" ]; then
+    echo "submit: $data/melon-dataset.done exists: no generate stage" >&2
     continue
+  fi
+  if [ "$stage" = generate ] && [ -e "$data/train.json" ]; then
+    echo "submit: $data has train.json but no completion marker (melon-dataset.done): a generate that stopped" \
+      "half-way, or real data not yet checked; run 'melon validate --data $data --mark' for real data, or remove" \
+      "the folder to generate it again" >&2
+    cancel_submitted
+    exit 2
   fi
   script=$here/$stage.sbatch
   args=()

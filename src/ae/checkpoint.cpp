@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "melon/ae/checkpoint_marker.hpp"
@@ -79,10 +81,11 @@ void read_tensor(const h5::File& f, const std::string& prefix, const Tensor& t, 
 
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
-  MELON_CHECK(fd >= 0, path << ": cannot open for fsync");
+  MELON_CHECK(fd >= 0, path << ": cannot open for fsync: " << std::strerror(errno));
   int rc = ::fsync(fd);
+  const int err = errno;
   ::close(fd);
-  MELON_CHECK(rc == 0, path << ": fsync failed");
+  MELON_CHECK(rc == 0, path << ": fsync failed: " << std::strerror(err));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/report/report.hpp"
 #include "melon/report/run_facts.hpp"
+#include "melon/train/signals.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/dir_lock.hpp"
 #include "melon/util/log.hpp"
@@ -109,6 +110,16 @@ int run(int argc, char** argv) {
                                    "--checkpoint-dir=" + work + "/checkpoints", "--resume=auto"});
     train_args.insert(train_args.end(), audio.begin(), audio.end());
     run_stage("train", train_args);
+    // A stop signal during training left a checkpoint: end here, as train
+    // does, so the job's time limit is not spent on stages that a rerun
+    // (which resumes from that checkpoint) does again anyway.
+    if (mpi::any(mpi::world(), train::stop_requested())) {
+      if (mpi::rank(mpi::world()) == 0)
+        log::info(
+            "pipeline: training was stopped by a signal after a checkpoint; skipping the later stages: exit 0, "
+            "rerun the same command to continue");
+      return 0;
+    }
     const std::string out = work + "/results-autoencoder.json";
     auto predict_args = with_config({"--checkpoint-dir=" + work + "/checkpoints", "--questions=" + questions_path,
                                      "--song-meta=" + meta, "--out=" + out});

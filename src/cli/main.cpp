@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(),
                  e.what());
     std::fflush(stderr);
-    melon::mpi::abort_job(2);
+    const auto* shared = dynamic_cast<const melon::mpi::SharedError*>(&e);
+    melon::mpi::abort_job(2, shared && shared->whole_job);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", melon::mpi::rank(melon::mpi::world()), name.c_str(),
                  e.what());

@@ -1,5 +1,7 @@
 #include "melon/mpi/mpi.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -63,9 +65,29 @@ bool initialized() {
   return inited && !fin;
 }
 
-void abort_job(int code) {
+bool is_whole_job(MPI_Comm comm) {
+  if (!initialized()) return true;
+  int result = MPI_UNEQUAL;
+  MPI_Comm_compare(comm, MPI_COMM_WORLD, &result);
+  return result == MPI_IDENT || result == MPI_CONGRUENT;
+}
+
+void abort_job(int code, bool all_ranks_failing) {
   if (initialized()) {
-    if (size(MPI_COMM_WORLD) > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    if (size(MPI_COMM_WORLD) > 1) {
+      if (all_ranks_failing) {
+        // Bounded: a rank that is not failing after all must not hold the job up.
+        MPI_Request req = MPI_REQUEST_NULL;
+        if (MPI_Ibarrier(MPI_COMM_WORLD, &req) == MPI_SUCCESS) {
+          int done = 0;
+          for (int i = 0; i < 5000 && !done; ++i) {
+            if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+            if (!done) ::usleep(1000);
+          }
+        }
+      }
+      MPI_Abort(MPI_COMM_WORLD, code);
+    }
     MPI_Finalize();  // alone, a clean exit keeps launchers from reporting a crash
   }
   std::exit(code);
@@ -342,7 +364,7 @@ void throw_if_any(MPI_Comm comm, const std::string& error) {
       msg += (msg.empty() ? "" : "; ") + (all.size() > 1 ? "rank " + std::to_string(r) + ": " : "") + all[r];
   }
   if (failed > 3) msg += "; and " + std::to_string(failed - 3) + " more ranks failed";
-  throw Error(msg);
+  throw SharedError(msg, is_whole_job(comm));
 }
 
 SplitComm::SplitComm(MPI_Comm parent, int color, int key) {

@@ -132,6 +132,16 @@ std::string nothing_to_resume(const std::string& dir, bool existed, const std::v
          " (--resume=auto starts from scratch when there is none)";
 }
 
+// "NAME.tmp.PID": an AtomicFile's name while it is written (a checkpoint, its
+// marker, best.h5, curve.json). One left in the folder is a killed run's: the
+// folder's lock says no other run is writing there.
+bool is_temp_name(const std::string& name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos || at + 5 == name.size()) return false;
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(at + 5), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // Rank 0 clears temp files left by a killed write, sets damaged checkpoints
 // aside (never deleting them) and names the checkpoint to resume from ("" for
 // none); every rank gets the name, or the error (another run's checkpoints
@@ -146,7 +156,7 @@ std::string find_resume_point(const Run& r) {
     // --resume=on naming a folder that is not there is a typo, not a new run: create nothing.
     if (existed || cfg.resume != Resume::On) make_dirs(cfg.checkpoint_dir);
     for (auto& e : fs::directory_iterator(cfg.checkpoint_dir, ec))
-      if (e.path().filename().string().find(".h5.tmp.") != std::string::npos) fs::remove(e.path(), ec);
+      if (is_temp_name(e.path().filename().string())) fs::remove(e.path(), ec);
     if (!existed && cfg.resume == Resume::On) {
       error = nothing_to_resume(cfg.checkpoint_dir, false, {}, {});
     } else if (cfg.resume == Resume::Off) {
@@ -438,7 +448,13 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   const auto t_start = Clock::now();
 
   std::optional<DirLock> lock;  // one run per checkpoint folder (util/dir_lock.hpp)
-  if (!cfg.checkpoint_dir.empty()) mpi::on_root(comm, [&] { lock.emplace(cfg.checkpoint_dir); });
+  if (!cfg.checkpoint_dir.empty())
+    mpi::on_root(comm, [&] {
+      // The lock creates the folder: a --resume=on typo must be refused before it.
+      MELON_CHECK(cfg.resume != Resume::On || std::filesystem::is_directory(cfg.checkpoint_dir),
+                  nothing_to_resume(cfg.checkpoint_dir, false, {}, {}));
+      lock.emplace(cfg.checkpoint_dir);
+    });
   setup(r);
   resume_or_start(r);
   const int threads = util::resolve_threads(cfg.threads, mpi::node_size(comm));

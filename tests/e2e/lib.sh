@@ -21,7 +21,9 @@ expect_error() {
   [ "$rc" -le 3 ] || { cat "$WORK/err.txt" >&2; fail "$name: exit $rc (crash or signal?)"; }
   grep -q "AddressSanitizer\|runtime error" "$WORK/err.txt" && { cat "$WORK/err.txt" >&2; fail "$name: sanitizer report"; }
   grep -qF -- "$frag" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "$name: message lacks '$frag'"; }
-  [ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "$name: left a temporary file behind"
+  local left
+  left=$(find "$WORK" -name '*.tmp.*' -print -quit)
+  [ -z "$left" ] || fail "$name: left a temporary file behind: $left"
   echo "ok  $name: $(grep -m1 'error' "$WORK/err.txt" | cut -c1-160)"
 }
 

@@ -14,22 +14,31 @@ HOST=$(hostname)
 HOLDER=
 trap '[ -n "$HOLDER" ] && kill -9 $HOLDER 2>/dev/null; rm -rf "$WORK"' EXIT
 
-# hold DIR: a long `melon train` holding DIR, its PID in $HOLDER once its first checkpoint is there.
+# hold DIR: a long `melon train` holding DIR, its PID in $HOLDER once its
+# first checkpoint is there; then stopped (SIGSTOP) between two checkpoint
+# writes, so its folder stands still and holds no temporary file of its own
+# while a second run tries.
 hold() {
   "$MELON" train "${ARGS[@]}" --checkpoint-dir "$1" >/dev/null 2>"$WORK/holder.log" &
   HOLDER=$!
-  for _ in $(seq 300); do
-    ls "$1"/ckpt-*.h5 >/dev/null 2>&1 && return
+  for _ in $(seq 900); do
+    compgen -G "$1/ckpt-*.h5" >/dev/null && break
     kill -0 $HOLDER 2>/dev/null || { cat "$WORK/holder.log"; fail "the holding run ended early"; }
     sleep 0.1
   done
-  fail "the holding run wrote no checkpoint in 30 s"
+  compgen -G "$1/ckpt-*.h5" >/dev/null || { cat "$WORK/holder.log"; fail "the holding run wrote no checkpoint in $1 in 90 s"; }
+  for _ in $(seq 100); do
+    kill -STOP $HOLDER
+    [ -z "$(find "$1" -name '*.tmp.*' -print -quit)" ] && return
+    kill -CONT $HOLDER
+    sleep 0.02
+  done
+  fail "the holding run was always writing a checkpoint"
 }
 listing() { (cd "$1" && find . ! -name '*.tmp.*' | sort); }
 
 hold "$CK"
 grep -q "^pid $HOLDER$" "$CK/.melon.lock" || fail "the lock file does not name the holder's pid"
-kill -STOP $HOLDER  # its folder stands still while the second run tries
 before=$(listing "$CK")
 t0=$(date +%s)
 expect_error "second train on the same --checkpoint-dir" "$CK is in use by another melon run (host $HOST, pid $HOLDER" \

@@ -58,6 +58,16 @@ grep -q "resuming from $WORK/s-INT/ckpt-" "$WORK/r.log" || { kill "$pid"; cat "$
 kill -TERM "$pid"; wait "$pid" || fail "resumed run: SIGTERM exit $?"
 echo "ok  resumed after Ctrl-C's checkpoint"
 
+# The pipeline stops with its training stage: a checkpoint, exit 0, and no
+# later stage run on the half-trained model.
+printf '[train]\nhidden = 16\nbatch = 32\nval-size = 20\nthreads = 1\nmin-song-count = 2\nepochs = 100000\ncheckpoint-every = 0\n' \
+  >"$WORK/pipe.ini"
+stop "pipeline-TERM" TERM 0 "$WORK/pipe/checkpoints" "$MELON" pipeline --config "$WORK/pipe.ini" --data "$WORK/data" \
+  --work "$WORK/pipe" --pca off --rerank off --methods most-popular
+grep -q "skipping the later stages" "$WORK/pipeline-TERM.log" || { cat "$WORK/pipeline-TERM.log"; fail "pipeline: no stop message"; }
+[ ! -e "$WORK/pipe/results-autoencoder.json" ] && [ ! -e "$WORK/pipe/scores.json" ] \
+  || fail "pipeline: later stages ran after the stop signal"
+
 MPI=("$MPIRUN" "${MPIFLAGS[@]}" -np 2)
 stop "mpirun-USR1" USR1 0 "$WORK/m-USR1" "${MPI[@]}" "$MELON" train "${ARGS[@]}" --checkpoint-dir "$WORK/m-USR1"
 TO=ranks stop "mpirun-ranks-TERM" TERM 0 "$WORK/m-rTERM" "${MPI[@]}" "$MELON" train "${ARGS[@]}" --checkpoint-dir "$WORK/m-rTERM"

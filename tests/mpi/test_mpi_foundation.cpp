@@ -43,6 +43,33 @@ TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {
   for (int i = 0; i < p; ++i) EXPECT_EQ(each[i], std::to_string(i));
 }
 
+// Every rank throws the same error; whole_job says whether every rank of the
+// job is failing with it (then each may report before the job is aborted).
+TEST(MpiFoundation, SharedErrorsKnowWhetherTheWholeJobFails) {
+  const int p = mpi::size(mpi::world()), r = mpi::rank(mpi::world());
+  try {
+    mpi::throw_if_any(mpi::world(), r == p - 1 ? "last rank failed" : "");
+    ADD_FAILURE() << "throw_if_any did not throw";
+  } catch (const mpi::SharedError& e) {
+    EXPECT_TRUE(e.whole_job);
+    EXPECT_NE(std::string(e.what()).find("last rank failed"), std::string::npos) << e.what();
+  }
+  try {
+    mpi::on_root(mpi::world(), [] { MELON_THROW("root failed"); });
+    ADD_FAILURE() << "on_root did not throw";
+  } catch (const mpi::SharedError& e) {
+    EXPECT_TRUE(e.whole_job);
+    EXPECT_STREQ(e.what(), "root failed");
+  }
+  mpi::SplitComm half(mpi::world(), r % 2, r);
+  try {
+    mpi::throw_if_any(half.get(), "every rank of the half failed");
+    ADD_FAILURE() << "throw_if_any did not throw";
+  } catch (const mpi::SharedError& e) {
+    EXPECT_EQ(e.whole_job, p == 1) << "a communicator of " << mpi::size(half.get()) << " of " << p << " ranks";
+  }
+}
+
 TEST(MpiFoundation, DataParallelBaselineEqualsSerialCounts) {
   arena::SongMeta meta;
   for (int s = 0; s < 300; ++s) {

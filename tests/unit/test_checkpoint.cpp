@@ -62,6 +62,15 @@ TrainConfig small_config() {
   return c;
 }
 
+// small_config() writing a checkpoint every `every` steps into dir, for `steps` steps.
+TrainConfig checkpointing(const std::string& dir, std::int64_t every, std::int64_t steps) {
+  auto c = small_config();
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = every;
+  c.max_steps = steps;
+  return c;
+}
+
 }  // namespace
 
 TEST(Checkpoint, NamesAndListing) {
@@ -118,10 +127,7 @@ TEST(Checkpoint, TrainingWritesKeepsLastKAndResumesBitIdentically) {
 TEST(Checkpoint, TruncatedOrUnfinishedNewestFallsBackToThePrevious) {
   TempDir t;
   auto in = synthetic(120, 2);
-  auto c = small_config();
-  c.checkpoint_dir = t.path;
-  c.checkpoint_every = 3;
-  c.max_steps = 6;
+  auto c = checkpointing(t.path, 3, 6);
   run_training(c, in, MPI_COMM_SELF);
   auto files = list_checkpoints(t.path);
   ASSERT_EQ(files.size(), 2u);
@@ -269,11 +275,8 @@ std::string error_of(const std::function<void()>& f) {
 TEST(CheckpointMarker, EveryFileHasOneAndPruningRemovesBoth) {
   TempDir t;
   auto in = synthetic(200, 6);
-  auto c = small_config();
-  c.checkpoint_dir = t.path;
-  c.checkpoint_every = 2;
+  auto c = checkpointing(t.path, 2, 24);  // two epochs: best.h5 too
   c.keep = 2;
-  c.max_steps = 24;  // two epochs: best.h5 too
   run_training(c, in, MPI_COMM_SELF);
   std::vector<std::string> names;
   for (auto& e : fs::directory_iterator(t.path)) names.push_back(e.path().filename().string());
@@ -298,10 +301,7 @@ TEST(CheckpointMarker, EveryFileHasOneAndPruningRemovesBoth) {
 TEST(CheckpointMarker, AByteChangedAnywhereIsCaughtBeforeHdf5OpensTheFile) {
   TempDir t;
   auto in = synthetic(120, 7);
-  auto c = small_config();
-  c.checkpoint_dir = t.path;
-  c.checkpoint_every = 3;
-  c.max_steps = 6;
+  auto c = checkpointing(t.path, 3, 6);
   run_training(c, in, MPI_COMM_SELF);
   const auto newest = checkpoint_path(t.path, 6);
   const auto good = slurp(newest);
@@ -336,11 +336,8 @@ TEST(CheckpointMarker, AByteChangedAnywhereIsCaughtBeforeHdf5OpensTheFile) {
 TEST(CheckpointMarker, DamagedFilesAreSetAsideWithTheirMarkersNeverDeleted) {
   TempDir t;
   auto in = synthetic(120, 8);
-  auto c = small_config();
-  c.checkpoint_dir = t.path;
-  c.checkpoint_every = 2;
+  auto c = checkpointing(t.path, 2, 4);
   c.keep = 2;
-  c.max_steps = 4;
   run_training(c, in, MPI_COMM_SELF);
   const auto newest = checkpoint_path(t.path, 4);
   const auto bytes = slurp(newest);
@@ -365,6 +362,22 @@ TEST(CheckpointMarker, DamagedFilesAreSetAsideWithTheirMarkersNeverDeleted) {
   spit(checkpoint_path(t.path, 4), "x");
   set_aside(checkpoint_path(t.path, 4));
   EXPECT_TRUE(fs::exists(checkpoint_path(t.path, 4) + ".bad.1"));
+}
+
+// A run killed while writing leaves temporary files (a checkpoint, a marker,
+// the curve); the next run in the folder (it holds the folder's lock) clears them.
+TEST(CheckpointResume, ClearsHalfWrittenCheckpointsAndMarkersOfAKilledRun) {
+  TempDir t;
+  auto in = synthetic(120, 11);
+  auto c = checkpointing(t.path, 2, 2);
+  run_training(c, in, MPI_COMM_SELF);
+  const std::vector<std::string> left = {t.path + "/ckpt-0000000004.h5.tmp.77", t.path + "/best.h5.done.tmp.78",
+                                         t.path + "/ckpt-0000000004.h5.done.tmp.79", t.path + "/curve.json.tmp.80"};
+  for (auto& f : left) std::ofstream(f) << "half";
+  c.resume = Resume::On;
+  c.max_steps = 3;
+  EXPECT_EQ(run_training(c, in, MPI_COMM_SELF).step, 3);
+  for (auto& f : left) EXPECT_FALSE(fs::exists(f)) << f;
 }
 
 TEST(CheckpointResume, OnWithNothingValidIsAnErrorAutoStartsFromScratch) {

@@ -24,7 +24,19 @@ class Env {
 };
 
 bool initialized();
-[[noreturn]] void abort_job(int code);  // MPI_Abort on MPI_COMM_WORLD: every rank of the job goes down
+// MPI_Abort on MPI_COMM_WORLD: every rank of the job goes down. When every
+// rank is failing with the same error (a SharedError of the whole job), the
+// ranks first wait for each other, for a few seconds at most, so that each
+// has printed its message before the first abort kills the rest.
+[[noreturn]] void abort_job(int code, bool all_ranks_failing = false);
+
+// What throw_if_any and on_root throw: the same error on every rank of their
+// communicator; whole_job when that communicator holds every rank of the job.
+struct SharedError : Error {
+  SharedError(const std::string& what, bool whole_job) : Error(what), whole_job(whole_job) {}
+  bool whole_job;
+};
+bool is_whole_job(MPI_Comm comm);
 
 // Stall watchdog. Every collective below waits through its nonblocking form,
 // polled with a back-off sleep (no busy spin through a long wait). A rank that
@@ -128,7 +140,7 @@ void on_root(MPI_Comm comm, F&& f, int root = 0) {
     }
   }
   bcast(comm, error, root);
-  if (!error.empty()) throw Error(error);
+  if (!error.empty()) throw SharedError(error, is_whole_job(comm));
 }
 
 // A communicator from MPI_Comm_split, freed on destruction; get() is
