@@ -413,7 +413,9 @@ struct TopK {
 };
 
 // Bt = Qb Rb, Rb^T = U S W^T, so B = U S (Qb W)^T: an SVD of a small square
-// matrix. A Krylov basis wider than D has no such Qb: its B is small itself.
+// matrix. A Krylov basis lies in the range of Ac, so it is at most D wide up
+// to rounding; should rounding keep it wider, Bt has no orthonormal Qb, and
+// B, small itself then, is taken apart directly.
 TopK small_svd(Eigen::MatrixXd bt, int k, int& shifted_steps) {
   const Eigen::Index D = bt.rows();
   if (bt.cols() > D) {
