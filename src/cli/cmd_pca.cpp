@@ -21,7 +21,8 @@ namespace {
 
 int run(int argc, char** argv) {
   po::options_description d(
-      "melon pca: distributed randomized PCA (Halko-Martinsson-Tropp) of the mel-spectrograms into one HDF5 file.\n"
+      "melon pca: distributed randomized PCA (block Krylov or Halko-Martinsson-Tropp power iterations) of the "
+      "mel-spectrograms into one HDF5 file.\n"
       "Run under mpirun/srun; each rank reads only its own byte-balanced shard of songs");
   d.add_options()("mel-dir", po::value<std::string>(), "folder holding {id//1000}/{id}.npy")(
       "mel-source", po::value<std::string>(), "procedural spectrograms instead of files: synthetic:SEED[:NSONGS]")(
@@ -31,7 +32,8 @@ int run(int argc, char** argv) {
                                               "output HDF5 file (resume state goes to <out>.state/)")(
       "components", po::value<int>()->default_value(32), "k: principal components to keep")(
       "oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")(
-      "power-iters", po::value<int>()->default_value(2), "q: power iterations (2q + 2 passes over the data)")(
+      "power-iters", po::value<int>()->default_value(2),
+      "q: power iterations, or Krylov blocks after the first (2q + 2 passes over the data)")(
       "method", po::value<std::string>(),
       "krylov|power (multi-pass; default krylov): krylov (block Krylov, Musco & Musco 2015) keeps every "
       "power iteration's block and does the final SVD over all of them, as accurate or better for the same passes, "
