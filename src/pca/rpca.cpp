@@ -319,15 +319,20 @@ void append_block(Eigen::MatrixXd& kept, const Eigen::MatrixXd& q) {
 }
 
 // Before the last pass of a Krylov run: Q becomes K = orth([Q_0 .. Q_q]).
-// Should K lose directions down to fewer than l (possible only where Q_q
-// itself is degenerate), the power method's Q_q is kept instead: never a
-// basis narrower than the sketch.
+// K holds Q_0's l orthonormal columns, so it keeps at least l directions
+// unless the blocks hold exactly zero columns; should it keep fewer, Q_q is
+// used as the power method would: never a basis narrower than the sketch.
 void krylov_basis(const Run& r, State& w) {
   Eigen::MatrixXd k = std::move(w.krylov);
   append_block(k, w.local);
+  const Eigen::Index columns = k.cols();
   const int kept = orthonormal_basis(r.comm, k, w.rows_total);
+  const bool talk = r.opt.progress && mpi::rank(r.comm) == 0;
+  if (talk)
+    log::info("pca: Krylov basis of " + std::to_string(kept) + " directions from " + std::to_string(columns) +
+              " block columns" + (kept < columns ? " (the others repeat them to within 1e-6)" : ""));
   if (kept >= w.sketch) w.local = std::move(k);
-  else if (r.opt.progress && mpi::rank(r.comm) == 0)
+  else if (talk)
     log::warn("pca: the Krylov basis kept only " + std::to_string(kept) + " directions, fewer than the sketch's " +
               std::to_string(w.sketch) + ": using the last block alone, as the power method does");
   w.krylov.resize(0, 0);
