@@ -63,10 +63,10 @@ int run(int argc, char** argv) {
       "resume", po::bool_switch(), "continue from the last finished pass saved in <out>.state/")(
       "checkpoint-every", po::value<double>()->default_value(0),
       "save resume state after a pass only once this many seconds of passes have run since the last save "
-      "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q)")(
-      "stop-after-pass", po::value<int>()->default_value(-1),
-      "testing: stop (exit 3) after checkpointing this pass "
-      "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
+      "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q, and with krylov its earlier "
+      "blocks)")("stop-after-pass", po::value<int>()->default_value(-1),
+                 "testing: stop (exit 3) after checkpointing this pass "
+                 "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
   po::variables_map vm;
   if (!parse("pca", d, argc, argv, vm)) return 0;
   check_output_file("--out", vm["out"].as<std::string>());
