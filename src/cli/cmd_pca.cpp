@@ -35,7 +35,7 @@ int run(int argc, char** argv) {
       "power-iters", po::value<int>()->default_value(2),
       "q: power iterations, or Krylov blocks after the first (2q + 2 passes over the data)")(
       "method", po::value<std::string>(),
-      "krylov|power (multi-pass; default krylov): krylov (block Krylov, Musco & Musco 2015) keeps every "
+      "power|krylov (multi-pass; default power): krylov (block Krylov, Musco & Musco 2015) keeps every "
       "power iteration's block and does the final SVD over all of them, as accurate or better for the same passes, "
       "at (q+1)(k+p) doubles a song and a wider last pass; power (Halko et al. 2011) keeps only the last block. "
       "Not with --single-pass")("pool", po::value<int>()->default_value(1),
