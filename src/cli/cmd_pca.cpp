@@ -2,7 +2,7 @@
 //
 //   mpirun -np P melon pca --mel-dir DIR | --mel-source synthetic:SEED[:N] --out pca.h5
 //       [--songs FILE|A-B] --components K --oversample P --power-iters Q --pool W
-//       --feature-log on|off --seed S --block B --threads T [--single-pass on]
+//       --feature-log on|off --seed S --block B --threads T [--method krylov|power | --single-pass on]
 //       [--memory-mb M] [--spill-dir DIR] [--resume]
 //
 // The job itself is pca::run_job (include/melon/pca/job.hpp): each rank reads
@@ -12,6 +12,7 @@
 // removed once the output is in place.
 #include "melon/cli/cli.hpp"
 #include "melon/cli/output_paths.hpp"
+#include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/job.hpp"
 
@@ -20,7 +21,8 @@ namespace {
 
 int run(int argc, char** argv) {
   po::options_description d(
-      "melon pca: distributed randomized PCA (Halko-Martinsson-Tropp) of the mel-spectrograms into one HDF5 file.\n"
+      "melon pca: distributed randomized PCA (block Krylov or Halko-Martinsson-Tropp power iterations) of the "
+      "mel-spectrograms into one HDF5 file.\n"
       "Run under mpirun/srun; each rank reads only its own byte-balanced shard of songs");
   d.add_options()("mel-dir", po::value<std::string>(), "folder holding {id//1000}/{id}.npy")(
       "mel-source", po::value<std::string>(), "procedural spectrograms instead of files: synthetic:SEED[:NSONGS]")(
@@ -30,8 +32,14 @@ int run(int argc, char** argv) {
                                               "output HDF5 file (resume state goes to <out>.state/)")(
       "components", po::value<int>()->default_value(32), "k: principal components to keep")(
       "oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")(
-      "power-iters", po::value<int>()->default_value(2), "q: power iterations (2q + 2 passes over the data)")(
-      "pool", po::value<int>()->default_value(1), "time pooling: mean over windows of W frames (1 = raw frames)")(
+      "power-iters", po::value<int>()->default_value(2),
+      "q: power iterations, or Krylov blocks after the first (2q + 2 passes over the data)")(
+      "method", po::value<std::string>(),
+      "power|krylov (multi-pass; default power): krylov (block Krylov, Musco & Musco 2015) keeps every "
+      "power iteration's block and does the final SVD over all of them, as accurate or better for the same passes, "
+      "at (q+1)(k+p) doubles a song and a wider last pass; power (Halko et al. 2011) keeps only the last block. "
+      "Not with --single-pass")("pool", po::value<int>()->default_value(1),
+                                "time pooling: mean over windows of W frames (1 = raw frames)")(
       "feature-log", po::value<std::string>()->default_value("off"),
       "on|off: sign(x)*log1p(|x|) before pooling")("frames", po::value<int>()->default_value(mel::kFrames),
                                                    "fixed length in frames (shorter songs padded "
@@ -55,10 +63,10 @@ int run(int argc, char** argv) {
       "resume", po::bool_switch(), "continue from the last finished pass saved in <out>.state/")(
       "checkpoint-every", po::value<double>()->default_value(0),
       "save resume state after a pass only once this many seconds of passes have run since the last save "
-      "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q)")(
-      "stop-after-pass", po::value<int>()->default_value(-1),
-      "testing: stop (exit 3) after checkpointing this pass "
-      "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
+      "(0 = after every pass; a save writes D x (k+p) doubles plus each rank's Q, and with krylov its earlier "
+      "blocks)")("stop-after-pass", po::value<int>()->default_value(-1),
+                 "testing: stop (exit 3) after checkpointing this pass "
+                 "(0-based), as if the job had been killed")("quiet", po::bool_switch(), "no per-pass progress lines");
   po::variables_map vm;
   if (!parse("pca", d, argc, argv, vm)) return 0;
   check_output_file("--out", vm["out"].as<std::string>());
@@ -77,6 +85,12 @@ int run(int argc, char** argv) {
   opt.power_iters = vm["power-iters"].as<int>();
   opt.seed = vm["seed"].as<std::uint64_t>();
   opt.single_pass = parse_bool("single-pass", vm["single-pass"].as<std::string>());
+  if (vm.count("method")) {
+    opt.method = pca::parse_method(vm["method"].as<std::string>());
+    MELON_CHECK(!opt.single_pass, "melon pca: --method " << pca::method_name(opt.method)
+                                                         << " is for the multi-pass PCA; --single-pass on has "
+                                                            "no method to choose (drop one of them)");
+  }
   opt.block = vm["block"].as<std::int64_t>();
   opt.threads = vm["threads"].as<int>();
   opt.resume = vm["resume"].as<bool>();

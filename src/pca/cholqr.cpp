@@ -13,6 +13,17 @@
 #include "melon/mpi/mpi.hpp"
 
 namespace melon::pca {
+namespace {
+
+// y^T y summed over the ranks, the same bits on every rank.
+Eigen::MatrixXd gram(MPI_Comm comm, const Eigen::MatrixXd& y) {
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(y.cols(), y.cols());
+  if (y.rows() > 0) g.noalias() += y.transpose() * y;
+  mpi::allreduce_sum_same(comm, g.data(), static_cast<std::size_t>(g.size()));
+  return g.selfadjointView<Eigen::Lower>();  // symmetric by construction, not by rounding
+}
+
+}  // namespace
 
 CholQrInfo cholqr(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, Eigen::MatrixXd* r_out) {
   const Eigen::Index l = y.cols();
@@ -29,11 +40,7 @@ CholQrInfo cholqr(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, E
   // noise at all) cannot be orthonormalised and stay zero columns, which the
   // range finder tolerates: they only add zero rows to B.
   for (int step = 0; step < 12 && plain_in_a_row < 2; ++step) {
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(l, l);
-    if (y.rows() > 0) g.noalias() += y.transpose() * y;
-    mpi::allreduce_sum_same(comm, g.data(), static_cast<std::size_t>(g.size()));
-    // Symmetric by construction, not by rounding: use the lower triangle only.
-    g = g.selfadjointView<Eigen::Lower>();
+    Eigen::MatrixXd g = gram(comm, y);
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(g, Eigen::EigenvaluesOnly);
     const double lmax = es.eigenvalues().maxCoeff(), lmin = es.eigenvalues().minCoeff();
     MELON_CHECK(std::isfinite(lmax) && std::isfinite(lmin),
@@ -70,6 +77,26 @@ CholQrInfo cholqr(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, E
     }
   }
   return info;
+}
+
+int orthonormal_basis(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, double rel_tol) {
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(gram(comm, y));
+  MELON_CHECK(es.info() == Eigen::Success && es.eigenvalues().allFinite(),
+              "basis of the sketch: non-finite values (the features overflow float?)");
+  const Eigen::Index m = y.cols();
+  const double lmax = es.eigenvalues()(m - 1);  // ascending
+  MELON_CHECK(lmax > 0, "basis of the sketch: the sketch is zero (the centred data has no variance)");
+  Eigen::Index kept = 0;
+  while (kept < m && es.eigenvalues()(m - 1 - kept) > lmax * rel_tol * rel_tol) ++kept;
+  // Largest first; each direction scaled to unit length.
+  Eigen::MatrixXd t(m, kept);
+  for (Eigen::Index j = 0; j < kept; ++j)
+    t.col(j) = es.eigenvectors().col(m - 1 - j) / std::sqrt(es.eigenvalues()(m - 1 - j));
+  Eigen::MatrixXd scaled(y.rows(), kept);
+  if (y.rows() > 0) scaled.noalias() = y * t;
+  y = std::move(scaled);
+  cholqr(comm, y, global_rows);
+  return static_cast<int>(kept);
 }
 
 }  // namespace melon::pca

@@ -136,7 +136,8 @@ void log_plan(const JobOptions& o, const MelSource& source, std::size_t n_listed
      << s.ranges.size() << " ranks, " << lo << ".." << hi << " songs and " << static_cast<std::int64_t>(blo / 1e6)
      << ".." << static_cast<std::int64_t>(bhi / 1e6) << " MB per rank; features: " << describe(o.features)
      << "; k=" << opt.components << " p=" << opt.oversample << " q=" << opt.power_iters
-     << (opt.single_pass ? " single-pass" : "") << " block=" << opt.block << " threads=" << opt.threads;
+     << (opt.single_pass ? " single-pass" : std::string(" method=") + method_name(opt.method)) << " block=" << opt.block
+     << " threads=" << opt.threads;
   log::info(os.str());
   for (std::size_t i = 0; i < s.skipped.size() && i < 10; ++i)
     log::warn("pca: skipping song " + std::to_string(s.skipped[i].id) + ": " + s.skipped[i].reason);
@@ -169,6 +170,12 @@ std::string fingerprint(const MelSource& source, const std::string& label, const
   return fp.str();
 }
 
+std::string mode(const Options& opt) {
+  if (opt.single_pass) return "single-pass (Tropp et al. 2017)";
+  if (opt.method == Method::Krylov) return "multi-pass, block Krylov (Musco & Musco 2015)";
+  return "multi-pass (Halko et al. 2011)";  // the power method's words from before Krylov existed
+}
+
 Attributes attributes(const JobOptions& o, const Result& res, const MelSource& source, std::int64_t n_listed,
                       int nranks, const std::string& label) {
   const Options& opt = o.pca;
@@ -194,7 +201,7 @@ Attributes attributes(const JobOptions& o, const Result& res, const MelSource& s
                 {"input", source.describe()},
                 {"input_kind", o.mel_dir.empty() ? "mel-source" : "mel-dir"},
                 {"songs", label},
-                {"mode", opt.single_pass ? "single-pass (Tropp et al. 2017)" : "multi-pass (Halko et al. 2011)"},
+                {"mode", mode(opt)},
                 {"qr", "CholeskyQR2, shifted CholeskyQR3 when ill-conditioned"},
                 {"scores_definition", "Q U S: the centred rows projected on the components"}};
   return attrs;

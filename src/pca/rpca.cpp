@@ -59,11 +59,20 @@ void psi_row(std::uint64_t seed, std::int64_t key, int s, float* out) {
 
 enum class Kind { Scan, Sketch, Z, Y, B };
 
+// Krylov keeps the blocks of a multi-pass run; with q = 0 there is only Q_0,
+// and its basis is the power method's.
+bool keeps_blocks(const Options& o) { return o.method == Method::Krylov && !o.single_pass && o.power_iters > 0; }
+
 Kind kind_of(const Options& o, int pass) {
   if (o.single_pass) return Kind::Sketch;
   if (pass == 0) return Kind::Scan;
   if (pass == 2 * o.power_iters + 1) return Kind::B;
   return pass % 2 == 1 ? Kind::Z : Kind::Y;
+}
+
+std::string iteration(const Options& o, int i) {
+  return (keeps_blocks(o) ? "Krylov block " : "power iteration ") + std::to_string(i) + "/" +
+         std::to_string(o.power_iters);
 }
 
 std::string pass_label(const Options& o, int pass) {
@@ -117,7 +126,8 @@ std::string run_fingerprint(const Options& opt, int nranks, int D, std::int64_t 
   std::ostringstream fp;
   fp << opt.fingerprint << "k=" << opt.components << "\noversample=" << opt.oversample
      << "\npower_iters=" << opt.power_iters << "\nseed=" << opt.seed
-     << "\nmode=" << (opt.single_pass ? "single-pass" : "multi-pass") << "\nblock=" << opt.block
+     << "\nmode=" << (opt.single_pass ? "single-pass" : "multi-pass")
+     << "\nmethod=" << (opt.single_pass ? "none" : method_name(opt.method)) << "\nblock=" << opt.block
      << "\nthreads=" << opt.threads << "\nranks=" << nranks << "\ndim=" << D << "\ncandidates=" << cand_total << "\n";
   return fp.str();
 }
@@ -301,17 +311,44 @@ void first_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double
   if (s_width > 0) w.shared = solve_sketch(r, w, wsum.result(), psi1);
 }
 
+// Puts block q (rows x l) to the right of the blocks kept so far.
+void append_block(Eigen::MatrixXd& kept, const Eigen::MatrixXd& q) {
+  const Eigen::Index at = kept.cols();
+  kept.conservativeResize(q.rows(), at + q.cols());
+  kept.rightCols(q.cols()) = q;
+}
+
+// Before the last pass of a Krylov run: Q becomes K = orth([Q_0 .. Q_q]).
+// K holds Q_0's l orthonormal columns, so it keeps at least l directions
+// unless the blocks hold exactly zero columns; should it keep fewer, Q_q is
+// used as the power method would: never a basis narrower than the sketch.
+void krylov_basis(const Run& r, State& w) {
+  Eigen::MatrixXd k = std::move(w.krylov);
+  append_block(k, w.local);
+  const Eigen::Index columns = k.cols();
+  const int kept = orthonormal_basis(r.comm, k, w.rows_total);
+  const bool talk = r.opt.progress && mpi::rank(r.comm) == 0;
+  if (talk)
+    log::info("pca: Krylov basis of " + std::to_string(kept) + " directions from " + std::to_string(columns) +
+              " block columns" + (kept < columns ? " (the others repeat them to within 1e-6)" : ""));
+  if (kept >= w.sketch) w.local = std::move(k);
+  else if (talk)
+    log::warn("pca: the Krylov basis kept only " + std::to_string(kept) + " directions, fewer than the sketch's " +
+              std::to_string(w.sketch) + ": using the last block alone, as the power method does");
+  w.krylov.resize(0, 0);
+}
+
 // Ac^T Q (D x l), summed over the ranks: a power iteration's Z = qr(Ac^T Q)
 // or, on the last pass (last = true), Bt = Ac^T Q for the final SVD.
 void transpose_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double scale, bool last) {
-  const int D = r.D;
-  AtAccumulator sum(r.pool, D, w.sketch);
+  const int D = r.D, cols = static_cast<int>(w.local.cols());  // l, or the Krylov basis on the last pass
+  AtAccumulator sum(r.pool, D, cols);
   RowMatF qf;
   std::string error = r.stream.rows(w, c, prog, scale, [&](const float* a, std::int64_t r0, std::int64_t n) {
     const double g0 = now();
     qf = w.local.middleRows(r0, n).cast<float>();
     sum.add(a, n, qf);
-    c.flops += 2.0 * n * D * w.sketch;
+    c.flops += 2.0 * n * D * cols;
     c.gemm += now() - g0;
   });
   mpi::throw_if_any(r.comm, error);
@@ -320,6 +357,7 @@ void transpose_pass(const Run& r, State& w, Counters& c, log::Progress& prog, do
     // CholeskyQR2 (BLAS-3, ~20x faster than Householder at D x l).
     w.qr_shifted_steps += sum_and_orthonormalise(r.comm, acc);
     w.shared = std::move(acc);
+    if (keeps_blocks(r.opt)) append_block(w.krylov, w.local);
     w.local.resize(0, 0);  // the next pass rebuilds it
   } else {
     mpi::allreduce_sum_same(r.comm, acc.data(), static_cast<std::size_t>(acc.size()));
@@ -373,18 +411,38 @@ PassStat summarise_pass(const Options& opt, int pass, double t0, const Counters&
   return ps;
 }
 
-// The small SVD, the same on every rank (Rayleigh-Ritz): Bt = Qb Rb,
-// Rb^T = U S W^T, so B = U S (Qb W)^T; components (Qb W)^T, scores Q U S.
-void final_svd(const Options& opt, int D, State& w, Result& res) {
-  MELON_ASSERT(w.shared.rows() == D && w.shared.cols() == w.sketch, "final sketch has the wrong shape");
-  const int k = opt.components;
-  Eigen::MatrixXd qb = std::move(w.shared), rb;
-  w.qr_shifted_steps += cholqr(MPI_COMM_SELF, qb, D, &rb).shifted_steps;
+// The top k of B = U S V^T (B = Bt^T, basis columns x D), the same on every rank.
+struct TopK {
+  Eigen::MatrixXd u, v;  // basis columns x k, D x k
+  Eigen::VectorXd s;
+};
+
+// Bt = Qb Rb, Rb^T = U S W^T, so B = U S (Qb W)^T: an SVD of a small square
+// matrix. A Krylov basis lies in the range of Ac, so it is at most D wide up
+// to rounding; should rounding keep it wider, Bt has no orthonormal Qb, and
+// B, small itself then, is taken apart directly.
+TopK small_svd(Eigen::MatrixXd bt, int k, int& shifted_steps) {
+  const Eigen::Index D = bt.rows();
+  if (bt.cols() > D) {
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(bt.transpose(), Eigen::ComputeThinU | Eigen::ComputeThinV);
+    return {svd.matrixU().leftCols(k), svd.matrixV().leftCols(k), svd.singularValues().head(k)};
+  }
+  Eigen::MatrixXd rb;
+  shifted_steps += cholqr(MPI_COMM_SELF, bt, D, &rb).shifted_steps;
   Eigen::JacobiSVD<Eigen::MatrixXd> svd(rb.transpose(), Eigen::ComputeFullU | Eigen::ComputeFullV);
-  res.components = (qb * svd.matrixV().leftCols(k)).transpose();
-  res.scores = w.local * (svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal());
+  return {svd.matrixU().leftCols(k), bt * svd.matrixV().leftCols(k), svd.singularValues().head(k)};
+}
+
+// Rayleigh-Ritz over the basis Q (or K): components V^T, scores Q U S.
+void final_svd(const Options& opt, int D, State& w, Result& res) {
+  MELON_ASSERT(w.shared.rows() == D && w.shared.cols() == w.local.cols(), "final sketch has the wrong shape");
+  const int k = opt.components;
+  res.basis = static_cast<int>(w.local.cols());
+  TopK t = small_svd(std::move(w.shared), k, w.qr_shifted_steps);
+  res.components = t.v.transpose();
+  res.scores = w.local * (t.u * t.s.asDiagonal());
   normalize_signs(res.components, res.scores);
-  res.singular_values = svd.singularValues().head(k);
+  res.singular_values = t.s;
   const double dof = static_cast<double>(w.rows_total - 1);
   res.explained_variance = res.singular_values.array().square() / dof;
   res.explained_variance_ratio = w.total_ss > 0 ? Eigen::VectorXd(res.singular_values.array().square() / w.total_ss)
@@ -405,16 +463,23 @@ void final_svd(const Options& opt, int D, State& w, Result& res) {
 
 }  // namespace
 
+const char* method_name(Method m) { return m == Method::Krylov ? "krylov" : "power"; }
+
+Method parse_method(const std::string& s) {
+  if (s == "krylov") return Method::Krylov;
+  if (s == "power") return Method::Power;
+  throw Error("--method must be krylov or power, got '" + s + "'");
+}
+
 int pass_count(const Options& o) { return o.single_pass ? 1 : 2 * o.power_iters + 2; }
 
 std::string pass_name(const Options& o, int pass) {
   switch (kind_of(o, pass)) {
     case Kind::Sketch: return "single-pass sketch: Y = A Omega, W = Psi A, mean";
     case Kind::Scan: return "Y = A Omega, mean";
-    case Kind::B: return "B = Q^T Ac";
-    case Kind::Z:
-      return "Z = Ac^T Q, power iteration " + std::to_string((pass + 1) / 2) + "/" + std::to_string(o.power_iters);
-    case Kind::Y: return "Y = Ac Z, power iteration " + std::to_string(pass / 2) + "/" + std::to_string(o.power_iters);
+    case Kind::B: return keeps_blocks(o) ? "B = K^T Ac, K = orth([Q_0 .. Q_q]), block Krylov" : "B = Q^T Ac";
+    case Kind::Z: return "Z = Ac^T Q, " + iteration(o, (pass + 1) / 2);
+    case Kind::Y: return "Y = Ac Z, " + iteration(o, pass / 2);
   }
   return "?";
 }
@@ -478,7 +543,12 @@ std::int64_t planned_bytes(std::int64_t n_local, int dim, const Options& o) {
   b += D * s * (8 + 4);                                // single-pass W and its temp
   b += D * l * 8 * 2;                                  // final QR of Bt
   b += n_local * (l * 8 * 2 + o.components * 8 + 16);  // Y/Q, scratch, scores, bookkeeping
-  b += D * 8 * 4;                                      // sums, mean
+  if (keeps_blocks(o)) {
+    const std::int64_t kl = (o.power_iters + 1) * l;
+    b += n_local * kl * 8 * 2;      // the kept blocks, then K and its scaled copy
+    b += D * kl * (8 + 4 + 8 * 2);  // the last pass's accumulators and the final QR, (q + 1) l wide
+  }
+  b += D * 8 * 4;  // sums, mean
   return b;
 }
 
@@ -520,7 +590,10 @@ Result run(const RowSource& src, const Options& opt) {
       case Kind::Scan:
       case Kind::Sketch: first_pass(r, w, c, prog, scale); break;
       case Kind::Z: transpose_pass(r, w, c, prog, scale, false); break;
-      case Kind::B: transpose_pass(r, w, c, prog, scale, true); break;
+      case Kind::B:
+        if (keeps_blocks(opt)) krylov_basis(r, w);
+        transpose_pass(r, w, c, prog, scale, true);
+        break;
       case Kind::Y: range_pass(r, w, c, prog, scale); break;
     }
     res.passes.push_back(summarise_pass(opt, pass, t0, c, w, talk));

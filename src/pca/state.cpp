@@ -14,11 +14,12 @@
 namespace melon::pca {
 namespace {
 
-// Version 2: checksums and the caller's song-list hash are util's fnv1a64
-// (version 1 used FNV with another offset), so a version 1 state is refused.
-constexpr char kMagic[] = "MELONPCA-STATE2\n";
+// Version 3 stores the Krylov blocks and the settings name the method;
+// version 2's checksums were already util's fnv1a64 (version 1 used FNV with
+// another offset). Older states are refused by name.
+constexpr char kMagic[] = "MELONPCA-STATE3\n";
 constexpr std::size_t kMagicLen = sizeof(kMagic) - 1;
-constexpr char kManifestHead[] = "melon pca checkpoint v2\npass=";
+constexpr char kManifestHead[] = "melon pca checkpoint v3\npass=";
 
 void put_matrix(ByteWriter& w, const Eigen::MatrixXd& m) {
   w.pod<std::int64_t>(m.rows());
@@ -99,6 +100,7 @@ State read_rank_file(const std::string& path, const std::string& fingerprint, in
   Eigen::MatrixXd mean = get_matrix(rd);
   if (mean.cols() == 1) st.mean = mean.col(0);
   st.local = get_matrix(rd);
+  st.krylov = get_matrix(rd);
   st.shared = get_matrix(rd);
   MELON_CHECK(rd.done(), path << ": resume state has trailing bytes");
   return st;
@@ -132,6 +134,7 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& f
         }
         put_matrix(w, st.mean);
         put_matrix(w, st.local);
+        put_matrix(w, st.krylov);
         // The shared matrix is the same on every rank: only rank 0 stores it (and
         // sends it to the others on resume), so a save writes it once, not P times.
         put_matrix(w, r == 0 ? st.shared : Eigen::MatrixXd());
@@ -171,9 +174,10 @@ std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, cons
   if (manifest.empty()) return std::nullopt;
   const std::string where = dir + "/CHECKPOINT";
   const std::string head = kManifestHead;
-  MELON_CHECK(manifest.rfind("melon pca checkpoint v1\n", 0) != 0,
-              where << ": a checkpoint of an older melon (v1), which this one cannot resume (run without --resume to "
-                       "start over)");
+  for (std::string old : {"v1", "v2"})
+    MELON_CHECK(manifest.rfind("melon pca checkpoint " + old + "\n", 0) != 0,
+                where << ": a checkpoint of an older melon (" << old
+                      << "), which this one cannot resume (run without --resume to start over)");
   const std::string sep = "\n--- settings ---\n";
   auto sep_at = manifest.find(sep);
   MELON_CHECK(manifest.rfind(head, 0) == 0 && sep_at != std::string::npos,

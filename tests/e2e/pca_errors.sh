@@ -28,6 +28,10 @@ expect_error "bad song list" "expected one song id" \
   bash -c "printf '1\nx2\n' > '$WORK/bad.txt'; exec $MPIRUN ${MPIFLAGS[*]} -np 2 '$MELON' pca --mel-dir '$MEL' --songs '$WORK/bad.txt' --out '$WORK/a.h5'"
 expect_error "output folder missing" "cannot write in $WORK/no/such/dir" \
   mp 2 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/no/such/dir/a.h5" --components 4 "${common[@]}"
+expect_error "krylov with single-pass" "--method krylov is for the multi-pass PCA" \
+  mp 1 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --method krylov --single-pass on "${common[@]}"
+expect_error "unknown method" "--method must be krylov or power, got 'lanczos'" \
+  mp 1 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --method lanczos "${common[@]}"
 expect_error "spill folder missing" "--spill-dir $WORK/no/scratch" \
   mp 3 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --components 4 --spill-dir "$WORK/no/scratch" "${common[@]}"
 

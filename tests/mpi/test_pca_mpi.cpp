@@ -124,12 +124,21 @@ std::string shared_temp_dir() {
   return dir;
 }
 
+// Power, block Krylov and single-pass alike.
 TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
   const int P = mpi::size(mpi::world());
   RowMatF m = make_matrix(600, 150, 30, 80.0, 0.8, 1e-2, 21);
-  for (bool single : {false, true}) {
+  struct Mode {
+    const char* name;
+    bool single;
+    pca::Method method;
+  };
+  for (Mode mode : {Mode{"multi-pass power", false, pca::Method::Power},
+                    Mode{"multi-pass krylov", false, pca::Method::Krylov}, Mode{"single-pass", true, {}}}) {
+    const bool single = mode.single;
     auto o = opts(6, 8, 2);
     o.single_pass = single;
+    o.method = mode.method;
     std::vector<Gathered> g;
     for (int s = 1; s <= P; ++s) g.push_back(run_on(s, m, o));
     bool bad = false;
@@ -141,8 +150,8 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
         double dsc = (a.scores - b.scores).cwiseAbs().maxCoeff() / a.scores.cwiseAbs().maxCoeff();
         double dr = (a.ratio - b.ratio).cwiseAbs().maxCoeff();
         std::printf("[pca] %d ranks vs 1 (%s): max |d component| %.2e, |d sigma|/sigma %.2e, |d score|/max %.2e\n", s,
-                    single ? "single-pass" : "multi-pass", dc, dsv, dsc);
-        EXPECT_LT(dc, 1e-5) << s << " ranks vs 1, single-pass " << single;
+                    mode.name, dc, dsv, dsc);
+        EXPECT_LT(dc, 1e-5) << s << " ranks vs 1, " << mode.name;
         EXPECT_LT(dsv, 1e-5) << s << " ranks vs 1";
         EXPECT_LT(dsc, 1e-5) << s << " ranks vs 1";
         EXPECT_LT(dr, 1e-6) << s << " ranks vs 1";
@@ -153,9 +162,10 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
   }
 }
 
-TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
+void accurate_and_bit_identical(pca::Method method) {
   RowMatF m = make_matrix(500, 120, 25, 50.0, 0.75, 1e-3, 22);
   auto o = opts(5, 10, 2);
+  o.method = method;
   auto r = mpi::block_range(m.rows(), mpi::rank(mpi::world()), mpi::size(mpi::world()));
   MatrixRows src(m, r.begin, r.end);
   auto a = pca::run(src, o);
@@ -183,6 +193,13 @@ TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
     bad |= !(c > 1 - 1e-6);
   }
   EXPECT_FALSE(mpi::any(mpi::world(), bad));
+}
+
+TEST(PcaMpi, AccurateAgainstExactSvdAndBitIdenticalWhenRepeated) {
+  for (auto method : {pca::Method::Power, pca::Method::Krylov}) {
+    SCOPED_TRACE(pca::method_name(method));
+    accurate_and_bit_identical(method);
+  }
 }
 
 TEST(PcaMpi, ARankWithNoReadableRowsOrNoRowsAtAll) {

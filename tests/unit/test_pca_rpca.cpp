@@ -133,6 +133,54 @@ TEST(PcaRpca, MatchesExactSvdOnADecayingSpectrum) {
   }
 }
 
+// The figures --method's default was chosen by: the rank-k approximation's
+// Frobenius residual (relative to ||Ac||_F, and its excess over the exact
+// SVD's best) and the top-k singular values' largest relative error, for
+// both methods at the same number of passes (q = 1, 2) on a slowly and a
+// fast decaying spectrum. Block Krylov searches a space that holds the
+// power method's, so it may not be worse beyond rounding (1e-6).
+struct Accuracy {
+  double residual, excess, sigma_error;
+};
+
+Accuracy accuracy(const RowMatF& m, const Exact& ex, const melon::pca::Result& r) {
+  Eigen::MatrixXd ac = m.cast<double>();
+  ac.rowwise() -= r.mean.transpose();
+  const double best = std::sqrt(std::max(0.0, ex.total_ss - ex.s.head(r.k).squaredNorm()));
+  const double resid = (ac - r.scores * r.components).norm();
+  const double sigma = ((r.singular_values - ex.s.head(r.k)).array() / ex.s.head(r.k).array()).abs().maxCoeff();
+  return {resid / std::sqrt(ex.total_ss), resid / best - 1, sigma};
+}
+
+TEST(PcaRpca, KrylovIsAtLeastAsAccurateAsPowerAtEqualPasses) {
+  struct Case {
+    const char* name;
+    int rank;
+    double decay, noise;
+  };
+  for (Case c : {Case{"slow decay", 200, 0.97, 0.05}, Case{"fast decay", 40, 0.7, 1e-3}}) {
+    RowMatF m = make_matrix(800, 200, c.rank, 100.0, c.decay, c.noise, 31);
+    Exact ex = exact_pca(m);
+    MatrixRows src(m, 0, m.rows());
+    for (int q : {1, 2}) {
+      auto o = quiet(10, 5, q);
+      o.method = melon::pca::Method::Power;
+      const Accuracy pw = accuracy(m, ex, melon::pca::run(src, o));
+      o.method = melon::pca::Method::Krylov;
+      const auto kr_result = melon::pca::run(src, o);
+      const Accuracy kr = accuracy(m, ex, kr_result);
+      std::printf(
+          "[pca accuracy] %-10s q=%d (%d passes): residual power %.6f krylov %.6f (excess over best %.2e vs "
+          "%.2e); top-10 sigma max rel error power %.2e krylov %.2e; Krylov basis %d columns\n",
+          c.name, q, 2 * q + 2, pw.residual, kr.residual, pw.excess, kr.excess, pw.sigma_error, kr.sigma_error,
+          kr_result.basis);
+      SCOPED_TRACE(std::string(c.name) + ", q = " + std::to_string(q));
+      EXPECT_LE(kr.excess, pw.excess + 1e-6);
+      EXPECT_LE(kr.sigma_error, pw.sigma_error + 1e-6);
+    }
+  }
+}
+
 TEST(PcaRpca, ExplainedVarianceRatiosSumToOneWhenKCoversTheRank) {
   RowMatF m = make_matrix(300, 60, 6, 10.0, 0.7, 0.0, 2);  // rank 6 after centring (+ float rounding)
   MatrixRows src(m, 0, m.rows());
@@ -155,10 +203,11 @@ TEST(PcaRpca, SinglePassSketchIsAccurateOnAFastDecayingSpectrum) {
   EXPECT_LT(max_angle_sin(ex.v.leftCols(5), r.components.transpose()), 1e-2);
 }
 
-TEST(PcaRpca, RepeatsBitForBitAndBlockSizeCacheAndThreadsDoNotChangeBits) {
+void repeats_bit_for_bit(melon::pca::Method method) {
   RowMatF m = make_matrix(500, 120, 30, 50.0, 0.85, 1e-2, 4);
   MatrixRows src(m, 0, m.rows());
   auto o = quiet(6, 6, 2);
+  o.method = method;
   auto a = melon::pca::run(src, o);
   auto b = melon::pca::run(src, o);
   EXPECT_EQ(0, std::memcmp(a.scores.data(), b.scores.data(), sizeof(double) * a.scores.size()));
@@ -180,6 +229,13 @@ TEST(PcaRpca, RepeatsBitForBitAndBlockSizeCacheAndThreadsDoNotChangeBits) {
     SCOPED_TRACE("block " + std::to_string(block) + ", " + std::to_string(threads) + " threads");
     EXPECT_EQ(0, std::memcmp(a.scores.data(), t.scores.data(), sizeof(double) * a.scores.size()));
     EXPECT_EQ(0, std::memcmp(a.components.data(), t.components.data(), sizeof(double) * a.components.size()));
+  }
+}
+
+TEST(PcaRpca, RepeatsBitForBitAndBlockSizeCacheAndThreadsDoNotChangeBits) {
+  for (auto method : {melon::pca::Method::Power, melon::pca::Method::Krylov}) {
+    SCOPED_TRACE(melon::pca::method_name(method));
+    repeats_bit_for_bit(method);
   }
 }
 
@@ -335,6 +391,7 @@ TEST(PcaRpca, ResumesFromEachPassWithIdenticalBits) {
   RowMatF m = make_matrix(300, 70, 20, 30.0, 0.8, 1e-2, 8);
   MatrixRows src(m, 0, m.rows());
   auto o = quiet(5, 5, 2);
+  o.method = melon::pca::Method::Power;
   auto full = melon::pca::run(src, o);
   const std::string dir = temp_dir("resume");
   o.state_dir = dir + "/out.h5.state";
@@ -376,6 +433,119 @@ TEST(PcaRpca, ResumesFromEachPassWithIdenticalBits) {
     EXPECT_NE(std::string(e.what()).find("seed=7"), std::string::npos) << e.what();
   }
   std::filesystem::remove_all(dir);
+}
+
+// Krylov's state carries every block kept so far: a resume after any pass
+// (before, between and after the blocks are joined) gives the same bits.
+TEST(PcaRpca, KrylovResumesAfterEveryPassWithIdenticalBits) {
+  RowMatF m = make_matrix(300, 70, 20, 30.0, 0.8, 1e-2, 8);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(5, 5, 2);
+  o.method = melon::pca::Method::Krylov;
+  const auto full = melon::pca::run(src, o);
+  EXPECT_GT(full.basis, full.sketch);
+  const std::string dir = temp_dir("resume_krylov");
+  o.state_dir = dir + "/out.h5.state";
+  o.fingerprint = "input=test\n";
+  for (int stop = 0; stop < melon::pca::pass_count(o); ++stop) {
+    SCOPED_TRACE("stopped after pass " + std::to_string(stop));
+    auto os = o;
+    os.stop_after_pass = stop;
+    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+    auto ores = o;
+    ores.resume = true;
+    const auto r = melon::pca::run(src, ores);
+    EXPECT_EQ(r.resumed_after, stop);
+    EXPECT_EQ(r.basis, full.basis);
+    EXPECT_EQ(0, std::memcmp(full.scores.data(), r.scores.data(), sizeof(double) * full.scores.size()));
+    EXPECT_EQ(0, std::memcmp(full.components.data(), r.components.data(), sizeof(double) * full.components.size()));
+    EXPECT_EQ(0, std::memcmp(full.singular_values.data(), r.singular_values.data(), sizeof(double) * full.k));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PcaRpca, ResumeRefusesAStateOfTheOtherMethodNamingTheFile) {
+  RowMatF m = make_matrix(200, 40, 10, 20.0, 0.8, 1e-2, 12);
+  MatrixRows src(m, 0, m.rows());
+  const std::string dir = temp_dir("resume_method");
+  using melon::pca::Method;
+  for (auto [saved, now] : {std::pair{Method::Krylov, Method::Power}, std::pair{Method::Power, Method::Krylov}}) {
+    auto o = quiet(4, 4, 1);
+    o.state_dir = dir + "/out.h5.state";
+    o.fingerprint = "input=test\n";
+    o.method = saved;
+    o.stop_after_pass = 2;
+    EXPECT_THROW(melon::pca::run(src, o), melon::pca::Stopped);
+    o.stop_after_pass = -1;
+    o.resume = true;
+    o.method = now;
+    try {
+      melon::pca::run(src, o);
+      FAIL() << "a " << melon::pca::method_name(saved) << " state was resumed by " << melon::pca::method_name(now);
+    } catch (const melon::Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(o.state_dir + "/CHECKPOINT"), std::string::npos) << what;
+      EXPECT_NE(what.find(std::string("saved 'method=") + melon::pca::method_name(saved) +
+                          "' vs now 'method=" + melon::pca::method_name(now) + "'"),
+                std::string::npos)
+          << what;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// (q + 1) l = 30 block columns for D = 24 features: every block lies in the
+// range of Ac, so the basis keeps at most D directions (the rest are
+// rounding) and the answer is still exact.
+TEST(PcaRpca, KrylovWithMoreBlockColumnsThanFeaturesStillMatchesExactSvd) {
+  RowMatF m = make_matrix(300, 24, 24, 40.0, 0.85, 1e-3, 13);
+  Exact ex = exact_pca(m);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(4, 6, 2);
+  o.method = melon::pca::Method::Krylov;
+  const auto r = melon::pca::run(src, o);
+  EXPECT_GE(r.basis, 10);
+  EXPECT_LE(r.basis, 24);
+  for (int j = 0; j < 4; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-5) << "sigma_" << j;
+  EXPECT_LT(max_angle_sin(ex.v.leftCols(4), r.components.transpose()), 1e-3);
+  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(4, 4)).norm(), 1e-9);
+}
+
+// A spectrum spanning 1e-5 (sigma_j = 100 * 0.2^j, D = 8): the later blocks'
+// float rounding, blown up by the orthonormalisation, leaves directions
+// outside the range of Ac above the basis tolerance, so the basis is wider
+// than D and B is taken apart directly: still the exact answer.
+TEST(PcaRpca, KrylovBasisWiderThanTheFeaturesFromRoundingStillMatchesExactSvd) {
+  RowMatF m = make_matrix(300, 8, 8, 100.0, 0.2, 0.0, 14);
+  Exact ex = exact_pca(m);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(4, 4, 2);
+  o.method = melon::pca::Method::Krylov;
+  const auto r = melon::pca::run(src, o);
+  EXPECT_GT(r.basis, 8);
+  for (int j = 0; j < 4; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-5) << "sigma_" << j;
+  EXPECT_LT(max_angle_sin(ex.v.leftCols(4), r.components.transpose()), 1e-4);
+  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(4, 4)).norm(), 1e-9);
+}
+
+// [Q0 Q1] with Q1 repeating three of Q0's directions: five of eight kept,
+// orthonormal and spanning the input; a zero matrix is an error.
+TEST(PcaCholQr, OrthonormalBasisDropsDependentDirections) {
+  melon::Rng rng(17);
+  Eigen::MatrixXd g(300, 5);
+  for (int i = 0; i < g.size(); ++i) g.data()[i] = rng.normal();
+  Eigen::MatrixXd q0 = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ() * Eigen::MatrixXd::Identity(300, 4);
+  Eigen::MatrixXd y(300, 8);
+  y.leftCols(4) = q0;
+  y.col(4) = g.col(4);
+  y.rightCols(3) = q0.leftCols(3) * Eigen::MatrixXd::Random(3, 3) + 1e-12 * Eigen::MatrixXd::Random(300, 3);
+  const Eigen::MatrixXd y0 = y;
+  EXPECT_EQ(melon::pca::orthonormal_basis(MPI_COMM_WORLD, y, 300), 5);
+  ASSERT_EQ(y.cols(), 5);
+  EXPECT_LT((y.transpose() * y - Eigen::MatrixXd::Identity(5, 5)).norm(), 1e-12);
+  EXPECT_LT((y0 - y * (y.transpose() * y0)).norm() / y0.norm(), 1e-10);
+  Eigen::MatrixXd z = Eigen::MatrixXd::Zero(10, 3);
+  EXPECT_THROW(melon::pca::orthonormal_basis(MPI_COMM_WORLD, z, 10), melon::Error);
 }
 
 TEST(PcaOutput, WritesTheDocumentedDatasetsAtomically) {

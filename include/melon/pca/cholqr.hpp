@@ -34,4 +34,17 @@ struct CholQrInfo {
 // for a matrix held whole by the caller). Throws melon::Error when the matrix is zero.
 CholQrInfo cholqr(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, Eigen::MatrixXd* r = nullptr);
 
+// Replaces y (this rank's rows of an N x m matrix) by an orthonormal basis of
+// its numerical column space: the Gram matrix's eigenvectors with eigenvalue
+// above rel_tol^2 times the largest (singular values above rel_tol times the
+// largest) are kept and scaled to unit length (SVQB, Stathopoulos & Wu 2002),
+// then CholeskyQR2 restores orthogonality to rounding. Why not cholqr alone:
+// for a matrix that is rank-deficient up to rounding (blocks of a Krylov
+// basis repeating each other's directions) its shifted steps blow rounding
+// noise up into unit columns, and exactly dependent directions stay zero
+// columns that are not orthonormal; here both are dropped. Every rank keeps
+// the same columns (the Gram matrix is the same bits everywhere). Returns the
+// number kept, between 1 and m; collective over comm. Throws melon::Error when y is zero.
+int orthonormal_basis(MPI_Comm comm, Eigen::MatrixXd& y, std::int64_t global_rows, double rel_tol = 1e-6);
+
 }  // namespace melon::pca

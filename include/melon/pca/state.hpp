@@ -10,7 +10,8 @@
 //                                ever names a complete set of rank files
 //   pass<P>.rank<R>of<N>.bin     each rank's state after pass P (binary, checksummed);
 //                                rank 0's also holds the D x l matrix all ranks share,
-//                                sent to the others on resume
+//                                sent to the others on resume, and with --method krylov
+//                                every rank's earlier blocks Q_0..Q_{i-1}
 // Files of older passes are removed once a newer CHECKPOINT is in place. The
 // state holds exactly the doubles the next pass consumes, so resuming cannot
 // change a bit. A fingerprint mismatch (other settings, rank count or input)
@@ -37,7 +38,10 @@ struct State {
   std::vector<std::int64_t> rows;  // this rank's valid candidates
   std::vector<Skip> skipped;       // this rank's skipped candidates
   Eigen::VectorXd mean;
-  Eigen::MatrixXd local;   // this rank's rows x l (Q)
+  Eigen::MatrixXd local;  // this rank's rows x l (Q)
+  // Method::Krylov: this rank's rows of the blocks Q_0..Q_{i-1} already used,
+  // side by side (rows x i l); the last pass orthonormalises them with Q_q.
+  Eigen::MatrixXd krylov;
   Eigen::MatrixXd shared;  // D x l, the same on every rank (Z or Bt)
   int qr_shifted_steps = 0;
 };
