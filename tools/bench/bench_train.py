@@ -54,6 +54,19 @@ def vocab(counts, min_count):
     return {k: i for i, k in enumerate(items)}
 
 
+def timed(f):
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def blas_library():
+    """The BLAS this process really loaded (Debian's torch calls libblas.so.3)."""
+    with open("/proc/self/maps") as m:
+        libs = {line.split()[-1] for line in m if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted(libs)) or "none mapped"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", required=True)
@@ -67,8 +80,18 @@ def main():
     ap.add_argument("--min-tag-count", type=int, default=2)
     ap.add_argument("--min-token-count", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--adam-foreach", choices=["on", "off"], default="off",
+                    help="torch.optim.Adam(foreach=...): the multi-tensor update (bench_train.sh tries both)")
+    ap.add_argument("--probe-gemm", type=int, default=0,
+                    help="only print this torch build's float GEMM rate (N x N x N, best of 3) and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.probe_gemm:
+        n = a.probe_gemm
+        x, y = torch.randn(n, n), torch.randn(n, n)
+        best = min(timed(lambda: torch.mm(x, y)) for _ in range(3))
+        print(f"{2.0 * n ** 3 / best / 1e9:.1f}")
+        return
     torch.manual_seed(1)
     rnd = random.Random(1)
 
@@ -101,7 +124,7 @@ def main():
     song_out = torch.nn.Linear(a.hidden, ns)
     tag_out = torch.nn.Linear(a.hidden, nt)
     params = list(emb.parameters()) + [b0] + list(song_out.parameters()) + list(tag_out.parameters())
-    opt = torch.optim.Adam(params, lr=a.lr)
+    opt = torch.optim.Adam(params, lr=a.lr, foreach=a.adam_foreach == "on")
 
     def example(e):
         songs, tags, tokens = e
@@ -147,8 +170,13 @@ def main():
             t_steps += dt
             n_timed += 1
             done += a.batch
+    # The output layers' products (forward, and the two of the backward pass)
+    # dominate a step: their rate says whether the BLAS ran at full speed.
+    flops = 6.0 * a.batch * a.hidden * (ns + nt)
     print(f"torch: {done / t_steps:.1f} playlists/s ({t_steps / n_timed:.3f} s/step over {n_timed} steps, "
-          f"batch {a.batch}, hidden {a.hidden}, loss {loss.item():.3f})")
+          f"batch {a.batch}, hidden {a.hidden}, loss {loss.item():.3f}; output-layer products "
+          f"{flops * n_timed / t_steps / 1e9:.1f} GFLOP/s of step time; Adam foreach {a.adam_foreach}; "
+          f"BLAS {blas_library()})")
 
 
 if __name__ == "__main__":

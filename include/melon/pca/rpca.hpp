@@ -83,9 +83,9 @@ const char* method_name(Method m);
 Method parse_method(const std::string& s);
 
 struct Options {
-  int components = 10;             // k
-  int oversample = 10;             // p
-  int power_iters = 2;             // q (multi-pass only)
+  int components = 10;            // k
+  int oversample = 10;            // p
+  int power_iters = 2;            // q (multi-pass only)
   Method method = Method::Power;  // multi-pass only; single-pass ignores it
   std::uint64_t seed = 0;
   bool single_pass = false;
