@@ -19,6 +19,21 @@
 namespace melon::cli {
 namespace {
 
+// "auto" -> -1, else a whole number of MiB >= 0.
+std::int64_t parse_memory_mb(const std::string& v) {
+  if (v == "auto") return -1;
+  std::size_t used = 0;
+  long long mb = -1;
+  try {
+    mb = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MELON_CHECK(used == v.size() && !v.empty() && mb >= 0,
+              "option --memory-mb: expected auto or a whole number of MiB >= 0, got '" << v << "'");
+  return mb;
+}
+
 int run(int argc, char** argv) {
   po::options_description d(
       "melon pca: distributed randomized PCA (block Krylov or Halko-Martinsson-Tropp power iterations) of the "
@@ -53,9 +68,10 @@ int run(int argc, char** argv) {
       "for when reading the data is the cost")("block", po::value<std::int64_t>()->default_value(256),
                                                "songs per streamed block")(
       "threads", po::value<int>()->default_value(1), "worker threads per rank (feature making and block products)")(
-      "memory-mb", po::value<std::int64_t>()->default_value(0),
+      "memory-mb", po::value<std::string>()->default_value("auto"),
       "memory allowed per rank in MiB: checked against the working set, and feature rows are kept in memory "
-      "between passes when they fit in what is left (0 = no limit, always stream)")(
+      "between passes when they fit in what is left (the same result either way); auto: half of the node's "
+      "available memory shared by the ranks on it; 0: always stream the rows from the files")(
       "spill-dir", po::value<std::string>()->default_value(""),
       "local scratch folder: a rank whose feature rows are not kept in memory writes them there in the first pass "
       "(one file, unlinked at once, songs x D x 4 bytes) and reads them back in later passes instead of rereading "
@@ -98,7 +114,7 @@ int run(int argc, char** argv) {
   opt.progress = !vm["quiet"].as<bool>();
   opt.spill_dir = vm["spill-dir"].as<std::string>();
   opt.checkpoint_seconds = vm["checkpoint-every"].as<double>();
-  o.memory_mb = vm["memory-mb"].as<std::int64_t>();
+  o.memory_mb = parse_memory_mb(vm["memory-mb"].as<std::string>());
   return pca::run_job(o, mpi::world()) == pca::JobEnd::Stopped ? 3 : 0;
 }
 

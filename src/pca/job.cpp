@@ -27,6 +27,7 @@
 #include "melon/util/dir_lock.hpp"
 #include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/memory.hpp"
 
 namespace melon::pca {
 namespace {
@@ -49,7 +50,6 @@ void check_options(const JobOptions& o) {
   validate(o.features);
   MELON_CHECK(o.pca.seed <= static_cast<std::uint64_t>(INT64_MAX), "--seed must be below 2^63");
   MELON_CHECK(o.pca.checkpoint_seconds >= 0, "--checkpoint-every must be >= 0");
-  MELON_CHECK(o.memory_mb >= 0, "--memory-mb must be >= 0");
 }
 
 // A bad --out must fail now, not after hours of passes.
@@ -144,13 +144,28 @@ void log_plan(const JobOptions& o, const MelSource& source, std::size_t n_listed
   if (s.skipped.size() > 10) log::warn("pca: ... and " + std::to_string(s.skipped.size() - 10) + " more missing songs");
 }
 
-// Bytes of feature rows a rank may keep in memory under --memory-mb (0: none);
-// an allowance below the working set is an error on every rank.
+// Bytes of feature rows a rank may keep in memory between passes. --memory-mb
+// M: M MiB a rank, and an allowance below the working set is an error on
+// every rank; 0: none (always stream). auto (memory_mb < 0, the default):
+// half of what the node has available, shared by the ranks on the node, so
+// rows stay in memory whenever they fit and large inputs stream as before;
+// kept or streamed, the passes give the same bits.
 std::int64_t cache_budget(MPI_Comm comm, std::int64_t memory_mb, const SongRows& rows, const Options& opt) {
-  if (memory_mb <= 0) return 0;
-  const std::int64_t allowed = memory_mb << 20;
+  if (memory_mb == 0) return 0;
   // Beyond the working set: the process itself, MPI and HDF5 (~64 MiB).
   const std::int64_t need = planned_bytes(rows.size(), rows.dim(), opt) + (64ll << 20);
+  if (memory_mb < 0) {
+    const std::int64_t available = util::available_memory_bytes();
+    const int on_node = mpi::node_size(comm);
+    const std::int64_t share = available < 0 ? 0 : available / 2 / on_node;
+    if (mpi::rank(comm) == 0 && opt.progress)
+      log::info("pca: --memory-mb auto: " + std::to_string(share >> 20) + " MiB a rank (half of the node's " +
+                std::to_string(std::max<std::int64_t>(available, 0) >> 20) + " MiB available, over its " +
+                std::to_string(on_node) + " ranks), " + std::to_string(std::max<std::int64_t>(share - need, 0) >> 20) +
+                " MiB of it for feature rows after the working set");
+    return std::max<std::int64_t>(share - need, 0);
+  }
+  const std::int64_t allowed = memory_mb << 20;
   std::string err;
   if (need > allowed)
     err = "--memory-mb " + std::to_string(memory_mb) + " is below this rank's working set of about " +
@@ -235,6 +250,14 @@ JobEnd run_job(const JobOptions& o, MPI_Comm comm) {
   opt.comm = comm;
 
   check_out_writable(comm, o.out);
+  // Whether rows will be spilled is known only after the first pass; a bad
+  // scratch folder is a typo to report now, on whichever rank lacks it.
+  if (!opt.spill_dir.empty())
+    mpi::collective(comm, [&] {
+      MELON_CHECK(::access(opt.spill_dir.c_str(), W_OK | X_OK) == 0,
+                  "--spill-dir " << opt.spill_dir << ": not a writable folder on this rank (" << std::strerror(errno)
+                                 << ")");
+    });
   // Another pca writing to the same --out would clear or overwrite this
   // run's resume state. The folder goes again on release once empty, so a
   // run that fails before its first checkpoint leaves no X.state behind.

@@ -22,6 +22,7 @@
 #include "melon/pca/state.hpp"
 #include "melon/util/bytes.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/memory.hpp"
 #include "melon/util/rng.hpp"
 #include "passes.hpp"
 
@@ -512,16 +513,8 @@ void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores) {
   }
 }
 
-std::int64_t peak_rss_kib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
-  return -1;
-}
-
 std::int64_t log_peak_memory(MPI_Comm comm, const std::string& what) {
-  std::int64_t mine = peak_rss_kib();
+  std::int64_t mine = util::peak_rss_kib();
   auto all = mpi::allgather(comm, mine);
   std::int64_t top = *std::max_element(all.begin(), all.end());
   if (mpi::rank(comm) == 0) {

@@ -13,6 +13,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/memory.hpp"
 #include "melon_commit.hpp"
 
 namespace melon::report {
@@ -44,10 +45,7 @@ Marks& marks() {
 // Resident high-water mark in MiB since the last reset, and a reset for the
 // next stage. Where /proc refuses the reset, ru_maxrss (the process's peak).
 double peak_rss_mb_and_reset(bool& per_stage) {
-  double kb = -1;
-  std::ifstream st("/proc/self/status");
-  for (std::string line; std::getline(st, line);)
-    if (line.rfind("VmHWM:", 0) == 0) kb = std::strtod(line.c_str() + 6, nullptr);
+  double kb = static_cast<double>(util::peak_rss_kib());
   std::ofstream clear("/proc/self/clear_refs");
   clear << "5" << std::flush;
   if (kb < 0 || !clear) {

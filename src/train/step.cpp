@@ -65,11 +65,16 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   // allreduce time.
   if (r.nranks > 1) mpi::barrier(r.comm);
   const auto t2 = Clock::now();
-  // The input layer's rows first (small), then the dense layers' sum runs
-  // while Adam updates the input rows, which need only the rows' sum: the
-  // library progresses between slabs of that update (poll). Adam is
-  // elementwise, so the slabs change no bit of the result.
+  // The dense layers' sum starts first and runs while the input layer's rows
+  // are exchanged and while Adam updates the input rows, which need only the
+  // rows' sum: the library progresses inside the rows' wait and between slabs
+  // of that update (poll). Started after the rows' exchange instead, with both
+  // ranks leaving it together, each bucket's start did its whole exchange at
+  // once on some runs (2 ranks: 42% of a step in communication instead of
+  // 12-20%, tools/bench/bench_train.sh). Adam is elementwise, so the slabs
+  // change no bit of the result; the order of starting changes no sum.
   auto& grad = b.grad;
+  mpi::PendingAllreduce dense_sum(r.comm, grad.dense.data(), grad.dense.size());
   if (r.nranks > 1 && cfg.input_reduce == InputReduce::Rows) {
     reduce_rows(r.comm, grad, h0, b.packed);
   } else if (cfg.input_reduce == InputReduce::Dense) {
@@ -78,7 +83,6 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
       std::copy_n(grad.row_grad.data() + i * h0, h0, b.dense_input.data() + grad.rows[i] * h0);
     mpi::allreduce_sum_buckets(r.comm, b.dense_input.data(), b.dense_input.size());
   }
-  mpi::PendingAllreduce dense_sum(r.comm, grad.dense.data(), grad.dense.size());
   const auto t3 = Clock::now();
   AdamOptions ao = cfg.adam;
   ao.lr = scheduled_lr(cfg.adam.lr, cfg.lr_final, st.step, cfg.epochs * r.steps_per_epoch);

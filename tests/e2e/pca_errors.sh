@@ -32,6 +32,8 @@ expect_error "krylov with single-pass" "--method krylov is for the multi-pass PC
   mp 1 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --method krylov --single-pass on "${common[@]}"
 expect_error "unknown method" "--method must be krylov or power, got 'lanczos'" \
   mp 1 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --method lanczos "${common[@]}"
+expect_error "memory-mb not a number" "option --memory-mb: expected auto or a whole number of MiB >= 0, got 'lots'" \
+  mp 1 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --memory-mb lots "${common[@]}"
 expect_error "spill folder missing" "--spill-dir $WORK/no/scratch" \
   mp 3 "$MELON" pca --mel-dir "$MEL" --songs 0-39 --out "$WORK/a.h5" --components 4 --spill-dir "$WORK/no/scratch" "${common[@]}"
 

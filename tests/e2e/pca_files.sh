@@ -63,11 +63,20 @@ echo "ok  1, 2 and 3 ranks agree within 1e-5 (scores within $tol)"
 h5diff "$WORK/np2.h5" "$WORK/np2b.h5" >/dev/null || fail "two 2-rank runs differ"
 echo "ok  repeated 2-rank runs are identical"
 
-# --spill-dir: later passes read the first pass's rows back from scratch; the
-# same file bit for bit, and nothing left in the folder.
+# By default (--memory-mb auto) rows this small stay in memory between passes.
+for np in 2 3; do
+  grep -q "pca: --memory-mb auto: [0-9]* MiB a rank" "$WORK/np$np.h5.log" || fail "$np ranks: no auto memory budget logged"
+  grep -q "$np/$np ranks keep their feature rows in memory" "$WORK/np$np.h5.log" ||
+    fail "$np ranks: rows that fit were not kept in memory by default"
+done
+echo "ok  by default the rows stay in memory between passes (they fit)"
+
+# --memory-mb 0 --spill-dir: later passes read the first pass's rows back from
+# scratch; the same file bit for bit as rows kept in memory, and nothing left
+# in the folder.
 mkdir -p "$WORK/spill"
 for np in 2 3; do
-  pca "$np" "$WORK/np${np}s.h5" --spill-dir "$WORK/spill"
+  pca "$np" "$WORK/np${np}s.h5" --memory-mb 0 --spill-dir "$WORK/spill"
   grep -q "$np/$np ranks spill their feature rows" "$WORK/np${np}s.h5.log" || fail "$np ranks: no spill logged"
   h5diff "$WORK/np$np.h5" "$WORK/np${np}s.h5" >/dev/null || fail "$np ranks: spilled rows change the result"
 done

@@ -104,9 +104,9 @@ mkdir -p "$WORK/spill"
 for ((r = 0; r < REPS; r++)); do
   run_melon mem1 1 --memory-mb "$(cache_mb 1)"
   run_melon mem2 2 --memory-mb "$(cache_mb 2)"
-  run_melon stream1 1
-  run_melon stream2 2
-  run_melon spill2 2 --spill-dir "$WORK/spill"
+  run_melon stream1 1 --memory-mb 0
+  run_melon stream2 2 --memory-mb 0
+  run_melon spill2 2 --memory-mb 0 --spill-dir "$WORK/spill"
   run_melon single2 2 --single-pass on
 done
 report_melon mem1 1

@@ -162,7 +162,7 @@ def main():
         h = torch.tanh(emb(idx, offsets, per_sample_weights=w) + b0)
         loss = -(torch.log_softmax(song_out(h), 1) * ts).sum() / a.batch \
                - (torch.log_softmax(tag_out(h), 1) * tt).sum() / a.batch
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)  # no pass zeroing 65 M gradients (the default from PyTorch 2.0)
         loss.backward()
         opt.step()
         dt = time.perf_counter() - t0

@@ -25,8 +25,9 @@ struct JobOptions {
   // fingerprint itself; whatever they hold here is ignored.
   Options pca;
   // MiB per rank: checked against the working set, and what is left keeps
-  // feature rows in memory between passes (0 = no limit, always stream).
-  std::int64_t memory_mb = 0;
+  // feature rows in memory between passes (0 = always stream; < 0 = auto:
+  // half the node's available memory over the ranks on it).
+  std::int64_t memory_mb = -1;
 };
 
 enum class JobEnd {

@@ -162,8 +162,6 @@ void gaussian_matrix(std::uint64_t seed, std::uint64_t stream, int rows, int col
 // entry positive (first such entry on ties), flipping the matching score column.
 void normalize_signs(Eigen::MatrixXd& components, Eigen::MatrixXd& scores);
 
-// Peak resident memory of this process (VmHWM), in KiB; -1 where unavailable.
-std::int64_t peak_rss_kib();
 // Gathers every rank's VmHWM to rank 0, which logs them; returns the largest (KiB), on every rank.
 std::int64_t log_peak_memory(MPI_Comm comm, const std::string& what);
 // A rough per-rank working-set estimate for `n_local` rows (excluding any feature cache).
