@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "melon/error.hpp"
 #include "melon/util/log.hpp"
@@ -130,7 +131,8 @@ bool alone(MPI_Comm comm) { return !initialized() || size(comm) == 1; }
 // results are pinned to: Open MPI 4.1's nonblocking reductions sum in another
 // order at 3 or more ranks (other bits). The watchdog watches a nonblocking
 // barrier just before, so a rank that never arrives is still caught; once
-// every rank is there the reduction itself cannot wait on a missing one.
+// every rank is there the reduction itself cannot wait on a missing one,
+// except one stopped part-way through it: detail::BlockingWatch times that.
 void arrive(MPI_Comm comm, const char* what) {
   const auto seq = next_seq();
   MPI_Request req;
@@ -148,6 +150,7 @@ void allreduce_on(MPI_Comm comm, T* data, std::size_t n, MPI_Datatype type, MPI_
     std::size_t m = std::min(chunk, n - off);
     if (!exact) {
       arrive(comm, what);
+      detail::BlockingWatch watch(what);
       check(MPI_Allreduce(MPI_IN_PLACE, data + off, to_count(m, what), type, op, comm), what);
       continue;
     }
@@ -192,8 +195,10 @@ void allreduce_sum_same(MPI_Comm comm, double* d, std::size_t n) {
   for (std::size_t off = 0; off < n; off += chunk) {
     int m = to_count(std::min(chunk, n - off), "MPI_Reduce");
     arrive(comm, "MPI_Reduce(double)");
+    std::optional<detail::BlockingWatch> watch(std::in_place, "MPI_Reduce(double)");
     check(MPI_Reduce(root ? MPI_IN_PLACE : d + off, root ? d + off : nullptr, m, MPI_DOUBLE, MPI_SUM, 0, comm),
           "MPI_Reduce(double)");
+    watch.reset();
     const auto seq = next_seq();
     MPI_Request req;
     check(MPI_Ibcast(d + off, m, MPI_DOUBLE, 0, comm, &req), "MPI_Bcast(double)");
@@ -331,6 +336,7 @@ void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std:
   const int me = rank(comm);
   for (std::size_t r = 0; r < n.size(); ++r) {
     arrive(comm, "MPI_Reduce(block)");
+    detail::BlockingWatch watch("MPI_Reduce(block)");
     check(MPI_Reduce(in + at[r], static_cast<int>(r) == me ? out : nullptr, n[r], MPI_DOUBLE, MPI_SUM,
                      static_cast<int>(r), comm),
           "MPI_Reduce(block)");

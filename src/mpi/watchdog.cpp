@@ -3,14 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "melon/error.hpp"
@@ -31,7 +34,7 @@ constexpr double kMaxSleepSeconds = 0.002;
 constexpr double kGraceSeconds = 2.0;
 constexpr int kNoteTag = 7;
 
-double g_timeout = 600;
+std::atomic<double> g_timeout{600};  // read by the blocking-call thread too
 std::string g_stage;
 std::vector<std::string> g_activities;
 std::uint64_t g_seq = 0;
@@ -143,12 +146,68 @@ std::string fmt_seconds(double s) {
   else msg += "did not arrive (no answer within " + fmt_seconds(kGraceSeconds) + "): " + missing;
   if (!others.empty()) msg += "; waiting: " + others;
   char limit[32];
-  std::snprintf(limit, sizeof limit, "%g", g_timeout);
+  std::snprintf(limit, sizeof limit, "%g", g_timeout.load());
   msg += std::string("; ending the job (--stall-timeout ") + limit + ")";
   std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", me, g_stage.empty() ? "?" : g_stage.c_str(), msg.c_str());
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 2);
   std::_Exit(2);
+}
+
+// ---- blocking calls (BlockingWatch): timed by a thread ----
+// The main thread writes what/stage/seq, then `since` (release); the thread
+// reads `since` (acquire), then the rest. Only the thread calls MPI_Abort,
+// and only when the main thread cannot return from MPI any more.
+std::atomic<std::int64_t> g_block_since{0};  // steady-clock ns; 0: not in a blocking call
+char g_block_what[48], g_block_stage[112];
+std::uint64_t g_block_seq = 0;
+std::atomic<bool> g_thread_stop{false};
+int g_me = 0;  // this process's world rank
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// A process on this host in state T/t (stopped, traced): the usual reason a
+// rank never leaves a collective it entered.
+bool is_stopped(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && (text[close + 2] == 'T' || text[close + 2] == 't');
+}
+
+[[noreturn]] void report_blocked(double waited) {
+  const int me = g_me;
+  char host[64] = "";
+  gethostname(host, sizeof host - 1);
+  std::string stopped;
+  for (std::size_t r = 0; r < g_peers.size(); ++r)
+    if (static_cast<int>(r) != me && std::strcmp(g_peers[r].host, host) == 0 && is_stopped(g_peers[r].pid))
+      stopped += (stopped.empty() ? "" : ", ") + who(static_cast<int>(r)) + " is stopped";
+  std::string msg = "stall watchdog: rank " + std::to_string(me) + " waited " + fmt_seconds(waited) +
+                    " in collective #" + std::to_string(g_block_seq) + " (" + g_block_what + ") during '" +
+                    g_block_stage + "', which every rank had entered; ";
+  msg += stopped.empty() ? "did not arrive at its end: not known (no rank on this host is stopped)"
+                         : "did not arrive at its end: " + stopped;
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", g_timeout.load());
+  msg += std::string("; ending the job (--stall-timeout ") + limit + ")";
+  std::fprintf(stderr, "[melon r%d] melon %s: error: %s\n", me, g_block_stage, msg.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 2);
+  std::_Exit(2);
+}
+
+void watch_blocking_calls() {
+  while (!g_thread_stop.load()) {
+    nap(0.1);
+    const auto since = g_block_since.load(std::memory_order_acquire);
+    const double timeout = g_timeout.load();
+    if (since == 0 || timeout <= 0) continue;
+    const double waited = static_cast<double>(now_ns() - since) * 1e-9;
+    if (waited > timeout) report_blocked(waited);
+  }
 }
 
 }  // namespace
@@ -180,13 +239,26 @@ void start_watchdog() {
   g_peers.resize(static_cast<std::size_t>(size(MPI_COMM_WORLD)));
   check(MPI_Allgather(&me, sizeof me, MPI_BYTE, g_peers.data(), sizeof me, MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Allgather(watchdog)");
+  g_me = rank(MPI_COMM_WORLD);
+  // Detached: a job ended by MPI_Abort or exit() must not wait for it (nor
+  // meet a joinable std::thread at exit, which terminates).
+  std::thread(watch_blocking_calls).detach();
 }
 
 void stop_watchdog() {
+  g_thread_stop = true;
   if (g_notes != MPI_COMM_NULL) MPI_Comm_free(&g_notes);
 }
 
 std::uint64_t next_seq() { return ++g_seq; }
+
+BlockingWatch::BlockingWatch(const char* what) {
+  std::snprintf(g_block_what, sizeof g_block_what, "%s", what);
+  std::snprintf(g_block_stage, sizeof g_block_stage, "%s", stage().c_str());
+  g_block_seq = g_seq;
+  g_block_since.store(now_ns(), std::memory_order_release);
+}
+BlockingWatch::~BlockingWatch() { g_block_since.store(0, std::memory_order_release); }
 
 void wait_all(MPI_Comm comm, MPI_Request* reqs, int n, std::uint64_t seq, const char* what) {
   int done = 0;

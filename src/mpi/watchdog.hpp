@@ -23,4 +23,17 @@ inline void wait_one(MPI_Comm comm, MPI_Request& req, std::uint64_t seq, const c
   wait_all(comm, &req, 1, seq, what);
 }
 
+// A blocking collective entered after every rank arrived (see arrive() in
+// mpi.cpp) cannot be polled; a rank stopped part-way through it would leave
+// the others inside it for good. For the guard's lifetime a thread of the
+// watchdog times the call and, past the stall timeout, reports (naming the
+// ranks on this host that are stopped) and ends the job.
+class BlockingWatch {
+ public:
+  explicit BlockingWatch(const char* what);
+  ~BlockingWatch();
+  BlockingWatch(const BlockingWatch&) = delete;
+  BlockingWatch& operator=(const BlockingWatch&) = delete;
+};
+
 }  // namespace melon::mpi::detail
