@@ -2,7 +2,7 @@
 //
 //   mpirun -np P melon pca --mel-dir DIR | --mel-source synthetic:SEED[:N] --out pca.h5
 //       [--songs FILE|A-B] --components K --oversample P --power-iters Q --pool W
-//       --feature-log on|off --seed S --block B --threads T [--method krylov|power | --single-pass on]
+//       --feature-log on|off --seed S --block B --threads T [--method krylov|power | --single-pass on] [--tol T]
 //       [--memory-mb M] [--spill-dir DIR] [--resume]
 //
 // The job itself is pca::run_job (include/melon/pca/job.hpp): each rank reads
@@ -48,7 +48,13 @@ int run(int argc, char** argv) {
       "components", po::value<int>()->default_value(32), "k: principal components to keep")(
       "oversample", po::value<int>()->default_value(10), "p: extra sketch columns (sketch width k + p)")(
       "power-iters", po::value<int>()->default_value(2),
-      "q: power iterations, or Krylov blocks after the first (2q + 2 passes over the data)")(
+      "q: power iterations, or Krylov blocks after the first (2q + 2 passes over the data); with --tol, the most "
+      "iterations (default then 8)")(
+      "tol", po::value<double>()->default_value(0),
+      "stop iterating once the top-k singular value estimates (Ritz values) change by at most this much, relative, "
+      "in an iteration (e.g. 1e-3; checked from the second iteration on, so at least 4 passes); the pass that "
+      "finds it becomes the last, with the bits of a run asked for that many iterations. 0 = exactly "
+      "--power-iters. Power method only")(
       "method", po::value<std::string>(),
       "power|krylov (multi-pass; default power): krylov (block Krylov, Musco & Musco 2015) keeps every "
       "power iteration's block and does the final SVD over all of them, as accurate or better for the same passes, "
@@ -99,6 +105,8 @@ int run(int argc, char** argv) {
   opt.components = vm["components"].as<int>();
   opt.oversample = vm["oversample"].as<int>();
   opt.power_iters = vm["power-iters"].as<int>();
+  opt.tol = vm["tol"].as<double>();
+  if (opt.tol > 0 && vm["power-iters"].defaulted()) opt.power_iters = 8;  // a cap, rarely reached
   opt.seed = vm["seed"].as<std::uint64_t>();
   opt.single_pass = parse_bool("single-pass", vm["single-pass"].as<std::string>());
   if (vm.count("method")) {

@@ -136,6 +136,7 @@ void log_plan(const JobOptions& o, const MelSource& source, std::size_t n_listed
      << s.ranges.size() << " ranks, " << lo << ".." << hi << " songs and " << static_cast<std::int64_t>(blo / 1e6)
      << ".." << static_cast<std::int64_t>(bhi / 1e6) << " MB per rank; features: " << describe(o.features)
      << "; k=" << opt.components << " p=" << opt.oversample << " q=" << opt.power_iters
+     << (opt.tol > 0 ? " (at most, --tol " + std::to_string(opt.tol) + ")" : std::string())
      << (opt.single_pass ? " single-pass" : std::string(" method=") + method_name(opt.method)) << " block=" << opt.block
      << " threads=" << opt.threads;
   log::info(os.str());
@@ -199,6 +200,8 @@ Attributes attributes(const JobOptions& o, const Result& res, const MelSource& s
   attrs.ints = {{"k", opt.components},
                 {"oversample", opt.oversample},
                 {"power_iters", opt.power_iters},
+                {"power_iters_run", res.iterations},
+                {"passes", res.passes_total},
                 {"seed", static_cast<std::int64_t>(opt.seed)},
                 {"pool", spec.pool},
                 {"frames", spec.frames},
@@ -207,7 +210,7 @@ Attributes attributes(const JobOptions& o, const Result& res, const MelSource& s
                 {"threads", opt.threads},
                 {"n_listed", n_listed},
                 {"qr_shifted_steps", res.qr_shifted_steps}};
-  attrs.reals = {{"nonfinite_value", static_cast<double>(spec.nonfinite_value)}};
+  attrs.reals = {{"nonfinite_value", static_cast<double>(spec.nonfinite_value)}, {"tol", opt.tol}};
   attrs.text = {{"feature_log", spec.log ? "on" : "off"},
                 {"feature_log_transform", spec.log ? "sign(x)*log1p(|x|), before pooling" : "none"},
                 {"feature_pad", "short songs padded with each band's mean over the frames present; longer cut"},

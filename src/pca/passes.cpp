@@ -281,10 +281,10 @@ void multiply_rows(util::ThreadPool& pool, const float* a, std::int64_t n, const
 // ranks) and the blocks are gathered: reducing, broadcasting and
 // orthonormalising the whole 90,048 x 42 matrix on every rank took 60-100 ms
 // a power iteration that more ranks did not shorten.
-int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc) {
+int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc, Eigen::MatrixXd* r) {
   const int nranks = mpi::size(comm), me = mpi::rank(comm);
   const std::int64_t D = acc.rows(), l = acc.cols();
-  if (nranks == 1) return cholqr(MPI_COMM_SELF, acc, D).shifted_steps;
+  if (nranks == 1) return cholqr(MPI_COMM_SELF, acc, D, r).shifted_steps;
   // Rank-major: block r holds rows [begin_r, end_r) of every column, column-major.
   std::vector<mpi::Range> rows(static_cast<std::size_t>(nranks));
   std::vector<std::int64_t> counts(static_cast<std::size_t>(nranks));
@@ -307,7 +307,7 @@ int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc) {
   blocks(true);
   Eigen::MatrixXd mine(rows[me].end - rows[me].begin, l);
   mpi::reduce_scatter_sum(comm, packed.get(), mine.data(), counts);
-  const int shifted = cholqr(comm, mine, D).shifted_steps;
+  const int shifted = cholqr(comm, mine, D, r).shifted_steps;
   mpi::allgather_blocks(comm, mine.data(), packed.get(), counts);
   blocks(false);
   return shifted;

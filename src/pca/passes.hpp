@@ -165,6 +165,7 @@ void multiply_rows(util::ThreadPool& pool, const float* a, std::int64_t n, const
 
 // acc (D x l, this rank's part of the sum) becomes Z = qr(sum over ranks),
 // the same bits on every rank; returns the shifted CholeskyQR steps taken.
-int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc);
+// r, if given, gets the l x l triangular factor (sum = Z R), the same on every rank.
+int sum_and_orthonormalise(MPI_Comm comm, Eigen::MatrixXd& acc, Eigen::MatrixXd* r = nullptr);
 
 }  // namespace melon::pca

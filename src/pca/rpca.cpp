@@ -104,6 +104,13 @@ std::pair<int, std::int64_t> check_inputs(const RowSource& src, const Options& o
   MELON_CHECK(opt.power_iters >= 0, "pca: --power-iters must be >= 0, got " << opt.power_iters);
   MELON_CHECK(opt.block >= 1, "pca: --block must be >= 1, got " << opt.block);
   MELON_CHECK(opt.threads >= 1 && opt.threads <= 256, "pca: --threads must be 1..256, got " << opt.threads);
+  MELON_CHECK(std::isfinite(opt.tol) && opt.tol >= 0 && opt.tol < 1,
+              "pca: --tol must be in [0, 1) (0 = a fixed number of passes), got " << opt.tol);
+  MELON_CHECK(opt.tol == 0 || (!opt.single_pass && opt.method == Method::Power),
+              "pca: --tol needs the multi-pass power method: "
+                  << (opt.single_pass ? "--single-pass on makes one pass only"
+                                      : "--method krylov would need one more pass to stop early (its last pass "
+                                        "reads the data against every block)"));
   const int D = src.dim();
   {
     std::int64_t dmax = static_cast<std::int64_t>(mpi::allreduce_max(comm, static_cast<double>(D)));
@@ -129,7 +136,8 @@ std::string run_fingerprint(const Options& opt, int nranks, int D, std::int64_t 
      << "\npower_iters=" << opt.power_iters << "\nseed=" << opt.seed
      << "\nmode=" << (opt.single_pass ? "single-pass" : "multi-pass")
      << "\nmethod=" << (opt.single_pass ? "none" : method_name(opt.method)) << "\nblock=" << opt.block
-     << "\nthreads=" << opt.threads << "\nranks=" << nranks << "\ndim=" << D << "\ncandidates=" << cand_total << "\n";
+     << "\ntol=" << opt.tol << "\nthreads=" << opt.threads << "\nranks=" << nranks << "\ndim=" << D
+     << "\ncandidates=" << cand_total << "\n";
   return fp.str();
 }
 
@@ -339,6 +347,39 @@ void krylov_basis(const Run& r, State& w) {
   w.krylov.resize(0, 0);
 }
 
+// --tol: records R's top-k singular values (the Ritz values of the current Q,
+// the same on every rank since R is) and says whether they moved by at most
+// tol, relative to each value, since the last transpose pass. The first
+// check can only record. Why this estimate: the Ritz values rise towards the
+// singular values geometrically, at the rate (sigma_{l+1} / sigma_j)^2 an
+// iteration, so with the sketch's oversampling the error left after a step
+// is of the order of that step's change; tests/unit/test_pca_rpca.cpp
+// measures it against an exact SVD on fast and slow spectra.
+bool converged(const Run& r, State& w, const Eigen::MatrixXd& rz) {
+  const int k = r.opt.components;
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(rz);
+  const Eigen::VectorXd now = svd.singularValues().head(k);
+  const bool first = w.ritz.size() != k;
+  double change = 0;
+  if (!first) {
+    const double floor = 1e-12 * std::max(now(0), 1e-300);
+    for (int j = 0; j < k; ++j) change = std::max(change, std::fabs(now(j) - w.ritz(j)) / std::max(now(j), floor));
+  }
+  w.ritz = now;
+  const bool done = !first && change <= r.opt.tol;
+  if (r.opt.progress && mpi::rank(r.comm) == 0) {
+    const int it = (w.pass + 2) / 2;  // the transpose pass of iteration it (w.pass: the pass before it)
+    if (first)
+      log::info("pca: --tol " + fmt("%.1e", r.opt.tol) + ": top-" + std::to_string(k) +
+                " Ritz values recorded after iteration " + std::to_string(it - 1));
+    else
+      log::info("pca: --tol " + fmt("%.1e", r.opt.tol) + ": the top-" + std::to_string(k) +
+                " Ritz values moved by at most " + fmt("%.2e", change) + " (relative) in iteration " +
+                std::to_string(it - 1) + (done ? ": converged, this pass becomes the last" : ""));
+  }
+  return done;
+}
+
 // Ac^T Q (D x l), summed over the ranks: a power iteration's Z = qr(Ac^T Q)
 // or, on the last pass (last = true), Bt = Ac^T Q for the final SVD.
 void transpose_pass(const Run& r, State& w, Counters& c, log::Progress& prog, double scale, bool last) {
@@ -355,8 +396,21 @@ void transpose_pass(const Run& r, State& w, Counters& c, log::Progress& prog, do
   mpi::throw_if_any(r.comm, error);
   Eigen::MatrixXd acc = std::move(sum.result());
   if (!last) {
+    // --tol: Ac^T Q = Z R, so R's singular values are the Ritz values of Q,
+    // and once they stop moving this pass has computed what the last pass
+    // would: the unreduced sum is kept for that case (D x l doubles).
+    const bool may_stop = r.opt.tol > 0 && w.ritz.size() > 0;
+    Eigen::MatrixXd kept_sum = may_stop ? acc : Eigen::MatrixXd();
+    Eigen::MatrixXd rz;
     // CholeskyQR2 (BLAS-3, ~20x faster than Householder at D x l).
-    w.qr_shifted_steps += sum_and_orthonormalise(r.comm, acc);
+    w.qr_shifted_steps += sum_and_orthonormalise(r.comm, acc, r.opt.tol > 0 ? &rz : nullptr);
+    if (r.opt.tol > 0 && converged(r, w, rz)) {
+      // The same reduction the last pass makes: the bits of a run asked for this many passes.
+      mpi::allreduce_sum_same(r.comm, kept_sum.data(), static_cast<std::size_t>(kept_sum.size()));
+      w.shared = std::move(kept_sum);
+      w.done = true;
+      return;
+    }
     w.shared = std::move(acc);
     if (keeps_blocks(r.opt)) append_block(w.krylov, w.local);
     w.local.resize(0, 0);  // the next pass rebuilds it
@@ -568,7 +622,7 @@ Result run(const RowSource& src, const Options& opt) {
   const Run r{src, opt, comm, D, l0, opt.single_pass ? 2 * l0 + 1 : 0, cand_total, pool, stream, omega, omega_packed};
 
   double since_checkpoint = 0;
-  for (int pass = start; pass < n_passes; ++pass) {
+  for (int pass = start; pass < n_passes && !w.done; ++pass) {
     const Kind kind = kind_of(opt, pass);
     const bool first = kind == Kind::Scan || kind == Kind::Sketch;
     const double t0 = now();
@@ -601,7 +655,8 @@ Result run(const RowSource& src, const Options& opt) {
   }
 
   final_svd(opt, D, w, res);
-  res.passes_total = n_passes;
+  res.passes_total = w.pass + 1;
+  res.iterations = w.pass / 2;
   return res;
 }
 

@@ -14,12 +14,12 @@
 namespace melon::pca {
 namespace {
 
-// Version 3 stores the Krylov blocks and the settings name the method;
-// version 2's checksums were already util's fnv1a64 (version 1 used FNV with
-// another offset). Older states are refused by name.
-constexpr char kMagic[] = "MELONPCA-STATE3\n";
+// Version 4 stores --tol's Ritz values and whether the run has converged;
+// version 3 the Krylov blocks, and its settings name the method; version 2's checksums were already util's fnv1a64
+// (version 1 used FNV with another offset). Older states are refused by name.
+constexpr char kMagic[] = "MELONPCA-STATE4\n";
 constexpr std::size_t kMagicLen = sizeof(kMagic) - 1;
-constexpr char kManifestHead[] = "melon pca checkpoint v3\npass=";
+constexpr char kManifestHead[] = "melon pca checkpoint v4\npass=";
 
 void put_matrix(ByteWriter& w, const Eigen::MatrixXd& m) {
   w.pod<std::int64_t>(m.rows());
@@ -102,6 +102,9 @@ State read_rank_file(const std::string& path, const std::string& fingerprint, in
   st.local = get_matrix(rd);
   st.krylov = get_matrix(rd);
   st.shared = get_matrix(rd);
+  Eigen::MatrixXd ritz = get_matrix(rd);
+  if (ritz.cols() == 1) st.ritz = ritz.col(0);
+  st.done = rd.pod<std::int32_t>() != 0;
   MELON_CHECK(rd.done(), path << ": resume state has trailing bytes");
   return st;
 }
@@ -138,6 +141,8 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, const std::string& f
         // The shared matrix is the same on every rank: only rank 0 stores it (and
         // sends it to the others on resume), so a save writes it once, not P times.
         put_matrix(w, r == 0 ? st.shared : Eigen::MatrixXd());
+        put_matrix(w, st.ritz);
+        w.pod<std::int32_t>(st.done ? 1 : 0);
         w.pod<std::uint64_t>(fnv1a64(w.buf.data(), w.buf.size()));
         AtomicFile f(rank_file(dir, st.pass, r, p));
         f.write(w.buf);
@@ -174,7 +179,7 @@ std::optional<State> load_checkpoint(MPI_Comm comm, const std::string& dir, cons
   if (manifest.empty()) return std::nullopt;
   const std::string where = dir + "/CHECKPOINT";
   const std::string head = kManifestHead;
-  for (std::string old : {"v1", "v2"})
+  for (std::string old : {"v1", "v2", "v3"})
     MELON_CHECK(manifest.rfind("melon pca checkpoint " + old + "\n", 0) != 0,
                 where << ": a checkpoint of an older melon (" << old
                       << "), which this one cannot resume (run without --resume to start over)");

@@ -63,6 +63,27 @@ echo "ok  1, 2 and 3 ranks agree within 1e-5 (scores within $tol)"
 h5diff "$WORK/np2.h5" "$WORK/np2b.h5" >/dev/null || fail "two 2-rank runs differ"
 echo "ok  repeated 2-rank runs are identical"
 
+# --tol: once the Ritz values settle, the pass that sees it becomes the last,
+# and the datasets equal those of a run asked for that many iterations.
+pca_tol() { # pca_tol OUT [extra args]
+  local out=$1; shift
+  "$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" pca --mel-dir "$MEL" --songs "$WORK/songs.txt" --out "$out" \
+    --components 6 --oversample 6 --pool 8 --feature-log on --seed 3 --block 16 "$@" >"$out.log" 2>&1 ||
+    { cat "$out.log" >&2; fail "pca $* exited non-zero"; }
+}
+attr() { h5dump -a "/$2" "$1" | sed -n 's/.*(0): \([0-9]*\).*/\1/p'; }
+pca_tol "$WORK/tol.h5" --tol 1e-3
+grep -q "converged, this pass becomes the last" "$WORK/tol.h5.log" || { cat "$WORK/tol.h5.log" >&2; fail "--tol 1e-3 never converged"; }
+it=$(attr "$WORK/tol.h5" power_iters_run)
+passes=$(attr "$WORK/tol.h5" passes)
+[ -n "$it" ] && [ "$it" -ge 1 ] && [ "$it" -lt 8 ] || fail "--tol 1e-3: $it iterations (cap 8)"
+[ "$passes" -eq $((2 * it + 2)) ] || fail "--tol: $passes passes for $it iterations"
+pca_tol "$WORK/fixed.h5" --power-iters "$it"
+for d in scores components singular_values mean song_ids; do
+  h5diff "$WORK/tol.h5" "$WORK/fixed.h5" "/$d" "/$d" >/dev/null || fail "--tol run and --power-iters $it differ in /$d"
+done
+echo "ok  --tol 1e-3 stopped after $it iterations ($passes passes, cap 8), the same datasets as --power-iters $it"
+
 # By default (--memory-mb auto) rows this small stay in memory between passes.
 for np in 2 3; do
   grep -q "pca: --memory-mb auto: [0-9]* MiB a rank" "$WORK/np$np.h5.log" || fail "$np ranks: no auto memory budget logged"

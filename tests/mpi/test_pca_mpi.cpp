@@ -82,6 +82,7 @@ struct Gathered {
   RowMatD scores;  // all rows, global order (world rank 0 only)
   Eigen::MatrixXd components;
   Eigen::VectorXd sv, ratio;
+  int iterations = 0;
 };
 
 std::string bytes_of(const RowMatD& m) {
@@ -107,6 +108,7 @@ Gathered run_on(int s, const RowMatF& m, pca::Options o) {
       g.components = res.components;
       g.sv = res.singular_values;
       g.ratio = res.explained_variance_ratio;
+      g.iterations = res.iterations;
     }
   }
   mpi::barrier(mpi::world());
@@ -124,7 +126,8 @@ std::string shared_temp_dir() {
   return dir;
 }
 
-// Power, block Krylov and single-pass alike.
+// Power, block Krylov, single-pass and power stopped by --tol alike (which
+// stops after the same iteration whatever the rank count).
 TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
   const int P = mpi::size(mpi::world());
   RowMatF m = make_matrix(600, 150, 30, 80.0, 0.8, 1e-2, 21);
@@ -132,13 +135,16 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
     const char* name;
     bool single;
     pca::Method method;
+    double tol;
   };
-  for (Mode mode : {Mode{"multi-pass power", false, pca::Method::Power},
-                    Mode{"multi-pass krylov", false, pca::Method::Krylov}, Mode{"single-pass", true, {}}}) {
+  for (Mode mode : {Mode{"multi-pass power", false, pca::Method::Power, 0},
+                    Mode{"multi-pass krylov", false, pca::Method::Krylov, 0}, Mode{"single-pass", true, {}, 0},
+                    Mode{"power --tol 1e-4", false, pca::Method::Power, 1e-4}}) {
     const bool single = mode.single;
-    auto o = opts(6, 8, 2);
+    auto o = opts(6, 8, mode.tol > 0 ? 8 : 2);
     o.single_pass = single;
     o.method = mode.method;
+    o.tol = mode.tol;
     std::vector<Gathered> g;
     for (int s = 1; s <= P; ++s) g.push_back(run_on(s, m, o));
     bool bad = false;
@@ -155,7 +161,11 @@ TEST(PcaMpi, SameAnswerForEveryRankCountWithin1e5) {
         EXPECT_LT(dsv, 1e-5) << s << " ranks vs 1";
         EXPECT_LT(dsc, 1e-5) << s << " ranks vs 1";
         EXPECT_LT(dr, 1e-6) << s << " ranks vs 1";
-        bad |= !(dc < 1e-5 && dsv < 1e-5 && dsc < 1e-5 && dr < 1e-6);
+        EXPECT_EQ(a.iterations, b.iterations) << s << " ranks vs 1, " << mode.name;
+        if (mode.tol > 0) {
+          EXPECT_LT(a.iterations, 8) << "--tol never stopped early";
+        }
+        bad |= !(dc < 1e-5 && dsv < 1e-5 && dsc < 1e-5 && dr < 1e-6 && a.iterations == b.iterations);
       }
     }
     EXPECT_FALSE(mpi::any(mpi::world(), bad));

@@ -181,6 +181,120 @@ TEST(PcaRpca, KrylovIsAtLeastAsAccurateAsPowerAtEqualPasses) {
   }
 }
 
+bool same_bits(const melon::pca::Result& a, const melon::pca::Result& b) {
+  return a.scores.size() == b.scores.size() && a.k == b.k &&
+         0 == std::memcmp(a.scores.data(), b.scores.data(), sizeof(double) * a.scores.size()) &&
+         0 == std::memcmp(a.components.data(), b.components.data(), sizeof(double) * a.components.size()) &&
+         0 == std::memcmp(a.singular_values.data(), b.singular_values.data(), sizeof(double) * a.k);
+}
+
+// --tol's promise: it stops once the top-k Ritz values move by at most tol in
+// an iteration, and what it returns is then that close to the exact SVD's
+// singular values (measured on a fast and a slow spectrum, with the sketch's
+// default oversampling ratio), in fewer passes than the cap, with the bits of
+// the run asked for exactly that many iterations.
+TEST(PcaRpca, TolStopsOnceRitzValuesSettleWithinTolOfExactAndWithTheFixedRunsBits) {
+  struct Case {
+    const char* name;
+    int rank;
+    double decay, noise, tol;
+  };
+  for (Case c : {Case{"fast decay", 40, 0.7, 1e-3, 1e-4}, Case{"slow decay", 200, 0.97, 0.05, 1e-3},
+                 Case{"slow decay", 200, 0.97, 0.05, 1e-4}}) {
+    SCOPED_TRACE(std::string(c.name) + ", tol " + std::to_string(c.tol));
+    RowMatF m = make_matrix(800, 200, c.rank, 100.0, c.decay, c.noise, 31);
+    Exact ex = exact_pca(m);
+    MatrixRows src(m, 0, m.rows());
+    auto o = quiet(10, 10, 12);
+    o.tol = c.tol;
+    const auto r = melon::pca::run(src, o);
+    const Accuracy acc = accuracy(m, ex, r);
+    std::printf(
+        "[pca --tol] %-10s tol %.0e: stopped after %d iterations (%d passes; cap 12): top-10 sigma max rel "
+        "error %.2e, residual excess over best %.2e\n",
+        c.name, c.tol, r.iterations, r.passes_total, acc.sigma_error, acc.excess);
+    EXPECT_GE(r.iterations, 1);
+    EXPECT_LT(r.iterations, 12);
+    EXPECT_EQ(r.passes_total, 2 * r.iterations + 2);
+    EXPECT_LE(acc.sigma_error, c.tol);
+    auto fixed = quiet(10, 10, r.iterations);
+    EXPECT_TRUE(same_bits(r, melon::pca::run(src, fixed)));
+  }
+  // The check needs two iterations' values: tol can never stop before the
+  // first power iteration, and a cap of 1 iteration is simply the fixed run.
+  RowMatF m = make_matrix(300, 60, 6, 10.0, 0.5, 0.0, 2);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(3, 3, 1);
+  o.tol = 0.5;
+  const auto r = melon::pca::run(src, o);
+  EXPECT_EQ(r.iterations, 1);
+  EXPECT_TRUE(same_bits(r, melon::pca::run(src, quiet(3, 3, 1))));
+}
+
+TEST(PcaRpca, TolResumesAfterEveryPassIncludingTheOneThatConverged) {
+  RowMatF m = make_matrix(300, 70, 20, 30.0, 0.7, 1e-3, 8);
+  MatrixRows src(m, 0, m.rows());
+  auto o = quiet(5, 5, 10);
+  o.tol = 1e-5;
+  const auto full = melon::pca::run(src, o);
+  ASSERT_LT(full.iterations, 10);
+  const std::string dir = temp_dir("resume_tol");
+  o.state_dir = dir + "/out.h5.state";
+  o.fingerprint = "input=test\n";
+  for (int stop = 0; stop < full.passes_total; ++stop) {
+    SCOPED_TRACE("stopped after pass " + std::to_string(stop));
+    auto os = o;
+    os.stop_after_pass = stop;
+    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+    auto ores = o;
+    ores.resume = true;
+    const auto r = melon::pca::run(src, ores);
+    EXPECT_EQ(r.resumed_after, stop);
+    EXPECT_EQ(r.iterations, full.iterations);
+    EXPECT_EQ(r.passes_total, full.passes_total);
+    EXPECT_TRUE(same_bits(full, r));
+  }
+  // Another tol is another run: refused by name.
+  auto os = o;
+  os.stop_after_pass = 1;
+  EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+  auto other = o;
+  other.resume = true;
+  other.tol = 1e-3;
+  try {
+    melon::pca::run(src, other);
+    ADD_FAILURE() << "resumed a state of another --tol";
+  } catch (const melon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tol="), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PcaRpca, TolIsRefusedOutsideItsDomainAndForKrylovAndSinglePass) {
+  RowMatF m = make_matrix(100, 20, 5, 10.0, 0.7, 1e-3, 3);
+  MatrixRows src(m, 0, m.rows());
+  auto expect_error = [&](melon::pca::Options o, const std::string& words) {
+    try {
+      melon::pca::run(src, o);
+      ADD_FAILURE() << "no error, expected: " << words;
+    } catch (const melon::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  for (double bad : {-1e-3, 1.0, std::nan(""), HUGE_VAL}) {
+    auto o = quiet(2, 2, 3);
+    o.tol = bad;
+    expect_error(o, "--tol must be in [0, 1)");
+  }
+  auto o = quiet(2, 2, 3);
+  o.tol = 1e-3;
+  o.method = melon::pca::Method::Krylov;
+  expect_error(o, "--method krylov would need one more pass");
+  o.method = melon::pca::Method::Power;
+  o.single_pass = true;
+  expect_error(o, "--single-pass on makes one pass only");
+}
+
 TEST(PcaRpca, ExplainedVarianceRatiosSumToOneWhenKCoversTheRank) {
   RowMatF m = make_matrix(300, 60, 6, 10.0, 0.7, 0.0, 2);  // rank 6 after centring (+ float rounding)
   MatrixRows src(m, 0, m.rows());

@@ -83,9 +83,14 @@ const char* method_name(Method m);
 Method parse_method(const std::string& s);
 
 struct Options {
-  int components = 10;            // k
-  int oversample = 10;            // p
-  int power_iters = 2;            // q (multi-pass only)
+  int components = 10;  // k
+  int oversample = 10;  // p
+  int power_iters = 2;  // q (multi-pass only); with tol > 0, the most iterations
+  // > 0: stop iterating once the top-k Ritz values move by at most tol
+  // (relative) in an iteration: that iteration's transpose pass becomes the
+  // last, and the result is bit for bit that of a run asked for as many
+  // iterations. Power method only.
+  double tol = 0;
   Method method = Method::Power;  // multi-pass only; single-pass ignores it
   std::uint64_t seed = 0;
   bool single_pass = false;
@@ -135,9 +140,10 @@ struct Result {
   Eigen::VectorXd singular_values, explained_variance, explained_variance_ratio, mean;
   double total_variance = 0;     // ||Ac||_F^2 / (N - 1)
   std::vector<PassStat> passes;  // the passes this run executed
-  int passes_total = 0;
-  int resumed_after = -1;    // last pass taken from a checkpoint, -1 if none
-  int qr_shifted_steps = 0;  // shifted Cholesky-QR steps taken (ill-conditioned sketches)
+  int passes_total = 0;          // passes of the whole run (resumed ones included)
+  int iterations = 0;            // power iterations the result used (power_iters, or fewer with tol)
+  int resumed_after = -1;        // last pass taken from a checkpoint, -1 if none
+  int qr_shifted_steps = 0;      // shifted Cholesky-QR steps taken (ill-conditioned sketches)
 };
 
 // Thrown after checkpointing pass `pass` when Options::stop_after_pass asks for it.

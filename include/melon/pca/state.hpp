@@ -44,6 +44,11 @@ struct State {
   Eigen::MatrixXd krylov;
   Eigen::MatrixXd shared;  // D x l, the same on every rank (Z or Bt)
   int qr_shifted_steps = 0;
+  // Options::tol: the top-k Ritz values of the last transpose pass, to compare
+  // the next one's with; done once they changed by at most tol, and shared
+  // then holds Bt for the final SVD (no passes left).
+  Eigen::VectorXd ritz;
+  bool done = false;
 };
 
 // Collective. Writes every rank's file, then rank 0's CHECKPOINT, then removes older passes.
