@@ -15,7 +15,9 @@ array. Prints key=value lines (the shell script formats the report):
   read_s              one plain read of all files (np.load) into the matrix
   sklearn_fit_s       PCA(svd_solver="randomized").fit_transform wall time (best of --reps)
   sklearn_err         ||Xc - scores @ components||_F / ||Xc||_F
-  melon_err[i]        the same for each --melon-out file
+  sklearn_sigma_err   largest relative error of the top-k singular values against an
+                      exact SVD (eigenvalues of the smaller Gram matrix, float64; --exact 1)
+  melon_err[i], melon_sigma_err[i], melon_passes[i]   the same for each --melon-out file
 """
 import argparse
 import os
@@ -91,6 +93,31 @@ def rel_error(x, mean, scores, comps):
     return np.sqrt(max(resid2, 0.0) / xc_norm2)
 
 
+def exact_singular_values(x, k):
+    """The top k singular values of the centred x, exactly (to double rounding):
+    eigenvalues of the smaller Gram matrix, accumulated in float64 over column
+    (or row) blocks so that no centred copy of x is ever held whole."""
+    n, d = x.shape
+    mean = x.mean(axis=0, dtype=np.float64)
+    if n <= d:  # Xc Xc^T, n x n, from blocks of columns
+        g = np.zeros((n, n))
+        for j in range(0, d, 2048):
+            blk = x[:, j:j + 2048].astype(np.float64) - mean[j:j + 2048]
+            g += blk @ blk.T
+    else:  # Xc^T Xc, d x d, from blocks of rows
+        g = np.zeros((d, d))
+        for i in range(0, n, 2048):
+            blk = x[i:i + 2048].astype(np.float64) - mean
+            g += blk.T @ blk
+    ev = np.linalg.eigvalsh(g)[::-1][:k]
+    return np.sqrt(np.maximum(ev, 0.0))
+
+
+def sigma_error(s, exact):
+    k = min(len(s), len(exact))
+    return float(np.max(np.abs(np.asarray(s[:k], dtype=np.float64) - exact[:k]) / exact[:k]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mel-dir", required=True)
@@ -101,6 +128,7 @@ def main():
     ap.add_argument("--pool", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--exact", type=int, default=1, help="1: also the top-k singular values' error against an exact SVD")
     a = ap.parse_args()
     import h5py
     import sklearn
@@ -132,12 +160,23 @@ def main():
     print(f"sklearn_fits={' '.join(f'{t:.3f}' for t in fits)}")
     print(f"sklearn_err={rel_error(x, pca.mean_.astype(np.float64), scores.astype(np.float64), pca.components_.astype(np.float64)):.6f}")
     print(f"sklearn_evr_sum={pca.explained_variance_ratio_.sum():.6f}")
+    exact = None
+    if a.exact:
+        t0 = time.perf_counter()
+        exact = exact_singular_values(x, a.k)
+        print(f"exact_s={time.perf_counter() - t0:.1f}")
+        print(f"sklearn_sigma_err={sigma_error(pca.singular_values_, exact):.3e}")
     for i, path in enumerate(a.melon_out):
         with h5py.File(path, "r") as f:
             assert np.array_equal(f["song_ids"][:], ids), f"{path}: other songs than the first output"
             err = rel_error(x, f["mean"][:], f["scores"][:].astype(np.float64), f["components"][:])
             evr = f["explained_variance_ratio"][:].sum()
+            sv = f["singular_values"][:]
+            passes = int(f.attrs["passes"]) if "passes" in f.attrs else -1
         print(f"melon_err{i}={err:.6f}")
+        print(f"melon_passes{i}={passes}")
+        if exact is not None:
+            print(f"melon_sigma_err{i}={sigma_error(sv, exact):.3e}")
         print(f"melon_evr_sum{i}={evr:.6f}")
     return 0
 
