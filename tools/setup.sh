@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs melon's build and test dependencies from Debian's packages.
+# libopenblas0-pthread is loaded at run time for the autoencoder's dense
+# products (src/util/gemm.cpp); melon builds and runs on Eigen without it.
 # Idempotent: when everything is present it only checks and returns.
 set -euo pipefail
 
@@ -12,6 +14,7 @@ pkgs=(
   libgtest-dev
   libxgboost-dev
   libxxhash-dev
+  libopenblas0-pthread
   python3 python3-numpy
   clang-format
   chromium python3-pil fonts-nanum
@@ -19,7 +22,7 @@ pkgs=(
 # Optional extras used only by benchmark scripts in tools/ (not by the build or tests):
 # scikit-learn for bench_pca.sh, PyTorch (with OpenBLAS, not the reference BLAS) for bench_train.sh.
 if [ "${MELON_BENCH_DEPS:-0}" = 1 ]; then
-  pkgs+=(python3-sklearn python3-h5py python3-threadpoolctl python3-torch libopenblas0-pthread)
+  pkgs+=(python3-sklearn python3-h5py python3-threadpoolctl python3-torch)
 fi
 
 missing=()

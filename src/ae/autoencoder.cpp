@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "melon/error.hpp"
+#include "melon/util/gemm.hpp"
 #include "melon/util/rng.hpp"
 
 namespace melon::ae {
@@ -170,10 +171,12 @@ void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>
   util::Chunks ch{w.rows(), kVocabChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     const auto c0 = ch.begin(c), n = ch.len(c);
-    auto blk = z.middleCols(c0, n);
-    blk.noalias() = h * w.middleRows(c0, n).transpose();
-    if (g) blk.noalias() += *g * s->middleRows(c0, n).transpose();
-    blk.rowwise() += bias.middleCols(c0, n).row(0);
+    const std::int64_t B = h.rows(), H = h.cols(), V = z.cols();
+    util::gemm(false, true, B, n, H, T(1), h.data(), H, w.data() + c0 * H, H, T(0), z.data() + c0, V);
+    if (g)
+      util::gemm(false, true, B, n, g->cols(), T(1), g->data(), g->cols(), s->data() + c0 * s->cols(), s->cols(), T(1),
+                 z.data() + c0, V);
+    z.middleCols(c0, n).rowwise() += bias.middleCols(c0, n).row(0);
   });
 }
 
@@ -297,7 +300,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
     util::Chunks ch{dO.rows(), kVocabChunk};
     pool.run(ch.count(), [&](std::int64_t c) {
       const auto c0 = ch.begin(c), n = ch.len(c);
-      dO.middleRows(c0, n).noalias() = dz.middleCols(c0, n).transpose() * h;
+      util::gemm(true, false, n, H, B, T(1), dz.data() + c0, dz.cols(), h.data(), H, T(0), dO.data() + c0 * H, H);
       column_sums(dz.middleCols(c0, n), db.middleCols(c0, n));
     });
   };
@@ -321,9 +324,10 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   util::Chunks hc{H, 128};
   pool.run(hc.count(), [&](std::int64_t c) {
     const auto c0 = hc.begin(c), n = hc.len(c);
-    auto blk = ws.dh.middleCols(c0, n);
-    blk.noalias() = ws.zs * Os.middleCols(c0, n);
-    blk.noalias() += ws.zt * Ot.middleCols(c0, n);
+    util::gemm(false, false, B, n, ws.zs.cols(), T(1), ws.zs.data(), ws.zs.cols(), Os.data() + c0, H, T(0),
+               ws.dh.data() + c0, H);
+    util::gemm(false, false, B, n, ws.zt.cols(), T(1), ws.zt.data(), ws.zt.cols(), Ot.data() + c0, H, T(1),
+               ws.dh.data() + c0, H);
   });
   if (d.audio_dim > 0) ws.dh.noalias() += dg * view(L, p, "song_audio");
 

@@ -2,7 +2,8 @@
 // a large square product and on the two block-product shapes `melon pca` runs
 // (block x D times D x l, and D x block times block x l), for Eigen and for
 // the kernels `melon pca` uses (pca/kernels.hpp), so a pass's GFLOP/s can be
-// read against what the hardware and this build reach.
+// read against what the hardware and this build reach; then the training's
+// output-layer products on each backend of util/gemm.hpp.
 // GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -12,9 +13,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "melon/ae/autoencoder.hpp"
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/kernels.hpp"
+#include "melon/util/gemm.hpp"
 
 namespace melon::cli {
 namespace {
@@ -32,13 +35,54 @@ double best_seconds(int reps, F&& f) {
   return best;
 }
 
+// The autoencoder's three output-layer products (src/ae/autoencoder.cpp), as
+// it runs them: by chunks of ae::kVocabChunk songs (of 128 hidden columns for
+// dh), one thread, on each backend util/gemm offers here.
+void train_shapes(int B, int H, int V, int reps) {
+  if (B <= 0) return;
+  const util::GemmInfo& chosen = util::gemm_backend();
+  RowMatF h = RowMatF::Random(B, H), w = RowMatF::Random(V, H), z(B, V), dz = RowMatF::Random(B, V), dO(V, H), dh(B, H);
+  const std::int64_t C = ae::kVocabChunk;
+  const double f = 2.0 * B * H * V;
+  std::vector<util::GemmBackend> backends = {util::GemmBackend::Eigen};
+  if (util::openblas_available()) backends.push_back(util::GemmBackend::OpenBlas);
+  for (auto be : backends) {
+    auto chunks = [&](std::int64_t n_all, std::int64_t step, auto&& fn) {
+      for (std::int64_t c0 = 0; c0 < n_all; c0 += step) fn(c0, std::min(step, n_all - c0));
+    };
+    const double t_logits = best_seconds(reps, [&] {
+      chunks(V, C, [&](std::int64_t c0, std::int64_t n) {
+        util::gemm_on(be, false, true, B, n, H, 1.0f, h.data(), H, w.data() + c0 * H, H, 0.0f, z.data() + c0, V);
+      });
+    });
+    const double t_dout = best_seconds(reps, [&] {
+      chunks(V, C, [&](std::int64_t c0, std::int64_t n) {
+        util::gemm_on(be, true, false, n, H, B, 1.0f, dz.data() + c0, V, h.data(), H, 0.0f, dO.data() + c0 * H, H);
+      });
+    });
+    const double t_dh = best_seconds(reps, [&] {
+      chunks(H, 128, [&](std::int64_t c0, std::int64_t n) {
+        util::gemm_on(be, false, false, B, n, V, 1.0f, dz.data(), V, w.data() + c0, H, 0.0f, dh.data() + c0, H);
+      });
+    });
+    if (mpi::rank(mpi::world()) == 0)
+      std::printf("train_products %s (%dx%d hidden, %d songs, 1 thread): logits %.2f, dO %.2f, dh %.2f GFLOP/s\n",
+                  be == util::GemmBackend::Eigen ? "eigen" : "openblas", B, H, V, f / t_logits / 1e9, f / t_dout / 1e9,
+                  f / t_dh / 1e9);
+  }
+  if (mpi::rank(mpi::world()) == 0) std::printf("train_backend (MELON_GEMM): %s\n", chosen.describe.c_str());
+}
+
 int run(int argc, char** argv) {
   po::options_description d("melon bench-gemm: float GEMM rate of this build (one thread per rank)");
   d.add_options()("n", po::value<int>()->default_value(4096), "square size")("reps", po::value<int>()->default_value(3),
                                                                              "repetitions (best is reported)")(
       "block", po::value<int>()->default_value(256), "pca block rows")("dim", po::value<int>()->default_value(90048),
                                                                        "pca feature dimension D")(
-      "sketch", po::value<int>()->default_value(60), "pca sketch width l = k + p");
+      "sketch", po::value<int>()->default_value(60), "pca sketch width l = k + p")(
+      "batch", po::value<int>()->default_value(256), "training: playlists a step (0 skips the training shapes)")(
+      "hidden", po::value<int>()->default_value(512), "training: the last hidden layer's width")(
+      "vocab", po::value<int>()->default_value(50000), "training: songs in the output layer");
   po::variables_map vm;
   if (!parse("bench-gemm", d, argc, argv, vm)) return 0;
   const int n = vm["n"].as<int>(), reps = vm["reps"].as<int>(), B = vm["block"].as<int>(), D = vm["dim"].as<int>(),
@@ -75,11 +119,14 @@ int run(int argc, char** argv) {
     std::printf("pca_kernel A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t4 / 1e9);
     std::printf("check %g\n", static_cast<double>(c(0, 0) + y(0, 0) + acc(0, 0) + yd(0, 0)) * 0);
   }
+  train_shapes(vm["batch"].as<int>(), vm["hidden"].as<int>(), vm["vocab"].as<int>(), reps);
   return 0;
 }
 
 }  // namespace
-MELON_COMMAND("bench-gemm",
-              "(benchmark) float GEMM rate of this build, square and pca block shapes (Eigen and melon's kernels)",
-              run);
+MELON_COMMAND(
+    "bench-gemm",
+    "(benchmark) float GEMM rate of this build: square, pca block and training shapes (Eigen, melon's kernels, "
+    "OpenBLAS)",
+    run);
 }  // namespace melon::cli

@@ -6,6 +6,7 @@
 #include "melon/cli/cli.hpp"
 #include "melon/cli/output_paths.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/util/gemm.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/thread_pool.hpp"
 
@@ -33,6 +34,7 @@ int run(int argc, char** argv) {
   po::variables_map vm;
   if (!parse("predict", d, argc, argv, vm)) return 0;
   check_output_file("--out", vm["out"].as<std::string>());
+  util::gemm_backend();  // a bad MELON_GEMM before any reading
   const auto q_path = vm["questions"].as<std::string>();
   auto questions = arena::read_playlists(q_path);
   ae::PredictOptions opt;
@@ -56,7 +58,8 @@ int run(int argc, char** argv) {
   auto results = ae::predict(model, questions, opt, pool, mpi::world(), true);
   if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);
-    log::info("predict: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>());
+    log::info("predict: " + std::to_string(results.size()) + " answers -> " + vm["out"].as<std::string>() +
+              " (dense products on " + util::gemm_backend().describe + ")");
   }
   return 0;
 }

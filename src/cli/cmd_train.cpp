@@ -10,6 +10,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/train/trainer.hpp"
+#include "melon/util/gemm.hpp"
 #include "melon/util/log.hpp"
 
 namespace melon::cli {
@@ -101,6 +102,7 @@ int run(int argc, char** argv) {
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   train::check_config(c);  // before minutes of reading data
+  util::gemm_backend();    // a bad MELON_GEMM too, on every rank
 
   train::TrainInputs in;
   const auto train_path = vm["train"].as<std::string>();

@@ -17,6 +17,7 @@
 #include "melon/train/signals.hpp"
 #include "melon/util/atomic_file.hpp"
 #include "melon/util/dir_lock.hpp"
+#include "melon/util/gemm.hpp"
 #include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
@@ -260,6 +261,7 @@ void log_setup(const Run& r, int threads) {
             std::to_string(r.cfg.batch) + " over " + std::to_string(r.nranks) + " ranks x " + std::to_string(threads) +
             " threads; " + std::to_string(r.steps_per_epoch) +
             " steps/epoch; input allreduce: " + to_string(r.cfg.input_reduce));
+  log::info("training: dense products on " + util::gemm_backend().describe);
 }
 
 // ---- checkpoints ----

@@ -36,7 +36,8 @@ stop() {
   esac
   wait "$pid" || rc=$?
   [ "$rc" -eq "$want" ] || { cat "$WORK/$name.log"; fail "$name: exit $rc, expected $want"; }
-  [ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "$name: temporary files left behind"
+  # A SIGKILL (want 137) can land inside a write and leave its NAME.tmp.PID:
+  # the next run on the folder clears it (checked below).
   [ "$want" = 0 ] || { echo "ok  srun, $how: exit $rc"; return; }
   grep -q "stop signal received (SIG" "$WORK/$name.log" || { cat "$WORK/$name.log"; fail "$name: no stop message"; }
   local ck
@@ -55,5 +56,6 @@ grep -q "resuming from $WORK/usr1/ckpt-" "$WORK/srun-term.log" || { cat "$WORK/s
 srun --mpi=pmix --ntasks=2 "$MELON" train "${ARGS[@]}" --checkpoint-dir "$WORK/usr1" --resume --max-steps 1 2>"$WORK/after.log" \
   || { cat "$WORK/after.log"; fail "resume after srun's SIGKILL"; }
 grep -q "skipping unreadable" "$WORK/after.log" && fail "srun's SIGKILL left a damaged checkpoint"
+[ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "a half-written file of the SIGKILLed run survived the next run"
 [ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
 echo "slurm signal checks passed"

@@ -27,26 +27,14 @@ COMMON=(--train "$W/data/train.json" --hidden "$HIDDEN" --batch "$BATCH" --max-s
         --checkpoint-every 0 --keep 1)
 summary() { grep -o 'trained .*weights' "$1" | sed 's/; weights//'; }
 
-rm -rf "$W/ck1"
-"$MELON" train "${COMMON[@]}" --threads 2 --checkpoint-dir "$W/ck1" 2>"$W/melon1.log"
-grep -o 'vocabulary [^;]*' "$W/melon1.log" | head -1 | sed 's/^/melon: /'
-m1=$(grep -o 'trained .* s: [0-9.]* playlists/s' "$W/melon1.log" | grep -o '[0-9.]* playlists/s' | cut -d' ' -f1)
-echo "melon 1 rank x 2 threads: $(summary "$W/melon1.log")"
-
-for mode in rows dense; do
-  rm -rf "$W/ck2"
-  mpirun "${MPIFLAGS[@]}" -np 2 "$MELON" train "${COMMON[@]}" --threads 1 --input-allreduce "$mode" \
-    --checkpoint-dir "$W/ck2" 2>"$W/melon2-$mode.log"
-  echo "melon 2 ranks x 1 thread, input allreduce $mode: $(summary "$W/melon2-$mode.log")"
-done
-
-# PyTorch at its best on this machine, found the way melon's settings are.
-# Debian's torch calls libblas.so.3, which on a fresh machine is the reference
-# BLAS (~50x slower than OpenBLAS): run it on OpenBLAS (libopenblas0-pthread)
-# through the loader path, without touching the system's alternatives; with
-# the OpenBLAS core type whose GEMM is fastest here (run-time detection picks
-# slow kernels on some virtual machines); and with the faster of Adam's two
-# update forms. torch.compile does not exist in Debian's PyTorch 1.13.
+# The OpenBLAS core type whose GEMM is fastest here, found with PyTorch's
+# probe and given to both sides: PyTorch's products and melon's (util/gemm,
+# MELON_GEMM=auto) run on the same OpenBLAS kernels. Debian's torch calls
+# libblas.so.3, which on a fresh machine is the reference BLAS (~50x slower
+# than OpenBLAS): it runs on OpenBLAS (libopenblas0-pthread) through the
+# loader path, without touching the system's alternatives; run-time detection
+# picks slow kernels on some virtual machines, and this machine's environment
+# may set OPENBLAS_CORETYPE itself, hence the probe.
 OB=/usr/lib/x86_64-linux-gnu/openblas-pthread
 [ -e "$OB/libblas.so.3" ] || { echo "OpenBLAS missing: apt-get install -y libopenblas0-pthread" >&2; exit 1; }
 probe() { # THREADS ENV...: torch's 2048^3 float GEMM rate
@@ -54,6 +42,7 @@ probe() { # THREADS ENV...: torch's 2048^3 float GEMM rate
   env "$@" LD_LIBRARY_PATH="$OB" $PY tools/bench/bench_train.py --train /dev/null --threads "$th" --probe-gemm 2048 \
     2>/dev/null || echo 0
 }
+echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 best_ct=auto best_rate=0
 for ct in auto SkylakeX Cooperlake Haswell; do
   if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=(OPENBLAS_CORETYPE=$ct); fi
@@ -63,8 +52,35 @@ for ct in auto SkylakeX Cooperlake Haswell; do
 done
 if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=(OPENBLAS_CORETYPE=$best_ct); fi
 t1=$(probe 1 "${ctenv[@]}")
-mg=$("$MELON" bench-gemm --n 2048 --reps 3 | sed -n 's/^gemm_square.*: \([0-9.]*\) GFLOP.*/\1/p' | sort -g | tail -1)
-echo "GEMM 2048^3 per thread: torch on OpenBLAS ($best_ct) $t1 GFLOP/s, melon (Eigen, this build) $mg GFLOP/s"
+mg=$(env "${ctenv[@]}" "$MELON" bench-gemm --n 2048 --reps 3 --batch "$BATCH" --hidden "$HIDDEN" | tee "$W/gemm.txt" |
+  sed -n 's/^gemm_square.*: \([0-9.]*\) GFLOP.*/\1/p' | sort -g | tail -1)
+echo "GEMM 2048^3 per thread: torch on OpenBLAS ($best_ct) $t1 GFLOP/s, melon's Eigen $mg GFLOP/s"
+grep '^train_' "$W/gemm.txt" | sed 's/^/melon /'
+
+# melon on each backend of its dense products, the same kernels as PyTorch's
+# for OpenBLAS; the default (auto) is what the ratio below uses.
+m1=
+for gemm in eigen auto; do
+  rm -rf "$W/ck1"
+  env "${ctenv[@]}" MELON_GEMM=$gemm "$MELON" train "${COMMON[@]}" --threads 2 --checkpoint-dir "$W/ck1" \
+    2>"$W/melon1-$gemm.log"
+  rate=$(grep -o 'trained .* s: [0-9.]* playlists/s' "$W/melon1-$gemm.log" | grep -o '[0-9.]* playlists/s' | cut -d' ' -f1)
+  echo "melon 1 rank x 2 threads, MELON_GEMM=$gemm: $(summary "$W/melon1-$gemm.log")"
+  grep -o 'dense products on .*' "$W/melon1-$gemm.log" | head -1 | sed 's/^/    /'
+  [ $gemm = eigen ] && e1=$rate || m1=$rate
+done
+grep -o 'vocabulary [^;]*' "$W/melon1-auto.log" | head -1 | sed 's/^/melon: /'
+awk -v a="$m1" -v e="$e1" 'BEGIN { printf "melon: MELON_GEMM=auto against eigen: %.2fx playlists/s\n", a / e }'
+
+for mode in rows dense; do
+  rm -rf "$W/ck2"
+  env "${ctenv[@]}" mpirun "${MPIFLAGS[@]}" -np 2 "$MELON" train "${COMMON[@]}" --threads 1 --input-allreduce "$mode" \
+    --checkpoint-dir "$W/ck2" 2>"$W/melon2-$mode.log"
+  echo "melon 2 ranks x 1 thread, input allreduce $mode: $(summary "$W/melon2-$mode.log")"
+done
+
+# PyTorch at its best: the core type above, and the faster of Adam's two
+# update forms. torch.compile does not exist in Debian's PyTorch 1.13.
 t=0
 for fe in off on; do
   env "${ctenv[@]}" LD_LIBRARY_PATH="$OB" $PY tools/bench/bench_train.py --train "$W/data/train.json" \
