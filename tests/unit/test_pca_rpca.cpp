@@ -188,6 +188,28 @@ bool same_bits(const melon::pca::Result& a, const melon::pca::Result& b) {
          0 == std::memcmp(a.singular_values.data(), b.singular_values.data(), sizeof(double) * a.k);
 }
 
+// run() must throw melon::Error with `words` in its message.
+void expect_run_error(const melon::pca::RowSource& src, const melon::pca::Options& o, const std::string& words) {
+  try {
+    melon::pca::run(src, o);
+    ADD_FAILURE() << "no error, expected: " << words;
+  } catch (const melon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+// Runs o stopped after pass `stop` (checkpointed in o.state_dir), then resumes it.
+melon::pca::Result stop_and_resume(const melon::pca::RowSource& src, const melon::pca::Options& o, int stop) {
+  auto os = o;
+  os.stop_after_pass = stop;
+  EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
+  auto ores = o;
+  ores.resume = true;
+  auto r = melon::pca::run(src, ores);
+  EXPECT_EQ(r.resumed_after, stop);
+  return r;
+}
+
 // --tol's promise: it stops once the top-k Ritz values move by at most tol in
 // an iteration, and what it returns is then that close to the exact SVD's
 // singular values (measured on a fast and a slow spectrum, with the sketch's
@@ -243,13 +265,7 @@ TEST(PcaRpca, TolResumesAfterEveryPassIncludingTheOneThatConverged) {
   o.fingerprint = "input=test\n";
   for (int stop = 0; stop < full.passes_total; ++stop) {
     SCOPED_TRACE("stopped after pass " + std::to_string(stop));
-    auto os = o;
-    os.stop_after_pass = stop;
-    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
-    auto ores = o;
-    ores.resume = true;
-    const auto r = melon::pca::run(src, ores);
-    EXPECT_EQ(r.resumed_after, stop);
+    const auto r = stop_and_resume(src, o, stop);
     EXPECT_EQ(r.iterations, full.iterations);
     EXPECT_EQ(r.passes_total, full.passes_total);
     EXPECT_TRUE(same_bits(full, r));
@@ -261,26 +277,14 @@ TEST(PcaRpca, TolResumesAfterEveryPassIncludingTheOneThatConverged) {
   auto other = o;
   other.resume = true;
   other.tol = 1e-3;
-  try {
-    melon::pca::run(src, other);
-    ADD_FAILURE() << "resumed a state of another --tol";
-  } catch (const melon::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("tol="), std::string::npos) << e.what();
-  }
+  expect_run_error(src, other, "tol=");
   std::filesystem::remove_all(dir);
 }
 
 TEST(PcaRpca, TolIsRefusedOutsideItsDomainAndForKrylovAndSinglePass) {
   RowMatF m = make_matrix(100, 20, 5, 10.0, 0.7, 1e-3, 3);
   MatrixRows src(m, 0, m.rows());
-  auto expect_error = [&](melon::pca::Options o, const std::string& words) {
-    try {
-      melon::pca::run(src, o);
-      ADD_FAILURE() << "no error, expected: " << words;
-    } catch (const melon::Error& e) {
-      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
-    }
-  };
+  auto expect_error = [&](const melon::pca::Options& o, const std::string& words) { expect_run_error(src, o, words); };
   for (double bad : {-1e-3, 1.0, std::nan(""), HUGE_VAL}) {
     auto o = quiet(2, 2, 3);
     o.tol = bad;
@@ -511,13 +515,7 @@ TEST(PcaRpca, ResumesFromEachPassWithIdenticalBits) {
   o.state_dir = dir + "/out.h5.state";
   o.fingerprint = "input=test\n";
   for (int stop : {0, 2, 5}) {
-    auto os = o;
-    os.stop_after_pass = stop;
-    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
-    auto ores = o;
-    ores.resume = true;
-    auto r = melon::pca::run(src, ores);
-    EXPECT_EQ(r.resumed_after, stop);
+    auto r = stop_and_resume(src, o, stop);
     EXPECT_EQ(static_cast<int>(r.passes.size()), 6 - stop - 1);
     EXPECT_EQ(0, std::memcmp(full.scores.data(), r.scores.data(), sizeof(double) * full.scores.size())) << stop;
     EXPECT_EQ(0, std::memcmp(full.components.data(), r.components.data(), sizeof(double) * full.components.size()));
@@ -540,12 +538,7 @@ TEST(PcaRpca, ResumesFromEachPassWithIdenticalBits) {
   auto other = o;
   other.resume = true;
   other.seed = 99;
-  try {
-    melon::pca::run(src, other);
-    FAIL();
-  } catch (const melon::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("seed=7"), std::string::npos) << e.what();
-  }
+  expect_run_error(src, other, "seed=7");
   std::filesystem::remove_all(dir);
 }
 
@@ -563,13 +556,7 @@ TEST(PcaRpca, KrylovResumesAfterEveryPassWithIdenticalBits) {
   o.fingerprint = "input=test\n";
   for (int stop = 0; stop < melon::pca::pass_count(o); ++stop) {
     SCOPED_TRACE("stopped after pass " + std::to_string(stop));
-    auto os = o;
-    os.stop_after_pass = stop;
-    EXPECT_THROW(melon::pca::run(src, os), melon::pca::Stopped);
-    auto ores = o;
-    ores.resume = true;
-    const auto r = melon::pca::run(src, ores);
-    EXPECT_EQ(r.resumed_after, stop);
+    const auto r = stop_and_resume(src, o, stop);
     EXPECT_EQ(r.basis, full.basis);
     EXPECT_EQ(0, std::memcmp(full.scores.data(), r.scores.data(), sizeof(double) * full.scores.size()));
     EXPECT_EQ(0, std::memcmp(full.components.data(), r.components.data(), sizeof(double) * full.components.size()));
