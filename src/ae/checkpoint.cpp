@@ -176,13 +176,20 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
   fsync_path(tmp);
   std::uint64_t size = 0;
   const auto hash = file_hash(tmp, &size);
+  // The marker is written and synced before the file goes into place, so the
+  // two renames follow each other within microseconds: a SIGKILL (srun's,
+  // or the OOM killer's) between them, which leaves a file without its
+  // marker to be set aside by the next run, becomes that unlikely.
+  AtomicFile marker(marker_path(final_path));
+  marker.write(marker_text(size, hash));
+  marker.sync();
   // The old marker goes first: for a moment the name has no marker (a reader
   // skips it) rather than the new file under the old file's marker.
   std::error_code ec;
   fs::remove(marker_path(final_path), ec);
-  commit_rename(tmp, final_path);
+  commit_rename(tmp, final_path, false);  // the marker's commit syncs the folder for both
   cleanup.armed = false;
-  write_marker(final_path, size, hash);
+  marker.commit();
 }
 
 }  // namespace

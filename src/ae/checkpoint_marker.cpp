@@ -65,9 +65,13 @@ std::uint64_t file_hash(const std::string& path, std::uint64_t* size) {
   return XXH3_64bits_digest(st.get());
 }
 
+std::string marker_text(std::uint64_t size, std::uint64_t hash) {
+  return std::string(kMagic) + "\nsize " + std::to_string(size) + "\nxxh3_64 " + hex64(hash) + "\n";
+}
+
 void write_marker(const std::string& path, std::uint64_t size, std::uint64_t hash) {
   AtomicFile out(marker_path(path));
-  out.write(std::string(kMagic) + "\nsize " + std::to_string(size) + "\nxxh3_64 " + hex64(hash) + "\n");
+  out.write(marker_text(size, hash));
   out.commit();
 }
 

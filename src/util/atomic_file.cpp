@@ -49,6 +49,14 @@ void AtomicFile::write(const void* data, std::size_t n) {
 
 void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
+void AtomicFile::sync() {
+  MELON_ASSERT(f_, "sync after commit on " << path_);
+  if (std::fflush(f_) != 0 || (durable_ && ::fsync(::fileno(f_)) != 0)) {
+    const int err = errno;
+    MELON_THROW(path_ << ": writing (fsync) failed: " << std::strerror(err));
+  }
+}
+
 void AtomicFile::commit() {
   MELON_ASSERT(f_, "double commit on " << path_);
   // The errno of the first step that failed: a later successful call may

@@ -24,6 +24,8 @@ std::uint64_t file_hash(const std::string& path, std::uint64_t* size = nullptr);
 void write_marker(const std::string& path);
 // Same, with the size and hash already known (of the bytes now at PATH).
 void write_marker(const std::string& path, std::uint64_t size, std::uint64_t hash);
+// What the marker of a file of `size` bytes and XXH3-64 `hash` holds.
+std::string marker_text(std::uint64_t size, std::uint64_t hash);
 
 // Throws melon::Error "PATH: <problem>" when PATH.done is missing or unreadable,
 // or PATH's size or hash differ from it.

@@ -20,6 +20,10 @@ class AtomicFile {
 
   void write(std::string_view bytes);
   void write(const void* data, std::size_t n);
+  // Flushes and (durable) fsyncs what was written so far, still under the
+  // temp name: a later commit() is then only a rename, for callers that must
+  // put two files in place as close together as they can.
+  void sync();
   void commit();
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return tmp_; }
