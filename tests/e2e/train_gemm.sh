@@ -7,7 +7,8 @@
 # backend; a bad MELON_GEMM is refused by name. SKIPs without OpenBLAS
 # (Debian: libopenblas0-pthread).
 source "$(dirname "$0")/lib.sh"
-ldconfig -p | grep -q 'libopenblas\.so\.0' || { echo "SKIP: OpenBLAS not installed (libopenblas0-pthread)"; exit 77; }
+# grep without -q: under pipefail its early exit would kill ldconfig with SIGPIPE and fail the check.
+ldconfig -p | grep 'libopenblas\.so\.0' >/dev/null || { echo "SKIP: OpenBLAS not installed (libopenblas0-pthread)"; exit 77; }
 "$MELON" generate --out "$WORK/data" --playlists 400 --songs 2000 --seed 5 --mel-mode none --quiet >/dev/null 2>&1
 "$MELON" split --input "$WORK/data/train.json" --out "$WORK/split" >/dev/null 2>&1
 ARGS=(--train "$WORK/split/orig/train.json" --questions "$WORK/split/questions/val.json"
