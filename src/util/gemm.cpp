@@ -86,10 +86,17 @@ OpenBlas load_openblas() {
   return ob;
 }
 
-std::once_flag g_once;
+std::once_flag g_once, g_openblas_once;
 OpenBlas g_openblas;
 GemmInfo g_info;
 std::string g_error;
+
+// Loaded at most once, and only when something asks for it: MELON_GEMM=eigen
+// neither loads OpenBLAS nor touches OPENBLAS_* in the environment.
+const OpenBlas& openblas() {
+  std::call_once(g_openblas_once, [] { g_openblas = load_openblas(); });
+  return g_openblas;
+}
 
 // Whether OpenBLAS's kernels can beat Eigen's compiled code: measured here
 // (tools/bench/RESULTS.md), AVX-512 kernels did (155-181 against 117-130
@@ -108,9 +115,9 @@ bool openblas_beats_eigen(const std::string& core) {
 }
 
 void choose() {
-  g_openblas = load_openblas();
   const char* env = std::getenv("MELON_GEMM");
   const std::string want = env && *env ? env : "auto";
+  if (want != "eigen") openblas();
   const bool slower = g_openblas.loaded && !openblas_beats_eigen(g_openblas.core);
   if (want == "eigen" || (want == "auto" && (!g_openblas.loaded || slower))) {
     g_info.backend = GemmBackend::Eigen;
@@ -182,10 +189,7 @@ const GemmInfo& gemm_backend() {
   return g_info;
 }
 
-bool openblas_available() {
-  std::call_once(g_once, choose);
-  return g_openblas.loaded;
-}
+bool openblas_available() { return openblas().loaded; }
 
 void gemm_on(GemmBackend backend, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
              const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,

@@ -595,6 +595,14 @@ TEST(PcaRpca, ResumeRefusesAStateOfTheOtherMethodNamingTheFile) {
   std::filesystem::remove_all(dir);
 }
 
+// The top k of r against the exact SVD: singular values within 1e-5,
+// components within `angle` (largest principal angle's sine), orthonormal.
+void expect_exact_top_k(const melon::pca::Result& r, const Exact& ex, int k, double angle) {
+  for (int j = 0; j < k; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-5) << "sigma_" << j;
+  EXPECT_LT(max_angle_sin(ex.v.leftCols(k), r.components.transpose()), angle);
+  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(k, k)).norm(), 1e-9);
+}
+
 // (q + 1) l = 30 block columns for D = 24 features: every block lies in the
 // range of Ac, so the basis keeps at most D directions (the rest are
 // rounding) and the answer is still exact.
@@ -607,9 +615,7 @@ TEST(PcaRpca, KrylovWithMoreBlockColumnsThanFeaturesStillMatchesExactSvd) {
   const auto r = melon::pca::run(src, o);
   EXPECT_GE(r.basis, 10);
   EXPECT_LE(r.basis, 24);
-  for (int j = 0; j < 4; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-5) << "sigma_" << j;
-  EXPECT_LT(max_angle_sin(ex.v.leftCols(4), r.components.transpose()), 1e-3);
-  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(4, 4)).norm(), 1e-9);
+  expect_exact_top_k(r, ex, 4, 1e-3);
 }
 
 // A spectrum spanning 1e-5 (sigma_j = 100 * 0.2^j, D = 8): the later blocks'
@@ -624,9 +630,7 @@ TEST(PcaRpca, KrylovBasisWiderThanTheFeaturesFromRoundingStillMatchesExactSvd) {
   o.method = melon::pca::Method::Krylov;
   const auto r = melon::pca::run(src, o);
   EXPECT_GT(r.basis, 8);
-  for (int j = 0; j < 4; ++j) EXPECT_NEAR(r.singular_values[j] / ex.s[j], 1.0, 1e-5) << "sigma_" << j;
-  EXPECT_LT(max_angle_sin(ex.v.leftCols(4), r.components.transpose()), 1e-4);
-  EXPECT_LT((r.components * r.components.transpose() - Eigen::MatrixXd::Identity(4, 4)).norm(), 1e-9);
+  expect_exact_top_k(r, ex, 4, 1e-4);
 }
 
 // [Q0 Q1] with Q1 repeating three of Q0's directions: five of eight kept,

@@ -182,8 +182,8 @@ echo " values' largest relative error against an exact SVD$([ "$EXACT" = 1 ] && 
 # At equal or lower error: the fastest melon run whose residual (and, when
 # measured, whose singular values' error) is no worse than scikit-learn's.
 best_name= best_wall=
+names=(mem1 mem2 stream2 "" fewer2 tol2) # by the index of their --melon-out above
 for i in 0 1 2 4 5; do
-  names=(mem1 mem2 stream2 "" fewer2 tol2)
   e=$(py "melon_err$i"); se=$(py "melon_sigma_err$i")
   awk -v e="$e" -v es="$(py sklearn_err)" -v s="${se:-0}" -v ss="$(py sklearn_sigma_err)" \
     'BEGIN { exit !(e <= es && (ss == "" || s <= ss)) }' || continue
