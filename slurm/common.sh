@@ -3,33 +3,35 @@
 # MELON_SRC, which slurm/submit.sh exports into the job).
 #
 # melon_stage STAGE JOB DATA WORK [EXTRA MELON ARGS...] runs one stage of the
-# chain as job steps:
-#   srun --mpi=pmix $MELON STAGE --config JOB <paths that link the stages> [EXTRA...]
+# job's plan: `melon plan --config JOB --data DATA --work WORK --stage STAGE`
+# prints its command lines (the ones `melon pipeline` runs; the stages and the
+# work-folder layout are defined once, in src/plan/plan.cpp) and each becomes
+# a job step:
+#   srun --mpi=pmix $MELON <command line> [EXTRA...]
 # MELON_LAUNCHER=mpirun uses `mpirun -np $SLURM_NTASKS` inside the allocation
 # instead (for sites without Slurm's PMIx plugin; Open MPI's mpirun reads the
 # allocation from Slurm; as root it gets --allow-run-as-root). Extra launcher
 # flags: MELON_SRUN_FLAGS / MELON_MPIRUN_FLAGS (split on spaces).
 #
-# The job file is data: values are read with ini_get (awk), never sourced, and
-# melon itself reads the rest through --config. A path is given on the command
-# line (where it beats the job file) only where it links stages together
-# (split --out, baseline --out, pca --out, train --pca when WORK/pca.h5 exists,
-# --checkpoint-dir, predict --out), or as a default when the job file does not
-# set that key itself.
+# The job file is data: this shell reads only what `melon plan` prints (and
+# slurm/submit.sh reads [pipeline] data/work with ini_get, awk), never sources
+# it; melon itself reads the rest through --config.
 #
 # Time limits and preemption: the scripts ask for `--signal=B:USR1@SECS`, so
 # this batch shell gets SIGUSR1 some minutes before the limit. The payload runs
 # as `launcher ... & wait $!` (bash runs a trap only once `wait` returns, so the
-# wait is repeated until the step really ended):
-#   train  USR1 is forwarded to the step; melon train checkpoints and exits 0;
-#          the job then requeues itself (scontrol requeue) and the rerun gets
-#          --resume=auto (SLURM_RESTART_COUNT > 0), continuing from the newest
-#          valid checkpoint (damaged ones are set aside as *.bad), or from
-#          scratch when there is none (a node failure before the first one).
-#   pca    it saves its state after every pass but does not catch signals: the
-#          step is stopped (SIGTERM) and the job requeued; the rerun resumes
-#          from the last finished pass.
-#   others are short and restartable: USR1 is logged and ignored.
+# wait is repeated until the step really ended). What happens depends on the
+# stage's "on-stop" in the plan:
+#   checkpoint (train)  USR1 is forwarded to the step; melon train checkpoints
+#          and exits 0; the job then requeues itself (scontrol requeue) and the
+#          rerun continues from the newest valid checkpoint (train always runs
+#          with --resume=auto; damaged checkpoints are set aside as *.bad), or
+#          from scratch when there is none (a node failure before the first one).
+#   kill (pca)  it saves its state after every pass but does not catch signals:
+#          the step is stopped (SIGTERM) and the job requeued; the rerun gets
+#          the plan's rerun arguments (--resume) and resumes from the last
+#          finished pass.
+#   finish (the others: short and restartable)  USR1 is logged and ignored.
 # SIGTERM (scancel, preemption by the site) is forwarded to the step and the
 # job ends with the step's exit code, or 143 when the step exited 0 (train
 # checkpoints on SIGTERM too); no self-requeue: a cancelled job stays
@@ -48,17 +50,12 @@
 # and, odls_base_sigkill_timeout (1 s) later, SIGKILL. So inside a job, send
 # SIGUSR1 (this script does); no case leaves a damaged checkpoint.
 #
-# Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_METHODS
-# (baseline methods, default: job file [pipeline] methods, else most-popular),
-# MELON_SIGNAL_STAGES (stages that checkpoint on SIGUSR1; default "train"),
-# MELON_KILL_RESUME_STAGES (stopped and resumed from their own state; "pca"),
-# MELON_RESUME=1 (pass --resume even on a first run: after a manual resubmit).
+# Environment: MELON (binary; default $MELON_SRC/build/melon), MELON_RESUME=1
+# (pass the rerun arguments even on a first run: after a manual resubmit).
 
 MELON_SRC=${MELON_SRC:?MELON_SRC must point at the melon source tree (slurm/submit.sh exports it)}
 MELON=${MELON:-$MELON_SRC/build/melon}
 MELON_LAUNCHER=${MELON_LAUNCHER:-srun}
-MELON_SIGNAL_STAGES=${MELON_SIGNAL_STAGES:-train}
-MELON_KILL_RESUME_STAGES=${MELON_KILL_RESUME_STAGES:-pca}
 
 # Log lines go to the job's output file even while a step's stdout is redirected.
 mlog() { echo "melon-slurm: $(date '+%F %T') job ${SLURM_JOB_ID:-?} $*" >&"${_mlog_fd:-1}"; }
@@ -90,16 +87,17 @@ in_list() {  # in_list WORD "LIST OF WORDS"
 }
 
 _step_pid=
+_on_stop=finish
 _got_usr1=0
 _got_term=0
 _stage=
 
 _on_usr1() {
   _got_usr1=1
-  if in_list "$_stage" "$MELON_SIGNAL_STAGES"; then
+  if [ "$_on_stop" = checkpoint ]; then
     mlog "SIGUSR1 (time limit or preemption near): forwarding SIGUSR1 to the $_stage step to checkpoint and stop"
     [ -n "$_step_pid" ] && kill -USR1 "$_step_pid" 2>/dev/null
-  elif in_list "$_stage" "$MELON_KILL_RESUME_STAGES"; then
+  elif [ "$_on_stop" = kill ]; then
     mlog "SIGUSR1 (time limit or preemption near): stopping the $_stage step; the rerun resumes from its last saved state"
     [ -n "$_step_pid" ] && kill -TERM "$_step_pid" 2>/dev/null
   else
@@ -137,7 +135,7 @@ launch() {
       ;;
   esac
   mlog "step: ${cmd[*]}"
-  "${cmd[@]}" &
+  "${cmd[@]}" < /dev/null &
   _step_pid=$!
   # wait returns early (status > 128) when a trapped signal arrives; wait again
   # until the step has really ended, then we have its own exit code.
@@ -154,7 +152,7 @@ launch() {
 # the job is being cancelled).
 step() {
   local rc=0
-  if [ "$_got_usr1" = 1 ] && in_list "$_stage" "$MELON_SIGNAL_STAGES $MELON_KILL_RESUME_STAGES"; then
+  if [ "$_got_usr1" = 1 ] && [ "$_on_stop" != finish ]; then
     mlog "SIGUSR1 came before this step started: not starting it"
   else
     launch "$@" || rc=$?
@@ -163,8 +161,8 @@ step() {
     mlog "stage $_stage stopped by SIGTERM (step exit code $rc)"
     exit $((rc ? rc : 143))
   fi
-  if [ "$_got_usr1" = 1 ] && in_list "$_stage" "$MELON_SIGNAL_STAGES $MELON_KILL_RESUME_STAGES"; then
-    if [ "$rc" -ne 0 ] && in_list "$_stage" "$MELON_SIGNAL_STAGES"; then
+  if [ "$_got_usr1" = 1 ] && [ "$_on_stop" != finish ]; then
+    if [ "$rc" -ne 0 ] && [ "$_on_stop" = checkpoint ]; then
       merr "stage $_stage exited with code $rc after SIGUSR1 (no clean checkpoint): not requeued"
       exit "$rc"
     fi
@@ -184,110 +182,63 @@ step() {
 }
 
 # melon_stage STAGE JOB DATA WORK [EXTRA...]
+# The stage's command lines come from the plan (`melon plan --stage STAGE`,
+# src/plan/plan.cpp): the same ones `melon pipeline` runs, one job step each;
+# EXTRA is appended to each. A name the plan does not have runs as
+# `melon STAGE --config JOB [EXTRA...]` (validate, hostinfo, ...).
 melon_stage() {
   _stage=$1
   local job=$2 data=$3 work=$4
   shift 4
-  local -a extra=("$@") base r
+  local -a extra=("$@") run=() rerun=()
+  local tasks= line lines restarts=${SLURM_RESTART_COUNT:-0} n=0
   trap _on_usr1 USR1
   trap _on_term TERM
   exec {_mlog_fd}>&1
   [ -f "$job" ] || { merr "job file $job not found"; exit 2; }
   [ -x "$MELON" ] || { merr "melon binary $MELON not found (build it, or set MELON)"; exit 2; }
   mkdir -p "$work" || exit 2
-  local restarts=${SLURM_RESTART_COUNT:-0}
   mlog "stage $_stage: start (SLURM_RESTART_COUNT=$restarts) on ${SLURM_JOB_NODELIST:-?}," \
     "${SLURM_NTASKS:-1} task(s), launcher $MELON_LAUNCHER; job file $job, data $data, work $work"
-  local -a resume=()
-  if [ "$restarts" -gt 0 ] || [ "${MELON_RESUME:-0}" = 1 ]; then
-    if in_list "$_stage" "$MELON_SIGNAL_STAGES $MELON_KILL_RESUME_STAGES"; then
-      # train: resume when a valid checkpoint exists, else start (a bare
-      # --resume is an error when there is none).
-      if [ "$_stage" = train ]; then resume=(--resume=auto); else resume=(--resume); fi
-      mlog "stage $_stage: rerun $restarts: passing ${resume[*]}"
-    fi
+  _on_stop=finish
+  lines=$(melon_plan "$job" "$data" "$work" --stage "$_stage") || { merr "stage $_stage: melon plan failed"; exit 2; }
+  if [ "$lines" = not-in-plan ]; then
+    step "$_stage" --config "$job" "${extra[@]}"
+    mlog "stage $_stage: done"
+    exit 0
   fi
-  base=(--config "$job")
-  local split=$work/split
-  case "$_stage" in
-    generate)
-      # Only a completion marker makes a folder a dataset: train.json alone
-      # may be a generate that died half-way, or real data never validated
-      # (which a new generate must not overwrite).
-      if [ -f "$data/melon-dataset.done" ]; then
-        mlog "stage generate: $data/melon-dataset.done exists: nothing to do"
-      elif [ -e "$data/train.json" ]; then
-        merr "stage generate: $data has train.json but no completion marker (melon-dataset.done): a generate that" \
-          "stopped half-way, or real data not yet checked; run 'melon validate --data $data --mark' for real data," \
-          "or remove the folder to generate it again"
-        exit 2
-      else
-        step generate "${base[@]}" --out "$data" "${extra[@]}"
-      fi
-      ;;
-    split)
-      local -a a=()
-      ini_has "$job" split input || a+=(--input "$data/train.json")
-      step split "${base[@]}" "${a[@]}" --out "$split" "${extra[@]}"
-      ;;
-    baseline)
-      local methods=${MELON_METHODS:-$(ini_get "$job" pipeline methods || echo most-popular)}
-      local m
-      for m in ${methods//,/ }; do
-        local -a a=()
-        ini_has "$job" baseline train || a+=(--train "$split/orig/train.json")
-        ini_has "$job" baseline questions || a+=(--questions "$split/questions/val.json")
-        ini_has "$job" baseline song-meta || a+=(--song-meta "$data/song_meta.json")
-        step baseline "${base[@]}" --method "$m" "${a[@]}" --out "$work/results-$m.json" "${extra[@]}"
-      done
-      ;;
-    pca)
-      local -a a=()
-      ini_has "$job" pca mel-dir || ini_has "$job" pca mel-source || a+=(--mel-dir "$data/arena_mel")
-      step pca "${base[@]}" "${a[@]}" --out "$work/pca.h5" "${resume[@]}" "${extra[@]}"
-      ;;
-    train)
-      local -a a=()
-      ini_has "$job" train train || a+=(--train "$split/orig/train.json")
-      ini_has "$job" train questions || a+=(--questions "$split/questions/val.json")
-      ini_has "$job" train song-meta || a+=(--song-meta "$data/song_meta.json")
-      # The pca stage's output links the stages: it wins over a [train] pca path.
-      [ -f "$work/pca.h5" ] && a+=(--pca "$work/pca.h5")
-      step train "${base[@]}" "${a[@]}" --checkpoint-dir "$work/checkpoints" "${resume[@]}" "${extra[@]}"
-      ;;
-    predict)
-      local -a a=()
-      ini_has "$job" predict questions || a+=(--questions "$split/questions/val.json")
-      ini_has "$job" predict song-meta || a+=(--song-meta "$data/song_meta.json")
-      step predict "${base[@]}" "${a[@]}" --checkpoint-dir "$work/checkpoints" --out "$work/results.json" "${extra[@]}"
-      ;;
-    evaluate)
-      # Scores every results*.json of the work folder: scores/<name>.json holds
-      # `melon evaluate --json`, and the table goes to this job's output file.
-      local answers q n=0
-      answers=$(ini_get "$job" evaluate answers || echo "$split/answers/val.json")
-      q=$(ini_get "$job" evaluate questions || echo "$split/questions/val.json")
-      mkdir -p "$work/scores"
-      for r in "$work"/results*.json; do
-        [ -f "$r" ] || continue
+  # Read whole first: a step must not share this loop's stdin (srun forwards
+  # its stdin to the tasks and would swallow the lines after its own).
+  local -a plan_lines
+  mapfile -t plan_lines < <(printf '%s\n\n' "$lines")  # $(...) dropped the final empty line
+  for line in "${plan_lines[@]}"; do
+    case "$line" in
+      "on-stop "*) _on_stop=${line#on-stop } ;;
+      "rerun-arg "*) rerun+=("${line#rerun-arg }") ;;
+      "skip "*) mlog "stage $_stage: nothing to do: ${line#skip }" ;;
+      "run all" | "run one") tasks=${line#run }; run=() ;;
+      "")
+        [ -n "$tasks" ] || continue
+        if [ "$restarts" -gt 0 ] || [ "${MELON_RESUME:-0}" = 1 ]; then
+          [ ${#rerun[@]} -eq 0 ] || mlog "stage $_stage: rerun $restarts: passing ${rerun[*]}"
+          run+=("${rerun[@]}")
+        fi
+        if [ "$tasks" = one ]; then MELON_STEP_TASKS=1 step "${run[@]}" "${extra[@]}"; else step "${run[@]}" "${extra[@]}"; fi
         n=$((n + 1))
-        local name
-        name=$(basename "$r" .json)
-        MELON_STEP_TASKS=1 step evaluate --answers "$answers" --results "$r" --questions "$q" --json \
-          "${extra[@]}" > "$work/scores/$name.json.tmp"
-        mv "$work/scores/$name.json.tmp" "$work/scores/$name.json"
-        mlog "score $name: $(cat "$work/scores/$name.json")"
-      done
-      [ "$n" -gt 0 ] || { merr "stage evaluate: no results*.json in $work"; exit 2; }
-      ;;
-    report)
-      MELON_STEP_TASKS=1 step report --work "$work" --song-meta "$data/song_meta.json" --out "$work/report.html" "${extra[@]}"
-      ;;
-    *)
-      # Any other melon command: melon STAGE --config JOB [EXTRA...].
-      step "$_stage" "${base[@]}" "${resume[@]}" "${extra[@]}"
-      ;;
-  esac
-  mlog "stage $_stage: done"
+        tasks=
+        ;;
+      *) run+=("$line") ;;
+    esac
+  done
+  mlog "stage $_stage: done ($n step(s))"
   exit 0
 }
+
+# melon_plan JOB DATA WORK [ARGS...]: `melon plan` for this job (one process,
+# no MPI launcher: it reads the job file and the data folder's marker only).
+melon_plan() {
+  local job=$1 data=$2 work=$3
+  shift 3
+  "$MELON" plan --config "$job" --data "$data" --work "$work" "$@" < /dev/null
+}
+

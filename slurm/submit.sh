@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Submits melon's stages as a chain of Slurm jobs, each waiting for the one
-# before it to succeed (--dependency=afterok); all read one job file.
+# Submits the job's stage plan as a chain of Slurm jobs, each waiting for the
+# one before it to succeed (--dependency=afterok); all read one job file.
 #
 #   slurm/submit.sh [options] JOB.ini [DATA [WORK]]
 #
-#   --stages LIST       comma-separated stages, in order
-#                       (default generate,split,pca,train,predict,evaluate,report;
-#                       each is slurm/<stage>.sbatch, any other melon command
-#                       goes through slurm/stage.sbatch)
+#   --stages LIST       comma-separated stages, in order (default: the plan's,
+#                       `melon plan --list`, the stages `melon pipeline` runs:
+#                       [generate,] split, pca, train, predict, references,
+#                       rerank, evaluate, report as the job file's [pipeline]
+#                       options choose). Each is slurm/<stage>.sbatch running
+#                       the plan's command lines for it; another melon command
+#                       goes through slurm/stage.sbatch
 #   --sbatch-args "A"   extra sbatch options for every stage, split on spaces
 #                       (e.g. "--partition=long --account=proj")
 #   --after JOBID       the first stage also waits for JOBID (afterok)
 #   --dry-run           print the sbatch commands, submit nothing
 #
 # DATA (the Arena files) and WORK (split, pca.h5, checkpoints, results,
-# scores, logs) default to the job file's [pipeline] data and work. The
-# generate stage is left out when DATA/melon-dataset.done (the dataset's
-# completion marker) exists; DATA/train.json without it is refused. Logs:
+# scores, logs) default to the job file's [pipeline] data and work. The plan
+# starts with generate when DATA has no train.json; a DATA/train.json without
+# its completion marker (DATA/melon-dataset.done) is refused unless the job
+# file says [pipeline] trust-data = on. Logs:
 # WORK/logs/melon-<stage>-<jobid>.out and .err. The job ids go to stdout
 # ("<stage> <jobid>" lines) and to WORK/jobs.txt.
 # A failed stage fails its job; the stages after it are cancelled
@@ -26,9 +30,9 @@
 # Environment: MELON (the binary, default <repo>/build/melon), MELON_LAUNCHER
 # (srun, the default: srun --mpi=pmix; or mpirun inside the allocation),
 # MELON_SBATCH_<STAGE> (extra sbatch options for one stage, e.g.
-# MELON_SBATCH_TRAIN="--nodes=4 --ntasks-per-node=8 --time=2-00:00:00"),
-# MELON_METHODS (baseline methods). The job file is data: it is read with awk
-# (data/work/methods keys) and handed to melon with --config, never sourced.
+# MELON_SBATCH_TRAIN="--nodes=4 --ntasks-per-node=8 --time=2-00:00:00").
+# The job file is data: it is read with awk ([pipeline] data and work) and by
+# melon itself (--config), never sourced.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +42,7 @@ export MELON=${MELON:-$MELON_SRC/build/melon}
 source "$here/common.sh"   # for ini_get; defines functions only
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-stages=generate,split,pca,train,predict,evaluate,report
+stages=
 sbatch_args="${MELON_SBATCH_ARGS:-}"
 after=
 dry=0
@@ -67,8 +71,12 @@ work=${pos[2]:-$(ini_get "$job" pipeline work || true)}
 data=$(realpath -m "$data")
 work=$(realpath -m "$work")
 [ -x "$MELON" ] || { echo "submit: melon binary $MELON not found (build it, or set MELON)" >&2; exit 2; }
-command -v sbatch >/dev/null || { echo "submit: sbatch not found (no Slurm here? tools/cluster/slurm-local.sh start)" >&2; exit 2; }
+[ "$dry" = 1 ] || command -v sbatch >/dev/null || { echo "submit: sbatch not found (no Slurm here? tools/cluster/slurm-local.sh start)" >&2; exit 2; }
 
+# The plan decides the stages (and refuses a dataset without its marker).
+plan=$("$MELON" plan --config "$job" --data "$data" --work "$work" --list) ||
+  { echo "submit: melon plan refused the job (above); nothing submitted" >&2; exit 2; }
+[ -n "$stages" ] || stages=$(paste -sd, <<< "$plan")
 [ "$dry" = 1 ] || mkdir -p "$work/logs"
 submitted=()
 cancel_submitted() {
@@ -77,17 +85,6 @@ cancel_submitted() {
 prev=$after
 [ "$dry" = 1 ] || : > "$work/jobs.txt"
 for stage in ${stages//,/ }; do
-  if [ "$stage" = generate ] && [ -f "$data/melon-dataset.done" ]; then
-    echo "submit: $data/melon-dataset.done exists: no generate stage" >&2
-    continue
-  fi
-  if [ "$stage" = generate ] && [ -e "$data/train.json" ]; then
-    echo "submit: $data has train.json but no completion marker (melon-dataset.done): a generate that stopped" \
-      "half-way, or real data not yet checked; run 'melon validate --data $data --mark' for real data, or remove" \
-      "the folder to generate it again" >&2
-    cancel_submitted
-    exit 2
-  fi
   script=$here/$stage.sbatch
   args=()
   if [ ! -f "$script" ]; then

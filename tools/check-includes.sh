@@ -9,7 +9,7 @@ set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
 # Bottom up, as in the README. include/melon/error.hpp belongs to util.
-ORDER="util mpi arena mel text h5 questions eval split dataset generate pca ae train recommend rank report cli"
+ORDER="util mpi arena mel text h5 questions eval split dataset generate pca ae train recommend rank plan report cli"
 
 dirs=()
 for d in include/melon/* src/*; do [ -d "$d" ] && dirs+=("$d"); done

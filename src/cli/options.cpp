@@ -201,9 +201,11 @@ bool parse_bool(const std::string& name, const std::string& v) {
   MELON_THROW("option --" << name << ": expected on|off, got '" << v << "'");
 }
 
-bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm) {
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm,
+           const std::string& section_name) {
+  const std::string& section = section_name.empty() ? command : section_name;
   po::options_description common("common options");
-  const std::string config_help = "INI file: top-level keys and [" + command + "] keys set options";
+  const std::string config_help = "INI file: top-level keys and [" + section + "] keys set options";
   common.add_options()("help,h", "show this help")("config", po::value<std::string>(), config_help.c_str())(
       "stall-timeout", po::value<double>()->default_value(mpi::stall_timeout(), num(mpi::stall_timeout())),
       "seconds a rank may wait in one collective before the job is ended naming the ranks that did not arrive (0: "
@@ -220,7 +222,7 @@ bool parse(const std::string& command, po::options_description& desc, int argc, 
       std::cout << "usage: melon " << command << " [options]\n\n" << all << "\n";
       return false;
     }
-    if (vm.count("config")) store_config(vm["config"].as<std::string>(), command, all, vm);
+    if (vm.count("config")) store_config(vm["config"].as<std::string>(), section, all, vm);
     po::notify(vm);
     // Only when given: a pipeline's value carries over to the stages it runs.
     if (!vm["stall-timeout"].defaulted()) mpi::set_stall_timeout(vm["stall-timeout"].as<double>());

@@ -18,30 +18,13 @@ Section scores_section(const ReportInputs& in) {
   nlohmann::ordered_json j;
   std::string source = in.scores;
   try {
-    if (std::filesystem::exists(in.scores)) {
-      std::ifstream f(in.scores);
-      j = nlohmann::ordered_json::parse(f);
-    } else {
-      // The Slurm chain's evaluate stage: one `melon evaluate --json` per results*.json.
-      const auto dir = std::filesystem::path(in.scores).parent_path() / "scores";
-      std::vector<std::filesystem::path> files;
-      std::error_code ec;
-      for (auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".json") files.push_back(e.path());
-      if (files.empty())
-        return unavailable(id, heading,
-                           "no " + in.scores + " (written by `melon pipeline` after its last stage) and no " +
-                               dir.string() + "/*.json (the Slurm chain's evaluate stage)");
-      std::sort(files.begin(), files.end());
-      for (auto& p : files) {
-        const auto stem = p.stem().string();
-        std::ifstream f(p);
-        j[stem == "results"                ? "melon"
-          : stem.rfind("results-", 0) == 0 ? stem.substr(8)
-                                           : stem] = nlohmann::ordered_json::parse(f);
-      }
-      source = dir.string() + "/*.json";
-    }
+    if (!std::filesystem::exists(in.scores))
+      return unavailable(id, heading,
+                         "no " + in.scores +
+                             " (written by the plan's evaluate stage: `melon pipeline`, or the "
+                             "Slurm chain's evaluate job)");
+    std::ifstream f(in.scores);
+    j = nlohmann::ordered_json::parse(f);
   } catch (const std::exception& e) {
     return unavailable(id, heading, source + ": " + e.what());
   }

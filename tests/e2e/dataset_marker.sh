@@ -47,15 +47,15 @@ grep -qF -- "--trust-data" "$WORK/err.txt" || fail "the refusal does not name --
 [ ! -e "$WORK/run" ] || fail "the refused pipeline left $WORK/run behind"
 [ "$before" = "$(cd "$D" && find . | sort)" ] || fail "the refused pipeline changed the dataset folder"
 
-# The Slurm chain makes the same decision when it is submitted (no stage is submitted).
-if command -v sbatch >/dev/null; then
-  printf '[pipeline]\n' >"$WORK/job.ini"
-  expect_error "slurm/submit.sh on the half-written dataset" "no completion marker (melon-dataset.done)" \
-    env MELON="$MELON" "$MELON_SRC/slurm/submit.sh" --dry-run "$WORK/job.ini" "$D" "$WORK/sl"
-  env MELON="$MELON" "$MELON_SRC/slurm/submit.sh" --dry-run "$WORK/job.ini" "$WORK/ok1" "$WORK/sl" >/dev/null \
-    2>"$WORK/sl.err" || { cat "$WORK/sl.err"; fail "slurm/submit.sh --dry-run on a complete dataset failed"; }
-  grep -q "melon-dataset.done exists: no generate stage" "$WORK/sl.err" || fail "submit.sh generates a complete dataset again"
-fi
+# The Slurm chain makes the same decision when it is submitted (no stage is
+# submitted; --dry-run needs no Slurm): both ask the one plan (`melon plan`).
+printf '[pipeline]\n' >"$WORK/job.ini"
+expect_error "slurm/submit.sh on the half-written dataset" "$D has no completion marker melon-dataset.done" \
+  env MELON="$MELON" "$MELON_SRC/slurm/submit.sh" --dry-run "$WORK/job.ini" "$D" "$WORK/sl"
+env MELON="$MELON" "$MELON_SRC/slurm/submit.sh" --dry-run "$WORK/job.ini" "$WORK/ok1" "$WORK/sl" >"$WORK/sl.out" \
+  2>"$WORK/sl.err" || { cat "$WORK/sl.err"; fail "slurm/submit.sh --dry-run on a complete dataset failed"; }
+grep -q "slurm/split.sbatch" "$WORK/sl.out" || fail "submit.sh --dry-run on a complete dataset submits no split"
+! grep -q "generate.sbatch" "$WORK/sl.out" || fail "submit.sh generates a complete dataset again"
 
 "$MELON" pipeline --data "$D" --work "$WORK/trusted" "${FAST[@]}" --trust-data >/dev/null 2>"$WORK/trust.log" ||
   { cat "$WORK/trust.log"; fail "pipeline --trust-data failed"; }

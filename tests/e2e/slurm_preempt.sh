@@ -20,6 +20,8 @@ D=$WORK/data S=$WORK/run-slurm
 JOB=$WORK/job.ini
 # Small and slow enough (2 ranks, ~10 s) that the signal lands mid-training.
 cat > "$JOB" <<'EOF'
+[pipeline]
+pca = off
 [train]
 epochs = 8
 seed = 5
@@ -28,7 +30,7 @@ batch = 32
 threads = 1
 checkpoint-every = 0
 EOF
-# The arguments slurm/common.sh gives train when the job file names no paths.
+# The paths the plan gives train (melon plan --stage train), without --resume=auto.
 targs=(--train "$S/split/orig/train.json" --questions "$S/split/questions/val.json" --song-meta "$D/song_meta.json")
 
 start=$SECONDS
@@ -81,8 +83,10 @@ grep -q "stage train: start (SLURM_RESTART_COUNT=0)" "$out" || { dump; fail "fir
 grep -q "SIGUSR1 (time limit or preemption near): forwarding SIGUSR1" "$out" || { dump; fail "signal not forwarded"; }
 grep -q "stage train stopped after SIGUSR1 (exit code 0): requeueing" "$out" || { dump; fail "no clean stop + requeue"; }
 grep -q "stage train: start (SLURM_RESTART_COUNT=1)" "$out" || { dump; fail "no rerun with SLURM_RESTART_COUNT=1"; }
-grep -q -- "--checkpoint-dir $S/checkpoints --resume" "$out" || { dump; fail "the rerun did not pass --resume"; }
-echo "ok  log: signal forwarded, clean stop, requeue, rerun with SLURM_RESTART_COUNT=1 and --resume"
+[ "$(grep -c -- "step: .* train .*--checkpoint-dir=$S/checkpoints --resume=auto" "$out")" = 2 ] ||
+  { dump; fail "not two train steps with --resume=auto"; }
+grep -q "resuming from .*ckpt-" "$err" || { dump; fail "the rerun did not resume from a checkpoint"; }
+echo "ok  log: signal forwarded, clean stop, requeue, rerun with SLURM_RESTART_COUNT=1 resumed (--resume=auto)"
 
 newest() { ls "$1"/ckpt-*.h5 2>/dev/null | sort | tail -1; }
 n_ckpt=$(ls "$S/checkpoints"/ckpt-*.h5 2>/dev/null | wc -l)

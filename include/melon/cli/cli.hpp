@@ -35,8 +35,11 @@ std::vector<const Command*> all_commands();
 // job file, a key in [command] must be one of its options and a top-level key
 // one of some command's (learnt by running every registered command with
 // parse() in a mode that only records the names and returns false, so every
-// command must build its options before doing any work).
-bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm);
+// command must build its options before doing any work). section: the job
+// file's section to read when it is not [command] (`melon plan` reads the
+// pipeline's).
+bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm,
+           const std::string& section = {});
 
 // The INI as (key, value) pairs that apply to `command`: top-level keys and
 // keys in [command]. Values are plain strings: nothing is evaluated.
