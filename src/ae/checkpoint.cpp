@@ -169,6 +169,7 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
     f.set_attr("cold_shift", c.cold_shift);
     f.set_attr("val_score", c.val_score);
     f.set_attr("best_val_score", c.best_val_score);
+    f.set_attr("best_step", c.best_step);
     f.set_attr("params_hash", hex64(params_hash(c.params)));
     f.set_attr("done", static_cast<std::int64_t>(1));  // last: the DONE marker
     f.close();
@@ -236,6 +237,8 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   if (f.has_attr("cold_shift")) c.cold_shift = f.attr_double("cold_shift");
   if (f.has_attr("val_score")) c.val_score = f.attr_double("val_score");
   if (f.has_attr("best_val_score")) c.best_val_score = f.attr_double("best_val_score");
+  // Older checkpoints: patience counts from the resume point.
+  c.best_step = f.has_attr("best_step") ? f.attr_int("best_step") : (c.best_val_score >= 0 ? c.step : -1);
   c.vocab.songs = read_1d<std::int32_t>(f, "vocab.songs");
   c.vocab.song_counts = read_1d<std::int64_t>(f, "vocab.song_counts");
   c.vocab.tags = read_strings(f, "vocab.tags");

@@ -29,6 +29,20 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
+// "auto" -> 0 (self-sizing), "N" -> N >= 1.
+int parse_epochs(const std::string& v) {
+  if (v == "auto") return 0;
+  std::size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MELON_CHECK(used == v.size() && n >= 1, "--epochs: expected auto or a whole number >= 1, got '" << v << "'");
+  return n;
+}
+
 int run(int argc, char** argv) {
   // From here on SIGTERM, SIGINT and SIGUSR1 end in a checkpoint and exit 0
   // (one arriving while the data is read stops training at its first step).
@@ -43,7 +57,18 @@ int run(int argc, char** argv) {
     ("song-meta", po::value<std::string>(), "song_meta.json: validates song ids; dates filter validation answers")
     ("pca", po::value<std::string>(), "PCA HDF5 (song_ids, scores): audio input and cold-song map; omit for no audio")
     ("checkpoint-dir", po::value<std::string>()->required(), "where checkpoints (and everything predict needs) go")
-    ("epochs", po::value<int>(&c.epochs)->default_value(c.epochs), "epochs")
+    ("epochs", po::value<std::string>()->default_value("auto"),
+     "auto: self-sizing (at least --min-steps, ten epochs when that is more, at most --max-steps-budget; stops "
+     "earlier once the held-out score has not improved for --patience steps) | N: exactly N epochs")
+    ("min-steps", po::value<std::int64_t>(&c.min_steps)->default_value(c.min_steps),
+     "--epochs auto: the fewest steps planned (small datasets)")
+    ("max-steps-budget", po::value<std::int64_t>(&c.max_steps_budget)->default_value(c.max_steps_budget),
+     "--epochs auto: the most steps planned (very large datasets)")
+    ("patience", po::value<std::int64_t>(&c.patience)->default_value(c.patience),
+     "--epochs auto: stop after this many steps without a better held-out score (0: an eighth of the budget, "
+     "at least two epochs)")
+    ("warmup", po::value<std::int64_t>(&c.warmup)->default_value(c.warmup),
+     "steps of linear learning-rate warm-up (-1: a twentieth of the budget with --epochs auto, none with N epochs)")
     ("resume", po::value<std::string>()->implicit_value("on"),
      "continue from the newest valid checkpoint: on (the bare flag; none valid is an error) | auto (continue if "
      "there is one, else start from scratch) | off")
@@ -52,7 +77,7 @@ int run(int argc, char** argv) {
     ("batch", po::value<std::int64_t>(&c.batch)->default_value(c.batch), "global batch (over all ranks)")
     ("lr", po::value<double>(&c.adam.lr)->default_value(c.adam.lr), "Adam learning rate")
     ("lr-final", po::value<double>(&c.lr_final)->default_value(c.lr_final),
-     "the learning rate falls linearly to lr x this over the epochs (1: constant)")
+     "the learning rate falls linearly to lr x this over the planned steps (1: constant)")
     ("beta1", po::value<double>(&c.adam.beta1)->default_value(c.adam.beta1), "Adam beta1")
     ("beta2", po::value<double>(&c.adam.beta2)->default_value(c.adam.beta2), "Adam beta2")
     ("weight-decay", po::value<double>(&c.adam.weight_decay)->default_value(c.adam.weight_decay),
@@ -93,6 +118,7 @@ int run(int argc, char** argv) {
   if (!parse("train", d, argc, argv, vm)) return 0;
   check_output_dir("--checkpoint-dir", vm["checkpoint-dir"].as<std::string>());
   c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
+  c.epochs = parse_epochs(vm["epochs"].as<std::string>());
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
   if (vm.count("resume")) c.resume = train::parse_resume(vm["resume"].as<std::string>());
   const auto target = vm["target"].as<std::string>();

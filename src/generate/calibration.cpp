@@ -32,6 +32,21 @@ std::int32_t ymd_of_timestamp(const std::string& ts) {
          std::atoi(ts.substr(8, 2).c_str());
 }
 
+// Whether one of the playlist's tags is a word of its title (words split at
+// spaces, commas and '#', as the title templates join them).
+bool title_holds_a_tag(const arena::Playlist& p) {
+  std::size_t i = 0;
+  const std::string& t = p.title;
+  while (i < t.size()) {
+    const auto j = t.find_first_of(" ,#", i);
+    const std::string word = t.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (!word.empty() && std::find(p.tags.begin(), p.tags.end(), word) != p.tags.end()) return true;
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 Calibration::Calibration(std::int32_t n_songs) : n_songs_(n_songs), song_uses_(n_songs, 0) {}
@@ -51,6 +66,7 @@ void Calibration::add_train(const SongWorld& w, const arena::Playlist& p) {
   lengths_.push_back(static_cast<std::uint16_t>(p.songs.size()));
   tag_counts_.push_back(static_cast<std::uint8_t>(std::min<std::size_t>(p.tags.size(), 255)));
   title_hashes_.push_back(fnv1a64(p.title));  // only compared for equality (duplicated titles)
+  if (title_holds_a_tag(p)) ++titles_with_tag_;
   likes_.push_back(p.like_cnt);
   entries_ += static_cast<std::int64_t>(p.songs.size());
   const std::int32_t date = ymd_of_timestamp(p.updt_date);
@@ -140,6 +156,7 @@ std::vector<CalibrationRow> Calibration::rows() const {
   add("null_album_names", "album_name null (songs)", static_cast<double>(null_album_names_), kNaN, kNaN, 0);
   add("dup_title_share", "duplicated titles (1 - distinct/playlists)", 1.0 - distinct_titles / std::max(n, 1.0), 0.021,
       0.021, 3);
+  add("title_tag_share", "titles holding one of their tags", titles_with_tag_ / std::max(n, 1.0), kNaN, kNaN, 3);
   add("after_date_share", "song entries released after updt_date", after_date_ / std::max(1.0, (double)entries_), kNaN,
       kNaN, 4);
   add("like_median", "like_cnt median", quantile(lk, 0.5), kNaN, kNaN, 0);

@@ -105,6 +105,7 @@ std::string params_json(const GenerateOptions& o, std::int64_t nv, std::int64_t 
   j["focus"] = o.playlist.focus;
   j["tag_noise"] = o.vocab.tag_noise;
   j["short_titles"] = o.vocab.short_titles;
+  j["title_tag_rate"] = o.vocab.title_tag_rate;
   j["mel_mode"] = o.mel_mode == MelMode::Used ? "used" : o.mel_mode == MelMode::All ? "all" : "none";
   j["mel_songs"] = o.mel_songs;
   j["mel_source"] = mel_source_spec(o);
@@ -145,6 +146,7 @@ GenerateResult run_generate(const GenerateOptions& o) {
   prob(o.playlist.after_date, "after-date");
   prob(o.vocab.tag_noise, "tag-noise");
   prob(o.vocab.short_titles, "short-titles");
+  prob(o.vocab.title_tag_rate, "title-tag-rate");
   MELON_CHECK(o.playlist.sparsity >= 0 && o.playlist.sparsity <= 10, "generate: --sparsity must be in [0, 10]");
   MELON_CHECK(o.playlist.runs >= 0 && o.playlist.runs <= 3.3, "generate: --runs must be in [0, 3.3]");
   MELON_CHECK(o.playlist.focus > 0, "generate: --focus must be > 0");

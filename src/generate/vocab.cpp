@@ -95,7 +95,16 @@ std::string Vocab::title(Rng& rng, int taste, const std::vector<std::string>& ta
   const auto& nouns = text::title_nouns();
   const auto& mods = text::title_modifiers();
   const auto& emo = text::emoji();
-  auto own = [&]() -> std::string { return tags.empty() ? pool_word(rng, taste) : pick(tags, rng); };
+  auto own = [&]() -> std::string {
+    if (tags.empty()) return pool_word(rng, taste);
+    // At rate 1 no chance is drawn, so the default keeps its datasets bit for bit.
+    if (knobs_.title_tag_rate >= 1.0 || rng.chance(knobs_.title_tag_rate)) return pick(tags, rng);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const std::string& w = pool_word(rng, taste);
+      if (std::find(tags.begin(), tags.end(), w) == tags.end()) return w;
+    }
+    return text::korean_word(rng, 2);
+  };
   const double u = rng.uniform();
   // One-word titles from a small per-taste set: these are the duplicates.
   // (Genre words, at the head of every pool, are left out: shared across tastes they would collide far more.)

@@ -23,6 +23,21 @@ Resume parse_resume(const std::string& s) {
 
 namespace {
 
+// The schedule's settings, as far as they shape the trajectory. Written only
+// where they differ from the fixed-epochs schedule of earlier releases, so
+// their checkpoints keep their fingerprints and resume.
+std::string schedule_lines(const TrainConfig& c) {
+  std::ostringstream o;
+  if (c.epochs > 0) {
+    if (c.lr_final != 1.0) o << "epochs=" << c.epochs << "\n";
+    if (c.warmup > 0) o << "warmup=" << c.warmup << "\n";
+    return o.str();
+  }
+  o << "epochs=auto\nmin_steps=" << c.min_steps << "\nmax_steps_budget=" << c.max_steps_budget
+    << "\npatience=" << c.patience << "\nwarmup=" << c.warmup << "\n";
+  return o.str();
+}
+
 void check_range(bool ok, const char* option, const char* domain, double v) {
   MELON_CHECK(ok, "--" << option << " must be " << domain << ", got " << v);
 }
@@ -42,7 +57,12 @@ void check_config(const TrainConfig& c) {
               c.corruption.keep_title);
   check_range(std::isfinite(c.loss.tag) && c.loss.tag >= 0, "tag-weight", "finite and >= 0", c.loss.tag);
   check_range(c.batch >= 1, "batch", ">= 1", static_cast<double>(c.batch));
-  check_range(c.epochs >= 1, "epochs", ">= 1", c.epochs);
+  check_range(c.epochs >= 0, "epochs", "auto or >= 1", c.epochs);
+  check_range(c.min_steps >= 1, "min-steps", ">= 1", static_cast<double>(c.min_steps));
+  check_range(c.max_steps_budget >= c.min_steps, "max-steps-budget", ">= --min-steps",
+              static_cast<double>(c.max_steps_budget));
+  check_range(c.patience >= 0, "patience", ">= 0", static_cast<double>(c.patience));
+  check_range(c.warmup >= -1, "warmup", ">= 0 (or -1: auto)", static_cast<double>(c.warmup));
   MELON_CHECK(!c.hidden.empty(), "--hidden: at least one layer width");
   for (int w : c.hidden) check_range(w >= 1, "hidden", "widths >= 1", w);
   check_range(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", static_cast<double>(c.checkpoint_every));
@@ -72,8 +92,8 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
     << "\nval_size=" << c.val_size << "\n"
     << "audio=" << (with_audio ? 1 : 0) << "\n"
     << "lr_final=" << c.lr_final << "\n"
-    << (c.lr_final != 1.0 ? "epochs=" + std::to_string(c.epochs) + "\n" : std::string())
-    << "audio_map=" << ae::to_string(c.audio_map) << "\naudio_input=" << (c.audio_input ? 1 : 0) << "\n";
+    << schedule_lines(c) << "audio_map=" << ae::to_string(c.audio_map) << "\naudio_input=" << (c.audio_input ? 1 : 0)
+    << "\n";
   return o.str();
 }
 

@@ -14,6 +14,7 @@
 #include "melon/ae/model.hpp"
 #include "melon/train/config.hpp"
 #include "melon/train/held_out.hpp"
+#include "melon/train/schedule.hpp"
 #include "melon/train/trainer.hpp"
 
 namespace melon::train {
@@ -33,6 +34,7 @@ struct Run {
   std::vector<ae::Encoded> enc;  // the examples: held.data encoded
   ae::Checkpoint st;             // the whole training state
   std::int64_t steps_per_epoch = 1;
+  Schedule sched;                  // length and learning rate, from cfg and steps_per_epoch
   std::int64_t last_ckpt = -1;     // step of the last checkpoint written or resumed from
   std::int64_t resumed_from = -1;  // step this process resumed at (-1: a fresh start)
 

@@ -85,7 +85,7 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   }
   const auto t3 = Clock::now();
   AdamOptions ao = cfg.adam;
-  ao.lr = scheduled_lr(cfg.adam.lr, cfg.lr_final, st.step, cfg.epochs * r.steps_per_epoch);
+  ao.lr = lr_at(r.sched, st.step);
   const AdamStep as(ao, st.step + 1);
   float* p = st.params.data();
   float* am = st.adam_m.data();

@@ -112,6 +112,7 @@ void setup(Run& r) {
   st.audio_input = cfg.audio_input;
   for (auto i : r.held.held) st.held_out.push_back(in.train[i].id);
   r.steps_per_epoch = std::max<std::int64_t>(1, (r.examples() + cfg.batch - 1) / cfg.batch);
+  r.sched = make_schedule(cfg, r.steps_per_epoch);
 }
 
 // ---- resume: the newest checkpoint of the same run, or a fresh start ----
@@ -226,6 +227,7 @@ void resume_from(Run& r, const std::string& found) {
   st.order = std::move(c.order);
   st.rng_state = c.rng_state;
   st.best_val_score = c.best_val_score;
+  st.best_step = c.best_step;
   r.last_ckpt = st.step;
   r.resumed_from = st.step;
   if (r.speak)
@@ -262,6 +264,17 @@ void log_setup(const Run& r, int threads) {
             " threads; " + std::to_string(r.steps_per_epoch) +
             " steps/epoch; input allreduce: " + to_string(r.cfg.input_reduce));
   log::info("training: dense products on " + util::gemm_backend().describe);
+  const auto& s = r.sched;
+  const std::int64_t epochs = s.budget / r.steps_per_epoch;
+  log::info(
+      std::string("schedule: ") +
+      (s.self_sizing ? "self-sizing (--epochs auto): at most " : "fixed (--epochs " + std::to_string(epochs) + "): ") +
+      std::to_string(s.budget) + " steps (" + std::to_string(epochs) + " epochs)" +
+      (s.self_sizing
+           ? ", ending earlier once the held-out score has not improved for " + std::to_string(s.patience) + " steps"
+           : std::string()) +
+      "; lr " + fmt(s.lr, 5) + (s.warmup > 0 ? " after " + std::to_string(s.warmup) + " warm-up steps" : "") +
+      ", falling linearly to " + fmt(s.lr * s.lr_final, 6));
 }
 
 // ---- checkpoints ----
@@ -316,9 +329,12 @@ void keep_if_best(Run& r, const EpochReport& rep) {
   const auto& cfg = r.cfg;
   auto& st = r.st;
   // A NaN score is never "better" (the comparison is false).
-  if (cfg.checkpoint_dir.empty() || rep.val_score < 0 || !(rep.val_score > st.best_val_score)) return;
+  if (rep.val_score < 0 || !(rep.val_score > st.best_val_score)) return;
+  st.best_val_score = rep.val_score;
+  st.best_step = st.step;
+  if (cfg.checkpoint_dir.empty()) return;
   check_finite_weights(r, "best.h5");
-  st.best_val_score = st.val_score = rep.val_score;
+  st.val_score = rep.val_score;
   write_on_rank0(r, [&] { ae::write_best(cfg.checkpoint_dir, st); });
   st.val_score = -1;
   if (r.speak)
@@ -386,9 +402,11 @@ void score_held_out(Run& r, EpochReport& rep, util::ThreadPool& pool) {
 void log_epoch(const Run& r, const EpochReport& rep, const EpochTally& t, double ep_time, std::int64_t total_steps) {
   const double step_t = (t.batch + t.compute + t.wait + t.reduce + t.update) / std::max<std::int64_t>(1, t.steps);
   const double eta = step_t * static_cast<double>(total_steps - r.st.step);
-  std::string msg = "epoch " + std::to_string(rep.epoch) + "/" + std::to_string(r.cfg.epochs) + ": loss songs " +
-                    fmt(rep.song_loss) + " tags " + fmt(rep.tag_loss) + " | " +
-                    fmt(t.samples / std::max(ep_time, 1e-9), 0) + " playlists/s, " +
+  const std::string of = r.sched.self_sizing ? " (step " + std::to_string(r.st.step) + " of at most " +
+                                                   std::to_string(r.sched.budget) + ")"
+                                             : "/" + std::to_string(r.cfg.epochs);
+  std::string msg = "epoch " + std::to_string(rep.epoch) + of + ": loss songs " + fmt(rep.song_loss) + " tags " +
+                    fmt(rep.tag_loss) + " | " + fmt(t.samples / std::max(ep_time, 1e-9), 0) + " playlists/s, " +
                     fmt(t.steps / std::max(ep_time, 1e-9), 2) + " steps/s | per step: batch " +
                     fmt(1e3 * t.batch / t.steps, 1) + " ms, compute " + fmt(1e3 * t.compute / t.steps, 1) +
                     " ms, wait " + fmt(1e3 * t.wait / t.steps, 1) + " ms, allreduce " +
@@ -464,7 +482,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   if (r.speak) log_setup(r, threads);
 
   auto& st = r.st;
-  const std::int64_t planned = cfg.epochs * r.steps_per_epoch;
+  const std::int64_t planned = r.sched.budget;
   const std::int64_t total_steps = cfg.max_steps > 0 ? std::min(cfg.max_steps, planned) : planned;
   const std::int64_t first_step = st.step;
   TrainResult res;
@@ -473,7 +491,9 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   EpochTally tally;
   log::Progress progress("epoch " + std::to_string(st.epoch + 1), r.steps_per_epoch, "steps", 10.0, r.speak);
 
-  while (st.epoch < cfg.epochs) {
+  // Resumed after the early stop: nothing left to do.
+  bool done = stop_early(r.sched, st.step, st.best_step) && st.epoch_step == 0;
+  while (!done && st.step < planned) {
     if (cfg.max_steps > 0 && st.step >= cfg.max_steps) break;
     if (stop_requested_anywhere(r)) {
       res.stopped_by_signal = true;
@@ -493,8 +513,15 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
       progress.finish();
       res.epochs.push_back(end_epoch(r, tally, pool, total_steps));
       tally = EpochTally{};
+      if (stop_early(r.sched, st.step, st.best_step)) {
+        done = res.stopped_early = true;
+        if (r.speak)
+          log::info("stopping early at step " + std::to_string(st.step) + ": no better held-out score for " +
+                    std::to_string(st.step - st.best_step) + " steps (best " + fmt(st.best_val_score, 4) + " at step " +
+                    std::to_string(st.best_step) + ", patience " + std::to_string(r.sched.patience) + ")");
+      }
       progress = log::Progress("epoch " + std::to_string(st.epoch + 1), r.steps_per_epoch, "steps", 10.0,
-                               r.speak && st.epoch < cfg.epochs);
+                               r.speak && !done && st.step < planned);
     }
     if (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) checkpoint(r);
     if (cfg.test_kill_at_step > 0 && st.step == cfg.test_kill_at_step && r.rank == 0) std::raise(SIGKILL);

@@ -73,6 +73,40 @@ TrainConfig checkpointing(const std::string& dir, std::int64_t every, std::int64
 
 }  // namespace
 
+// Self-sizing training (schedule.hpp) that stops early, interrupted before
+// the stop and resumed: the same weights and the same stopping step as a
+// straight run, and a resume after the stop does nothing.
+TEST(Checkpoint, SelfSizingTrainingStopsEarlyAndResumesToTheSameStop) {
+  TempDir straight, split;
+  auto in = synthetic(200, 1);
+  auto c = small_config();
+  c.epochs = 0;  // auto: budget max(10 epochs, 240) = 240 steps
+  c.min_steps = 240;
+  c.patience = 24;
+  c.adam.lr = 0.05;  // overfits fast: the held-out score peaks well before the budget
+  c.checkpoint_dir = straight.path;
+  c.checkpoint_every = 10;
+  auto a = run_training(c, in, MPI_COMM_SELF);
+  ASSERT_TRUE(a.stopped_early) << "stopped at step " << a.step;
+  EXPECT_LT(a.step, 240);
+  EXPECT_EQ(a.step % 12, 0) << "stops at an epoch's end, after its held-out score";
+
+  c.checkpoint_dir = split.path;
+  c.max_steps = a.step / 2 + 1;
+  run_training(c, in, MPI_COMM_SELF);
+  c.max_steps = 0;
+  c.resume = Resume::On;
+  auto b = run_training(c, in, MPI_COMM_SELF);
+  EXPECT_TRUE(b.stopped_early);
+  EXPECT_EQ(b.step, a.step);
+  EXPECT_TRUE(a.params == b.params) << "resumed weights differ from the straight run";
+  EXPECT_EQ(read_checkpoint(list_checkpoints(split.path).front(), false).best_step,
+            read_checkpoint(list_checkpoints(straight.path).front(), false).best_step);
+  auto again = run_training(c, in, MPI_COMM_SELF);  // resumed after the stop: nothing left
+  EXPECT_EQ(again.step, a.step);
+  EXPECT_EQ(again.timed_steps, 0);
+}
+
 TEST(Checkpoint, NamesAndListing) {
   TempDir t;
   EXPECT_EQ(fs::path(checkpoint_path(t.path, 42)).filename(), "ckpt-0000000042.h5");

@@ -499,3 +499,28 @@ TEST(GenerateOptions, RejectsNonsense) {
 }
 
 }  // namespace
+
+// --title-tag-rate: the share of titles that hold one of their playlist's
+// tags follows the knob (the calibration figure measures it); the default
+// (1) puts a tag in every multi-word title.
+TEST(GenerateTitles, TitleTagRateSetsTheShareOfTitlesHoldingATag) {
+  std::vector<double> share;
+  for (double rate : {0.0, 0.5, 1.0}) {
+    const std::string d = temp_dir("ttr");
+    auto o = small_options(d);
+    o.playlists = 1500;
+    o.songs = 4000;
+    o.mel_songs = 0;
+    o.mel_mode = gen::MelMode::None;
+    o.vocab.title_tag_rate = rate;
+    gen::run_generate(o);
+    const auto j = nlohmann::json::parse(slurp(d + "/calibration.json"));
+    share.push_back(j.at("figures").at("title_tag_share").at("generated").get<double>());
+    EXPECT_EQ(j.at("params").at("title_tag_rate").get<double>(), rate);
+    std::system(("rm -rf '" + d + "'").c_str());
+  }
+  EXPECT_LT(share[0], 0.2);  // only other title words that happen to be tags
+  EXPECT_GT(share[1], 0.4);
+  EXPECT_LT(share[1], 0.65);
+  EXPECT_GT(share[2], 0.9);  // all but the one-word titles
+}

@@ -190,6 +190,7 @@ TEST(HeldOut, MimicsTheOfficialQuestionTypes) {
 TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
   TrainConfig a, b;
   a.lr_final = b.lr_final = 1.0;  // constant lr: the epoch count does not shape the trajectory
+  a.epochs = 10;
   b.epochs = 99;
   b.threads = 7;
   b.checkpoint_every = 3;
@@ -209,8 +210,13 @@ TEST(Config, FingerprintCoversTrajectorySettingsOnly) {
   EXPECT_NE(fingerprint(a, true), fingerprint(i, true));
   EXPECT_THROW(parse_audio_map("glued"), Error);
   TrainConfig d1, d2;  // a decaying lr: it does
+  d1.epochs = 10;
   d2.epochs = d1.epochs + 1;
   EXPECT_NE(fingerprint(d1, true), fingerprint(d2, true));
+  TrainConfig s1, s2;  // self-sizing: its budget settings do too
+  s2.min_steps = s1.min_steps + 1;
+  EXPECT_NE(fingerprint(s1, true), fingerprint(s2, true));
+  EXPECT_NE(fingerprint(s1, true), fingerprint(d1, true));
 }
 
 #include <unistd.h>
@@ -252,4 +258,63 @@ TEST(Audio, ReadsThePcaStageFile) {
   EXPECT_THROW(read_audio(dir + "/missing.h5"), Error);
   std::remove(path.c_str());
   rmdir(dir.c_str());
+}
+
+#include "melon/train/schedule.hpp"
+
+TEST(Schedule, FixedEpochsKeepTheEarlierLinearDecayBitForBit) {
+  TrainConfig c;
+  c.epochs = 7;
+  const auto s = make_schedule(c, 13);
+  EXPECT_FALSE(s.self_sizing);
+  EXPECT_EQ(s.budget, 91);
+  EXPECT_EQ(s.warmup, 0);
+  for (std::int64_t step : {0, 1, 45, 90, 91, 200}) {
+    // The formula of earlier releases, which their checkpoints were trained with.
+    const double old = c.adam.lr * (1.0 - (1.0 - c.lr_final) * std::min(1.0, static_cast<double>(step) / 91.0));
+    EXPECT_EQ(lr_at(s, step), old) << "step " << step;
+  }
+  EXPECT_FALSE(stop_early(s, 90, 0));  // fixed epochs never stop early
+}
+
+TEST(Schedule, SelfSizingBudgetFollowsTheDataBetweenItsFloorAndCeiling) {
+  TrainConfig c;                  // --epochs auto
+  auto s = make_schedule(c, 20);  // a small set: ten epochs would be 200 steps
+  EXPECT_TRUE(s.self_sizing);
+  EXPECT_EQ(s.budget, 1000);
+  EXPECT_EQ(s.warmup, 50);
+  EXPECT_EQ(s.patience, 125);
+  EXPECT_EQ(make_schedule(c, 446).budget, 4460);     // the real release's size: ten epochs
+  EXPECT_EQ(make_schedule(c, 3000).budget, 21000);   // the ceiling, rounded up to whole epochs
+  EXPECT_EQ(make_schedule(c, 3000).patience, 6000);  // two epochs: more than an eighth of it
+  EXPECT_EQ(make_schedule(c, 446).patience, 892);
+  EXPECT_EQ(make_schedule(c, 7).budget, 1001);  // the floor, rounded up to whole epochs
+  c.patience = 30;
+  c.warmup = 0;
+  c.min_steps = 100;
+  c.max_steps_budget = 100;
+  s = make_schedule(c, 20);
+  EXPECT_EQ(s.budget, 100);
+  EXPECT_EQ(s.patience, 30);
+  EXPECT_EQ(s.warmup, 0);
+}
+
+TEST(Schedule, WarmUpRisesLinearlyThenTheRateFallsToItsFinalShareAtTheBudget) {
+  TrainConfig c;
+  const auto s = make_schedule(c, 20);  // budget 1000, warm-up 50
+  EXPECT_DOUBLE_EQ(lr_at(s, 0), c.adam.lr / 50);
+  EXPECT_DOUBLE_EQ(lr_at(s, 24), c.adam.lr / 2);
+  EXPECT_DOUBLE_EQ(lr_at(s, 49), c.adam.lr);
+  EXPECT_DOUBLE_EQ(lr_at(s, 50), c.adam.lr);
+  EXPECT_LT(lr_at(s, 500), lr_at(s, 499));
+  EXPECT_DOUBLE_EQ(lr_at(s, 1000), c.adam.lr * c.lr_final);
+  EXPECT_DOUBLE_EQ(lr_at(s, 5000), c.adam.lr * c.lr_final);
+}
+
+TEST(Schedule, StopsEarlyOnlyOncePatienceStepsPassWithoutABetterScore) {
+  TrainConfig c;
+  const auto s = make_schedule(c, 20);   // patience 125
+  EXPECT_FALSE(stop_early(s, 400, -1));  // no held-out score yet: train on
+  EXPECT_FALSE(stop_early(s, 400, 276));
+  EXPECT_TRUE(stop_early(s, 400, 275));
 }

@@ -52,6 +52,7 @@ struct Checkpoint {
   // Held-out score of these weights (-1: not scored), and the best score of
   // the run so far (carried through resumes so best.h5 is replaced only by better).
   double val_score = -1, best_val_score = -1;
+  std::int64_t best_step = -1;  // the step of best_val_score (self-sizing training's patience counts from it)
 };
 
 std::string checkpoint_path(const std::string& dir, std::int64_t step);

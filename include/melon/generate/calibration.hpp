@@ -45,6 +45,7 @@ class Calibration {
   std::vector<std::int64_t> likes_;
   double majors_per_playlist_ = 0;
   std::int64_t entries_ = 0, after_date_ = 0;
+  std::int64_t titles_with_tag_ = 0;  // titles holding one of the playlist's tags as a word
   std::int64_t songs_by_majors_[4] = {};
   std::int64_t quirky_dates_ = 0, null_album_names_ = 0, gn9000_ = 0, songs_ = 0;
   std::int64_t types_[2][4] = {};

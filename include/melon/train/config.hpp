@@ -12,6 +12,9 @@
 
 namespace melon::train {
 
+// Self-sizing plans this many epochs before its floor and ceiling apply.
+inline constexpr std::int64_t kAutoEpochs = 10;
+
 enum class InputReduce { Rows, Dense };  // how the input layer's gradient crosses ranks
 InputReduce parse_input_reduce(const std::string& s);
 const char* to_string(InputReduce r);
@@ -38,10 +41,16 @@ struct TrainConfig {
   // optimisation
   std::int64_t batch = 256;  // global: summed over all ranks
   AdamOptions adam;
-  int epochs = 10;
+  // 0: self-sizing (schedule.hpp): the budget follows the data, and training
+  // stops early once the held-out score stalls. N: exactly N epochs.
+  int epochs = 0;
+  std::int64_t min_steps = 1000;          // self-sizing: the budget's floor
+  std::int64_t max_steps_budget = 20000;  // self-sizing: the budget's ceiling
+  std::int64_t patience = 0;              // self-sizing: steps without improvement (0: budget / 8, >= 2 epochs)
+  std::int64_t warmup = -1;               // steps of linear warm-up (-1: budget / 20 self-sizing, else 0)
   // The learning rate falls linearly from adam.lr to adam.lr * lr_final over
-  // the planned epochs (1: constant). With a decay, the epoch count shapes the
-  // trajectory and so enters the fingerprint. Measured on generated data (30k
+  // the budget (1: constant). With a decay, the budget shapes the trajectory
+  // and so enters the fingerprint. Measured on generated data (30k
   // playlists): constant lr peaks at held-out 0.1638 (epoch 4) and then
   // overfits; falling to a tenth over 8 epochs reached 0.1666 by epoch 6.
   double lr_final = 0.1;

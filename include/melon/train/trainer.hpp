@@ -47,6 +47,7 @@ struct TrainResult {
   std::vector<float> params;
   std::int64_t step = 0, epoch = 0, epoch_step = 0;
   bool stopped_by_signal = false;
+  bool stopped_early = false;  // self-sizing: the held-out score stopped improving
   std::vector<EpochReport> epochs;
   // Timing on this rank over the steps of this run (seconds).
   std::int64_t timed_steps = 0, samples = 0;
