@@ -100,6 +100,22 @@ Range block_range(std::int64_t n, int r, int p) {
   return {b, b + base + (r < extra ? 1 : 0)};
 }
 
+Range weighted_range(const std::vector<double>& cost, int r, int p) {
+  const auto n = static_cast<std::int64_t>(cost.size());
+  std::vector<double> prefix(cost.size() + 1, 0.0);
+  for (std::size_t i = 0; i < cost.size(); ++i) prefix[i + 1] = prefix[i] + std::max(0.0, cost[i]);
+  const double total = prefix.back();
+  if (!(total > 0)) return block_range(n, r, p);
+  // Block k starts at the first item whose prefix reaches k/p of the total.
+  auto start = [&](int k) -> std::int64_t {
+    if (k <= 0) return 0;
+    if (k >= p) return n;
+    const double want = total * static_cast<double>(k) / static_cast<double>(p);
+    return static_cast<std::int64_t>(std::lower_bound(prefix.begin(), prefix.end(), want) - prefix.begin());
+  };
+  return {std::min(start(r), n), std::min(start(r + 1), n)};
+}
+
 MPI_Comm world() { return MPI_COMM_WORLD; }
 
 int rank(MPI_Comm comm) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "melon/mpi/mpi.hpp"
@@ -21,6 +22,30 @@ TEST(MpiFoundation, BlockRangesCoverEveryItemOnce) {
     }
     EXPECT_EQ(next, n);
   }
+}
+
+TEST(MpiFoundation, WeightedRangesCoverEveryItemOnceAndBalanceTheCost) {
+  for (int p : {1, 2, 3, 5}) {
+    // Costs that rise along the list: equal counts would give the last rank most of the work.
+    std::vector<double> cost(101);
+    for (std::size_t i = 0; i < cost.size(); ++i) cost[i] = 1.0 + static_cast<double>(i * i);
+    const double total = std::accumulate(cost.begin(), cost.end(), 0.0);
+    std::int64_t next = 0;
+    for (int r = 0; r < p; ++r) {
+      auto g = mpi::weighted_range(cost, r, p);
+      EXPECT_EQ(g.begin, next);
+      EXPECT_GE(g.end, g.begin);
+      const double share = std::accumulate(cost.begin() + g.begin, cost.begin() + g.end, 0.0);
+      // Off by at most the dearest item from an equal share.
+      EXPECT_LE(std::abs(share - total / p), 1.0 + 100.0 * 100.0) << "rank " << r << " of " << p;
+      next = g.end;
+    }
+    EXPECT_EQ(next, 101);
+    EXPECT_GT(mpi::weighted_range(cost, 0, 2).end, 60);  // the cheap first half and more
+  }
+  EXPECT_EQ(mpi::weighted_range({}, 0, 2).end, 0);
+  const std::vector<double> zeros(7, 0.0);  // no costs: equal counts
+  EXPECT_EQ(mpi::weighted_range(zeros, 1, 2).begin, mpi::block_range(7, 1, 2).begin);
 }
 
 TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {

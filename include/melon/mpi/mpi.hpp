@@ -64,6 +64,11 @@ struct Range {
   std::int64_t begin, end;
 };
 Range block_range(std::int64_t n, int r, int p);
+// The r-th of p contiguous blocks of items 0..cost.size()-1 whose summed
+// costs (each >= 0) are about equal: rank r's share of items whose work
+// differs (questions that walk long or short posting lists). A pure function
+// of its arguments, so ranks that hold the same costs agree on the blocks.
+Range weighted_range(const std::vector<double>& cost, int r, int p);
 
 // Every collective takes its communicator: stages run on any communicator, so
 // a test can split one job into smaller "worlds" and compare rank counts in a
