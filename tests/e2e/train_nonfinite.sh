@@ -18,8 +18,10 @@ for bad in "--beta1 1.5|--beta1 must be in [0, 1), got 1.5" "--beta2 1|--beta2 m
            "--lr 0|--lr must be positive and finite" "--lr inf|--lr must be positive and finite" \
            "--adam-eps 0|--adam-eps must be positive" "--weight-decay -1|--weight-decay must be finite and >= 0" \
            "--lr-final 2|--lr-final must be in [0, 1]" "--keep-title 1.5|--keep-title must be in [0, 1]" \
-           "--batch 0|--batch must be >= 1" "--epochs 0|--epochs must be >= 1" "--hidden 16,0|--hidden" \
-           "--keep 0|--keep must be >= 1"; do
+           "--batch 0|--batch must be >= 1" "--epochs 0|--epochs: expected auto or a whole number >= 1, got '0'" \
+           "--epochs 2x|--epochs: expected auto or a whole number >= 1" "--hidden 16,0|--hidden" \
+           "--keep 0|--keep must be >= 1" "--min-steps 0|--min-steps must be >= 1" \
+           "--patience -1|--patience must be >= 0"; do
   opt=${bad%%|*} msg=${bad#*|}
   # shellcheck disable=SC2086
   expect_error "refused: $opt" "$msg" "$MELON" train "${BASE[@]}" $opt --checkpoint-dir "$WORK/hp"

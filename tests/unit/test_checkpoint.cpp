@@ -477,7 +477,11 @@ TEST(CheckpointGuard, HyperparametersOutsideTheirDomainAreRefusedByName) {
       {[](TrainConfig& c) { c.lr_final = 1.5; }, "--lr-final"},
       {[](TrainConfig& c) { c.corruption.keep_title = 2; }, "--keep-title"},
       {[](TrainConfig& c) { c.batch = 0; }, "--batch"},
-      {[](TrainConfig& c) { c.epochs = 0; }, "--epochs"},
+      {[](TrainConfig& c) { c.epochs = -1; }, "--epochs"},  // 0 is auto
+      {[](TrainConfig& c) { c.min_steps = 0; }, "--min-steps"},
+      {[](TrainConfig& c) { c.max_steps_budget = c.min_steps - 1; }, "--max-steps-budget"},
+      {[](TrainConfig& c) { c.patience = -1; }, "--patience"},
+      {[](TrainConfig& c) { c.warmup = -2; }, "--warmup"},
       {[](TrainConfig& c) {
          c.hidden = {8, 0};
        },
