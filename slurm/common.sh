@@ -80,12 +80,6 @@ ini_get() {
     }
     END { if (sf) { print sv; exit 0 } if (tf) { print tv; exit 0 } exit 1 }' "$1"
 }
-ini_has() { ini_get "$@" >/dev/null; }
-
-in_list() {  # in_list WORD "LIST OF WORDS"
-  case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac
-}
-
 _step_pid=
 _on_stop=finish
 _got_usr1=0

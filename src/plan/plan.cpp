@@ -34,8 +34,6 @@ Mode parse_mode(const std::string& s) {
                        << "(answer val.json and test.json, trained on everything)");
 }
 
-const char* mode_name(Mode m) { return m == Mode::Local ? "local" : "submit"; }
-
 const char* on_stop_name(OnStop s) {
   switch (s) {
     case OnStop::Finish: return "finish";

@@ -85,7 +85,6 @@ using JobKeys = std::set<std::pair<std::string, std::string>>;
 // leaderboard answers to DATA/val.json and DATA/test.json.
 enum class Mode { Local, Submit };
 Mode parse_mode(const std::string& s);  // "local" | "submit"; throws melon::Error
-const char* mode_name(Mode m);
 
 struct Options {
   Mode mode = Mode::Local;
