@@ -1,10 +1,8 @@
 #include "melon/ae/checkpoint.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -77,15 +75,6 @@ void read_tensor(const h5::File& f, const std::string& prefix, const Tensor& t, 
               f.path() << ": dataset " << prefix << t.name << " has the wrong shape (expected " << t.rows << " x "
                        << t.cols << ")");
   if (t.size() > 0) d.read_rows(0, t.rows, data.data() + t.offset);
-}
-
-void fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  MELON_CHECK(fd >= 0, path << ": cannot open for fsync: " << std::strerror(errno));
-  int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  MELON_CHECK(rc == 0, path << ": fsync failed: " << std::strerror(err));
 }
 
 }  // namespace
@@ -174,7 +163,7 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
     f.set_attr("done", static_cast<std::int64_t>(1));  // last: the DONE marker
     f.close();
   }
-  fsync_path(tmp);
+  fsync_file(tmp);
   std::uint64_t size = 0;
   const auto hash = file_hash(tmp, &size);
   // The marker is written and synced before the file goes into place, so the

@@ -33,6 +33,8 @@ int run(int argc, char** argv) {
     ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
     ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
      "comma-separated reference recommenders used as candidate sources (may be empty)")
+    ("fitted", po::value<std::string>(), "the references stage's held-out fits (DIR/<method>.h5, written by `melon "
+     "baseline --fitted DIR`): loaded instead of fitted again, with their tuned settings")
     ("title-source", po::value<std::string>()->default_value("on"), "on|off: item-knn over the title's tokens as a source")
     ("ranker", po::value<std::string>()->default_value("learned"),
      "learned (XGBoost rank:ndcg) | fusion (reciprocal-rank fusion of the sources, nothing learned: an ablation)")
@@ -103,6 +105,7 @@ int run(int argc, char** argv) {
   if (vm.count("checkpoint-dir")) in.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   in.weights = ae::parse_weights(vm["weights"].as<std::string>());
   if (vm.count("pca")) in.pca = vm["pca"].as<std::string>();
+  if (vm.count("fitted")) in.fitted = vm["fitted"].as<std::string>();
   auto results = rank::rerank(in, o);
   if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "melon/error.hpp"
+#include "melon/recommend/references.hpp"
 
 namespace melon::plan {
 
@@ -17,6 +18,7 @@ std::string Layout::split_answers() const { return split_dir() + "/answers/val.j
 std::string Layout::pca() const { return work + "/pca.h5"; }
 std::string Layout::checkpoints() const { return work + "/checkpoints"; }
 std::string Layout::ranker() const { return work + "/ranker"; }
+std::string Layout::fitted() const { return work + "/references"; }
 std::string Layout::report() const { return work + "/report.html"; }
 std::string Layout::question_file(const std::string& set) const { return data + "/" + set + ".json"; }
 std::string Layout::answer_file(const std::string& set) const { return data + "/answers/" + set + ".json"; }
@@ -172,10 +174,26 @@ class Builder {
       s.reads.push_back(q.questions);
       for (const auto& m : o_.methods) {
         const auto out = L_.results_for(m, q.set);
-        s.runs.push_back(run({"baseline", "--method=" + m, "--train=" + training(), "--questions=" + q.questions,
-                              "--song-meta=" + L_.song_meta(), "--out=" + out}));
+        std::vector<std::string> args{"baseline",
+                                      "--method=" + m,
+                                      "--train=" + training(),
+                                      "--questions=" + q.questions,
+                                      "--song-meta=" + L_.song_meta(),
+                                      "--out=" + out};
+        // A reference tunes and fits on the reranker's held-out split (the
+        // autoencoder's slice) and saves that fit for the reranker; the
+        // second question file reuses it.
+        if (is_reference(m)) {
+          args.push_back("--fitted=" + L_.fitted());
+          if (o_.model) args.push_back("--checkpoint-dir=" + L_.checkpoints());
+        }
+        s.runs.push_back(run(args));
         s.writes.push_back(out);
       }
+    }
+    if (std::any_of(o_.methods.begin(), o_.methods.end(), is_reference)) {
+      if (o_.model) s.reads.push_back(L_.checkpoints());
+      s.writes.push_back(L_.fitted());
     }
     if (o_.methods.empty()) s.skip = "no reference methods";
     plan_.push_back(std::move(s));
@@ -193,6 +211,7 @@ class Builder {
       // every question file: the first run's models are the report's.
       if (first) args.push_back("--model-dir=" + L_.ranker());
       if (o_.model) args.push_back("--checkpoint-dir=" + L_.checkpoints());
+      if (fits()) args.push_back("--fitted=" + L_.fitted());
       add_pca(args, s);
       s.runs.push_back(run(args));
       s.reads.push_back(q.questions);
@@ -200,6 +219,7 @@ class Builder {
       first = false;
     }
     if (o_.model) s.reads.push_back(L_.checkpoints());
+    if (fits()) s.reads.push_back(L_.fitted());
     s.writes.push_back(L_.ranker());
     dedup(s.reads);
     if (!o_.rerank) s.skip = "rerank is off";
@@ -239,6 +259,10 @@ class Builder {
     if (!o_.report) s.skip = "report is off";
     plan_.push_back(std::move(s));
   }
+
+  // Whether the references stage saves fits (the baselines have none).
+  static bool is_reference(const std::string& m) { return recommend::is_reference(m); }
+  bool fits() const { return std::any_of(o_.methods.begin(), o_.methods.end(), is_reference); }
 
   static void dedup(std::vector<std::string>& v) {
     std::vector<std::string> out;

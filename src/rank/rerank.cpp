@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -20,8 +21,11 @@
 #include "melon/questions/held_out.hpp"
 #include "melon/rank/features.hpp"
 #include "melon/recommend/ae_source.hpp"
+#include "melon/recommend/fitted_io.hpp"
 #include "melon/recommend/source.hpp"
+#include "melon/recommend/tuning.hpp"
 #include "melon/util/atomic_file.hpp"
+#include "melon/util/hash.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/thread_pool.hpp"
 
@@ -269,11 +273,7 @@ std::vector<std::int64_t> held_out_ids(const std::vector<arena::Playlist>& train
                                   "or by an older melon); the reranker learns on them: retrain with --val-size");
     return ae->held_out;
   }
-  std::vector<std::int64_t> ids;
-  for (auto i :
-       questions::held_out_indices(train.size(), opt.learn_questions, opt.seed, questions::HeldOutDraw::Rerank))
-    ids.push_back(train[i].id);
-  return ids;
+  return recommend::draw_held_out(train, opt.learn_questions, opt.seed);
 }
 
 // Learning questions made from the held-out playlists, and the other training
@@ -316,20 +316,42 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
   return l;
 }
 
-// Song ids span song_meta, else every id the playlists name.
-std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Playlist>& train,
-                       const std::vector<arena::Playlist>& questions) {
-  if (meta) return meta->size();
-  std::size_t n = 0;
-  for (const auto* list : {&train, &questions})
-    for (auto& p : *list)
-      for (auto s : p.songs) n = std::max<std::size_t>(n, static_cast<std::size_t>(s) + 1);
-  return n;
-}
-
 // The sources in feature order: the autoencoder, each reference, the title kNN
 // (sharing item-knn's fitted model when the list has one).
+// A reference fitted on corpus: loaded from the references stage's file when
+// `dir` holds one (refused when it was fitted on other playlists), else fitted here.
+recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend::Corpus& corpus,
+                                   const std::vector<std::int64_t>& held_ids, const std::string& dir,
+                                   const RerankOptions& opt) {
+  const auto path = dir.empty() ? std::string() : recommend::fitted_path(dir, m);
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) {
+    if (!path.empty() && mpi::rank(mpi::world()) == 0)
+      log::info(std::string("reranker: no fitted ") + recommend::to_string(m) + " in " + dir + ": fitting it here");
+    return recommend::fit_reference(m, corpus, opt.ref);
+  }
+  auto f = recommend::read_fitted(path);
+  MELON_CHECK(f.fitted.method == m, path << ": holds a fitted " << recommend::to_string(f.fitted.method) << ", not "
+                                         << recommend::to_string(m));
+  if (f.held_out != held_ids) {
+    const std::unordered_set<std::int64_t> here(held_ids.begin(), held_ids.end());
+    const auto common = std::count_if(f.held_out.begin(), f.held_out.end(), [&](auto id) { return here.count(id); });
+    MELON_THROW(path << ": fitted with another held-out slice than this rerank's (" << f.held_out.size()
+                     << " playlists there, " << held_ids.size() << " here, " << common
+                     << " in common): run the references stage with the same --checkpoint-dir, or rerank without "
+                        "--fitted");
+  }
+  MELON_CHECK(f.corpus == recommend::corpus_fingerprint(corpus),
+              path << ": fitted on other training playlists than this rerank's (corpus fingerprint " << hex64(f.corpus)
+                   << "): run the references stage on the same --train, or rerank without --fitted");
+  if (mpi::rank(mpi::world()) == 0)
+    log::info(std::string("reranker: ") + recommend::to_string(m) + " loaded from " + path + " (" +
+              recommend::describe_tuned(m, f.fitted.opt) + ")");
+  return std::move(f.fitted);
+}
+
 Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                     const std::vector<std::int64_t>& held_ids, const std::string& fitted_dir,
                      const RerankOptions& opt) {
   Sources out;
   if (ae) {
@@ -338,15 +360,17 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
     out.push_back(recommend::ae_source(*ae, std::move(po)));
   }
   std::shared_ptr<const recommend::Reference> item_knn;
+  recommend::ReferenceOptions item_knn_opt = opt.ref;
   for (auto& name : opt.references) {
-    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(recommend::parse_reference(name),
-                                                                                corpus, opt.ref);
-    if (name == "item-knn") item_knn = ref;
-    out.push_back(recommend::reference_source(name, std::move(ref), corpus, opt.ref, dates));
+    const auto m = recommend::parse_reference(name);
+    const auto f = fitted_reference(m, corpus, held_ids, fitted_dir, opt);
+    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(f, corpus);
+    if (m == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = f.opt;
+    out.push_back(recommend::reference_source(name, std::move(ref), corpus, f.opt, dates));
   }
   if (opt.title_source && opt.use_titles) {
     if (!item_knn) item_knn = recommend::make_reference(recommend::ReferenceMethod::ItemKnn, corpus, opt.ref);
-    out.push_back(recommend::title_source(item_knn, corpus, opt.ref, dates));
+    out.push_back(recommend::title_source(item_knn, corpus, item_knn_opt, dates));
   }
   MELON_CHECK(!out.empty(), "reranker: no candidate source (no autoencoder and no reference)");
   return out;
@@ -455,12 +479,13 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   std::unique_ptr<ae::Model> ae;
   if (!in.checkpoint_dir.empty())
     ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, in.weights));
-  const auto learning = learning_questions(train, held_out_ids(train, ae.get(), in.checkpoint_dir, opt), opt);
+  const auto held_ids = held_out_ids(train, ae.get(), in.checkpoint_dir, opt);
+  const auto learning = learning_questions(train, held_ids, opt);
 
-  const auto corpus = recommend::build_corpus(learning.fit_on, song_count(in.meta, train, questions),
+  const auto corpus = recommend::build_corpus(learning.fit_on, recommend::song_count(in.meta, train, questions),
                                               opt.ref.tokenizer);
   const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
-  const auto sources = make_sources(ae.get(), corpus, dates, opt);
+  const auto sources = make_sources(ae.get(), corpus, dates, held_ids, in.fitted, opt);
 
   ae::AudioTable audio;
   if (opt.use_audio) {

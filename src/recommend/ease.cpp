@@ -93,55 +93,71 @@ namespace {
 
 class Ease : public Reference {
  public:
-  Ease(const Corpus& c, const ReferenceOptions& opt) : cols_(ease::choose_columns(c, opt)) {
-    n_out_ = 0;
-    while (n_out_ < cols_.items.size() && !c.is_token(cols_.items[n_out_])) ++n_out_;
-    const auto n = cols_.items.size();
-    MELON_CHECK(n > 0, "ease: the training data has no items");
-    if (mpi::rank(mpi::world()) == 0)
-      log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out_) + " songs and tags), lambda " +
-                std::to_string(opt.ease_lambda));
-    auto g = ease::gram(c, cols_);
-    // One rank solves and broadcasts: the solve is the costly step, and every
-    // rank then scores with exactly the same weights.
-    std::vector<double> flat;
-    // Collective: on a failed solve the other ranks would otherwise wait in bcast forever.
-    mpi::collective(mpi::world(), [&] {
-      if (mpi::rank(mpi::world()) != 0) return;
-      const auto b = ease::weights(std::move(g), opt.ease_lambda);
-      flat.resize(n * n_out_);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n_out_; ++j)
-          flat[i * n_out_ + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
-      log::info("ease: weights solved");
-    });
-    if (mpi::size(mpi::world()) > 1) mpi::bcast(mpi::world(), flat, 0);
-    w_.assign(flat.begin(), flat.end());
+  explicit Ease(const Fitted& f) : cols_(f.columns), n_out_(f.n_out), w_(f.weights) {
+    std::int32_t top = -1;
+    for (auto i : cols_) top = std::max(top, i);
+    column_of_.assign(static_cast<std::size_t>(top + 1), -1);
+    for (std::size_t j = 0; j < cols_.size(); ++j) column_of_[cols_[j]] = static_cast<std::int32_t>(j);
   }
 
   void score(const Corpus&, const Query& q, Workspace& ws) const override {
     for (auto& [item, w] : q) {
-      const auto i = cols_.column_of[item];
+      if (item < 0 || static_cast<std::size_t>(item) >= column_of_.size()) continue;
+      const auto i = column_of_[item];
       if (i < 0) continue;
       const float* row = w_.data() + static_cast<std::size_t>(i) * n_out_;
-      for (std::size_t j = 0; j < n_out_; ++j) ws.add_item(cols_.items[j], w * row[j]);
+      for (std::size_t j = 0; j < n_out_; ++j) ws.add_item(cols_[j], w * row[j]);
     }
   }
 
  private:
-  ease::Columns cols_;
+  std::vector<std::int32_t> cols_;
   std::size_t n_out_;
-  std::vector<float> w_;  // n columns x n_out_, row-major: row i = what input i says of each output
+  std::vector<float> w_;                 // columns x n_out_, row-major: row i = what input i says of each output
+  std::vector<std::int32_t> column_of_;  // corpus item -> column, -1 outside
 };
 
 }  // namespace
 
-std::unique_ptr<Reference> make_ease(const Corpus& c, const ReferenceOptions& opt) {
+void fit_ease(const Corpus& c, Fitted& f) {
+  const auto& opt = f.opt;
   MELON_CHECK(opt.ease_songs >= 0 && opt.ease_tags >= 0 && opt.ease_tokens >= 0,
               "ease: --ease-songs, --ease-tags and --ease-tokens must not be negative");
   MELON_CHECK(std::isfinite(opt.ease_lambda) && opt.ease_lambda > 0,
               "ease: --ease-lambda must be positive (got " << opt.ease_lambda << ")");
-  return std::make_unique<Ease>(c, opt);
+  auto cols = ease::choose_columns(c, opt);
+  std::size_t n_out = 0;
+  while (n_out < cols.items.size() && !c.is_token(cols.items[n_out])) ++n_out;
+  const auto n = cols.items.size();
+  MELON_CHECK(n > 0, "ease: the training data has no items");
+  if (mpi::rank(mpi::world()) == 0)
+    log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out) + " songs and tags), lambda " +
+              std::to_string(opt.ease_lambda));
+  auto g = ease::gram(c, cols);
+  // One rank solves and broadcasts: the solve is the costly step, and every
+  // rank then scores with exactly the same weights.
+  std::vector<double> flat;
+  // Collective: on a failed solve the other ranks would otherwise wait in bcast forever.
+  mpi::collective(mpi::world(), [&] {
+    if (mpi::rank(mpi::world()) != 0) return;
+    const auto b = ease::weights(std::move(g), opt.ease_lambda);
+    flat.resize(n * n_out);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n_out; ++j)
+        flat[i * n_out + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+    log::info("ease: weights solved");
+  });
+  if (mpi::size(mpi::world()) > 1) mpi::bcast(mpi::world(), flat, 0);
+  f.columns = std::move(cols.items);
+  f.n_out = n_out;
+  f.weights.assign(flat.begin(), flat.end());
+}
+
+std::unique_ptr<Reference> make_ease(const Fitted& f) {
+  MELON_CHECK(f.weights.size() == f.columns.size() * f.n_out && f.n_out <= f.columns.size(),
+              "ease: fitted weights are " << f.weights.size() << " numbers for " << f.columns.size() << " columns x "
+                                          << f.n_out << " outputs");
+  return std::make_unique<Ease>(f);
 }
 
 }  // namespace melon::recommend

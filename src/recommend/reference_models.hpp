@@ -2,6 +2,8 @@
 // Factories of the three reference models (private to src/recommend; callers
 // use make_reference in references.hpp).
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "melon/recommend/references.hpp"
 
@@ -9,6 +11,13 @@ namespace melon::recommend {
 
 std::unique_ptr<Reference> make_item_knn(const Corpus& c, const ReferenceOptions& opt);
 std::unique_ptr<Reference> make_playlist_knn(const Corpus& c, const ReferenceOptions& opt);
-std::unique_ptr<Reference> make_ease(const Corpus& c, const ReferenceOptions& opt);  // collective
+void fit_ease(const Corpus& c, Fitted& f);  // collective: fills columns, n_out and weights
+std::unique_ptr<Reference> make_ease(const Fitted& f);
+
+// This rank's block of the questions (collective-free, the same on every
+// rank), cut by estimated cost: a question walks the playlists of each of
+// its items.
+std::span<const arena::Playlist> question_block(const std::vector<arena::Playlist>& questions, const Corpus& c,
+                                                const ReferenceOptions& opt);
 
 }  // namespace melon::recommend

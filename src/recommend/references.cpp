@@ -13,6 +13,7 @@
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/recommend/source.hpp"
+#include "melon/recommend/tuning.hpp"
 #include "melon/util/log.hpp"
 #include "reference_models.hpp"
 
@@ -209,14 +210,36 @@ arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena
   return r;
 }
 
-std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
-  switch (m) {
-    case ReferenceMethod::ItemKnn: return make_item_knn(c, opt);
-    case ReferenceMethod::PlaylistKnn: return make_playlist_knn(c, opt);
-    case ReferenceMethod::Ease: return make_ease(c, opt);
+Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
+  Fitted f;
+  f.method = m;
+  f.opt = opt;
+  if (m == ReferenceMethod::Ease) fit_ease(c, f);
+  return f;
+}
+
+std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c) {
+  switch (f.method) {
+    case ReferenceMethod::ItemKnn: return make_item_knn(c, f.opt);
+    case ReferenceMethod::PlaylistKnn: return make_playlist_knn(c, f.opt);
+    case ReferenceMethod::Ease: return make_ease(f);
   }
   MELON_ASSERT(false, "unhandled reference method");
   return nullptr;
+}
+
+std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
+  return make_reference(fit_reference(m, c, opt), c);
+}
+
+std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Playlist>& train,
+                       const std::vector<arena::Playlist>& questions) {
+  if (meta) return meta->size();
+  std::size_t n = 0;
+  for (const auto* list : {&train, &questions})
+    for (auto& p : *list)
+      for (auto s : p.songs) n = std::max<std::size_t>(n, static_cast<std::size_t>(s) + 1);
+  return n;
 }
 
 namespace {
@@ -229,16 +252,9 @@ struct Prepared {
   std::unique_ptr<CandidateSource> source;
 };
 
-void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>& train, const arena::SongMeta* meta,
-             const ReferenceOptions& opt) {
-  std::size_t n_songs = 0;
-  if (meta) {
-    n_songs = meta->size();
-  } else {
-    for (auto& p : train)
-      for (auto s : p.songs) n_songs = std::max<std::size_t>(n_songs, static_cast<std::size_t>(s) + 1);
-  }
-  pr.corpus = build_corpus(train, n_songs, opt.tokenizer);
+void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>& train,
+             const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta, const ReferenceOptions& opt) {
+  pr.corpus = build_corpus(train, song_count(meta, train, questions), opt.tokenizer);
   if (meta) pr.dates = arena::song_dates(*meta);
   pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt), pr.corpus, opt, pr.dates);
   if (mpi::rank(mpi::world()) == 0)
@@ -247,13 +263,14 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
               " tags, " + std::to_string(pr.corpus.tokens.size()) + " title tokens");
 }
 
-// This rank's block of the questions, cut by estimated cost: a question
-// walks the playlists of each of its items, so it costs about the sum of
-// their counts, plus a fixed part. Split by count, a block of long
-// questions left one rank working while the other waited (issue 19: at full
-// scale rank 0 finished its half at 81 s of 168 s).
-std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& questions, const Corpus& c,
-                                          const ReferenceOptions& opt) {
+}  // namespace
+
+// A question costs about the sum of its items' counts plus a fixed part.
+// Split by count, a block of long questions left one rank working while the
+// other waited (issue 19: at full scale rank 0 finished its half at 81 s of
+// 168 s).
+std::span<const arena::Playlist> question_block(const std::vector<arena::Playlist>& questions, const Corpus& c,
+                                                const ReferenceOptions& opt) {
   std::vector<double> cost(questions.size());
   double sum = 0;
   for (std::size_t i = 0; i < questions.size(); ++i) {
@@ -271,6 +288,8 @@ std::span<const arena::Playlist> my_block(const std::vector<arena::Playlist>& qu
   return std::span<const arena::Playlist>(questions).subspan(static_cast<std::size_t>(mine.begin),
                                                              static_cast<std::size_t>(mine.end - mine.begin));
 }
+
+namespace {
 
 // Each rank's share and time, on rank 0's log: the split's balance in one line.
 void log_balance(const char* what, std::size_t questions, double seconds) {
@@ -294,10 +313,10 @@ std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std
                                                     const arena::SongMeta* meta, const ReferenceOptions& opt,
                                                     std::size_t n_songs, std::size_t n_tags) {
   Prepared pr;
-  prepare(pr, m, train, meta, opt);
+  prepare(pr, m, train, questions, meta, opt);
   util::ThreadPool one_thread;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto block = my_block(questions, pr.corpus, opt);
+  const auto block = question_block(questions, pr.corpus, opt);
   auto out = pr.source->candidates(block, n_songs, n_tags, one_thread);
   log_balance(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return out;
@@ -307,16 +326,24 @@ std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<ar
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
                                          const ReferenceOptions& opt) {
   Prepared pr;
-  prepare(pr, m, train, meta, opt);
+  prepare(pr, m, train, questions, meta, opt);
   util::ThreadPool one_thread;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto block = my_block(questions, pr.corpus, opt);
+  const auto block = question_block(questions, pr.corpus, opt);
   const auto cands = pr.source->candidates(block, 100, 10, one_thread);
   std::vector<arena::Result> out;
   out.reserve(block.size());
   for (std::size_t i = 0; i < block.size(); ++i) out.push_back(answer(cands[i], pr.corpus, block[i], pr.dates));
   log_balance(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return gather_results(out);
+}
+
+std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                         const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
+                                         const ReferenceRun& run) {
+  const auto dates = meta ? arena::song_dates(*meta) : std::vector<std::int32_t>{};
+  const auto opt = choose_options(m, train, song_count(meta, train, questions), dates, run);
+  return run_reference(m, train, questions, meta, opt);
 }
 
 }  // namespace melon::recommend

@@ -28,6 +28,15 @@ void fsync_dir(const std::string& dir) {
 
 }  // namespace
 
+void fsync_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  MELON_CHECK(fd >= 0, path << ": cannot open for fsync: " << std::strerror(errno));
+  int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  MELON_CHECK(rc == 0, path << ": fsync failed: " << std::strerror(err));
+}
+
 AtomicFile::AtomicFile(std::string path, bool durable) : path_(std::move(path)), durable_(durable) {
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   f_ = std::fopen(tmp_.c_str(), "wb");

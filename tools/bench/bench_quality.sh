@@ -1,78 +1,107 @@
 #!/usr/bin/env bash
-# Recommendation quality: every reference recommender, the autoencoder and the
-# full pipeline (autoencoder + reranker) on generated mid-size datasets, scored
-# by `melon evaluate` overall and per question type, with the wall time and
-# peak memory of each, then a verdict against the targets.
+# Recommendation quality on data melon was not tuned on: a grid of generated
+# datasets, {generator family} x {size} x {title-tag rate}, each on the
+# official split, every method with melon's defaults and no per-dataset
+# setting: every reference (hyperparameters chosen by melon on held-out
+# training playlists, never on the questions scored here), the autoencoder
+# alone, the reranked pipeline, and the pipeline without the autoencoder;
+# scored by `melon evaluate` overall and per question type, with the wall time
+# and peak memory of each; then a verdict per cell against the targets.
 #
-#   tools/bench/bench_quality.sh [--work DIR] [--datasets a,b] [--playlists N] [--songs M]
-#                          [--ablations on|off] [--epochs E]
+#   tools/bench/bench_quality.sh [--work DIR] [--families taste,walk] [--sizes small,mid]
+#                                [--rates 0,default,0.95] [--cells LIST] [--ablations CELL|off]
 #
-# Defaults: --work /tmp/melon-bench-quality --datasets a,b --playlists 30000
-# --songs 185000 --ablations on --epochs 8 (hours on 2 cores). A quick check:
-#   tools/bench/bench_quality.sh --work /tmp/bq-small --playlists 3000 --songs 20000 --epochs 1
+# A cell is FAMILY-SIZE-rRATE (e.g. walk-small-r0.95, taste-mid-rdefault):
+#   family: taste (`melon generate`'s default model) | walk (`--model walk`)
+#   size:   small: 6,000 playlists, 20,000 songs; mid: 30,000 playlists, 185,000 songs
+#   rate:   `--title-tag-rate` (share of titles holding one of their tags); default: the generator's own
+# --cells replaces the product of the three lists. Seeds are fixed per family
+# and size (taste 12/11, walk 32/31 for small/mid), so cells differ only in
+# the rate. Cells "a" and "b" are the two datasets melon's defaults were
+# chosen on (30,000 playlists, 185,000 songs; a: the taste family with seed
+# 11 and title-tag rate 1, b: seed 23, 96 tastes, --sparsity 2, --tag-noise
+# 0.1): their rows are the tuning data's own test questions, reported apart.
+# Quick check: tools/bench/bench_quality.sh --work /tmp/bq --cells taste-small-rdefault
 #
-# Datasets (same --playlists/--songs, different seed and generator settings):
-#   a: --seed 11 (defaults: 48 tastes, sparsity 1, tag noise 0.035)
-#   b: --seed 23 --tastes 96 --sparsity 2 --tag-noise 0.1 (more tastes,
-#      sparser playlists, noisier tags)
-# Per dataset D, everything under WORK/D: generate (mpirun -np 2), the official
-# split (seed 777), the PCA of every song's procedural spectrogram
-# (--mel-source synthetic:SEED:M[:TASTES], 32 components, pool 16), the
-# references (baseline), the autoencoder (train with the PCA's audio, predict)
-# and the full pipeline's final stage (rerank over the autoencoder's
-# checkpoints). Ablations (dataset a only, --ablations on): the pipeline
-# without audio (autoencoder trained without --pca, rerank --audio off), without
-# titles (rerank --titles off), without the reranker (rerank --ranker fusion);
-# "autoencoder alone" is the autoencoder row.
+# Per cell C, everything under WORK/C: generate (mpirun -np 2), the official
+# split (seed 777), the PCA of every song's procedural spectrogram (the
+# --mel-source the generator names in calibration.json, 32 components, pool
+# 16), training (defaults: self-sizing), predict, the references (`melon
+# baseline --checkpoint-dir --fitted`: tuned on the autoencoder's held-out
+# playlists), rerank (`--fitted`: the references' fits loaded), rerank without
+# the autoencoder (its own held-out slice). Ablations (--ablations CELL): the
+# pipeline without audio, without titles, without the learned ranker.
 #
 # Every melon command runs under /usr/bin/time (GNU time: apt-get install time);
 # melon runs under mpirun -np 2 except split and evaluate. "peak MB/rank" is
 # GNU time's %M of mpirun: the peak RSS of its largest single descendant, i.e.
-# of the busiest rank. melon (full) reports pca + train + rerank (wall summed,
-# peak the largest); the autoencoder pca + train + predict; a reference its
-# baseline run. Step timings live in WORK/D/times/STEP.txt ("wall_s peak_kb"),
-# logs in WORK/D/logs/. A step whose times file exists is not run again, so a
-# re-run after an interruption continues where it stopped (pca and train
-# resume from their checkpoints; such a step's wall time covers only the last
-# run and is marked *). Steps are not redone after melon is rebuilt: the times
-# file records an id (md5) of the binary, and the table marks (!) the rows
-# whose steps ran with another build; remove WORK/D/times/STEP.txt to redo a
-# step (and the steps after it). Prints one table per dataset and the verdict,
-# and writes the same as markdown to WORK/report.md.
+# of the busiest rank. melon (full) reports pca + train + references + rerank
+# (wall summed, peak the largest); the autoencoder pca + train + predict; a
+# reference its baseline run (tuning included). Step timings live in
+# WORK/C/times/STEP.txt ("wall_s peak_kb"), logs in WORK/C/logs/. A step whose
+# times file exists is not run again, so a re-run after an interruption
+# continues where it stopped (pca and train resume from their checkpoints;
+# such a step's wall time covers only the last run and is marked *). Steps
+# are not redone after melon is rebuilt: the times file records an id (md5)
+# of the binary, and the table marks (!) the rows whose steps ran with
+# another build; remove WORK/C/times/STEP.txt to redo a step (and the steps
+# after it). Prints one table per cell, the verdicts and a summary, and
+# writes the same as markdown to WORK/report.md.
 # Env: MELON (binary; default build/melon, a Release build).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MELON=${MELON:-$ROOT/build/melon}
 WORK=/tmp/melon-bench-quality
-DATASETS=a,b
-PLAYLISTS=30000
-SONGS=185000
-ABLATIONS=on
-EPOCHS=8
+FAMILIES=taste,walk
+SIZES=small,mid
+RATES=0,default,0.95
+CELLS=
+ABLATIONS=off
 
-usage() { sed -n '7,8p' "$0" | sed 's/^# *//' >&2; exit 2; }
+usage() { sed -n '11,12p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
   case $1 in
     --work) WORK=$2 ;;
-    --datasets) DATASETS=$2 ;;
-    --playlists) PLAYLISTS=$2 ;;
-    --songs) SONGS=$2 ;;
+    --families) FAMILIES=$2 ;;
+    --sizes) SIZES=$2 ;;
+    --rates) RATES=$2 ;;
+    --cells) CELLS=$2 ;;
     --ablations) ABLATIONS=$2 ;;
-    --epochs) EPOCHS=$2 ;;
     *) usage ;;
   esac
   shift 2
 done
-for v in "$PLAYLISTS" "$SONGS" "$EPOCHS"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "bench_quality: not a positive integer: $v" >&2; exit 2; }
-done
-[ "$ABLATIONS" = on ] || [ "$ABLATIONS" = off ] || { echo "bench_quality: --ablations on|off" >&2; exit 2; }
-IFS=, read -r -a DS <<<"$DATASETS"
+if [ -z "$CELLS" ]; then
+  IFS=, read -r -a fams <<<"$FAMILIES"
+  IFS=, read -r -a sizes <<<"$SIZES"
+  IFS=, read -r -a rates <<<"$RATES"
+  for f in "${fams[@]}"; do for z in "${sizes[@]}"; do for r in "${rates[@]}"; do
+    CELLS+="${CELLS:+,}$f-$z-r$r"
+  done; done; done
+fi
+IFS=, read -r -a DS <<<"$CELLS"
 [ ${#DS[@]} -gt 0 ] || usage
-for d in "${DS[@]}"; do
-  [ "$d" = a ] || [ "$d" = b ] || { echo "bench_quality: unknown dataset '$d' (a or b)" >&2; exit 2; }
-done
+# cell_settings CELL: sets FAMILY PLAYLISTS SONGS SEED RATE GENX, or fails naming the cell.
+cell_settings() {
+  local c=$1
+  GENX=()
+  case $c in
+    a) FAMILY=taste PLAYLISTS=30000 SONGS=185000 SEED=11 RATE=1; GENX=(--title-tag-rate 1); return 0 ;;
+    b) FAMILY=taste PLAYLISTS=30000 SONGS=185000 SEED=23 RATE=1
+       GENX=(--title-tag-rate 1 --tastes 96 --sparsity 2 --tag-noise 0.1); return 0 ;;
+  esac
+  [[ $c =~ ^(taste|walk)-(small|mid)-r(default|[0-9.]+)$ ]] ||
+    { echo "bench_quality: unknown cell '$c' (FAMILY-SIZE-rRATE: taste|walk, small|mid, a rate in [0, 1] or default; or a, b)" >&2; exit 2; }
+  FAMILY=${BASH_REMATCH[1]} RATE=${BASH_REMATCH[3]}
+  case ${BASH_REMATCH[2]} in
+    small) PLAYLISTS=6000 SONGS=20000; [ "$FAMILY" = taste ] && SEED=12 || SEED=32 ;;
+    mid) PLAYLISTS=30000 SONGS=185000; [ "$FAMILY" = taste ] && SEED=11 || SEED=31 ;;
+  esac
+  [ "$FAMILY" = walk ] && GENX+=(--model walk)
+  [ "$RATE" = default ] || GENX+=(--title-tag-rate "$RATE")
+}
+for d in "${DS[@]}"; do cell_settings "$d"; done
 [ -x "$MELON" ] || { echo "bench_quality: no melon binary at $MELON (set MELON=...)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_quality: /usr/bin/time (GNU time) missing: apt-get install time" >&2; exit 1; }
 PY=/usr/bin/python3
@@ -87,7 +116,7 @@ BIN_ID=$(md5sum "$MELON" | cut -c1-12)
 now() { date +%s.%N; }
 T0=$(now)
 mkdir -p "$WORK"
-echo "== bench_quality: datasets $DATASETS, $PLAYLISTS playlists, $SONGS songs, $EPOCHS epochs, ablations $ABLATIONS; work $WORK"
+echo "== bench_quality: cells $CELLS; ablations $ABLATIONS; work $WORK"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every step)"
 
 # step DS NAME NP RESUME_MARK -- melon args...: runs melon (under mpirun when
@@ -138,18 +167,16 @@ score() {
 }
 
 for ds in "${DS[@]}"; do
-  case $ds in
-    a) SEED=11; TASTES=48; GENX=() ;;
-    b) SEED=23; TASTES=96; GENX=(--tastes 96 --sparsity 2 --tag-noise 0.1) ;;
-  esac
+  cell_settings "$ds"
   D=$WORK/$ds
   mkdir -p "$D/times" "$D/logs" "$D/scores"
   # Outputs are reused only with the same settings.
-  settings="dataset=$ds
+  settings="cell=$ds
+family=$FAMILY
 playlists=$PLAYLISTS
 songs=$SONGS
-epochs=$EPOCHS
 seed=$SEED
+title_tag_rate=$RATE
 generate_extra=${GENX[*]}"
   if [ -f "$D/settings.txt" ]; then
     [ "$(cat "$D/settings.txt")" = "$settings" ] ||
@@ -157,57 +184,53 @@ generate_extra=${GENX[*]}"
   else
     echo "$settings" >"$D/settings.txt"
   fi
-  MEL=synthetic:$SEED:$SONGS
-  [ "$TASTES" = 48 ] || MEL=$MEL:$TASTES
   TRAIN=$D/split/orig/train.json
   Q=$D/split/questions/val.json
   META=$D/data/song_meta.json
 
   step "$ds" generate "$NP" - -- generate --out "$D/data" --playlists "$PLAYLISTS" --songs "$SONGS" \
     --seed "$SEED" "${GENX[@]}" --mel-songs 0 --quiet
+  MEL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mel_source"])' "$D/data/calibration.json")
   step "$ds" split 1 - -- split --input "$D/data/train.json" --out "$D/split" --seed 777
   step "$ds" pca "$NP" "$D/pca.h5.state" -- pca --mel-source "$MEL" --out "$D/pca.h5" --components 32 --pool 16 \
     --feature-log off --seed 1 --resume --quiet
 
-  for m in most-popular genre-most-popular item-knn playlist-knn ease; do
-    step "$ds" "baseline-$m" "$NP" - -- baseline --method "$m" --train "$TRAIN" --questions "$Q" --song-meta "$META" \
-      --out "$D/results-$m.json"
-    score "$ds" "$m" "$D/results-$m.json"
-  done
-
   step "$ds" train "$NP" "$D/ckpt" -- train --train "$TRAIN" --questions "$Q" --song-meta "$META" --pca "$D/pca.h5" \
-    --checkpoint-dir "$D/ckpt" --epochs "$EPOCHS" --seed 1 --val-size 2000 --resume
+    --checkpoint-dir "$D/ckpt" --seed 1 --resume
   step "$ds" predict "$NP" - -- predict --checkpoint-dir "$D/ckpt" --questions "$Q" --song-meta "$META" \
     --out "$D/results-autoencoder.json"
   score "$ds" autoencoder "$D/results-autoencoder.json"
 
+  for m in most-popular genre-most-popular item-knn playlist-knn ease; do
+    fit=()
+    case $m in item-knn|playlist-knn|ease) fit=(--checkpoint-dir "$D/ckpt" --fitted "$D/fits") ;; esac
+    step "$ds" "baseline-$m" "$NP" - -- baseline --method "$m" --train "$TRAIN" --questions "$Q" --song-meta "$META" \
+      "${fit[@]}" --out "$D/results-$m.json"
+    score "$ds" "$m" "$D/results-$m.json"
+  done
+
   RR=(--train "$TRAIN" --questions "$Q" --song-meta "$META")
-  step "$ds" rerank "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" \
+  step "$ds" rerank "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" --fitted "$D/fits" \
     --out "$D/results-melon.json" --model-dir "$D/ranker"
   score "$ds" melon "$D/results-melon.json"
+  # Without the autoencoder: the reranker holds out its own slice, so it fits the references itself.
+  step "$ds" rerank-noae "$NP" - -- rerank "${RR[@]}" --pca "$D/pca.h5" --out "$D/results-melon-noae.json"
+  score "$ds" melon-noae "$D/results-melon-noae.json"
 
-  if [ "$ABLATIONS" = on ] && [ "$ds" = a ]; then
-    step "$ds" train-noaudio "$NP" "$D/ckpt-noaudio" -- train --train "$TRAIN" --questions "$Q" --song-meta "$META" \
-      --checkpoint-dir "$D/ckpt-noaudio" --epochs "$EPOCHS" --seed 1 --val-size 2000 --resume
-    step "$ds" predict-noaudio "$NP" - -- predict --checkpoint-dir "$D/ckpt-noaudio" --questions "$Q" \
-      --song-meta "$META" --out "$D/results-autoencoder-noaudio.json"
-    score "$ds" autoencoder-noaudio "$D/results-autoencoder-noaudio.json"
-    step "$ds" rerank-noaudio "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt-noaudio" --audio off \
-      --out "$D/results-melon-noaudio.json" --model-dir "$D/ranker-noaudio"
+  if [ "$ABLATIONS" = "$ds" ]; then
+    step "$ds" rerank-noaudio "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" \
+      --fitted "$D/fits" --audio off --out "$D/results-melon-noaudio.json"
     score "$ds" melon-noaudio "$D/results-melon-noaudio.json"
     step "$ds" rerank-notitles "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" \
-      --titles off --out "$D/results-melon-notitles.json" --model-dir "$D/ranker-notitles"
+      --fitted "$D/fits" --titles off --out "$D/results-melon-notitles.json"
     score "$ds" melon-notitles "$D/results-melon-notitles.json"
     step "$ds" rerank-fusion "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" \
-      --ranker fusion --out "$D/results-melon-fusion.json"
+      --fitted "$D/fits" --ranker fusion --out "$D/results-melon-fusion.json"
     score "$ds" melon-fusion "$D/results-melon-fusion.json"
-    step "$ds" rerank-split "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" \
-      --song-models 2 --no-song-copies on --out "$D/results-melon-split.json"
-    score "$ds" melon-split "$D/results-melon-split.json"
   fi
 done
 
 echo "== tables"
-"$PY" "$ROOT/tools/bench/bench_quality_table.py" --work "$WORK" --datasets "$DATASETS" --binary-id "$BIN_ID"
+"$PY" "$ROOT/tools/bench/bench_quality_table.py" --work "$WORK" --cells "$CELLS" --binary-id "$BIN_ID"
 awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "bench_quality: %.0f s wall in this run", b - a }'
 echo "; markdown tables in $WORK/report.md"

@@ -12,6 +12,8 @@
 //   checkpoints/                      the autoencoder (curve.json, best.h5, ckpt-N.h5)
 //   results-autoencoder.json          the autoencoder's answers
 //   results-<reference>.json          each reference's answers
+//   references/<reference>.h5, .json each reference fitted on the held-out split
+//                                     (tuned there; the reranker loads it)
 //   ranker/                           the final ranking stage's models
 //   results.json                      the job's answers: the reranked ones
 //   scores.json, run.json, report.html
@@ -49,6 +51,7 @@ struct Layout {
   std::string pca() const;              // WORK/pca.h5
   std::string checkpoints() const;      // WORK/checkpoints
   std::string ranker() const;           // WORK/ranker
+  std::string fitted() const;           // WORK/references
   std::string report() const;           // WORK/report.html
 };
 

@@ -11,7 +11,9 @@
 // scores them as it scores a real question: without having seen the answer.
 // (Without an autoencoder the reranker draws its own slice.) The same fitted
 // sources then answer the real questions, so features mean the same thing in
-// learning and in use.
+// learning and in use. The references stage fits the references on that same
+// split (tuning their hyperparameters on it) and saves the fits; given their
+// folder, the reranker loads them instead of fitting again.
 //
 // Parallel layout: questions are split across ranks (mpi::block_range); each
 // rank pools and describes its block; rank 0 gathers the learning rows in
@@ -61,6 +63,9 @@ struct RerankInputs {
   std::string checkpoint_dir;               // empty: no autoencoder source
   ae::Weights weights = ae::Weights::Best;  // which of its weights (ae/checkpoint.hpp)
   std::string pca;                          // PCA HDF5 for the audio feature (and the autoencoder's audio)
+  // The references stage's held-out fits (DIR/<method>.h5, recommend/fitted_io.hpp):
+  // loaded instead of fitted again; a method without a file is fitted here.
+  std::string fitted;
 };
 
 // Collective. Answers in question order on rank 0; other ranks get none.

@@ -84,6 +84,12 @@ struct Corpus {
   std::int64_t count(std::int32_t i) const { return item_offsets[i + 1] - item_offsets[i]; }
 };
 
+// The song id space of a corpus: song_meta's size, else every id the
+// training playlists and questions name (the references stage and the
+// reranker count alike, so a saved fit means the same ids in both).
+std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Playlist>& train,
+                       const std::vector<arena::Playlist>& questions);
+
 // Collective (popularity is summed across ranks).
 Corpus build_corpus(const std::vector<arena::Playlist>& train, std::size_t n_songs, const text::TokenizerOptions& tok);
 
@@ -112,7 +118,23 @@ class Reference {
   virtual ~Reference() = default;
   virtual void score(const Corpus& c, const Query& q, Workspace& ws) const = 0;
 };
+
+// What fitting a reference to a corpus learned, enough to rebuild it without
+// fitting again (rerank reuses the references stage's fits: fitted_io.hpp).
+// The kNN methods learn nothing beyond the corpus index and their options;
+// EASE learns its weights, the one costly fit.
+struct Fitted {
+  ReferenceMethod method = ReferenceMethod::ItemKnn;
+  ReferenceOptions opt;               // the options it was fitted with
+  std::vector<std::int32_t> columns;  // ease: column -> corpus item; the first n_out are outputs
+  std::size_t n_out = 0;
+  std::vector<float> weights;  // ease: columns x n_out, row-major (what input i says of each output)
+};
 // Collective for ease (Gram allreduce, solve on rank 0, broadcast).
+Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
+// Local. c must be the corpus f was fitted on (fitted_io.hpp checks it by fingerprint).
+std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c);
+// fit_reference then make_reference.
 std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
 
 // Up to n_songs songs and n_tags tags for question q. song_dates: by song id
@@ -135,6 +157,21 @@ std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
                                          const ReferenceOptions& opt);
+
+// How `melon baseline` runs a reference: its hyperparameters tuned on
+// held-out training playlists (tuning.hpp), the held-out fit saved for the
+// reranker (fitted_io.hpp), then fitted on every training playlist to answer.
+struct ReferenceRun {
+  ReferenceOptions opt;
+  bool tune = true;
+  std::vector<std::string> pinned;     // option names the user set: kept, not tuned
+  std::vector<std::int64_t> held_out;  // the held-out slice; empty: the reranker's own draw
+  std::string fitted;                  // where the held-out fit goes (reused when it matches); empty: nowhere
+};
+// Collective. Answers in question order on rank 0; other ranks get none.
+std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
+                                         const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
+                                         const ReferenceRun& run);
 
 // EASE pieces, exposed for tests.
 namespace ease {

@@ -37,6 +37,10 @@ class AtomicFile {
 // Flushes everything written to the filesystem holding `path` (syncfs).
 void sync_filesystem(const std::string& path);
 
+// fsyncs a finished file written by another API (an HDF5 file before its
+// rename); throws melon::Error naming it on failure.
+void fsync_file(const std::string& path);
+
 // Creates a directory and its parents (like mkdir -p); throws melon::Error on failure.
 void make_dirs(const std::string& dir);
 
