@@ -17,7 +17,7 @@ std::string num(double x) {
 
 int run_generate(int argc, char** argv) {
   generate::GenerateOptions o;
-  std::string mel_mode = "used";
+  std::string mel_mode = "used", model = "taste";
   po::options_description desc(
       "Writes DIR/train.json, val.json, test.json (questions: the released mix of 42% songs only,\n"
       "39% songs + tags, 11% title + tags, 8% title only; each masked list hides len // 2 items),\n"
@@ -38,19 +38,25 @@ int run_generate(int argc, char** argv) {
       "mel-songs", po::value<std::int64_t>(&o.mel_songs)->default_value(o.mel_songs),
       "cap on mel files (~360 KB each; the full tree is ~250 GB); -1 for no cap. A few songs never get a "
       "file (as in the real tree) and are skipped")(
+      "model", po::value<std::string>(&model)->default_value(model),
+      "generator family: taste (each playlist drawn around one or two latent tastes) or walk (a random walk "
+      "on a fixed song graph: genre and popularity edges, album/artist steps, restarts; tags from the songs' "
+      "genres and decades); both calibrated to the same real figures")(
       "tastes", po::value<int>(&o.shape.tastes)->default_value(o.shape.tastes),
       "latent tastes in the catalogue (changes the catalogue and the spectrograms)")(
       "mix", po::value<double>(&o.playlist.mix)->default_value(o.playlist.mix, num(o.playlist.mix)),
-      "share of playlists that mix a second, nearby taste")(
+      "share of playlists that mix a second, nearby taste (taste family)")(
       "song-noise",
       po::value<double>(&o.playlist.song_noise)->default_value(o.playlist.song_noise, num(o.playlist.song_noise)),
-      "share of songs drawn by global popularity, ignoring the playlist's taste")(
+      "share of songs drawn by global popularity, ignoring the playlist's taste (walk: teleports)")(
       "sparsity", po::value<double>(&o.playlist.sparsity)->default_value(o.playlist.sparsity, num(o.playlist.sparsity)),
       "multiplier on deep cuts (songs used by exactly one playlist); 0..10")(
       "runs", po::value<double>(&o.playlist.runs)->default_value(o.playlist.runs, num(o.playlist.runs)),
       "multiplier on album/artist runs inside playlists; 0..3.3")(
       "focus", po::value<double>(&o.playlist.focus)->default_value(o.playlist.focus, num(o.playlist.focus)),
-      "width of a playlist's neighbourhood in taste space (larger: blurrier playlists)")(
+      "width of a playlist's neighbourhood in taste space (larger: blurrier playlists; taste family)")(
+      "restart", po::value<double>(&o.walk.restart)->default_value(o.walk.restart, num(o.walk.restart)),
+      "walk family: chance that a step starts again from the playlist's first song")(
       "after-date",
       po::value<double>(&o.playlist.after_date)->default_value(o.playlist.after_date, num(o.playlist.after_date)),
       "chance to keep a drawn song released after the playlist's updt_date")(
@@ -70,6 +76,7 @@ int run_generate(int argc, char** argv) {
   if (!parse("generate", desc, argc, argv, vm)) return 0;
   check_output_dir("--out", o.out);
   o.mel_mode = generate::parse_mel_mode(mel_mode);
+  o.model = generate::parse_model(model);
   generate::run_generate(o);
   return 0;
 }

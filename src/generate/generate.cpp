@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -49,7 +50,7 @@ void write_song_meta(const std::string& path, const SongWorld& w, Calibration& c
 
 // Writes one question set (val or test) and its answers; counts song uses for the mel selection.
 void write_questions(const std::string& out_dir, const char* name, std::int64_t first, std::int64_t count,
-                     std::uint64_t salt, PlaylistGenerator& gen, const GenerateOptions& o, Calibration& cal,
+                     std::uint64_t salt, PlaylistSource& gen, const GenerateOptions& o, Calibration& cal,
                      std::vector<std::int32_t>& uses, bool verbose) {
   const auto types = question_types(count, o.seed, salt);
   arena::JsonArrayWriter q_out(out_dir + "/" + name + ".json");
@@ -97,12 +98,14 @@ std::string params_json(const GenerateOptions& o, std::int64_t nv, std::int64_t 
   j["test"] = nt;
   j["songs"] = o.songs;
   j["tastes"] = o.shape.tastes;
+  j["model"] = model_name(o.model);
   j["mix"] = o.playlist.mix;
   j["song_noise"] = o.playlist.song_noise;
   j["sparsity"] = o.playlist.sparsity;
   j["runs"] = o.playlist.runs;
   j["after_date"] = o.playlist.after_date;
   j["focus"] = o.playlist.focus;
+  if (o.model == Model::Walk) j["restart"] = o.walk.restart;
   j["tag_noise"] = o.vocab.tag_noise;
   j["short_titles"] = o.vocab.short_titles;
   j["title_tag_rate"] = o.vocab.title_tag_rate;
@@ -123,6 +126,14 @@ MelMode parse_mel_mode(const std::string& s) {
   if (s == "none") return MelMode::None;
   MELON_THROW("generate: --mel-mode must be used, all or none, got '" << s << "'");
 }
+
+Model parse_model(const std::string& s) {
+  if (s == "taste") return Model::Taste;
+  if (s == "walk") return Model::Walk;
+  MELON_THROW("generate: --model must be taste or walk, got '" << s << "'");
+}
+
+const char* model_name(Model m) { return m == Model::Walk ? "walk" : "taste"; }
 
 std::int64_t val_count(std::int64_t n) { return (n * 23015 + kRealTrainPlaylists / 2) / kRealTrainPlaylists; }
 std::int64_t test_count(std::int64_t n) { return (n * 10740 + kRealTrainPlaylists / 2) / kRealTrainPlaylists; }
@@ -147,6 +158,7 @@ GenerateResult run_generate(const GenerateOptions& o) {
   prob(o.vocab.tag_noise, "tag-noise");
   prob(o.vocab.short_titles, "short-titles");
   prob(o.vocab.title_tag_rate, "title-tag-rate");
+  prob(o.walk.restart, "restart");
   MELON_CHECK(o.playlist.sparsity >= 0 && o.playlist.sparsity <= 10, "generate: --sparsity must be in [0, 10]");
   MELON_CHECK(o.playlist.runs >= 0 && o.playlist.runs <= 3.3, "generate: --runs must be in [0, 3.3]");
   MELON_CHECK(o.playlist.focus > 0, "generate: --focus must be > 0");
@@ -177,13 +189,17 @@ GenerateResult run_generate(const GenerateOptions& o) {
     cal.emplace(o.songs);
     write_song_meta(o.out + "/song_meta.json", world, *cal, verbose);
 
-    PlaylistGenerator gen(world, o.playlists, total, o.playlist, o.vocab);
+    std::unique_ptr<PlaylistSource> source;
+    if (o.model == Model::Walk)
+      source = std::make_unique<WalkGenerator>(world, o.playlists, total, o.playlist, o.walk, o.vocab);
+    else source = std::make_unique<PlaylistGenerator>(world, o.playlists, total, o.playlist, o.vocab);
+    PlaylistSource& gen = *source;
     std::vector<std::int32_t> uses(o.songs, 0);
     {
       arena::JsonArrayWriter train(o.out + "/train.json");
       log::Progress progress("train.json", o.playlists, "playlists", 5.0, verbose);
       for (std::int64_t i = 0; i < o.playlists; ++i) {
-        const auto g = gen.next(i);
+        const auto g = gen.next(i, 1, 1);
         for (auto id : g.playlist.songs) ++uses[id];
         cal->add_train(world, g.playlist);
         train.add(arena::to_json(g.playlist));
@@ -197,9 +213,9 @@ GenerateResult run_generate(const GenerateOptions& o) {
     if (verbose) {
       const auto& st = gen.stats();
       std::ostringstream os;
-      os << "generate: sampler: " << st.accepted << " songs from " << st.attempts << " draws (" << st.deep
-         << " deep cuts, " << st.date_rejects << " refused as too recent, " << st.dup_rejects << " repeats, "
-         << st.relaxed << " taken after the budget ran out)";
+      os << "generate: " << model_name(o.model) << " sampler: " << st.accepted << " songs from " << st.attempts
+         << " draws (" << st.deep << " deep cuts, " << st.date_rejects << " refused as too recent, " << st.dup_rejects
+         << " repeats, " << st.relaxed << " taken after the budget ran out)";
       log::info(os.str());
     }
 

@@ -18,6 +18,8 @@ constexpr double kAlbumRun = 0.15;   // next song from the previous song's album
 constexpr double kArtistRun = 0.12;  // ... or from its artist
 constexpr double kNeighbourWidth = 1.5;
 
+}  // namespace
+
 // Songs per playlist: a two-lognormal mixture plus a few very short and a
 // spike at the 200 cap, fitted to min 1, quartiles 19/30/54, mean 45.9, sd 43.9.
 int draw_length(Rng& r) {
@@ -43,7 +45,41 @@ std::int64_t draw_update_day(Rng& r) {
   return static_cast<std::int64_t>(std::max(day, earliest + r.uniform() * 365.0));
 }
 
-}  // namespace
+std::vector<std::int64_t> playlist_ids(std::uint64_t seed, std::int64_t n_total) {
+  const std::int64_t space = n_total + n_total * 3 / 100 + 1;
+  std::vector<std::int64_t> all(space);
+  for (std::int64_t i = 0; i < space; ++i) all[i] = i;
+  Rng r(seed, kIdStream, static_cast<std::uint64_t>(n_total));
+  shuffle(all, r);
+  all.resize(static_cast<std::size_t>(n_total));
+  return all;
+}
+
+RangeSampler::RangeSampler(const SongWorld& world, const std::vector<double>& weight)
+    : w_(&world), cum_(world.slots.size()) {
+  for (const Artist& ar : world.artists) {
+    double c = 0;
+    for (std::int32_t s = ar.first_slot; s < ar.end_slot; ++s) cum_[s] = (c += weight[s]);
+  }
+}
+
+double RangeSampler::prefix(std::int32_t artist, std::int32_t slot) const {
+  return slot == w_->artists[artist].first_slot ? 0.0 : cum_[slot - 1];
+}
+
+double RangeSampler::artist_weight(std::int32_t artist) const {
+  const Artist& ar = w_->artists[artist];
+  return ar.end_slot > ar.first_slot ? cum_[ar.end_slot - 1] : 0.0;
+}
+
+std::int32_t RangeSampler::draw(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const {
+  const double base = prefix(artist, lo), top = cum_[hi - 1];
+  if (top <= base) return -1;
+  const double x = base + rng.uniform() * (top - base);
+  auto it = std::upper_bound(cum_.begin() + lo, cum_.begin() + hi, x);
+  if (it == cum_.begin() + hi) --it;
+  return static_cast<std::int32_t>(it - cum_.begin());
+}
 
 std::string format_timestamp(std::int32_t ymd, int sec) {
   char buf[64];
@@ -59,15 +95,7 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
   const int K = static_cast<int>(world.tastes.size());
   const std::int32_t n_slots = static_cast<std::int32_t>(world.slots.size());
 
-  // Playlist ids: a random subset of [0, ~1.03 n) as the real ids (0..~153k) are.
-  {
-    const std::int64_t space = n_total + n_total * 3 / 100 + 1;
-    std::vector<std::int64_t> all(space);
-    for (std::int64_t i = 0; i < space; ++i) all[i] = i;
-    Rng r(world.seed, kIdStream, static_cast<std::uint64_t>(n_total));
-    shuffle(all, r);
-    ids_.assign(all.begin(), all.begin() + n_total);
-  }
+  ids_ = playlist_ids(world.seed, n_total);
 
   // Popularity weights; should every song be a deep cut (tiny catalogues), fall back to uniform.
   std::vector<double> weight(n_slots);
@@ -75,14 +103,13 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
   for (std::int32_t s = 0; s < n_slots; ++s) total += (weight[s] = world.slots[s].weight);
   if (total <= 0) std::fill(weight.begin(), weight.end(), 1.0);
 
-  cum_.resize(n_slots);
+  in_artist_ = RangeSampler(world, weight);
   taste_artists_.resize(K);
   std::vector<double> taste_w(K, 0.0);
   std::vector<std::vector<double>> artist_w(K);
   for (std::int32_t a = 0; a < static_cast<std::int32_t>(world.artists.size()); ++a) {
     const Artist& ar = world.artists[a];
-    double c = 0;
-    for (std::int32_t s = ar.first_slot; s < ar.end_slot; ++s) cum_[s] = (c += weight[s]);
+    const double c = in_artist_.artist_weight(a);
     taste_artists_[ar.taste].push_back(a);
     artist_w[ar.taste].push_back(c);
     taste_w[ar.taste] += c;
@@ -119,15 +146,14 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
   for (int t = 0; t < K; ++t) deep_.emplace_back(std::move(deep[t]), date_);
 }
 
-PlaylistGenerator::DeepPool::DeepPool(std::vector<std::int32_t> slots, const std::vector<std::int32_t>& date)
-    : slots_(std::move(slots)) {
+DeepPool::DeepPool(std::vector<std::int32_t> slots, const std::vector<std::int32_t>& date) : slots_(std::move(slots)) {
   std::stable_sort(slots_.begin(), slots_.end(), [&](std::int32_t a, std::int32_t b) { return date[a] < date[b]; });
   for (auto s : slots_) dates_.push_back(date[s]);
   next_free_.resize(slots_.size() + 1);
   for (std::size_t i = 0; i <= slots_.size(); ++i) next_free_[i] = static_cast<std::int32_t>(i);
 }
 
-std::int32_t PlaylistGenerator::DeepPool::find(std::int32_t i) {
+std::int32_t DeepPool::find(std::int32_t i) {
   while (next_free_[i] != i) {
     next_free_[i] = next_free_[next_free_[i]];  // path halving
     i = next_free_[i];
@@ -135,7 +161,7 @@ std::int32_t PlaylistGenerator::DeepPool::find(std::int32_t i) {
   return i;
 }
 
-std::int32_t PlaylistGenerator::DeepPool::take(Rng& rng, std::int32_t max_date) {
+std::int32_t DeepPool::take(Rng& rng, std::int32_t max_date) {
   const auto eligible = static_cast<std::int32_t>(std::upper_bound(dates_.begin(), dates_.end(), max_date) -
                                                   dates_.begin());
   if (eligible == 0) return -1;
@@ -144,20 +170,6 @@ std::int32_t PlaylistGenerator::DeepPool::take(Rng& rng, std::int32_t max_date) 
   if (j >= eligible) return -1;
   next_free_[j] = j + 1;
   return slots_[j];
-}
-
-double PlaylistGenerator::prefix(std::int32_t artist, std::int32_t slot) const {
-  return slot == w_.artists[artist].first_slot ? 0.0 : cum_[slot - 1];
-}
-
-// A slot in [lo, hi) of one artist, by popularity; -1 when they all weigh nothing.
-std::int32_t PlaylistGenerator::draw_in_range(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const {
-  const double base = prefix(artist, lo), top = cum_[hi - 1];
-  if (top <= base) return -1;
-  const double x = base + rng.uniform() * (top - base);
-  auto it = std::upper_bound(cum_.begin() + lo, cum_.begin() + hi, x);
-  if (it == cum_.begin() + hi) --it;
-  return static_cast<std::int32_t>(it - cum_.begin());
 }
 
 // An artist near the focus point (rejection against a Gaussian kernel), then one of its songs.
@@ -177,7 +189,7 @@ std::int32_t PlaylistGenerator::draw_from_taste(Rng& rng, const Focus& f) const 
     if (rng.uniform() < std::exp(-d2 * inv)) break;
   }
   const Artist& ar = w_.artists[a];
-  const std::int32_t s = draw_in_range(rng, a, ar.first_slot, ar.end_slot);
+  const std::int32_t s = in_artist_.draw(rng, a, ar.first_slot, ar.end_slot);
   return s >= 0 ? s : static_cast<std::int32_t>(global_.draw(rng));
 }
 
@@ -245,12 +257,12 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
     switch (kind) {
       case kAlbum: {
         const Album& al = w_.albums[w_.slots[last].album];
-        s = draw_in_range(rng, al.artist, al.first_slot, al.end_slot);
+        s = in_artist_.draw(rng, al.artist, al.first_slot, al.end_slot);
         break;
       }
       case kArtist: {
         const Artist& ar = w_.artists[w_.slots[last].artist];
-        s = draw_in_range(rng, w_.slots[last].artist, ar.first_slot, ar.end_slot);
+        s = in_artist_.draw(rng, w_.slots[last].artist, ar.first_slot, ar.end_slot);
         break;
       }
       case kDeepCut:

@@ -41,7 +41,6 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
                                                2, pool_words_ - 3);
   tail_size_ = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(kTailPerPlaylist * n)));
   pool_zipf_ = AliasTable(zipf(pool_words_, kPoolZipf));
-  count_ = AliasTable(std::vector<double>(kTagCount, kTagCount + 11));
 
   // Small datasets use only the head of the mood list: a fixed list would
   // otherwise dominate their distinct-tag count, which must scale with N.
@@ -71,7 +70,12 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
   }
 }
 
-int Vocab::tag_count(Rng& rng) const { return 1 + static_cast<int>(count_.draw(rng)); }
+int draw_tag_count(Rng& rng) {
+  static const AliasTable count(std::vector<double>(kTagCount, kTagCount + 11));
+  return 1 + static_cast<int>(count.draw(rng));
+}
+
+int Vocab::tag_count(Rng& rng) const { return draw_tag_count(rng); }
 
 const std::string& Vocab::pool_word(Rng& rng, int taste) const { return pool_[taste][pool_zipf_.draw(rng)]; }
 

@@ -4,7 +4,8 @@
 # refuses the folder (naming it and the missing marker) instead of using the
 # broken dataset; --trust-data proceeds; `melon validate --mark` marks a folder
 # that passes, and pipeline then accepts it; a JSON file changed after marking
-# is refused by name. A complete generate writes the same marker on 1 and 2 ranks.
+# is refused by name. A complete generate writes the same marker on 1 and 2
+# ranks, in both generator families (--model taste and walk).
 source "$(dirname "$0")/lib.sh"
 GEN=(--playlists 400 --songs 2000 --seed 5 --quiet)
 FAST=(--pca off --model off --rerank off --methods most-popular)
@@ -17,6 +18,19 @@ FAST=(--pca off --model off --rerank off --methods most-popular)
 grep -q '"mel_files": 4' "$WORK/ok1/melon-dataset.done" || fail "the marker does not count the 4 mel files"
 cmp -s "$WORK/ok1/melon-dataset.done" "$WORK/ok2/melon-dataset.done" || fail "the marker differs between 1 and 2 ranks"
 echo "ok  generate writes melon-dataset.done last, the same on 1 and 2 ranks"
+
+# The walk family: the same files on 1 and 2 ranks too.
+"$MELON" generate --out "$WORK/walk1" "${GEN[@]}" --model walk --mel-songs 2 >/dev/null 2>&1 || fail "generate --model walk failed"
+"$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" generate --out "$WORK/walk2" "${GEN[@]}" --model walk --mel-songs 2 \
+  >/dev/null 2>&1 || fail "generate --model walk on 2 ranks failed"
+for f in train.json val.json test.json answers/val.json answers/test.json calibration.json melon-dataset.done; do
+  cmp -s "$WORK/walk1/$f" "$WORK/walk2/$f" || fail "generate --model walk: $f differs between 1 and 2 ranks"
+done
+grep -q '"model": "walk"' "$WORK/walk1/calibration.json" || fail "calibration.json does not record --model walk"
+cmp -s "$WORK/walk1/train.json" "$WORK/ok1/train.json" && fail "--model walk wrote the taste family's train.json"
+echo "ok  generate --model walk: the same files on 1 and 2 ranks"
+expect_error "generate --model with an unknown family" "--model must be taste or walk, got 'walks'" \
+  "$MELON" generate --out "$WORK/badmodel" "${GEN[@]}" --model walks
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: a full disk is simulated with a small tmpfs mount, which needs root"

@@ -9,6 +9,7 @@
 
 #include "melon/generate/playlists.hpp"
 #include "melon/generate/vocab.hpp"
+#include "melon/generate/walk.hpp"
 #include "melon/generate/world.hpp"
 
 namespace melon::generate {
@@ -18,6 +19,11 @@ constexpr std::int64_t kRealTrainPlaylists = 115071;
 enum class MelMode { Used, All, None };
 MelMode parse_mel_mode(const std::string& s);
 
+// The generator family: how playlists arise (playlists.hpp, walk.hpp).
+enum class Model { Taste, Walk };
+Model parse_model(const std::string& s);
+const char* model_name(Model m);
+
 struct GenerateOptions {
   std::string out;
   std::int64_t playlists = kRealTrainPlaylists;  // training playlists; val/test get the real proportions
@@ -26,7 +32,9 @@ struct GenerateOptions {
   MelMode mel_mode = MelMode::Used;
   std::int64_t mel_songs = 2000;  // cap on mel files (-1: no cap)
   WorldShape shape;
+  Model model = Model::Taste;
   PlaylistKnobs playlist;
+  WalkKnobs walk;
   VocabKnobs vocab;
   bool quiet = false;  // no calibration table on stdout
 };

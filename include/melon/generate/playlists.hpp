@@ -1,5 +1,7 @@
 #pragma once
-// Playlists drawn from the catalogue. A playlist picks one taste (sometimes a
+// Playlists drawn from the catalogue, and what the generator families share
+// (the family interface, ids, length/date/like drawers, deep-cut pools).
+// The taste family (PlaylistGenerator): a playlist picks one taste (sometimes a
 // second, nearby one) and a focus point around it; songs come from artists
 // near that point, weighted by popularity, with album and artist runs, a few
 // off-taste popular songs, and deep cuts that are used exactly once. Tags and
@@ -38,30 +40,74 @@ struct SamplerStats {
   std::int64_t relaxed = 0;       // songs taken after the attempt budget ran out
 };
 
-class PlaylistGenerator {
+// A generator family: how playlists arise (songs, tags, title, date, likes).
+// Both families share the catalogue, the playlist ids and everything written
+// around the playlists (questions, calibration, spectrograms).
+class PlaylistSource {
+ public:
+  virtual ~PlaylistSource() = default;
+  // Playlist number `index` (0..n_total-1: train first, then val, then test).
+  // Calls must come in increasing index order: deep cuts are handed out once,
+  // first come first served. min_songs/min_tags are raised floors, used for
+  // questions that must leave something to hide.
+  virtual GeneratedPlaylist next(std::int64_t index, int min_songs, int min_tags) = 0;
+  virtual const SamplerStats& stats() const = 0;
+};
+
+// Playlist ids: a random subset of [0, ~1.03 n_total) as the real ids (0..~153k) are.
+std::vector<std::int64_t> playlist_ids(std::uint64_t seed, std::int64_t n_total);
+
+// The real shapes of the per-playlist draws both families share.
+int draw_length(Rng& rng);               // songs: quartiles 19/30/54, mean 45.9, max 200
+std::int64_t draw_likes(Rng& rng);       // like_cnt: heavy-tailed
+std::int64_t draw_update_day(Rng& rng);  // days since 1970: piled up in 2019-2020, back to 2005
+
+// One song of an artist, or of a slot range inside it (an album), by popularity.
+class RangeSampler {
+ public:
+  RangeSampler() = default;
+  RangeSampler(const SongWorld& world, const std::vector<double>& weight);
+  // A slot in [lo, hi) of `artist`; -1 when they all weigh nothing.
+  std::int32_t draw(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const;
+  double artist_weight(std::int32_t artist) const;
+
+ private:
+  double prefix(std::int32_t artist, std::int32_t slot) const;
+  const SongWorld* w_ = nullptr;
+  std::vector<double> cum_;  // per slot: artist-local inclusive prefix of weights
+};
+
+// Deep cuts of one group, by release date; each is handed out once, to a
+// playlist dated after its release (a "next free" union-find skips taken ones).
+class DeepPool {
+ public:
+  DeepPool(std::vector<std::int32_t> slots, const std::vector<std::int32_t>& date);
+  std::int32_t take(Rng& rng, std::int32_t max_date);  // -1 when none is left
+ private:
+  std::int32_t find(std::int32_t i);
+  std::vector<std::int32_t> slots_, dates_, next_free_;
+};
+
+// The taste family (`--model taste`, the default).
+class PlaylistGenerator final : public PlaylistSource {
  public:
   // n_total playlists are numbered 0..n_total-1 (train first, then val, then test);
   // n_train sizes the vocabulary.
   PlaylistGenerator(const SongWorld& world, std::int64_t n_train, std::int64_t n_total, const PlaylistKnobs& knobs,
                     const VocabKnobs& vocab_knobs);
 
-  // Playlist number `index`. Calls must come in increasing index order: deep
-  // cuts are handed out from per-taste queues. min_songs/min_tags are raised
-  // floors, used for questions that must leave something to hide.
-  GeneratedPlaylist next(std::int64_t index, int min_songs = 1, int min_tags = 1);
+  GeneratedPlaylist next(std::int64_t index, int min_songs, int min_tags) override;
 
   std::int64_t playlist_id(std::int64_t index) const { return ids_[index]; }
   const Vocab& vocab() const { return vocab_; }
-  const SamplerStats& stats() const { return stats_; }
+  const SamplerStats& stats() const override { return stats_; }
 
  private:
   struct Focus {
     int taste;
     float center[kMaxDim];
   };
-  std::int32_t draw_in_range(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const;
   std::int32_t draw_from_taste(Rng& rng, const Focus& f) const;
-  double prefix(std::int32_t artist, std::int32_t slot) const;
 
   const SongWorld& w_;
   PlaylistKnobs k_;
@@ -71,18 +117,8 @@ class PlaylistGenerator {
   std::vector<AliasTable> neighbour_;  // [taste] -> second taste
   std::vector<std::vector<std::int32_t>> taste_artists_;
   std::vector<AliasTable> artist_pick_;  // [taste] -> index into taste_artists_
-  std::vector<double> cum_;              // per slot: artist-local inclusive prefix of weights
-  AliasTable global_;                    // all slots by weight
-  // Deep cuts of one taste, by release date; each is handed out once, to a
-  // playlist dated after its release (a "next free" union-find skips taken ones).
-  class DeepPool {
-   public:
-    DeepPool(std::vector<std::int32_t> slots, const std::vector<std::int32_t>& date);
-    std::int32_t take(Rng& rng, std::int32_t max_date);  // -1 when none is left
-   private:
-    std::int32_t find(std::int32_t i);
-    std::vector<std::int32_t> slots_, dates_, next_free_;
-  };
+  RangeSampler in_artist_;
+  AliasTable global_;               // all slots by weight
   std::vector<DeepPool> deep_;      // [taste]
   std::vector<std::int32_t> date_;  // per slot: SongWorld::date_key, cached
   SamplerStats stats_;

@@ -36,6 +36,9 @@ enum Stream : std::uint64_t {
   kMelBasisStream,
   kTypeStream,
   kVocabStream,
+  kWalkGraphStream,  // the walk family's song graph and genre affinities
+  kWalkVocabStream,  // ... its tag pools and open tail
+  kWalkPlaylistStream,
 };
 
 // melon's one engine (util/rng.hpp) as the generator keys it. Two things

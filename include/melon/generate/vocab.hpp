@@ -25,6 +25,9 @@ struct VocabKnobs {
   double title_tag_rate = 1.0;
 };
 
+// How many tags a playlist gets (min 1, median 3, mean ~4.1, max 11); both families.
+int draw_tag_count(Rng& rng);
+
 class Vocab {
  public:
   Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, const VocabKnobs& knobs);
@@ -50,7 +53,6 @@ class Vocab {
   std::vector<std::vector<std::string>> pool_;  // [taste] -> words, most used first
   AliasTable pool_zipf_;                        // index into a pool
   std::vector<AliasTable> mood_;                // [taste] -> index into text::mood_words()
-  AliasTable count_;                            // tags per playlist - 1
 };
 
 }  // namespace melon::generate
