@@ -67,8 +67,8 @@ int run_generate(int argc, char** argv) {
       "share of one-word titles (the source of duplicated titles)")(
       "title-tag-rate",
       po::value<double>(&o.vocab.title_tag_rate)->default_value(o.vocab.title_tag_rate, num(o.vocab.title_tag_rate)),
-      "chance that a multi-word title carries one of the playlist's tags (1: every one; the calibration table "
-      "reports the share of titles that hold a tag)")(
+      "chance that a multi-word title carries one of the playlist's tags (1: every one, the default before "
+      "0.5; the calibration table reports the share of titles that hold a tag)")(
       "quiet", po::value<bool>(&o.quiet)->default_value(false, "off")->implicit_value(true, "on"),
       "no progress and no calibration table (calibration.json is still written)");
   // The folder is complete only once DIR/melon-dataset.done (dataset/marker.hpp) is written, last.
