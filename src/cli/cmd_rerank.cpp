@@ -33,6 +33,9 @@ int run(int argc, char** argv) {
     ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
     ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
      "comma-separated reference recommenders used as candidate sources (may be empty)")
+    ("tune", po::value<std::string>()->default_value("on"), "on|off: tune the references it fits itself on the "
+     "held-out split, as `melon baseline` does (a value given with --alpha, --beta, --neighbours, --power or "
+     "--ease-lambda is kept)")
     ("fitted", po::value<std::string>(), "the references stage's held-out fits (DIR/<method>.h5, written by `melon "
      "baseline --fitted DIR`): loaded instead of fitted again, with their tuned settings")
     ("title-source", po::value<std::string>()->default_value("on"), "on|off: item-knn over the title's tokens as a source")
@@ -79,6 +82,9 @@ int run(int argc, char** argv) {
   o.no_song_copies = parse_bool("no-song-copies", vm["no-song-copies"].as<std::string>());
   o.use_audio = parse_bool("audio", vm["audio"].as<std::string>());
   o.use_titles = parse_bool("titles", vm["titles"].as<std::string>());
+  o.tune_references = parse_bool("tune", vm["tune"].as<std::string>());
+  for (const char* name : {"alpha", "beta", "neighbours", "power", "ease-lambda"})
+    if (!vm[name].defaulted()) o.pinned.push_back(name);
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");
   MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
   MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");

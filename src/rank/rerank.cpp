@@ -318,17 +318,22 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
 
 // The sources in feature order: the autoencoder, each reference, the title kNN
 // (sharing item-knn's fitted model when the list has one).
-// A reference fitted on corpus: loaded from the references stage's file when
-// `dir` holds one (refused when it was fitted on other playlists), else fitted here.
+// A reference fitted on corpus (the training playlists outside the held-out
+// slice): loaded from the references stage's file when `dir` holds one
+// (refused when it was fitted on other playlists), else tuned and fitted here
+// the same way, so both paths give the same fit.
 recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend::Corpus& corpus,
-                                   const std::vector<std::int64_t>& held_ids, const std::string& dir,
+                                   const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
+                                   const std::vector<std::int32_t>& dates, const std::string& dir,
                                    const RerankOptions& opt) {
   const auto path = dir.empty() ? std::string() : recommend::fitted_path(dir, m);
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec)) {
     if (!path.empty() && mpi::rank(mpi::world()) == 0)
       log::info(std::string("reranker: no fitted ") + recommend::to_string(m) + " in " + dir + ": fitting it here");
-    return recommend::fit_reference(m, corpus, opt.ref);
+    if (!opt.tune_references) return recommend::fit_reference(m, corpus, opt.ref);
+    const auto held = recommend::held_out_set(train, held_ids, recommend::kHeldOutSeed);
+    return recommend::tune(m, corpus, held, dates, recommend::tuning_grid(m, opt.ref, opt.pinned)).fitted;
   }
   auto f = recommend::read_fitted(path);
   MELON_CHECK(f.fitted.method == m, path << ": holds a fitted " << recommend::to_string(f.fitted.method) << ", not "
@@ -351,8 +356,8 @@ recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend
 }
 
 Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
-                     const std::vector<std::int64_t>& held_ids, const std::string& fitted_dir,
-                     const RerankOptions& opt) {
+                     const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
+                     const std::string& fitted_dir, const RerankOptions& opt) {
   Sources out;
   if (ae) {
     ae::PredictOptions po;
@@ -363,7 +368,7 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
   recommend::ReferenceOptions item_knn_opt = opt.ref;
   for (auto& name : opt.references) {
     const auto m = recommend::parse_reference(name);
-    const auto f = fitted_reference(m, corpus, held_ids, fitted_dir, opt);
+    const auto f = fitted_reference(m, corpus, train, held_ids, dates, fitted_dir, opt);
     std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(f, corpus);
     if (m == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = f.opt;
     out.push_back(recommend::reference_source(name, std::move(ref), corpus, f.opt, dates));
@@ -485,7 +490,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   const auto corpus = recommend::build_corpus(learning.fit_on, recommend::song_count(in.meta, train, questions),
                                               opt.ref.tokenizer);
   const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
-  const auto sources = make_sources(ae.get(), corpus, dates, held_ids, in.fitted, opt);
+  const auto sources = make_sources(ae.get(), corpus, dates, train, held_ids, in.fitted, opt);
 
   ae::AudioTable audio;
   if (opt.use_audio) {

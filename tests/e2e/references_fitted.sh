@@ -4,8 +4,8 @@
 # tries its grid on the reranker's held-out slice, logs every trial, keeps
 # the best and writes that fit (DIR/<method>.h5, the trials in .json); run
 # again on the same data it reuses the file. `melon rerank --fitted DIR` loads
-# the fits and answers byte for byte as a rerank that fits them itself with
-# the chosen settings; a fit of another held-out slice or a damaged file is
+# the fits and answers byte for byte as a rerank that tunes and fits them
+# itself (or is given the chosen settings); a fit of another held-out slice or a damaged file is
 # refused, naming the file. Values the user gives are kept, not tuned.
 source "$(dirname "$0")/lib.sh"
 "$MELON" generate --out "$WORK/data" --playlists 1500 --songs 6000 --seed 31 --mel-mode none --quiet >/dev/null 2>&1
@@ -47,7 +47,9 @@ grep -q "reusing the held-out fit" "$WORK/ease2.log" || fail "the second run did
 cmp "$WORK/ease.json" "$WORK/ease2.json" || fail "answers differ after reusing the fit"
 echo "ok  a second run reuses the saved fit: same answers, no tuning"
 
-# rerank loads the fits: the same bytes as refitting with the chosen settings.
+# rerank loads the fits; without them it tunes and fits the same way itself,
+# and with --tune off and the chosen values given it fits them directly: the
+# same bytes all three ways.
 RR=("$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" rerank --train "$T" --questions "$Q" --song-meta "$META"
   --references item-knn,ease "${EASE[@]}")
 start=$SECONDS
@@ -58,10 +60,14 @@ grep -q "reranker: ease loaded from $F/ease.h5" "$WORK/loaded.log" || fail "rera
 grep -q "reranker: item-knn loaded from" "$WORK/loaded.log" || fail "rerank did not load item-knn"
 ! grep -q "ease: weights solved" "$WORK/loaded.log" || fail "rerank solved EASE although it loaded the fit"
 start=$SECONDS
-"${RR[@]}" --ease-lambda "$lambda" --alpha "$alpha" --beta "$beta" --out "$WORK/refit.json" 2>"$WORK/refit.log" ||
-  { tail -20 "$WORK/refit.log"; fail "rerank refitting failed"; }
-cmp "$WORK/loaded.json" "$WORK/refit.json" || fail "rerank with loaded fits differs from rerank refitting them"
-echo "ok  rerank with the loaded fits = rerank refitting them (lambda $lambda, alpha $alpha, beta $beta), byte for byte ($t_loaded s against $((SECONDS - start)) s)"
+"${RR[@]}" --out "$WORK/tuned.json" 2>"$WORK/tuned.log" || { tail -20 "$WORK/tuned.log"; fail "rerank tuning itself failed"; }
+t_tuned=$((SECONDS - start))
+grep -q "tuning ease: chose ease-lambda=$lambda " "$WORK/tuned.log" || fail "rerank's own tuning chose otherwise"
+cmp "$WORK/loaded.json" "$WORK/tuned.json" || fail "rerank with loaded fits differs from rerank tuning them itself"
+"${RR[@]}" --tune off --ease-lambda "$lambda" --alpha "$alpha" --beta "$beta" --out "$WORK/refit.json" \
+  2>"$WORK/refit.log" || { tail -20 "$WORK/refit.log"; fail "rerank refitting failed"; }
+cmp "$WORK/loaded.json" "$WORK/refit.json" || fail "rerank with loaded fits differs from rerank fitting the chosen values"
+echo "ok  rerank with the loaded fits = rerank tuning itself = rerank fitting lambda $lambda, alpha $alpha, beta $beta, byte for byte ($t_loaded s loading, $t_tuned s tuning)"
 
 expect_error "a fit of another held-out slice" "fitted with another held-out slice" \
   "${RR[@]}" --fitted "$F" --seed 2 --out "$WORK/x.json"

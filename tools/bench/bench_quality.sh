@@ -190,13 +190,13 @@ generate_extra=${GENX[*]}"
 
   step "$ds" generate "$NP" - -- generate --out "$D/data" --playlists "$PLAYLISTS" --songs "$SONGS" \
     --seed "$SEED" "${GENX[@]}" --mel-songs 0 --quiet
-  MEL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mel_source"])' "$D/data/calibration.json")
+  MEL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["params"]["mel_source"])' "$D/data/calibration.json")
   step "$ds" split 1 - -- split --input "$D/data/train.json" --out "$D/split" --seed 777
   step "$ds" pca "$NP" "$D/pca.h5.state" -- pca --mel-source "$MEL" --out "$D/pca.h5" --components 32 --pool 16 \
     --feature-log off --seed 1 --resume --quiet
 
   step "$ds" train "$NP" "$D/ckpt" -- train --train "$TRAIN" --questions "$Q" --song-meta "$META" --pca "$D/pca.h5" \
-    --checkpoint-dir "$D/ckpt" --seed 1 --resume
+    --checkpoint-dir "$D/ckpt" --seed 1 --resume=auto
   step "$ds" predict "$NP" - -- predict --checkpoint-dir "$D/ckpt" --questions "$Q" --song-meta "$META" \
     --out "$D/results-autoencoder.json"
   score "$ds" autoencoder "$D/results-autoencoder.json"

@@ -52,6 +52,11 @@ struct RerankOptions {
   std::uint64_t seed = 1;
   BoosterOptions songs, tags;
   recommend::ReferenceOptions ref;
+  // References not loaded from the references stage (RerankInputs::fitted)
+  // are tuned on the held-out split as that stage tunes them
+  // (recommend/tuning.hpp), keeping the pinned option names at ref's values.
+  bool tune_references = true;
+  std::vector<std::string> pinned;
   int threads = 0;        // per rank; 0: cores / ranks per node
   std::string model_dir;  // when set, rank 0 writes the two models and their feature lists there
 };
