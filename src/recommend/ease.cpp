@@ -119,39 +119,59 @@ class Ease : public Reference {
 
 }  // namespace
 
-void fit_ease(const Corpus& c, Fitted& f) {
-  const auto& opt = f.opt;
+std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<ReferenceOptions>& opts) {
+  MELON_ASSERT(!opts.empty(), "fit_ease_lambdas: no options");
+  const auto& opt = opts.front();
   MELON_CHECK(opt.ease_songs >= 0 && opt.ease_tags >= 0 && opt.ease_tokens >= 0,
               "ease: --ease-songs, --ease-tags and --ease-tokens must not be negative");
-  MELON_CHECK(std::isfinite(opt.ease_lambda) && opt.ease_lambda > 0,
-              "ease: --ease-lambda must be positive (got " << opt.ease_lambda << ")");
+  for (const auto& o : opts) {
+    MELON_CHECK(std::isfinite(o.ease_lambda) && o.ease_lambda > 0,
+                "ease: --ease-lambda must be positive (got " << o.ease_lambda << ")");
+    MELON_ASSERT(o.ease_songs == opt.ease_songs && o.ease_tags == opt.ease_tags && o.ease_tokens == opt.ease_tokens,
+                 "fit_ease_lambdas: the options may differ in lambda only");
+  }
   auto cols = ease::choose_columns(c, opt);
   std::size_t n_out = 0;
   while (n_out < cols.items.size() && !c.is_token(cols.items[n_out])) ++n_out;
   const auto n = cols.items.size();
   MELON_CHECK(n > 0, "ease: the training data has no items");
-  if (mpi::rank(mpi::world()) == 0)
+  const int rank = mpi::rank(mpi::world()), ranks = mpi::size(mpi::world());
+  if (rank == 0) {
+    std::string lambdas;
+    for (const auto& o : opts) lambdas += (lambdas.empty() ? "" : ", ") + std::to_string(o.ease_lambda);
     log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out) + " songs and tags), lambda " +
-              std::to_string(opt.ease_lambda));
-  auto g = ease::gram(c, cols);
-  // One rank solves and broadcasts: the solve is the costly step, and every
-  // rank then scores with exactly the same weights.
-  std::vector<double> flat;
+              lambdas);
+  }
+  const auto g = ease::gram(c, cols);
+  // The solve is the costly step: rank k % ranks solves the k-th lambda, so
+  // a grid costs ceil(grid / ranks) solves of wall time, and broadcasts it:
+  // every rank then scores with exactly the same weights.
+  std::vector<std::vector<double>> flat(opts.size());
   // Collective: on a failed solve the other ranks would otherwise wait in bcast forever.
   mpi::collective(mpi::world(), [&] {
-    if (mpi::rank(mpi::world()) != 0) return;
-    const auto b = ease::weights(std::move(g), opt.ease_lambda);
-    flat.resize(n * n_out);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n_out; ++j)
-        flat[i * n_out + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
-    log::info("ease: weights solved");
+    for (std::size_t k = static_cast<std::size_t>(rank); k < opts.size(); k += static_cast<std::size_t>(ranks)) {
+      const auto b = ease::weights(g, opts[k].ease_lambda);
+      flat[k].resize(n * n_out);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n_out; ++j)
+          flat[k][i * n_out + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+    }
   });
-  if (mpi::size(mpi::world()) > 1) mpi::bcast(mpi::world(), flat, 0);
-  f.columns = std::move(cols.items);
-  f.n_out = n_out;
-  f.weights.assign(flat.begin(), flat.end());
+  std::vector<Fitted> out(opts.size());
+  for (std::size_t k = 0; k < opts.size(); ++k) {
+    if (ranks > 1) mpi::bcast(mpi::world(), flat[k], static_cast<int>(k % static_cast<std::size_t>(ranks)));
+    out[k].method = ReferenceMethod::Ease;
+    out[k].opt = opts[k];
+    out[k].columns = cols.items;
+    out[k].n_out = n_out;
+    out[k].weights.assign(flat[k].begin(), flat[k].end());
+    flat[k] = {};
+  }
+  if (rank == 0) log::info("ease: weights solved");
+  return out;
 }
+
+void fit_ease(const Corpus& c, Fitted& f) { f = std::move(fit_ease_lambdas(c, {f.opt}).front()); }
 
 std::unique_ptr<Reference> make_ease(const Fitted& f) {
   MELON_CHECK(f.weights.size() == f.columns.size() * f.n_out && f.n_out <= f.columns.size(),

@@ -12,6 +12,9 @@ namespace melon::recommend {
 std::unique_ptr<Reference> make_item_knn(const Corpus& c, const ReferenceOptions& opt);
 std::unique_ptr<Reference> make_playlist_knn(const Corpus& c, const ReferenceOptions& opt);
 void fit_ease(const Corpus& c, Fitted& f);  // collective: fills columns, n_out and weights
+// Collective: one fit per option set (they differ only in ease_lambda) from
+// one Gram matrix, the solves spread over the ranks.
+std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<ReferenceOptions>& opts);
 std::unique_ptr<Reference> make_ease(const Fitted& f);
 
 // This rank's block of the questions (collective-free, the same on every

@@ -119,9 +119,19 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
   const bool root = mpi::rank(mpi::world()) == 0;
   Tuned best;
   double best_score = -1;
+  // EASE's grid is fitted a round of `ranks` lambdas at a time, one solve per
+  // rank (fit_ease_lambdas); the others one point at a time.
+  const auto round = m == ReferenceMethod::Ease ? static_cast<std::size_t>(mpi::size(mpi::world())) : 1;
+  std::vector<Fitted> fits;
   for (std::size_t t = 0; t < grid.size(); ++t) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto fitted = fit_reference(m, c, grid[t]);
+    if (t % round == 0) {
+      const std::vector<ReferenceOptions> next(grid.begin() + static_cast<std::ptrdiff_t>(t),
+                                               grid.begin() +
+                                                   static_cast<std::ptrdiff_t>(std::min(grid.size(), t + round)));
+      fits = m == ReferenceMethod::Ease ? fit_ease_lambdas(c, next) : std::vector<Fitted>{fit_reference(m, c, next[0])};
+    }
+    auto fitted = std::move(fits[t % round]);
     const auto ref = make_reference(fitted, c);
     const auto block = question_block(held.questions, c, grid[t]);
     Workspace ws;

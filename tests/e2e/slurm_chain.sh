@@ -79,6 +79,13 @@ for stage in ${plan//,/ }; do
 done
 grep -q "step: .* baseline .*--method=item-knn" "$WORK"/run-slurm/logs/melon-references-*.out ||
   fail "the references stage did not run item-knn as a step"
+# The references stage tunes item-knn on the held-out split and saves the fit;
+# the rerank job loads it (a separate Slurm job: only the file links them).
+[ -s "$WORK/run-slurm/references/item-knn.h5" ] && [ -s "$WORK/run-slurm/references/item-knn.json" ] ||
+  fail "the references stage saved no item-knn fit"
+grep -q "reranker: item-knn loaded from $WORK/run-slurm/references/item-knn.h5" \
+  "$WORK"/run-slurm/logs/melon-rerank-*.err "$WORK"/run-slurm/logs/melon-rerank-*.out ||
+  fail "the rerank job did not load the references stage's item-knn fit"
 echo "ok  per-stage logs: $(ls "$WORK/run-slurm/logs" | wc -l) files"
 rep=$WORK/run-slurm/report.html
 [ -s "$rep" ] || fail "the report stage wrote no $rep"
