@@ -27,10 +27,11 @@
 #          rerun continues from the newest valid checkpoint (train always runs
 #          with --resume=auto; damaged checkpoints are set aside as *.bad), or
 #          from scratch when there is none (a node failure before the first one).
-#   kill (pca)  it saves its state after every pass but does not catch signals:
+#   kill (pca, rerank)  pca saves its state after every pass but does not catch signals:
 #          the step is stopped (SIGTERM) and the job requeued; the rerun gets
 #          the plan's rerun arguments (--resume) and resumes from the last
-#          finished pass.
+#          finished pass. rerank likewise, run again from the start (it
+#          saves nothing midway; its answers do not depend on the interruption).
 #   finish (the others: short and restartable)  USR1 is logged and ignored.
 # SIGTERM (scancel, preemption by the site) is forwarded to the step and the
 # job ends with the step's exit code, or 143 when the step exited 0 (train

@@ -201,6 +201,10 @@ class Builder {
 
   void rerank() {
     Stage s{"rerank"};
+    // Minutes at full scale and no state worth saving midway: stopped on a
+    // stop signal and run again from the start (its answers do not depend on
+    // being interrupted), rather than risk the time limit ending the chain.
+    s.on_stop = OnStop::Kill;
     s.reads = {training(), L_.song_meta()};
     bool first = true;
     for (const auto& q : question_sets()) {

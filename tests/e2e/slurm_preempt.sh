@@ -8,7 +8,9 @@
 # the restart and --resume, the signal really came mid-training (a checkpoint
 # older than the final one), and the newest checkpoint equals (h5diff, every
 # dataset and attribute except timestamp-like attributes) the one of the same
-# training run uninterrupted under mpirun.
+# training run uninterrupted under mpirun. Then the rerank stage: SIGUSR1
+# mid-run stops it, the job requeues and reruns it, and its answers equal an
+# uninterrupted rerank job's.
 source "$(dirname "$0")/lib.sh"
 command -v h5diff > /dev/null || fail "h5diff not found (Debian: hdf5-tools)"
 start_local_slurm 2
@@ -29,6 +31,10 @@ hidden = 64
 batch = 32
 threads = 1
 checkpoint-every = 0
+[rerank]
+references = item-knn
+rounds = 40
+tag-rounds = 40
 EOF
 # The paths the plan gives train (melon plan --stage train), without --resume=auto.
 targs=(--train "$S/split/orig/train.json" --questions "$S/split/questions/val.json" --song-meta "$D/song_meta.json")
@@ -133,5 +139,45 @@ if ! same_checkpoint "$A" "$B"; then
   fail "resumed weights differ from the uninterrupted run (and two uninterrupted runs differ too: training is not deterministic)"
 fi
 echo "ok  newest checkpoints identical: $(basename "$B") after preemption == uninterrupted"
+
+# The rerank stage (on-stop kill): SIGUSR1 mid-run stops the step, the job
+# requeues and runs rerank again from the start; the answers equal those of
+# an uninterrupted rerank job on the same checkpoints.
+rerank_job() {  # prints the job id
+  "$MELON_SRC/slurm/submit.sh" --stages rerank --sbatch-args "--ntasks=2" "$JOB" "$D" "$S" > "$WORK/submit-rerank.txt"
+  awk '$1 == "rerank" {print $2}' "$S/jobs.txt"
+}
+id=$(rerank_job)
+"$MELON_SRC/slurm/wait.sh" --timeout 240 "$S" > "$WORK/states.txt" || { cat "$WORK/states.txt"; fail "the uninterrupted rerank job did not complete"; }
+cp "$S/results.json" "$WORK/rerank-uninterrupted.json"
+id=$(rerank_job)
+out=$S/logs/melon-rerank-$id.out err=$S/logs/melon-rerank-$id.err
+for _ in $(seq 480); do
+  grep -q "reranker: sources" "$err" 2>/dev/null && break
+  case "$(jstate JobState)" in RUNNING | PENDING | CONFIGURING | "") ;; *) dump; fail "rerank job ended early (state $(jstate JobState))" ;; esac
+  sleep 0.5
+done
+grep -q "reranker: sources" "$err" || { dump; fail "rerank did not start pooling within 240 s"; }
+scancel --signal=USR1 --batch "$id"
+released=0 pending=0
+for _ in $(seq 120); do
+  st=$(jstate JobState)
+  if [ "$(jstate Restarts)" = 1 ]; then
+    case "$st" in
+      PENDING)
+        pending=1
+        if [ "$(jstate Reason)" = BeginTime ]; then scontrol update JobId="$id" StartTime=now 2>/dev/null || true; fi
+        ;;
+      RUNNING|COMPLETED) [ $pending = 1 ] && { released=1; break; } ;;
+    esac
+  fi
+  sleep 0.5
+done
+[ $released = 1 ] || { dump; fail "rerank job $id was not requeued and restarted after SIGUSR1"; }
+"$MELON_SRC/slurm/wait.sh" --timeout 240 "$S" > "$WORK/states.txt" || { cat "$WORK/states.txt"; dump; fail "the requeued rerank job did not complete"; }
+grep -q "SIGUSR1 (time limit or preemption near): stopping the rerank step" "$out" || { dump; fail "rerank step not stopped on SIGUSR1"; }
+grep -q "stage rerank: start (SLURM_RESTART_COUNT=1)" "$out" || { dump; fail "no rerank rerun with SLURM_RESTART_COUNT=1"; }
+cmp "$S/results.json" "$WORK/rerank-uninterrupted.json" || fail "answers after the interrupted rerank differ from the uninterrupted ones"
+echo "ok  rerank job $id: stopped by SIGUSR1 mid-run, requeued, rerun; results.json identical to the uninterrupted rerank's"
 [ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
 echo "slurm preemption end-to-end passed"

@@ -107,12 +107,12 @@ TEST(Plan, TheJobFilesMelSourceWinsOverTheDatasetsMelFolder) {
   for (const auto& a : args_of(plan, "pca")) EXPECT_EQ(a.find("--mel-dir"), std::string::npos);
 }
 
-TEST(Plan, StopBehaviourTrainCheckpointsPcaIsKilledAndResumedTheRestFinish) {
+TEST(Plan, StopBehaviourTrainCheckpointsPcaAndRerankAreKilledAndRerunTheRestFinish) {
   const auto plan = melon::plan::make_plan(job());
   for (const auto& s : plan) {
-    const auto want = s.name == "train" ? melon::plan::OnStop::Checkpoint
-                      : s.name == "pca" ? melon::plan::OnStop::Kill
-                                        : melon::plan::OnStop::Finish;
+    const auto want = s.name == "train"                       ? melon::plan::OnStop::Checkpoint
+                      : s.name == "pca" || s.name == "rerank" ? melon::plan::OnStop::Kill
+                                                              : melon::plan::OnStop::Finish;
     EXPECT_EQ(s.on_stop, want) << s.name;
   }
   EXPECT_TRUE(has(args_of(plan, "train"), "--resume=auto"));
