@@ -119,6 +119,7 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
   const bool root = mpi::rank(mpi::world()) == 0;
   Tuned best;
   double best_score = -1;
+  const auto start = std::chrono::steady_clock::now();
   // EASE's grid is fitted a round of `ranks` lambdas at a time, one solve per
   // rank (fit_ease_lambdas); the others one point at a time.
   const auto round = m == ReferenceMethod::Ease ? static_cast<std::size_t>(mpi::size(mpi::world())) : 1;
@@ -160,10 +161,13 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
     best.trials.push_back({grid[t], score[0]});
     if (root) {
       char line[256];
-      std::snprintf(line, sizeof line, "tuning %s %zu/%zu: %s scores %.4f on %zu held-out questions (%.1f s)",
-                    to_string(m), t + 1, grid.size(), describe_tuned(m, grid[t]).c_str(), score[0],
-                    held.questions.size(),
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      // Trials cost about the same: the mean so far gives the time left.
+      const double all = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double left = all / static_cast<double>(t + 1) * static_cast<double>(grid.size() - t - 1);
+      std::snprintf(line, sizeof line,
+                    "tuning %s %zu/%zu: %s scores %.4f on %zu held-out questions (%.1f s; ETA %.0f s)", to_string(m),
+                    t + 1, grid.size(), describe_tuned(m, grid[t]).c_str(), score[0], held.questions.size(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), left);
       log::info(line);
     }
     if (score[0] > best_score) {
