@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -35,13 +36,23 @@ namespace {
 using arena::Candidates;
 using Sources = std::vector<std::unique_ptr<recommend::CandidateSource>>;
 
-// This rank's block of qs, pooled over every source and described.
-std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sources& sources, const FeatureContext& ctx,
-                             const RerankOptions& opt, util::ThreadPool& threads, const char* what) {
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(qs.size()), mpi::rank(mpi::world()),
-                                     mpi::size(mpi::world()));
-  const auto block = std::span<const arena::Playlist>(qs).subspan(static_cast<std::size_t>(mine.begin),
-                                                                  static_cast<std::size_t>(mine.end - mine.begin));
+// This rank's share of questions: cut by the references' cost estimate
+// (recommend::question_share), the same on every rank, so the gathered rows
+// and answers come back in question order.
+struct Share {
+  std::size_t first = 0, end = 0;
+};
+Share share_of(const std::vector<arena::Playlist>& qs, const recommend::Corpus& c, const RerankOptions& opt) {
+  const auto [first, end] = recommend::question_share(qs, c, opt.ref);
+  return {first, end};
+}
+
+// This rank's share of qs, pooled over every source and described.
+std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, Share mine, const Sources& sources,
+                             const FeatureContext& ctx, const RerankOptions& opt, util::ThreadPool& threads,
+                             const char* what) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto block = std::span<const arena::Playlist>(qs).subspan(mine.first, mine.end - mine.first);
   const auto n = block.size();
   if (mpi::rank(mpi::world()) == 0) log::info(std::string("pooling ") + what);
   std::vector<std::vector<Candidates>> lists;
@@ -64,6 +75,8 @@ std::vector<Pool> pool_block(const std::vector<arena::Playlist>& qs, const Sourc
     progress.update(static_cast<std::int64_t>(s1));
   }
   progress.finish();
+  recommend::log_shares(std::string("pooling ") + what, n,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return out;
 }
 
@@ -382,14 +395,14 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
 }
 
 // Rank 0 learns the models on every rank's rows and broadcasts them.
-std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>& pools, const Learning& l,
+std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>& pools, Share mine, const Learning& l,
                                                          const std::vector<std::string>& song_names,
                                                          const std::vector<std::string>& tag_names,
                                                          const RerankOptions& opt, int threads) {
   const int rank = mpi::rank(mpi::world());
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(l.questions.size()), rank, mpi::size(mpi::world()));
-  auto rows = gather_rows(learning_rows(pools, l.questions, l.answers, mine.begin, static_cast<int>(song_names.size()),
-                                        static_cast<int>(tag_names.size()), opt.split_song_model));
+  auto rows = gather_rows(learning_rows(pools, l.questions, l.answers, static_cast<std::int64_t>(mine.first),
+                                        static_cast<int>(song_names.size()), static_cast<int>(tag_names.size()),
+                                        opt.split_song_model));
   std::array<std::string, kModels> bytes;
   mpi::collective(mpi::world(), [&] {
     if (rank != 0) return;
@@ -418,7 +431,8 @@ std::array<std::optional<Booster>, kModels> learn_models(const std::vector<Pool>
 // reciprocal-rank fusion of the sources' ranks (the first 2 x sources
 // features of every row are rank, relative score). `originals`: the questions
 // as given (titles kept), for the answer rules.
-std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const std::vector<arena::Playlist>& originals,
+std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, Share mine,
+                                        const std::vector<arena::Playlist>& originals,
                                         const std::array<std::optional<Booster>, kModels>& models,
                                         std::size_t n_sources, std::size_t song_nf, std::size_t tag_nf,
                                         const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
@@ -432,16 +446,13 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
         if (const float rk = x[r * nf + 2 * k]; !std::isnan(rk)) s[r] += 1.0f / (60.0f + rk);
     return s;
   };
-  const auto mine = mpi::block_range(static_cast<std::int64_t>(originals.size()), mpi::rank(mpi::world()),
-                                     mpi::size(mpi::world()));
   // Scored in slabs: one XGBoost call per model and slab, not per question.
   std::vector<arena::Result> out;
   for (std::size_t s0 = 0; s0 < pools.size(); s0 += 256) {
     const auto s1 = std::min(pools.size(), s0 + 256);
     std::array<std::vector<float>, kModels> x;
     auto model_of = [&](std::size_t i) {
-      return opt.split_song_model && originals[static_cast<std::size_t>(mine.begin) + i].songs.empty() ? kNoSongs
-                                                                                                       : kSongsShown;
+      return opt.split_song_model && originals[mine.first + i].songs.empty() ? kNoSongs : kSongsShown;
     };
     for (auto i = s0; i < s1; ++i) {
       auto& to = x[model_of(i)];
@@ -461,8 +472,7 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, const st
       const auto& p = pools[i];
       const auto ps = next(model_of(i), p.songs.size());
       const auto pt = next(kTags, p.tags.size());
-      out.push_back(
-          ranked_answer(originals[static_cast<std::size_t>(mine.begin) + i], p.songs, ps, p.tags, pt, corpus, dates));
+      out.push_back(ranked_answer(originals[mine.first + i], p.songs, ps, p.tags, pt, corpus, dates));
     }
   }
   return out;
@@ -516,11 +526,14 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   }
 
   std::array<std::optional<Booster>, kModels> models;
-  if (opt.learned)
-    models = learn_models(pool_block(learning.questions, sources, ctx, opt, pool, "learning questions"), learning,
-                          song_names, tag_names, opt, threads);
-  const auto pools = pool_block(questions, sources, ctx, opt, pool, "questions");
-  return recommend::gather_results(answer_block(pools, *in.questions, models, sources.size(), song_names.size(),
+  if (opt.learned) {
+    const auto mine = share_of(learning.questions, corpus, opt);
+    models = learn_models(pool_block(learning.questions, mine, sources, ctx, opt, pool, "learning questions"), mine,
+                          learning, song_names, tag_names, opt, threads);
+  }
+  const auto mine = share_of(questions, corpus, opt);
+  const auto pools = pool_block(questions, mine, sources, ctx, opt, pool, "questions");
+  return recommend::gather_results(answer_block(pools, mine, *in.questions, models, sources.size(), song_names.size(),
                                                 tag_names.size(), corpus, dates, opt));
 }
 

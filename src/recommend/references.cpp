@@ -269,8 +269,8 @@ void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>
 // Split by count, a block of long questions left one rank working while the
 // other waited (issue 19: at full scale rank 0 finished its half at 81 s of
 // 168 s).
-std::span<const arena::Playlist> question_block(const std::vector<arena::Playlist>& questions, const Corpus& c,
-                                                const ReferenceOptions& opt) {
+std::pair<std::size_t, std::size_t> question_share(const std::vector<arena::Playlist>& questions, const Corpus& c,
+                                                   const ReferenceOptions& opt) {
   std::vector<double> cost(questions.size());
   double sum = 0;
   for (std::size_t i = 0; i < questions.size(); ++i) {
@@ -285,18 +285,20 @@ std::span<const arena::Playlist> question_block(const std::vector<arena::Playlis
   const double fixed = questions.empty() ? 0 : sum / static_cast<double>(questions.size());
   for (auto& w : cost) w += fixed + 1;
   const auto mine = mpi::weighted_range(cost, mpi::rank(mpi::world()), mpi::size(mpi::world()));
-  return std::span<const arena::Playlist>(questions).subspan(static_cast<std::size_t>(mine.begin),
-                                                             static_cast<std::size_t>(mine.end - mine.begin));
+  return {static_cast<std::size_t>(mine.begin), static_cast<std::size_t>(mine.end)};
 }
 
-namespace {
+std::span<const arena::Playlist> question_block(const std::vector<arena::Playlist>& questions, const Corpus& c,
+                                                const ReferenceOptions& opt) {
+  const auto [first, end] = question_share(questions, c, opt);
+  return std::span<const arena::Playlist>(questions).subspan(first, end - first);
+}
 
-// Each rank's share and time, on rank 0's log: the split's balance in one line.
-void log_balance(const char* what, std::size_t questions, double seconds) {
+void log_shares(const std::string& what, std::size_t questions, double seconds) {
   const auto counts = mpi::allgather(mpi::world(), static_cast<std::int64_t>(questions));
   const auto ms = mpi::allgather(mpi::world(), static_cast<std::int64_t>(seconds * 1e3));
   if (mpi::rank(mpi::world()) != 0 || counts.size() < 2) return;
-  std::string line = std::string(what) + ": questions and seconds per rank:";
+  std::string line = what + ": questions and seconds per rank:";
   for (std::size_t r = 0; r < counts.size(); ++r) {
     char b[64];
     std::snprintf(b, sizeof b, " r%zu %lld in %.1f s", r, static_cast<long long>(counts[r]),
@@ -305,8 +307,6 @@ void log_balance(const char* what, std::size_t questions, double seconds) {
   }
   log::info(line);
 }
-
-}  // namespace
 
 std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                                     const std::vector<arena::Playlist>& questions,
@@ -318,7 +318,7 @@ std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std
   const auto t0 = std::chrono::steady_clock::now();
   const auto block = question_block(questions, pr.corpus, opt);
   auto out = pr.source->candidates(block, n_songs, n_tags, one_thread);
-  log_balance(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  log_shares(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return out;
 }
 
@@ -334,7 +334,7 @@ std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<ar
   std::vector<arena::Result> out;
   out.reserve(block.size());
   for (std::size_t i = 0; i < block.size(); ++i) out.push_back(answer(cands[i], pr.corpus, block[i], pr.dates));
-  log_balance(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  log_shares(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return gather_results(out);
 }
 

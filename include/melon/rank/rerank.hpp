@@ -15,7 +15,8 @@
 // split (tuning their hyperparameters on it) and saves the fits; given their
 // folder, the reranker loads them instead of fitting again.
 //
-// Parallel layout: questions are split across ranks (mpi::block_range); each
+// Parallel layout: questions are split across ranks in contiguous blocks of
+// about equal estimated cost (recommend::question_share); each
 // rank pools and describes its block; rank 0 gathers the learning rows in
 // question order, trains, and broadcasts the models; each rank reranks its
 // block of the real questions and rank 0 gathers the answers. The rows do not

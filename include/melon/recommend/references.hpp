@@ -137,6 +137,15 @@ std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c);
 // fit_reference then make_reference.
 std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
 
+// This rank's share of the questions, [first, second): contiguous blocks in
+// rank order of about equal estimated cost (a question walks the playlists of
+// each of its items: the sum of their counts, plus a fixed part as large as
+// the average walk). The same on every rank; no communication.
+std::pair<std::size_t, std::size_t> question_share(const std::vector<arena::Playlist>& questions, const Corpus& c,
+                                                   const ReferenceOptions& opt);
+// Collective: each rank's questions and seconds, in one line on rank 0's log.
+void log_shares(const std::string& what, std::size_t questions, double seconds);
+
 // Up to n_songs songs and n_tags tags for question q. song_dates: by song id
 // (empty: no date filter).
 arena::Candidates candidates(const Reference& ref, const Corpus& c, const arena::Playlist& q,
