@@ -1,7 +1,5 @@
 #include "melon/ae/checkpoint.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -107,14 +105,8 @@ std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data()
 namespace {
 
 void write_file(const std::string& final_path, const Checkpoint& c, bool moments) {
-  const auto tmp = final_path + ".tmp." + std::to_string(::getpid());
-  struct Cleanup {  // nothing half-written survives a failure
-    const std::string& path;
-    bool armed = true;
-    ~Cleanup() {
-      if (armed) std::remove(path.c_str());
-    }
-  } cleanup{tmp};
+  TempPath staged(final_path);  // nothing half-written survives a failure
+  const auto& tmp = staged.path();
   {
     auto f = h5::File::create(tmp, MPI_COMM_NULL);
     f.set_attr("format", kFormat);
@@ -178,7 +170,7 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
   std::error_code ec;
   fs::remove(marker_path(final_path), ec);
   commit_rename(tmp, final_path, false);  // the marker's commit syncs the folder for both
-  cleanup.armed = false;
+  staged.release();
   marker.commit();
 }
 

@@ -45,6 +45,25 @@ std::int64_t draw_update_day(Rng& r) {
   return static_cast<std::int64_t>(std::max(day, earliest + r.uniform() * 365.0));
 }
 
+bool admit_song(Rng& rng, SamplerStats& stats, std::unordered_set<std::int32_t>& chosen, std::int32_t slot, bool late,
+                bool exempt, double after_date, bool relaxed, bool deep) {
+  ++stats.attempts;
+  // The chance is drawn only for a late song that is not exempt: the order
+  // of draws is part of what the seed produces.
+  if (!exempt && late && !rng.chance(after_date)) {
+    ++stats.date_rejects;
+    return false;
+  }
+  if (!chosen.insert(slot).second) {
+    ++stats.dup_rejects;
+    return false;
+  }
+  ++stats.accepted;
+  stats.relaxed += relaxed;
+  stats.deep += deep;
+  return true;
+}
+
 std::vector<std::int64_t> playlist_ids(std::uint64_t seed, std::int64_t n_total) {
   const std::int64_t space = n_total + n_total * 3 / 100 + 1;
   std::vector<std::int64_t> all(space);
@@ -275,18 +294,8 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
     if (s < 0) s = draw_from_taste(rng, focus[focus_of_kind]);
     if (any_taste) s = static_cast<std::int32_t>(global_.draw(rng));
     if (relaxed) s = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(w_.slots.size())));
-    ++stats_.attempts;
-    if (!relaxed && !deep_cut && date_[s] > ymd && !rng.chance(k_.after_date)) {
-      ++stats_.date_rejects;
+    if (!admit_song(rng, stats_, chosen, s, date_[s] > ymd, relaxed || deep_cut, k_.after_date, any_taste, deep_cut))
       continue;
-    }
-    if (!chosen.insert(s).second) {
-      ++stats_.dup_rejects;
-      continue;
-    }
-    ++stats_.accepted;
-    stats_.relaxed += any_taste;
-    stats_.deep += deep_cut;
     p.songs.push_back(w_.id_of_slot[s]);
     last = s;
     kind = kNone;

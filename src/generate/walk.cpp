@@ -220,18 +220,9 @@ GeneratedPlaylist WalkGenerator::next(std::int64_t index, int min_songs, int min
     if (s < 0) s = static_cast<std::int32_t>(global_.draw(rng));  // teleport, or a step with nowhere to go
     if (any) s = static_cast<std::int32_t>(global_.draw(rng));
     if (relaxed) s = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(w_.slots.size())));
-    ++stats_.attempts;
-    if (!relaxed && !deep_cut_taken && date_[s] > ymd && !rng.chance(k_.after_date)) {
-      ++stats_.date_rejects;
+    if (!admit_song(rng, stats_, chosen, s, date_[s] > ymd, relaxed || deep_cut_taken, k_.after_date, any,
+                    deep_cut_taken))
       continue;
-    }
-    if (!chosen.insert(s).second) {
-      ++stats_.dup_rejects;
-      continue;
-    }
-    ++stats_.accepted;
-    stats_.relaxed += any;
-    stats_.deep += deep_cut_taken;
     p.songs.push_back(w_.id_of_slot[s]);
     last = s;
     if (!edges(s).empty()) {

@@ -1,9 +1,6 @@
 #include "melon/recommend/fitted_io.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -84,14 +81,8 @@ std::string fitted_path(const std::string& dir, ReferenceMethod m) { return dir 
 void write_fitted(const std::string& path, const FittedFile& f) {
   if (const auto slash = path.find_last_of('/'); slash != std::string::npos && slash > 0)
     make_dirs(path.substr(0, slash));
-  const auto tmp = path + ".tmp." + std::to_string(::getpid());
-  struct Cleanup {  // nothing half-written survives a failure
-    const std::string& path;
-    bool armed = true;
-    ~Cleanup() {
-      if (armed) std::remove(path.c_str());
-    }
-  } cleanup{tmp};
+  TempPath staged(path);  // nothing half-written survives a failure
+  const auto& tmp = staged.path();
   {
     auto h = h5::File::create(tmp, MPI_COMM_NULL);
     h.set_attr("format", kFormat);
@@ -127,7 +118,7 @@ void write_fitted(const std::string& path, const FittedFile& f) {
   }
   fsync_file(tmp);
   commit_rename(tmp, path);
-  cleanup.armed = false;
+  staged.release();
 
   nlohmann::json j;
   j["method"] = to_string(f.fitted.method);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "melon/error.hpp"
@@ -27,6 +28,12 @@ void fsync_dir(const std::string& dir) {
 }
 
 }  // namespace
+
+TempPath::TempPath(const std::string& final_path) : path_(final_path + ".tmp." + std::to_string(::getpid())) {}
+
+TempPath::~TempPath() {
+  if (armed_) std::remove(path_.c_str());
+}
 
 void fsync_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);

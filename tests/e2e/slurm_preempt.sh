@@ -62,24 +62,28 @@ grep -q "epoch 1/" "$err" || { dump; fail "training did not reach epoch 1 within
 scancel --signal=USR1 --batch "$id"
 echo "ok  SIGUSR1 sent to the batch shell of job $id"
 
-# The job requeues itself; once it is PENDING again, release the ~2 min hold
-# (StartTime=now; it does not take while the job is still COMPLETING, so retry
-# until the job runs again; bounded).
-released=0 pending=0
-for _ in $(seq 120); do
-  st=$(jstate JobState)
-  if [ "$(jstate Restarts)" = 1 ]; then
-    case "$st" in
-      PENDING)
-        pending=1
-        if [ "$(jstate Reason)" = BeginTime ]; then scontrol update JobId="$id" StartTime=now 2>/dev/null || true; fi
-        ;;
-      RUNNING|COMPLETED) [ $pending = 1 ] && { released=1; break; } ;;
-    esac
-  fi
-  sleep 0.5
-done
-[ $released = 1 ] || { dump; fail "job $id was not requeued and restarted after SIGUSR1 (state $(jstate JobState), restarts $(jstate Restarts))"; }
+# release_requeued: job $id requeues itself; once it is PENDING again, release
+# the ~2 min hold (StartTime=now; it does not take while the job is still
+# COMPLETING, so retry until the job runs again; bounded). Fails when it never
+# runs again.
+release_requeued() {
+  local st pending=0
+  for _ in $(seq 120); do
+    st=$(jstate JobState)
+    if [ "$(jstate Restarts)" = 1 ]; then
+      case "$st" in
+        PENDING)
+          pending=1
+          if [ "$(jstate Reason)" = BeginTime ]; then scontrol update JobId="$id" StartTime=now 2>/dev/null || true; fi
+          ;;
+        RUNNING|COMPLETED) [ $pending = 1 ] && return 0 ;;
+      esac
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+release_requeued || { dump; fail "job $id was not requeued and restarted after SIGUSR1 (state $(jstate JobState), restarts $(jstate Restarts))"; }
 echo "ok  job $id requeued itself and was released"
 
 "$MELON_SRC/slurm/wait.sh" --timeout 150 "$S" > "$WORK/states.txt" || { cat "$WORK/states.txt"; dump; fail "the requeued train job did not complete"; }
@@ -159,21 +163,7 @@ for _ in $(seq 480); do
 done
 grep -q "reranker: sources" "$err" || { dump; fail "rerank did not start pooling within 240 s"; }
 scancel --signal=USR1 --batch "$id"
-released=0 pending=0
-for _ in $(seq 120); do
-  st=$(jstate JobState)
-  if [ "$(jstate Restarts)" = 1 ]; then
-    case "$st" in
-      PENDING)
-        pending=1
-        if [ "$(jstate Reason)" = BeginTime ]; then scontrol update JobId="$id" StartTime=now 2>/dev/null || true; fi
-        ;;
-      RUNNING|COMPLETED) [ $pending = 1 ] && { released=1; break; } ;;
-    esac
-  fi
-  sleep 0.5
-done
-[ $released = 1 ] || { dump; fail "rerank job $id was not requeued and restarted after SIGUSR1"; }
+release_requeued || { dump; fail "rerank job $id was not requeued and restarted after SIGUSR1"; }
 "$MELON_SRC/slurm/wait.sh" --timeout 240 "$S" > "$WORK/states.txt" || { cat "$WORK/states.txt"; dump; fail "the requeued rerank job did not complete"; }
 grep -q "SIGUSR1 (time limit or preemption near): stopping the rerank step" "$out" || { dump; fail "rerank step not stopped on SIGUSR1"; }
 grep -q "stage rerank: start (SLURM_RESTART_COUNT=1)" "$out" || { dump; fail "no rerank rerun with SLURM_RESTART_COUNT=1"; }

@@ -8,6 +8,7 @@
 // the title follow the taste (see vocab.hpp); dates and like counts are drawn
 // to match the real shapes.
 #include <cstdint>
+#include <unordered_set>
 #include <vector>
 
 #include "melon/arena/types.hpp"
@@ -61,6 +62,13 @@ std::vector<std::int64_t> playlist_ids(std::uint64_t seed, std::int64_t n_total)
 int draw_length(Rng& rng);               // songs: quartiles 19/30/54, mean 45.9, max 200
 std::int64_t draw_likes(Rng& rng);       // like_cnt: heavy-tailed
 std::int64_t draw_update_day(Rng& rng);  // days since 1970: piled up in 2019-2020, back to 2005
+
+// The rules every sampled song passes, counted in stats: a song released
+// after the playlist's date (late) is kept only with chance after_date unless
+// exempt (a relaxed draw, or a deep cut, already picked by date), and no song
+// twice. relaxed and deep say what kind of draw it was, for the counts.
+bool admit_song(Rng& rng, SamplerStats& stats, std::unordered_set<std::int32_t>& chosen, std::int32_t slot, bool late,
+                bool exempt, double after_date, bool relaxed, bool deep);
 
 // One song of an artist, or of a slot range inside it (an album), by popularity.
 class RangeSampler {

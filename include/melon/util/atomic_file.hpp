@@ -37,6 +37,23 @@ class AtomicFile {
 // Flushes everything written to the filesystem holding `path` (syncfs).
 void sync_filesystem(const std::string& path);
 
+// The temp name of a file another API writes (an HDF5 file):
+// "<path>.tmp.<pid>", removed on destruction unless released after its rename,
+// so nothing half-written survives a failure.
+class TempPath {
+ public:
+  explicit TempPath(const std::string& final_path);
+  ~TempPath();
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  const std::string& path() const { return path_; }
+  void release() { armed_ = false; }  // renamed into place: nothing to remove
+
+ private:
+  std::string path_;
+  bool armed_ = true;
+};
+
 // fsyncs a finished file written by another API (an HDF5 file before its
 // rename); throws melon::Error naming it on failure.
 void fsync_file(const std::string& path);
