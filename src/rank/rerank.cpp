@@ -335,18 +335,19 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
 // slice): loaded from the references stage's file when `dir` holds one
 // (refused when it was fitted on other playlists), else tuned and fitted here
 // the same way, so both paths give the same fit.
+// `held` is made on first need (the held-out questions), once for every reference.
 recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend::Corpus& corpus,
                                    const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
-                                   const std::vector<std::int32_t>& dates, const std::string& dir,
-                                   const RerankOptions& opt) {
+                                   std::optional<recommend::HeldOutSet>& held, const std::vector<std::int32_t>& dates,
+                                   const std::string& dir, const RerankOptions& opt) {
   const auto path = dir.empty() ? std::string() : recommend::fitted_path(dir, m);
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec)) {
     if (!path.empty() && mpi::rank(mpi::world()) == 0)
       log::info(std::string("reranker: no fitted ") + recommend::to_string(m) + " in " + dir + ": fitting it here");
     if (!opt.tune_references) return recommend::fit_reference(m, corpus, opt.ref);
-    const auto held = recommend::held_out_set(train, held_ids, recommend::kHeldOutSeed);
-    return recommend::tune(m, corpus, held, dates, recommend::tuning_grid(m, opt.ref, opt.pinned)).fitted;
+    if (!held) held = recommend::held_out_set(train, held_ids, recommend::kHeldOutSeed);
+    return recommend::tune(m, corpus, *held, dates, recommend::tuning_grid(m, opt.ref, opt.pinned)).fitted;
   }
   auto f = recommend::read_fitted(path);
   MELON_CHECK(f.fitted.method == m, path << ": holds a fitted " << recommend::to_string(f.fitted.method) << ", not "
@@ -379,9 +380,10 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
   }
   std::shared_ptr<const recommend::Reference> item_knn;
   recommend::ReferenceOptions item_knn_opt = opt.ref;
+  std::optional<recommend::HeldOutSet> held;
   for (auto& name : opt.references) {
     const auto m = recommend::parse_reference(name);
-    const auto f = fitted_reference(m, corpus, train, held_ids, dates, fitted_dir, opt);
+    const auto f = fitted_reference(m, corpus, train, held_ids, held, dates, fitted_dir, opt);
     std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(f, corpus);
     if (m == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = f.opt;
     out.push_back(recommend::reference_source(name, std::move(ref), corpus, f.opt, dates));
