@@ -4,11 +4,14 @@
 #include "melon/ae/autoencoder.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <sstream>
 
 #include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
 #include "melon/util/gemm.hpp"
 #include "melon/util/rng.hpp"
 
@@ -163,10 +166,11 @@ void tanh_rows(Mat<T>& m, util::ThreadPool& pool) {
   });
 }
 
-// logits = h·Wᵀ + bias (+ g·Sᵀ), chunked over the vocabulary.
+// logits = h·Wᵀ + bias (+ g·Sᵀ), chunked over the vocabulary; s: the rows
+// of S matching w's rows (s_cols wide).
 template <class T>
-void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>* g, const Mat<T>* s, Mat<T>& z,
-            util::ThreadPool& pool) {
+void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>* g, const T* s, std::int64_t s_cols,
+            Mat<T>& z, util::ThreadPool& pool) {
   z.resize(h.rows(), w.rows());
   util::Chunks ch{w.rows(), kVocabChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
@@ -174,62 +178,117 @@ void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>
     const std::int64_t B = h.rows(), H = h.cols(), V = z.cols();
     util::gemm(false, true, B, n, H, T(1), h.data(), H, w.data() + c0 * H, H, T(0), z.data() + c0, V);
     if (g)
-      util::gemm(false, true, B, n, g->cols(), T(1), g->data(), g->cols(), s->data() + c0 * s->cols(), s->cols(), T(1),
-                 z.data() + c0, V);
+      util::gemm(false, true, B, n, g->cols(), T(1), g->data(), g->cols(), s + c0 * s_cols, s_cols, T(1), z.data() + c0,
+                 V);
     z.middleCols(c0, n).rowwise() += bias.middleCols(c0, n).row(0);
   });
 }
 
-// Multinomial log-likelihood of one output group. Returns Σ loss over rows
-// with targets; when grad, replaces z by d(weight·scale·loss)/dz.
 template <class T>
-std::pair<double, std::int64_t> group_loss(Mat<T>& z, const std::vector<std::int64_t>& ptr,
-                                           const std::vector<std::int32_t>& idx, double weight, double scale, bool grad,
-                                           util::ThreadPool& pool) {
-  const std::int64_t B = z.rows();
-  std::vector<double> loss(static_cast<std::size_t>(B), 0.0);
-  std::vector<char> has(static_cast<std::size_t>(B), 0);
+void shard_sum(const Shard* sh, T* data, std::int64_t n) {
+  if (!sh || sh->comm == MPI_COMM_NULL) return;
+  const auto t = std::chrono::steady_clock::now();
+  mpi::allreduce_sum(sh->comm, data, static_cast<std::size_t>(n));
+  sh->comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+template <class T>
+void shard_max(const Shard* sh, T* data, std::int64_t n) {
+  if (!sh || sh->comm == MPI_COMM_NULL) return;
+  const auto t = std::chrono::steady_clock::now();
+  mpi::allreduce_max(sh->comm, data, static_cast<std::size_t>(n));
+  sh->comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Multinomial log-likelihood of one output group. z holds the columns
+// [v0, v0 + z.cols()) of a vocabulary of `width` items (all of them without a
+// shard); targets idx are whole-vocabulary indices. Returns Σ loss over rows
+// with targets; when grad, replaces z by d(weight·scale·loss)/dz. A shard's
+// ranks combine each row's maximum, then its sum of exponentials and its
+// target logits, in three passes; alone, the passes reduce to one softmax.
+template <class T>
+std::pair<double, std::int64_t> group_loss(Mat<T>& z, std::int64_t v0, std::int64_t width,
+                                           const std::vector<std::int64_t>& ptr, const std::vector<std::int32_t>& idx,
+                                           double weight, double scale, bool grad, util::ThreadPool& pool,
+                                           const Shard* sh) {
+  const std::int64_t B = z.rows(), V = z.cols();
+  const auto skip = [&](std::int64_t i) { return ptr[i + 1] == ptr[i] || width == 0; };
+  const auto mine = [&](std::int32_t j) { return j >= v0 && j < v0 + V; };
+  std::vector<T> mx(static_cast<std::size_t>(B), -std::numeric_limits<T>::infinity());
+  std::vector<double> sums(static_cast<std::size_t>(2 * B), 0.0);  // per row: Σ exp(z - max), Σ target logits
   util::Chunks ch{B, kRowChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
+      if (skip(i) || V == 0) continue;
+      for (auto k = ptr[i]; k < ptr[i + 1]; ++k)
+        if (mine(idx[k])) sums[2 * i + 1] += static_cast<double>(z(i, idx[k] - v0));
+      mx[i] = z.row(i).maxCoeff();
+    }
+  });
+  shard_max(sh, mx.data(), B);
+  pool.run(ch.count(), [&](std::int64_t c) {
+    for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
+      if (skip(i) || V == 0) continue;
       auto row = z.row(i);
-      const auto n = ptr[i + 1] - ptr[i];
-      if (n == 0 || z.cols() == 0) {
+      if (grad) {
+        row = (row.array() - mx[i]).exp();
+        sums[2 * i] = static_cast<double>(row.sum());
+      } else {
+        sums[2 * i] = static_cast<double>((row.array() - mx[i]).exp().sum());
+      }
+    }
+  });
+  shard_sum(sh, sums.data(), 2 * B);
+  std::vector<double> loss(static_cast<std::size_t>(B), 0.0);
+  pool.run(ch.count(), [&](std::int64_t c) {
+    for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
+      auto row = z.row(i);
+      if (skip(i)) {
         if (grad) row.setZero();
         continue;
       }
-      double tsum = 0;
-      for (auto k = ptr[i]; k < ptr[i + 1]; ++k) tsum += static_cast<double>(row(idx[k]));
-      const T m = row.maxCoeff();
-      double sum = 0;
+      const auto n = ptr[i + 1] - ptr[i];
+      const double sum = sums[2 * i];
       if (grad) {
-        row = (row.array() - m).exp();
-        sum = static_cast<double>(row.sum());
         const T a = static_cast<T>(weight * scale / sum), t = static_cast<T>(weight * scale / n);
         row *= a;
-        for (auto k = ptr[i]; k < ptr[i + 1]; ++k) row(idx[k]) -= t;
-      } else {
-        sum = static_cast<double>((row.array() - m).exp().sum());
+        for (auto k = ptr[i]; k < ptr[i + 1]; ++k)
+          if (mine(idx[k])) row(idx[k] - v0) -= t;
       }
-      const double lse = static_cast<double>(m) + std::log(sum);
-      loss[i] = lse - tsum / n;
-      has[i] = 1;
+      const double lse = static_cast<double>(mx[i]) + std::log(sum);
+      loss[i] = lse - sums[2 * i + 1] / n;
     }
   });
   double total = 0;
   std::int64_t count = 0;
   for (std::int64_t i = 0; i < B; ++i) {
     total += loss[i];
-    count += has[i];
+    count += skip(i) ? 0 : 1;
   }
   return {total, count};
 }
 
+// The full vocabulary as one shard (the unsharded model).
+Shard whole(const Dims& d) {
+  Shard sh;
+  sh.in1 = d.n_inputs(), sh.s1 = d.n_songs, sh.t1 = d.n_tags;
+  return sh;
+}
+
 }  // namespace
 
+namespace {
+
+// Views of a shard's rows of an output tensor and of its bias.
 template <class T>
-void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-             util::ThreadPool& pool) {
+CMap<T> out_rows(const Layout& L, const T* p, const std::string& name, std::int64_t r0, std::int64_t r1) {
+  const auto& t = L.get(name);
+  return CMap<T>(p + t.offset + r0 * t.cols, r1 - r0, t.cols);
+}
+
+template <class T>
+void forward_sharded(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
+                     util::ThreadPool& pool, const Shard& sh, const Shard* comm) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   const int h0 = d.hidden.front();
@@ -238,15 +297,19 @@ void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch&
   auto b0 = view(L, p, "input_bias");
   Mat<T>& a0 = ws.h[0];
   a0.resize(B, h0);
-  // The sparse input layer: a gather-sum of the active rows, never a dense product.
+  // The sparse input layer: a gather-sum of the active rows, never a dense
+  // product; a shard sums its own rows and the ranks add up the partial sums.
   util::Chunks ch{B, kRowChunk};
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
       auto row = a0.row(i);
-      row = b0.row(0);
-      for (auto k = b.in_ptr[i]; k < b.in_ptr[i + 1]; ++k) row += static_cast<T>(b.in_w[k]) * E.row(b.in_idx[k]);
+      if (sh.root) row = b0.row(0);
+      else row.setZero();
+      for (auto k = b.in_ptr[i]; k < b.in_ptr[i + 1]; ++k)
+        if (b.in_idx[k] >= sh.in0 && b.in_idx[k] < sh.in1) row += static_cast<T>(b.in_w[k]) * E.row(b.in_idx[k]);
     }
   });
+  shard_sum(comm, a0.data(), a0.size());
   if (d.audio_dim > 0) a0.noalias() += audio_matrix<T>(b, d.audio_dim) * view(L, p, "input_audio");
   tanh_rows(a0, pool);
   for (std::size_t l = 1; l < d.hidden.size(); ++l) {
@@ -256,15 +319,58 @@ void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch&
     tanh_rows(ws.h[l], pool);
   }
   const Mat<T>& h = ws.h.back();
+  const auto Os = out_rows(L, p, "song_out", sh.s0, sh.s1), Ot = out_rows(L, p, "tag_out", sh.t0, sh.t1);
+  const auto& bs = L.get("song_bias");
+  const auto& bt = L.get("tag_bias");
+  const CMap<T> song_bias(p + bs.offset + sh.s0, 1, sh.s1 - sh.s0), tag_bias(p + bt.offset + sh.t0, 1, sh.t1 - sh.t0);
   if (d.audio_dim > 0) {
     MELON_ASSERT(song_audio.rows() == d.n_songs && song_audio.cols() == d.audio_dim + 1,
                  "song audio matrix " << song_audio.rows() << "x" << song_audio.cols());
     ws.g.noalias() = h * view(L, p, "song_audio").transpose();
-    logits(h, view(L, p, "song_out"), view(L, p, "song_bias"), &ws.g, &song_audio, ws.zs, pool);
+    logits(h, Os, song_bias, &ws.g, song_audio.data() + sh.s0 * song_audio.cols(), song_audio.cols(), ws.zs, pool);
   } else {
-    logits<T>(h, view(L, p, "song_out"), view(L, p, "song_bias"), nullptr, nullptr, ws.zs, pool);
+    logits<T>(h, Os, song_bias, nullptr, nullptr, 0, ws.zs, pool);
   }
-  logits<T>(h, view(L, p, "tag_out"), view(L, p, "tag_bias"), nullptr, nullptr, ws.zt, pool);
+  logits<T>(h, Ot, tag_bias, nullptr, nullptr, 0, ws.zt, pool);
+}
+
+}  // namespace
+
+Shard make_shard(const Dims& d, MPI_Comm comm, int rank, int ranks) {
+  Shard sh;
+  sh.comm = comm;
+  sh.root = rank == 0;
+  const auto in = mpi::block_range(d.n_inputs(), rank, ranks), s = mpi::block_range(d.n_songs, rank, ranks),
+             t = mpi::block_range(d.n_tags, rank, ranks);
+  sh.in0 = in.begin, sh.in1 = in.end, sh.s0 = s.begin, sh.s1 = s.end, sh.t0 = t.begin, sh.t1 = t.end;
+  return sh;
+}
+
+bool is_sharded(const Tensor& t) {
+  return t.name == "input" || t.name == "song_out" || t.name == "tag_out" || t.name == "song_bias" ||
+         t.name == "tag_bias";
+}
+
+std::pair<std::int64_t, std::int64_t> shard_part(const Tensor& t, const Shard& sh) {
+  if (!is_sharded(t)) return {t.offset, t.offset + t.size()};
+  const auto [v0, v1] = t.name == "input"                               ? std::pair{sh.in0, sh.in1}
+                        : t.name == "song_out" || t.name == "song_bias" ? std::pair{sh.s0, sh.s1}
+                                                                        : std::pair{sh.t0, sh.t1};
+  const bool bias = t.name == "song_bias" || t.name == "tag_bias";  // one entry per item
+  const std::int64_t width = bias ? 1 : t.cols;
+  return {t.offset + v0 * width, t.offset + v1 * width};
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> shard_spans(const Layout& L, const Shard& sh) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& t : L.tensors) out.push_back(shard_part(t, sh));
+  return out;
+}
+
+template <class T>
+void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
+             util::ThreadPool& pool) {
+  forward_sharded(L, p, song_audio, b, ws, pool, whole(L.dims), nullptr);
 }
 
 template <class T>
@@ -272,52 +378,62 @@ LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const 
                    util::ThreadPool& pool) {
   forward(L, p, song_audio, b, ws, pool);
   LossSums s;
-  std::tie(s.song, s.n_song) = group_loss(ws.zs, b.song_ptr, b.song_idx, 1, 1, false, pool);
-  std::tie(s.tag, s.n_tag) = group_loss(ws.zt, b.tag_ptr, b.tag_idx, 1, 1, false, pool);
+  const auto& d = L.dims;
+  std::tie(s.song, s.n_song) = group_loss(ws.zs, 0, d.n_songs, b.song_ptr, b.song_idx, 1, 1, false, pool,
+                                          static_cast<const Shard*>(nullptr));
+  std::tie(s.tag, s.n_tag) = group_loss(ws.zt, 0, d.n_tags, b.tag_ptr, b.tag_idx, 1, 1, false, pool,
+                                        static_cast<const Shard*>(nullptr));
   return s;
 }
 
 template <class T>
 LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, const LossWeights& lw,
-                          double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool) {
+                          double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool, const Shard* shard) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
-  forward(L, p, song_audio, b, ws, pool);
+  const Shard sh = shard ? *shard : whole(d);
+  const Shard* comm = shard && shard->comm != MPI_COMM_NULL ? shard : nullptr;
+  forward_sharded(L, p, song_audio, b, ws, pool, sh, comm);
   LossSums s;
-  std::tie(s.song, s.n_song) = group_loss(ws.zs, b.song_ptr, b.song_idx, lw.song, scale, true, pool);
-  std::tie(s.tag, s.n_tag) = group_loss(ws.zt, b.tag_ptr, b.tag_idx, lw.tag, scale, true, pool);
+  std::tie(s.song, s.n_song) = group_loss(ws.zs, sh.s0, d.n_songs, b.song_ptr, b.song_idx, lw.song, scale, true, pool,
+                                          comm);
+  std::tie(s.tag, s.n_tag) = group_loss(ws.zt, sh.t0, d.n_tags, b.tag_ptr, b.tag_idx, lw.tag, scale, true, pool, comm);
 
-  // Every tensor's gradient is assigned in full below; only the alignment gaps
-  // between tensors are never written, and they stay zero from the first resize.
+  // Every tensor's gradient that this shard owns is assigned in full below;
+  // the alignment gaps between tensors (and other shards' rows) are never
+  // written, and they stay zero from the first resize.
   grad.dense.resize(static_cast<std::size_t>(L.total - L.sparse_end), T(0));
   const Mat<T>& h = ws.h.back();
   const std::int64_t H = h.cols();
 
-  // Output layers: dO = dZᵀ·h and the bias sums, by vocabulary chunks.
-  auto out_grads = [&](const Mat<T>& dz, const std::string& out, const std::string& bias) {
+  // Output layers: dO = dZᵀ·h and the bias sums, by vocabulary chunks of the shard's rows.
+  auto out_grads = [&](const Mat<T>& dz, const std::string& out, const std::string& bias, std::int64_t v0) {
     auto dO = gview(L, grad, out);
     auto db = gview(L, grad, bias);
-    util::Chunks ch{dO.rows(), kVocabChunk};
+    util::Chunks ch{dz.cols(), kVocabChunk};
     pool.run(ch.count(), [&](std::int64_t c) {
       const auto c0 = ch.begin(c), n = ch.len(c);
-      util::gemm(true, false, n, H, B, T(1), dz.data() + c0, dz.cols(), h.data(), H, T(0), dO.data() + c0 * H, H);
-      column_sums(dz.middleCols(c0, n), db.middleCols(c0, n));
+      util::gemm(true, false, n, H, B, T(1), dz.data() + c0, dz.cols(), h.data(), H, T(0), dO.data() + (v0 + c0) * H,
+                 H);
+      column_sums(dz.middleCols(c0, n), db.middleCols(v0 + c0, n));
     });
   };
-  out_grads(ws.zs, "song_out", "song_bias");
-  out_grads(ws.zt, "tag_out", "tag_bias");
+  out_grads(ws.zs, "song_out", "song_bias", sh.s0);
+  out_grads(ws.zt, "tag_out", "tag_bias", sh.t0);
 
   // dh = dZs·Os + dZt·Ot (+ dG·P), by column chunks of h so each task packs
-  // only its slice of the big output matrix.
-  auto Os = view(L, p, "song_out");
-  auto Ot = view(L, p, "tag_out");
+  // only its slice of the big output matrix. A shard's ranks sum their
+  // partial dh and dG: from there on every rank holds the whole gradient.
+  const auto Os = out_rows(L, p, "song_out", sh.s0, sh.s1), Ot = out_rows(L, p, "tag_out", sh.t0, sh.t1);
   Mat<T> dg;
   if (d.audio_dim > 0) {
     dg.resize(B, d.audio_dim + 1);
+    const auto S = song_audio.middleRows(sh.s0, sh.s1 - sh.s0);
     util::Chunks rc{B, 4 * kRowChunk};
     pool.run(rc.count(), [&](std::int64_t c) {
-      dg.middleRows(rc.begin(c), rc.len(c)).noalias() = ws.zs.middleRows(rc.begin(c), rc.len(c)) * song_audio;
+      dg.middleRows(rc.begin(c), rc.len(c)).noalias() = ws.zs.middleRows(rc.begin(c), rc.len(c)) * S;
     });
+    shard_sum(comm, dg.data(), dg.size());
     gview(L, grad, "song_audio").noalias() = dg.transpose() * h;
   }
   ws.dh.resize(B, H);
@@ -329,6 +445,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
     util::gemm(false, false, B, n, ws.zt.cols(), T(1), ws.zt.data(), ws.zt.cols(), Ot.data() + c0, H, T(1),
                ws.dh.data() + c0, H);
   });
+  shard_sum(comm, ws.dh.data(), ws.dh.size());
   if (d.audio_dim > 0) ws.dh.noalias() += dg * view(L, p, "song_audio");
 
   // Hidden layers, top down.
@@ -343,13 +460,15 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   column_sums(ws.da, gview(L, grad, "input_bias"));
   if (d.audio_dim > 0) gview(L, grad, "input_audio").noalias() = audio_matrix<T>(b, d.audio_dim).transpose() * ws.da;
 
-  // Input embedding: one gradient row per touched input row, summed over the
-  // examples in batch order (a fixed order: reproducible, thread-independent).
-  const std::int64_t nnz = b.in_ptr.back();
-  std::vector<std::int64_t> order(static_cast<std::size_t>(nnz));
-  std::iota(order.begin(), order.end(), 0);
+  // Input embedding: one gradient row per touched input row of the shard,
+  // summed over the examples in batch order (a fixed order: reproducible,
+  // thread-independent).
+  std::vector<std::int64_t> order;
+  for (std::int64_t k = 0; k < b.in_ptr.back(); ++k)
+    if (b.in_idx[k] >= sh.in0 && b.in_idx[k] < sh.in1) order.push_back(k);
+  const auto nnz = static_cast<std::int64_t>(order.size());
   std::stable_sort(order.begin(), order.end(), [&](auto x, auto y) { return b.in_idx[x] < b.in_idx[y]; });
-  std::vector<std::int32_t> example(static_cast<std::size_t>(nnz));
+  std::vector<std::int32_t> example(b.in_idx.size());
   for (std::int64_t i = 0; i < B; ++i)
     for (auto k = b.in_ptr[i]; k < b.in_ptr[i + 1]; ++k) example[k] = static_cast<std::int32_t>(i);
   std::vector<std::int64_t> start;  // into order: where each distinct row begins
@@ -383,9 +502,9 @@ template LossSums loss_only<double>(const Layout&, const double*, const Mat<doub
                                     util::ThreadPool&);
 template LossSums forward_backward<float>(const Layout&, const float*, const Mat<float>&, const Batch&,
                                           const LossWeights&, double, Grad<float>&, Workspace<float>&,
-                                          util::ThreadPool&);
+                                          util::ThreadPool&, const Shard*);
 template LossSums forward_backward<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
                                            const LossWeights&, double, Grad<double>&, Workspace<double>&,
-                                           util::ThreadPool&);
+                                           util::ThreadPool&, const Shard*);
 
 }  // namespace melon::ae

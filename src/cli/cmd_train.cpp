@@ -110,7 +110,10 @@ int run(int argc, char** argv) {
     ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
      "training playlists held out, scored every epoch, and the reranker's learning questions (at most a fifth; 0: none)")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),
-     "input-layer gradient exchange: rows (union of touched rows) | dense")
+     "data-parallel: input-layer gradient exchange: rows (union of touched rows) | dense")
+    ("parallel", po::value<std::string>()->default_value("vocab"),
+     "how ranks share a step: data (each rank a part of the batch, whole gradients summed) | vocab (each rank a "
+     "slice of the input rows and outputs, the whole batch; O(batch x hidden) exchanged a step)")
     ("test-kill-at-step", po::value<std::int64_t>(&c.test_kill_at_step)->default_value(0),
      "testing: rank 0 SIGKILLs itself after this step");
   // clang-format on
@@ -120,6 +123,7 @@ int run(int argc, char** argv) {
   c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
   c.epochs = parse_epochs(vm["epochs"].as<std::string>());
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
+  c.parallel = train::parse_parallel(vm["parallel"].as<std::string>());
   if (vm.count("resume")) c.resume = train::parse_resume(vm["resume"].as<std::string>());
   const auto target = vm["target"].as<std::string>();
   MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");

@@ -203,6 +203,12 @@ double allreduce_max(MPI_Comm comm, double x) {
   allreduce_on(comm, &x, 1, MPI_DOUBLE, MPI_MAX, "MPI_Allreduce(max double)", false);
   return x;
 }
+void allreduce_max(MPI_Comm comm, float* d, std::size_t n) {
+  allreduce_on(comm, d, n, MPI_FLOAT, MPI_MAX, "MPI_Allreduce(max float)", true);
+}
+void allreduce_max(MPI_Comm comm, double* d, std::size_t n) {
+  allreduce_on(comm, d, n, MPI_DOUBLE, MPI_MAX, "MPI_Allreduce(max double)", true);
+}
 
 void allreduce_sum_same(MPI_Comm comm, double* d, std::size_t n) {
   if (alone(comm) || n == 0) return;
@@ -357,6 +363,17 @@ void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std:
                      static_cast<int>(r), comm),
           "MPI_Reduce(block)");
   }
+}
+
+void allgather_blocks_inplace(MPI_Comm comm, float* all, const std::vector<std::int64_t>& counts) {
+  if (alone(comm)) return;
+  std::vector<int> n, at;
+  block_counts(comm, counts, n, at, "MPI_Allgatherv(float)");
+  const auto seq = next_seq();
+  MPI_Request req;
+  check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, n.data(), at.data(), MPI_FLOAT, comm, &req),
+        "MPI_Allgatherv(float)");
+  wait_one(comm, req, seq, "MPI_Allgatherv(float)");
 }
 
 void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std::vector<std::int64_t>& counts) {

@@ -14,6 +14,13 @@ InputReduce parse_input_reduce(const std::string& s) {
 }
 const char* to_string(InputReduce r) { return r == InputReduce::Rows ? "rows" : "dense"; }
 
+Parallel parse_parallel(const std::string& s) {
+  if (s == "data") return Parallel::Data;
+  if (s == "vocab") return Parallel::Vocab;
+  MELON_THROW("--parallel: expected data|vocab, got '" << s << "'");
+}
+const char* to_string(Parallel p) { return p == Parallel::Data ? "data" : "vocab"; }
+
 Resume parse_resume(const std::string& s) {
   if (s == "on" || s == "true" || s == "1" || s == "yes") return Resume::On;
   if (s == "off" || s == "false" || s == "0" || s == "no") return Resume::Off;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "melon/ae/autoencoder.hpp"
@@ -35,6 +36,7 @@ struct Run {
   ae::Checkpoint st;             // the whole training state
   std::int64_t steps_per_epoch = 1;
   Schedule sched;                  // length and learning rate, from cfg and steps_per_epoch
+  std::optional<ae::Shard> shard;  // --parallel vocab: this rank's slice of the model
   std::int64_t last_ckpt = -1;     // step of the last checkpoint written or resumed from
   std::int64_t resumed_from = -1;  // step this process resumed at (-1: a fresh start)
 
@@ -63,5 +65,10 @@ struct StepStats {
 // examples, their gradient, the sum over ranks, the Adam update on every
 // rank; advances r.st.step and r.st.epoch_step.
 StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool);
+
+// --parallel vocab: copies every rank's slices of the weights (and, with
+// moments, of Adam's moments) to every rank, so each holds the whole model
+// (for the held-out score, checkpoints and the result).
+void gather_shards(Run& r, bool moments);
 
 }  // namespace melon::train

@@ -37,24 +37,108 @@ void reduce_rows(MPI_Comm comm, ae::Grad<float>& g, std::int64_t cols, std::vect
   g.row_grad.swap(packed);
 }
 
+// Examples [part.begin, part.end) of the step's global batch of nb, corrupted
+// from (seed, epoch, example) alone: the same on whichever rank builds them.
+void build_batch(Run& r, ae::Batch& batch, mpi::Range part) {
+  const auto& cfg = r.cfg;
+  const auto& st = r.st;
+  const std::int64_t g0 = st.epoch_step * cfg.batch;
+  batch.clear();
+  for (auto k = part.begin; k < part.end; ++k) {
+    const auto ex = st.order[g0 + k];
+    ae::add_example(batch, r.enc[ex], r.dims(), r.m.input_audio(), true, cfg.corruption,
+                    mix_seed(cfg.seed, static_cast<std::uint64_t>(st.epoch), static_cast<std::uint64_t>(ex)));
+  }
+}
+
+std::int64_t batch_size(const Run& r) {
+  const std::int64_t g0 = r.st.epoch_step * r.cfg.batch;
+  return std::min(r.examples(), g0 + r.cfg.batch) - g0;
+}
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// --parallel vocab: the whole batch on this rank's slice (ae::Shard); Adam on
+// the slice and on the replicated layers, whose gradient every rank computed
+// alike. The ranks exchange only inside forward_backward.
+StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
+  const auto& cfg = r.cfg;
+  auto& st = r.st;
+  const auto& L = r.m.layout;
+  const auto& sh = *r.shard;
+  const std::int64_t h0 = r.dims().hidden.front();
+  const auto t0 = Clock::now();
+  const auto nb = batch_size(r);
+  build_batch(r, b.batch, {0, nb});
+  const auto t1 = Clock::now();
+  const double comm0 = sh.comm_seconds;
+  StepStats s;
+  s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,
+                                       pool, &sh);
+  const auto t2 = Clock::now();
+  AdamOptions ao = cfg.adam;
+  ao.lr = lr_at(r.sched, st.step);
+  const AdamStep as(ao, st.step + 1);
+  float* p = st.params.data();
+  float* am = st.adam_m.data();
+  float* av = st.adam_v.data();
+  for (const auto& [begin, end] : ae::shard_spans(L, sh)) {
+    if (begin < L.sparse_end) {  // the input rows: a row-sparse gradient
+      auto& rows = b.slab_rows;
+      rows.assign(b.grad.rows.begin(), b.grad.rows.end());
+      for (auto& row : rows) row -= static_cast<std::int32_t>(sh.in0);
+      adam_rows(as, p + begin, am + begin, av + begin, sh.in1 - sh.in0, h0, rows, b.grad.row_grad.data(), pool);
+    } else {
+      const auto g = b.grad.dense.data() + (begin - L.sparse_end);
+      adam_dense(as, p + begin, am + begin, av + begin, g, end - begin, pool);
+    }
+  }
+  const auto t3 = Clock::now();
+  ++st.step;
+  ++st.epoch_step;
+  // Every rank holds the whole batch's loss: one rank reports it, so sums over ranks count it once.
+  if (r.rank != 0) s.loss = {};
+  s.samples = nb;
+  s.batch = seconds(t0, t1);
+  s.reduce = sh.comm_seconds - comm0;
+  s.compute = seconds(t1, t2) - s.reduce;
+  s.update = seconds(t2, t3);
+  return s;
+}
+
 }  // namespace
 
+void gather_shards(Run& r, bool moments) {
+  if (!r.shard || r.nranks == 1) return;
+  const auto& L = r.m.layout;
+  const auto& d = L.dims;
+  std::vector<ae::Shard> all;
+  for (int k = 0; k < r.nranks; ++k) all.push_back(ae::make_shard(d, MPI_COMM_NULL, k, r.nranks));
+  for (const auto& t : L.tensors) {
+    if (!ae::is_sharded(t)) continue;  // replicated: the same bits everywhere already
+    std::vector<std::int64_t> counts;  // each rank's block, in rank order
+    for (const auto& sh : all) {
+      const auto [begin, end] = ae::shard_part(t, sh);
+      counts.push_back(end - begin);
+    }
+    mpi::allgather_blocks_inplace(r.comm, r.st.params.data() + t.offset, counts);
+    if (moments) {
+      mpi::allgather_blocks_inplace(r.comm, r.st.adam_m.data() + t.offset, counts);
+      mpi::allgather_blocks_inplace(r.comm, r.st.adam_v.data() + t.offset, counts);
+    }
+  }
+}
+
 StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
+  if (r.shard) return vocab_step(r, b, pool);
   const auto& cfg = r.cfg;
   auto& st = r.st;
   const auto& L = r.m.layout;
   const auto& dims = r.dims();
   const std::int64_t h0 = dims.hidden.front();
-  const auto N = r.examples();
   const auto t0 = Clock::now();
-  const std::int64_t g0 = st.epoch_step * cfg.batch, g1 = std::min(N, g0 + cfg.batch), nb = g1 - g0;
-  const auto part = mpi::block_range(nb, r.rank, r.nranks);
-  b.batch.clear();
-  for (auto k = part.begin; k < part.end; ++k) {
-    const auto ex = st.order[g0 + k];
-    ae::add_example(b.batch, r.enc[ex], dims, r.m.input_audio(), true, cfg.corruption,
-                    mix_seed(cfg.seed, static_cast<std::uint64_t>(st.epoch), static_cast<std::uint64_t>(ex)));
-  }
+  const auto nb = batch_size(r);
+  build_batch(r, b.batch, mpi::block_range(nb, r.rank, r.nranks));
   const auto t1 = Clock::now();
   StepStats s;
   s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,

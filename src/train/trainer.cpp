@@ -113,6 +113,8 @@ void setup(Run& r) {
   for (auto i : r.held.held) st.held_out.push_back(in.train[i].id);
   r.steps_per_epoch = std::max<std::int64_t>(1, (r.examples() + cfg.batch - 1) / cfg.batch);
   r.sched = make_schedule(cfg, r.steps_per_epoch);
+  if (cfg.parallel == Parallel::Vocab)
+    r.shard = ae::make_shard(dims, r.nranks > 1 ? r.comm : MPI_COMM_NULL, r.rank, r.nranks);
 }
 
 // ---- resume: the newest checkpoint of the same run, or a fresh start ----
@@ -208,9 +210,16 @@ void resume_from(Run& r, const std::string& found) {
   MELON_CHECK(c.config_hash == st.config_hash, "refusing to resume from " << found
                                                                           << ": it was trained with other settings: "
                                                                           << config_diff(c.config, st.config));
-  MELON_CHECK(c.ranks == nranks, "refusing to resume from " << found << ": it was written by a " << c.ranks
-                                                            << "-rank job and this job has " << nranks
-                                                            << " ranks (the batch split must not change)");
+  // Vocabulary-parallel ranks all run the whole batch: another rank count
+  // re-slices the model and changes only the order of some sums.
+  MELON_CHECK(c.ranks == nranks || r.shard, "refusing to resume from "
+                                                << found << ": it was written by a " << c.ranks
+                                                << "-rank job and this job has " << nranks
+                                                << " ranks (the batch split must not change; --parallel vocab "
+                                                   "resumes on any rank count)");
+  if (r.speak && c.ranks != nranks)
+    log::info("resuming a " + std::to_string(c.ranks) + "-rank checkpoint on " + std::to_string(nranks) +
+              " ranks: the model is re-sliced");
   MELON_CHECK(c.vocab_hash == st.vocab_hash,
               "refusing to resume from " << found
                                          << ": its vocabulary differs from the one built now (different input files?)");
@@ -261,8 +270,11 @@ void log_setup(const Run& r, int threads) {
             std::to_string(d.n_tokens) + " title tokens; audio dim " + std::to_string(d.audio_dim) + "; hidden " +
             ae::join_widths(d.hidden) + "; " + std::to_string(r.m.layout.total) + " parameters; batch " +
             std::to_string(r.cfg.batch) + " over " + std::to_string(r.nranks) + " ranks x " + std::to_string(threads) +
-            " threads; " + std::to_string(r.steps_per_epoch) +
-            " steps/epoch; input allreduce: " + to_string(r.cfg.input_reduce));
+            " threads; " + std::to_string(r.steps_per_epoch) + " steps/epoch; " +
+            (r.shard ? std::string("vocabulary-parallel: this rank owns ") + std::to_string(r.shard->s1 - r.shard->s0) +
+                           " songs, " + std::to_string(r.shard->t1 - r.shard->t0) + " tags, " +
+                           std::to_string(r.shard->in1 - r.shard->in0) + " input rows"
+                     : std::string("data-parallel, input allreduce: ") + to_string(r.cfg.input_reduce)));
   log::info("training: dense products on " + util::gemm_backend().describe);
   const auto& s = r.sched;
   const std::int64_t epochs = s.budget / r.steps_per_epoch;
@@ -312,6 +324,7 @@ void check_finite_weights(const Run& r, const char* what) {
 void checkpoint(Run& r) {
   const auto& cfg = r.cfg;
   if (cfg.checkpoint_dir.empty()) return;
+  gather_shards(r, true);
   check_finite_weights(r, "a checkpoint");
   // Weights must be identical everywhere; a divergence would be silent otherwise.
   auto hashes = mpi::allgather(r.comm, static_cast<std::int64_t>(ae::params_hash(r.st.params)));
@@ -434,6 +447,7 @@ EpochReport end_epoch(Run& r, EpochTally& t, util::ThreadPool& pool, std::int64_
   rep.song_loss = t.loss[0] / std::max(1.0, t.loss[2]);
   rep.tag_loss = t.loss[1] / std::max(1.0, t.loss[3]);
   const double ep_time = since(t.start);
+  gather_shards(r, false);  // the held-out score and best.h5 need the whole model
   score_held_out(r, rep, pool);
   if (r.speak) log_epoch(r, rep, t, ep_time, total_steps);
   keep_if_best(r, rep);
@@ -532,6 +546,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   res.step = st.step;
   res.epoch = st.epoch;
   res.epoch_step = st.epoch_step;
+  gather_shards(r, false);
   res.params = std::move(st.params);
   return res;
 }

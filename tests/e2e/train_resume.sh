@@ -2,7 +2,8 @@
 # Checkpoint/resume through the real binary: kill -9 mid-epoch and resume
 # gives the weights of an uninterrupted run (1 and 2 ranks); a truncated newest
 # checkpoint falls back to the previous one; SIGUSR1 checkpoints and exits
-# cleanly; a resume with other settings or another rank count is refused.
+# cleanly; a resume with other settings is refused, and one with another rank
+# count too when data-parallel (vocabulary-parallel re-slices the model).
 source "$(dirname "$0")/lib.sh"
 "$MELON" generate --out "$WORK/data" --playlists 400 --songs 2000 --seed 5 --mel-mode none --quiet >/dev/null 2>&1
 "$MELON" split --input "$WORK/data/train.json" --out "$WORK/split" >/dev/null 2>&1
@@ -37,9 +38,17 @@ grep -q "resuming from .*ckpt-0000000004.h5" "$WORK/d2.log" || { cat "$WORK/d2.l
 [ "$(hash_of "$WORK/c.log")" = "$(hash_of "$WORK/d2.log")" ] || fail "2 ranks: resumed weights differ"
 echo "ok  2 ranks: kill -9 at step 6 + resume from 4 = straight run ($(hash_of "$WORK/c.log"))"
 
-# Refusals: another rank count, other settings.
+# Another rank count: data-parallel refuses it (the batch split would
+# change); vocabulary-parallel (the default) re-slices the model and goes on.
 expect_error "resume with another rank count" "refusing to resume" \
-  "$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" train "${ARGS[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a" --max-steps 14 --resume
+  "$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" train "${ARGS[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a" --max-steps 14 --resume \
+  --parallel data
+cp -r "$WORK/a" "$WORK/a-np2"
+"$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" train "${ARGS[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a-np2" --max-steps 14 \
+  --resume 2>"$WORK/a-np2.log" || { cat "$WORK/a-np2.log"; fail "2 ranks could not resume a 1-rank checkpoint"; }
+grep -q "resuming a 1-rank checkpoint on 2 ranks: the model is re-sliced" "$WORK/a-np2.log" || fail "no re-slice message"
+grep -q "resuming from .*ckpt-0000000012.h5" "$WORK/a-np2.log" || fail "2 ranks: did not resume from step 12"
+echo "ok  a 1-rank checkpoint resumed on 2 ranks (vocabulary-parallel: re-sliced)"
 expect_error "resume with other settings" "lr=0.002" \
   "$MELON" train "${ARGS[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a" --max-steps 14 --resume --lr 0.002
 expect_error "occupied checkpoint dir without --resume" "pass --resume" \

@@ -1,7 +1,10 @@
 // Data-parallel training under mpirun -np 1/2/3: the same global batch gives
 // the same weights whatever the rank count (within float tolerance), the same
 // rank count gives bit-identical weights, and checkpoints written by N ranks
-// are refused by a job of another size.
+// are refused by a job of another size. Vocabulary-parallel training
+// (--parallel vocab) is the data-parallel result at one rank, within float
+// tolerance of it at 2 and 3, bit-identical run to run, and resumes bit-exact
+// on its own rank count and within tolerance on another.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -51,6 +54,7 @@ TrainConfig config() {
   // Every audio path trained (the defaults leave the input and the joint map out).
   c.audio_input = true;
   c.audio_map = AudioMap::Joint;
+  c.parallel = Parallel::Data;  // the vocabulary-parallel tests below switch
   return c;
 }
 
@@ -147,6 +151,78 @@ TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
       EXPECT_NE(msg.find("ranks"), std::string::npos) << msg;
     }
     EXPECT_FALSE(mpi::any(mpi::world(), tries && msg.find("refusing to resume") == std::string::npos));
+  }
+  mpi::barrier(mpi::world());
+  if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);
+}
+
+// --parallel vocab: every rank runs the whole batch on its slice of the model.
+
+TEST(TrainMpi, VocabParallelAtOneRankIsDataParallelBitForBit) {
+  auto in = synthetic(240, 11, 2);
+  auto c = config();
+  auto data = run_training(c, in, MPI_COMM_SELF);
+  c.parallel = Parallel::Vocab;
+  auto vocab = run_training(c, in, MPI_COMM_SELF);
+  EXPECT_TRUE(data.params == vocab.params);
+}
+
+TEST(TrainMpi, VocabParallelAgreesWithOneRankAndRepeatsBitForBit) {
+  auto in = synthetic(300, 12, 3);
+  auto c = config();
+  c.adam.eps = 1e-4;  // as in RankCountDoesNotChangeTheResult
+  c.parallel = Parallel::Vocab;
+  auto a = run_training(c, in, mpi::world());
+  auto b = run_training(c, in, mpi::world());
+  EXPECT_TRUE(a.params == b.params);
+  EXPECT_FALSE(mpi::any(mpi::world(), a.params != b.params));
+  EXPECT_TRUE(same_everywhere(a.params));  // the slices gathered into one model everywhere
+  c.parallel = Parallel::Data;
+  auto alone = run_training(c, in, MPI_COMM_SELF);
+  const double d = max_abs_diff(a.params, alone.params);
+  EXPECT_LT(d, 2e-4) << "max |w(vocab, np=" << mpi::size(mpi::world()) << ") - w(np=1)| = " << d;
+  EXPECT_FALSE(mpi::any(mpi::world(), !(d < 2e-4)));
+  EXPECT_EQ(a.step, 8);
+}
+
+TEST(TrainMpi, VocabParallelResumesBitExactAndOnAnotherRankCount) {
+  auto in = synthetic(240, 13, 2);
+  auto c = config();
+  c.adam.eps = 1e-4;
+  c.parallel = Parallel::Vocab;
+  c.max_steps = 10;
+  auto straight = run_training(c, in, mpi::world());
+  const auto dir = shared_temp_dir();
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 3;
+  c.max_steps = 5;
+  run_training(c, in, mpi::world());
+  c.max_steps = 10;
+  c.resume = train::Resume::On;
+  c.checkpoint_every = 0;
+  c.keep = 10;
+  auto resumed = run_training(c, in, mpi::world());
+  EXPECT_TRUE(straight.params == resumed.params);
+  EXPECT_FALSE(mpi::any(mpi::world(), straight.params != resumed.params));
+  if (mpi::size(mpi::world()) > 1) {
+    // One rank resumes the same checkpoint (step 5) alone, in its own copy of
+    // the folder: the model is re-sliced and lands within rounding of the others.
+    std::string copy;
+    if (mpi::rank(mpi::world()) == 1) {
+      copy = dir + "-alone";
+      std::filesystem::create_directories(copy);
+      for (auto& e : std::filesystem::directory_iterator(dir)) {
+        const auto name = e.path().filename().string();
+        if (name.rfind("ckpt-0000000005", 0) == 0) std::filesystem::copy_file(e.path(), copy + "/" + name);
+      }
+      auto c1 = c;
+      c1.checkpoint_dir = copy;
+      auto alone = run_training(c1, in, MPI_COMM_SELF);
+      EXPECT_EQ(alone.step, 10);
+      const double d = max_abs_diff(alone.params, straight.params);
+      EXPECT_LT(d, 2e-4) << "resumed alone vs " << mpi::size(mpi::world()) << " ranks";
+      std::filesystem::remove_all(copy);
+    }
   }
   mpi::barrier(mpi::world());
   if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);

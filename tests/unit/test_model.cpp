@@ -9,71 +9,13 @@
 #include "melon/error.hpp"
 #include "melon/train/adam.hpp"
 #include "melon/util/rng.hpp"
+#include "../support/tiny_model.hpp"
 
 using namespace melon;
 using namespace melon::ae;
+using namespace melon::test_support;
 
 namespace {
-
-Dims tiny_dims(int audio, std::vector<int> hidden) {
-  Dims d;
-  d.n_songs = 7;
-  d.n_tags = 4;
-  d.n_tokens = 3;
-  d.audio_dim = audio;
-  d.hidden = std::move(hidden);
-  return d;
-}
-
-Batch tiny_batch(const Dims& d) {
-  Batch b;
-  auto add_in = [&](std::int32_t row, float w) {
-    b.in_idx.push_back(row);
-    b.in_w.push_back(w);
-  };
-  Rng rng(5);
-  auto audio = [&] {
-    for (int k = 0; k < d.audio_dim; ++k) b.audio.push_back(static_cast<float>(rng.normal()));
-  };
-  // 0: songs + tags + tokens, targets in both groups
-  add_in(0, 0.5f), add_in(3, 0.5f), add_in(static_cast<std::int32_t>(d.tag_row(1)), 1.0f);
-  add_in(static_cast<std::int32_t>(d.token_row(2)), 0.7f);
-  audio();
-  for (int s : {0, 3, 5}) b.song_idx.push_back(s);
-  for (int t : {1, 2}) b.tag_idx.push_back(t);
-  b.end_example();
-  // 1: title only, song targets only
-  add_in(static_cast<std::int32_t>(d.token_row(0)), 1.0f);
-  audio();
-  for (int s : {6, 1}) b.song_idx.push_back(s);
-  b.end_example();
-  // 2: a song shared with example 0 (the same input row twice in the batch), tag targets only
-  add_in(3, 1.0f), add_in(4, 1.0f);
-  audio();
-  b.tag_idx.push_back(3);
-  b.end_example();
-  return b;
-}
-
-template <class T>
-std::vector<T> random_params(const Layout& L, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<T> p(static_cast<std::size_t>(L.total), T(0));
-  for (auto& t : L.tensors)
-    for (std::int64_t i = 0; i < t.size(); ++i) p[t.offset + i] = static_cast<T>(rng.uniform() - 0.5);
-  return p;
-}
-
-Mat<double> song_audio(const Dims& d) {
-  if (d.audio_dim == 0) return {};
-  Rng rng(9);
-  Mat<double> s(d.n_songs, d.audio_dim + 1);
-  for (std::int64_t i = 0; i < s.rows(); ++i) {
-    for (int k = 0; k < d.audio_dim; ++k) s(i, k) = rng.normal();
-    s(i, d.audio_dim) = 1;
-  }
-  return s;
-}
 
 void gradient_check(const Dims& d) {
   auto L = make_layout(d);

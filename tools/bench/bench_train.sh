@@ -4,7 +4,8 @@
 # Env: BENCH_DIR (data and checkpoints, default /tmp/melon-bench-train),
 #      STEPS (timed steps, default 15), HIDDEN (512), BATCH (256), PLAYLISTS (34000), SONGS (100000).
 # Prints samples/s of each, their ratio, and for 2 ranks the split of a step
-# into compute / allreduce with both input-layer reductions (rows, dense).
+# into compute / allreduce: data-parallel with both input-layer reductions
+# (rows, dense) and vocabulary-parallel (the default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -72,11 +73,12 @@ done
 grep -o 'vocabulary [^;]*' "$W/melon1-auto.log" | head -1 | sed 's/^/melon: /'
 awk -v a="$m1" -v e="$e1" 'BEGIN { printf "melon: MELON_GEMM=auto against eigen: %.2fx playlists/s\n", a / e }'
 
-for mode in rows dense; do
+for mode in rows dense vocab; do
   rm -rf "$W/ck2"
-  env "${ctenv[@]}" mpirun "${MPIFLAGS[@]}" -np 2 "$MELON" train "${COMMON[@]}" --threads 1 --input-allreduce "$mode" \
+  if [ $mode = vocab ]; then how=(--parallel vocab); else how=(--parallel data --input-allreduce "$mode"); fi
+  env "${ctenv[@]}" mpirun "${MPIFLAGS[@]}" -np 2 "$MELON" train "${COMMON[@]}" --threads 1 "${how[@]}" \
     --checkpoint-dir "$W/ck2" 2>"$W/melon2-$mode.log"
-  echo "melon 2 ranks x 1 thread, input allreduce $mode: $(summary "$W/melon2-$mode.log")"
+  echo "melon 2 ranks x 1 thread, ${how[*]}: $(summary "$W/melon2-$mode.log")"
 done
 
 # PyTorch at its best: the core type above, and the faster of Adam's two

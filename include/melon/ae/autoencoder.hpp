@@ -19,6 +19,8 @@
 // the checkpoint treat them uniformly; the input embedding comes first and is
 // the only block with row-sparse gradients. Templated on the scalar so the
 // gradient checks can run in double; training uses float.
+#include <mpi.h>
+
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
@@ -110,14 +112,44 @@ struct Workspace {
   Mat<T> dh, da;
 };
 
+// One rank's part of a vocabulary-parallel model (train --parallel vocab):
+// rows [in0, in1) of the input embedding and output rows [s0, s1) of the
+// songs and [t0, t1) of the tags. Every rank runs the whole global batch; the
+// small layers between (input bias and audio, hidden layers, the audio map)
+// are replicated and get the same gradient on every rank. Per step the ranks
+// exchange O(batch x hidden) numbers through comm: the partial first-layer
+// sums of their input rows, each example's softmax maximum and sums, and the
+// partial gradient flowing back from their output rows. A shard covering the
+// whole model on one rank computes the unsharded model's bits exactly.
+struct Shard {
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool root = true;  // adds the replicated input bias to the partial sums (rank 0)
+  std::int64_t in0 = 0, in1 = 0, s0 = 0, s1 = 0, t0 = 0, t1 = 0;
+  mutable double comm_seconds = 0;  // time in the collectives above (waiting included)
+};
+// Rank `rank` of `ranks`: contiguous blocks of each vocabulary.
+Shard make_shard(const Dims& d, MPI_Comm comm, int rank, int ranks);
+// Whether tensor t is split between shards (the input rows, the output rows
+// and biases) or replicated.
+bool is_sharded(const Tensor& t);
+// The flat [begin, end) of tensor t that sh owns: its rows or bias entries of
+// a sharded tensor, all of a replicated one.
+std::pair<std::int64_t, std::int64_t> shard_part(const Tensor& t, const Shard& sh);
+// The flat [begin, end) ranges of layout L a shard updates, ascending.
+std::vector<std::pair<std::int64_t, std::int64_t>> shard_spans(const Layout& L, const Shard& sh);
+
 // song_audio: n_songs x (audio_dim + 1) standardised features ⊕ 1 (empty without audio).
 template <class T>
 void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
              util::ThreadPool& pool);
 
+// With a shard: its logits (ws.zs, ws.zt hold its columns only), its part of
+// the gradient (the input rows it owns, its output rows; the replicated
+// tensors in full) and the whole batch's loss, the same on every rank.
 template <class T>
 LossSums forward_backward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b,
-                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool);
+                          const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool,
+                          const Shard* shard = nullptr);
 
 // The loss alone (for gradient checks and validation), same conventions.
 template <class T>

@@ -90,6 +90,9 @@ double allreduce_sum(MPI_Comm comm, double x);
 std::int64_t allreduce_max(MPI_Comm comm, std::int64_t x);
 std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t x);
 double allreduce_max(MPI_Comm comm, double x);
+// Elementwise maxima: exact, so every rank gets the same bits in any order.
+void allreduce_max(MPI_Comm comm, float* data, std::size_t n);
+void allreduce_max(MPI_Comm comm, double* data, std::size_t n);
 // A sum every rank receives bit for bit identically (reduce to rank 0, then
 // broadcast). MPI_Allreduce does not promise that, and ranks that branch on a
 // reduced value (which QR variant to run) must all take the same branch.
@@ -111,6 +114,8 @@ std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine)
 // blocks are the same bits everywhere.
 void reduce_scatter_sum(MPI_Comm comm, const double* in, double* out, const std::vector<std::int64_t>& counts);
 void allgather_blocks(MPI_Comm comm, const double* mine, double* all, const std::vector<std::int64_t>& counts);
+// The same in place for floats: rank r's block already sits at its offset in `all`.
+void allgather_blocks_inplace(MPI_Comm comm, float* all, const std::vector<std::int64_t>& counts);
 // Collective error check: if any rank passes a non-empty message, every rank
 // throws melon::Error carrying the failed ranks' messages, so no rank is left
 // waiting in the next collective.

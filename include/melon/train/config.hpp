@@ -19,6 +19,18 @@ enum class InputReduce { Rows, Dense };  // how the input layer's gradient cross
 InputReduce parse_input_reduce(const std::string& s);
 const char* to_string(InputReduce r);
 
+// How ranks share a step. Data: each rank runs its part of the batch on a
+// whole copy of the model and the gradients are summed (every parameter
+// crosses between ranks each step). Vocab: each rank owns a slice of the input
+// rows and of the song and tag outputs, runs the whole batch on its slice and
+// exchanges O(batch x hidden) numbers a step (ae::Shard); Adam's work is
+// split too. The same at one rank, bit for bit. Vocab is the default: at 2
+// ranks it made 1.7x the steps/s of data-parallel on 5,000 songs and 3.1x on
+// the full-size vocabulary (tools/bench/bench_parallel.sh, RESULTS.md).
+enum class Parallel { Data, Vocab };
+Parallel parse_parallel(const std::string& s);
+const char* to_string(Parallel p);
+
 // --resume: Off starts fresh (and refuses a folder holding checkpoints); On
 // continues from the newest valid checkpoint and is an error when there is
 // none; Auto continues when it can and starts fresh otherwise (Slurm reruns,
@@ -64,6 +76,7 @@ struct TrainConfig {
   int threads = 0;               // per rank; 0: cores on this node / ranks on this node
   std::int64_t val_size = 1000;  // held-out training playlists scored every epoch (0: none)
   InputReduce input_reduce = InputReduce::Rows;
+  Parallel parallel = Parallel::Vocab;
   std::int64_t test_kill_at_step = 0;  // tests: rank 0 kills itself (SIGKILL) after this step
   bool quiet = false;                  // tests: no per-epoch log
 };
