@@ -11,6 +11,7 @@
 #include "melon/ae/encode.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/util/log.hpp"
 
 namespace melon::ae {
 
@@ -64,6 +65,11 @@ std::vector<arena::Candidates> candidates(const Model& m, const std::vector<aren
   Mat<float> cold, gcold;
   const bool use_cold = opt.cold_songs && m.cold_enabled && !m.cold_ids.empty() && d.audio_dim > 0;
   const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
+  // Rank 0's share stands for all (the shares are equal in size); a share
+  // of a few thousand questions takes seconds and needs no progress line
+  // (the held-out scoring inside training would print one every epoch).
+  log::Progress progress("autoencoder candidates (rank 0's share)", mine.end - mine.begin, "questions", 10.0,
+                         mpi::rank(comm) == 0 && mine.end - mine.begin >= 4000);
   for (auto q0 = mine.begin; q0 < mine.end; q0 += batch) {
     const auto q1 = std::min(mine.end, q0 + batch);
     b.clear();
@@ -106,7 +112,9 @@ std::vector<arena::Candidates> candidates(const Model& m, const std::vector<aren
       for (auto& c : tags.take()) r.tags.emplace_back(m.vocab.tags[c.id], c.score);
       out[q0 - mine.begin + k] = std::move(r);
     });
+    progress.update(q1 - mine.begin);
   }
+  progress.finish();
   return out;
 }
 

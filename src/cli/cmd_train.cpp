@@ -1,4 +1,6 @@
 // melon train: data-parallel training of the denoising autoencoder.
+#include <algorithm>
+#include <chrono>
 #include <sstream>
 
 #include "melon/ae/audio.hpp"
@@ -135,6 +137,7 @@ int run(int argc, char** argv) {
   util::gemm_backend();    // a bad MELON_GEMM too, on every rank
 
   train::TrainInputs in;
+  const auto t_read = std::chrono::steady_clock::now();
   const auto train_path = vm["train"].as<std::string>();
   in.train = arena::read_playlists(train_path);
   std::vector<std::string> qpaths;
@@ -160,6 +163,17 @@ int run(int argc, char** argv) {
     in.pca_path = vm["pca"].as<std::string>();
     in.audio = ae::read_audio(in.pca_path);
   }
+  // Reading takes a while at full size (about 15 s): say what was read, and how long it took.
+  if (mpi::rank(mpi::world()) == 0) {
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(1);
+    o << "read " << in.train.size() << " training playlists, " << in.questions.size() << " questions";
+    if (!in.song_dates.empty()) o << ", " << in.song_dates.size() << " songs' release dates";
+    if (!in.audio.empty()) o << ", audio of " << std::count(in.audio.has.begin(), in.audio.has.end(), 1) << " songs";
+    o << " in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_read).count() << " s";
+    log::info(o.str());
+  }
   auto res = train::run_training(c, in, mpi::world());
   if (mpi::rank(mpi::world()) == 0 && res.stopped_by_signal)
     log::info("stopped by signal at step " + std::to_string(res.step) +
@@ -168,5 +182,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("train", "train the denoising autoencoder (data-parallel, checkpointed)", run);
+MELON_COMMAND("train", "train the denoising autoencoder (vocabulary- or data-parallel, checkpointed)", run);
 }  // namespace melon::cli

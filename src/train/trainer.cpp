@@ -82,11 +82,22 @@ void setup(Run& r) {
   r.held = split_held_out(in.train, in.questions, cfg.val_size, cfg.seed);
 
   auto& m = r.m;
+  const auto t0 = Clock::now();
   m.vocab = ae::build_vocab(r.held.data, cfg.vocab);
   m.tokenizer = cfg.vocab.tokenizer;
   m.audio = in.audio;
+  if (r.speak)
+    log::info("vocabulary: " + std::to_string(m.vocab.songs.size()) + " songs, " + std::to_string(m.vocab.tags.size()) +
+              " tags, " + std::to_string(m.vocab.tokens.size()) + " title tokens, built in " + fmt(since(t0), 1) +
+              " s");
   r.enc.reserve(r.held.data.size());
-  for (auto* p : r.held.data) r.enc.push_back(ae::encode(*p, m.vocab, m.tokenizer));
+  log::Progress progress("encoding playlists", static_cast<std::int64_t>(r.held.data.size()), "playlists", 10.0,
+                         r.speak);
+  for (auto* p : r.held.data) {
+    r.enc.push_back(ae::encode(*p, m.vocab, m.tokenizer));
+    progress.update(static_cast<std::int64_t>(r.enc.size()));
+  }
+  progress.finish();
   ae::Dims dims;
   dims.n_songs = static_cast<std::int64_t>(m.vocab.songs.size());
   dims.n_tags = static_cast<std::int64_t>(m.vocab.tags.size());
@@ -246,10 +257,13 @@ void resume_from(Run& r, const std::string& found) {
 
 void start_fresh(Run& r) {
   auto& st = r.st;
+  const auto t0 = Clock::now();
   st.params = ae::init_params(st.layout, r.cfg.seed);
   st.adam_m.assign(st.params.size(), 0.0f);
   st.adam_v.assign(st.params.size(), 0.0f);
   st.order = epoch_order(r.examples(), r.cfg.seed, 0, st.rng_state);
+  if (r.speak)
+    log::info("initial weights: " + std::to_string(st.params.size()) + " parameters in " + fmt(since(t0), 1) + " s");
 }
 
 void resume_or_start(Run& r) {

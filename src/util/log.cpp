@@ -64,7 +64,8 @@ void Progress::print(bool final) {
   os << what_ << ": " << done_ << "/" << total_ << " " << unit_;
   if (total_ > 0) os << " (" << (100 * done_ / total_) << "%)";
   char buf[96];
-  std::snprintf(buf, sizeof buf, ", %.0f %s/s", rate, unit_.c_str());
+  // Slow work (a full-size training step takes seconds) keeps two decimals.
+  std::snprintf(buf, sizeof buf, rate < 10 ? ", %.2f %s/s" : ", %.0f %s/s", rate, unit_.c_str());
   os << buf;
   if (bytes_ > 0 && el > 0) {
     std::snprintf(buf, sizeof buf, ", %.1f MB/s", bytes_ / el / 1e6);
