@@ -184,19 +184,13 @@ void logits(const Mat<T>& h, const CMap<T>& w, const CMap<T>& bias, const Mat<T>
   });
 }
 
+// A shard's collective (a sum, or an exact max), timed; nothing without one.
 template <class T>
-void shard_sum(const Shard* sh, T* data, std::int64_t n) {
+void shard_reduce(const Shard* sh, T* data, std::int64_t n, bool max) {
   if (!sh || sh->comm == MPI_COMM_NULL) return;
   const auto t = std::chrono::steady_clock::now();
-  mpi::allreduce_sum(sh->comm, data, static_cast<std::size_t>(n));
-  sh->comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-template <class T>
-void shard_max(const Shard* sh, T* data, std::int64_t n) {
-  if (!sh || sh->comm == MPI_COMM_NULL) return;
-  const auto t = std::chrono::steady_clock::now();
-  mpi::allreduce_max(sh->comm, data, static_cast<std::size_t>(n));
+  if (max) mpi::allreduce_max(sh->comm, data, static_cast<std::size_t>(n));
+  else mpi::allreduce_sum(sh->comm, data, static_cast<std::size_t>(n));
   sh->comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
@@ -225,7 +219,7 @@ std::pair<double, std::int64_t> group_loss(Mat<T>& z, std::int64_t v0, std::int6
       mx[i] = z.row(i).maxCoeff();
     }
   });
-  shard_max(sh, mx.data(), B);
+  shard_reduce(sh, mx.data(), B, true);
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
       if (skip(i) || V == 0) continue;
@@ -238,7 +232,7 @@ std::pair<double, std::int64_t> group_loss(Mat<T>& z, std::int64_t v0, std::int6
       }
     }
   });
-  shard_sum(sh, sums.data(), 2 * B);
+  shard_reduce(sh, sums.data(), 2 * B, false);
   std::vector<double> loss(static_cast<std::size_t>(B), 0.0);
   pool.run(ch.count(), [&](std::int64_t c) {
     for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
@@ -309,7 +303,7 @@ void forward_sharded(const Layout& L, const T* p, const Mat<T>& song_audio, cons
         if (b.in_idx[k] >= sh.in0 && b.in_idx[k] < sh.in1) row += static_cast<T>(b.in_w[k]) * E.row(b.in_idx[k]);
     }
   });
-  shard_sum(comm, a0.data(), a0.size());
+  shard_reduce(comm, a0.data(), a0.size(), false);
   if (d.audio_dim > 0) a0.noalias() += audio_matrix<T>(b, d.audio_dim) * view(L, p, "input_audio");
   tanh_rows(a0, pool);
   for (std::size_t l = 1; l < d.hidden.size(); ++l) {
@@ -433,7 +427,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
     pool.run(rc.count(), [&](std::int64_t c) {
       dg.middleRows(rc.begin(c), rc.len(c)).noalias() = ws.zs.middleRows(rc.begin(c), rc.len(c)) * S;
     });
-    shard_sum(comm, dg.data(), dg.size());
+    shard_reduce(comm, dg.data(), dg.size(), false);
     gview(L, grad, "song_audio").noalias() = dg.transpose() * h;
   }
   ws.dh.resize(B, H);
@@ -445,7 +439,7 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
     util::gemm(false, false, B, n, ws.zt.cols(), T(1), ws.zt.data(), ws.zt.cols(), Ot.data() + c0, H, T(1),
                ws.dh.data() + c0, H);
   });
-  shard_sum(comm, ws.dh.data(), ws.dh.size());
+  shard_reduce(comm, ws.dh.data(), ws.dh.size(), false);
   if (d.audio_dim > 0) ws.dh.noalias() += dg * view(L, p, "song_audio");
 
   // Hidden layers, top down.

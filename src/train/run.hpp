@@ -35,10 +35,12 @@ struct Run {
   std::vector<ae::Encoded> enc;  // the examples: held.data encoded
   ae::Checkpoint st;             // the whole training state
   std::int64_t steps_per_epoch = 1;
-  Schedule sched;                  // length and learning rate, from cfg and steps_per_epoch
-  std::optional<ae::Shard> shard;  // --parallel vocab: this rank's slice of the model
-  std::int64_t last_ckpt = -1;     // step of the last checkpoint written or resumed from
-  std::int64_t resumed_from = -1;  // step this process resumed at (-1: a fresh start)
+  Schedule sched;                   // length and learning rate, from cfg and steps_per_epoch
+  std::optional<ae::Shard> shard;   // --parallel vocab: this rank's slice of the model
+  std::int64_t gathered_step = -1;  // the step whose slices gather_shards last gathered
+  bool gathered_moments = false;    // ... moments included
+  std::int64_t last_ckpt = -1;      // step of the last checkpoint written or resumed from
+  std::int64_t resumed_from = -1;   // step this process resumed at (-1: a fresh start)
 
   Run(const TrainConfig& c, const TrainInputs& i, MPI_Comm comm_) : cfg(c), in(i), comm(comm_) {}
   std::int64_t examples() const { return static_cast<std::int64_t>(enc.size()); }
@@ -68,7 +70,8 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool);
 
 // --parallel vocab: copies every rank's slices of the weights (and, with
 // moments, of Adam's moments) to every rank, so each holds the whole model
-// (for the held-out score, checkpoints and the result).
+// (for the held-out score, checkpoints and the result); what was already
+// gathered at this step is not moved again.
 void gather_shards(Run& r, bool moments);
 
 }  // namespace melon::train

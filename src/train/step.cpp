@@ -56,6 +56,13 @@ std::int64_t batch_size(const Run& r) {
   return std::min(r.examples(), g0 + r.cfg.batch) - g0;
 }
 
+// This step's Adam constants: the scheduled rate, the bias corrections of step + 1.
+AdamStep adam_step(const Run& r) {
+  AdamOptions ao = r.cfg.adam;
+  ao.lr = lr_at(r.sched, r.st.step);
+  return AdamStep(ao, r.st.step + 1);
+}
+
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 // --parallel vocab: the whole batch on this rank's slice (ae::Shard); Adam on
@@ -76,9 +83,7 @@ StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,
                                        pool, &sh);
   const auto t2 = Clock::now();
-  AdamOptions ao = cfg.adam;
-  ao.lr = lr_at(r.sched, st.step);
-  const AdamStep as(ao, st.step + 1);
+  const AdamStep as = adam_step(r);
   float* p = st.params.data();
   float* am = st.adam_m.data();
   float* av = st.adam_v.data();
@@ -110,6 +115,9 @@ StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
 
 void gather_shards(Run& r, bool moments) {
   if (!r.shard || r.nranks == 1) return;
+  const bool params = r.gathered_step != r.st.step;
+  moments = moments && (params || !r.gathered_moments);
+  if (!params && !moments) return;
   const auto& L = r.m.layout;
   const auto& d = L.dims;
   std::vector<ae::Shard> all;
@@ -121,12 +129,14 @@ void gather_shards(Run& r, bool moments) {
       const auto [begin, end] = ae::shard_part(t, sh);
       counts.push_back(end - begin);
     }
-    mpi::allgather_blocks_inplace(r.comm, r.st.params.data() + t.offset, counts);
+    if (params) mpi::allgather_blocks_inplace(r.comm, r.st.params.data() + t.offset, counts);
     if (moments) {
       mpi::allgather_blocks_inplace(r.comm, r.st.adam_m.data() + t.offset, counts);
       mpi::allgather_blocks_inplace(r.comm, r.st.adam_v.data() + t.offset, counts);
     }
   }
+  r.gathered_moments = moments || (!params && r.gathered_moments);
+  r.gathered_step = r.st.step;
 }
 
 StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
@@ -168,9 +178,7 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
     mpi::allreduce_sum_buckets(r.comm, b.dense_input.data(), b.dense_input.size());
   }
   const auto t3 = Clock::now();
-  AdamOptions ao = cfg.adam;
-  ao.lr = lr_at(r.sched, st.step);
-  const AdamStep as(ao, st.step + 1);
+  const AdamStep as = adam_step(r);
   float* p = st.params.data();
   float* am = st.adam_m.data();
   float* av = st.adam_v.data();
