@@ -61,7 +61,24 @@ struct Note {
 // end), so their buffers live as long as the process.
 std::deque<Note> g_sent;
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// Waits are timed in the time this process ran, not by the wall clock: a gap
+// between two polls longer than this means the process itself was stopped (a
+// rank hit by SIGSTOP and continued by mpirun just before it is killed, or a
+// whole job suspended by `scontrol suspend`), and must not count as waiting
+// for the others, or every rank would report a stall the moment it resumes.
+constexpr double kMaxPollGapSeconds = 0.5;
+
+// Seconds this process has run since the timer was made, counted at each tick().
+struct LiveTimer {
+  Clock::time_point last = Clock::now();
+  double live = 0;
+  double tick() {
+    const auto now = Clock::now();
+    live += std::min(std::chrono::duration<double>(now - last).count(), kMaxPollGapSeconds);
+    last = now;
+    return live;
+  }
+};
 
 void nap(double seconds) {
   timespec ts{0, static_cast<long>(seconds * 1e9)};
@@ -200,12 +217,21 @@ bool is_stopped(long pid) {
 }
 
 void watch_blocking_calls() {
+  std::int64_t watching = 0;  // the g_block_since of the call being timed
+  LiveTimer timer;
   while (!g_thread_stop.load()) {
     nap(0.1);
     const auto since = g_block_since.load(std::memory_order_acquire);
     const double timeout = g_timeout.load();
+    if (since != watching) {
+      // A new call (or none): its time starts at its own entry, at most one
+      // poll ago, and counts from there in live time.
+      watching = since;
+      timer = LiveTimer{};
+      if (since != 0) timer.live = std::clamp(static_cast<double>(now_ns() - since) * 1e-9, 0.0, kMaxPollGapSeconds);
+    }
     if (since == 0 || timeout <= 0) continue;
-    const double waited = static_cast<double>(now_ns() - since) * 1e-9;
+    const double waited = timer.tick();
     if (waited > timeout) report_blocked(waited);
   }
 }
@@ -264,15 +290,15 @@ void wait_all(MPI_Comm comm, MPI_Request* reqs, int n, std::uint64_t seq, const 
   int done = 0;
   check(MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE), what);
   if (done) return;
-  const auto start = Clock::now();
+  LiveTimer timer;
   std::map<int, Note> heard;
   std::vector<int> members;
   double asked_at = -1;
   for (;;) {
-    double waited = since(start);
+    double waited = timer.tick();
     if (waited > kSpinSeconds) {
       nap(std::clamp(waited / 50, 5e-5, kMaxSleepSeconds));
-      waited = since(start);
+      waited = timer.tick();
       if (g_notes != MPI_COMM_NULL) serve_notes(heard, seq, waited, what);
     }
     check(MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE), what);
