@@ -104,54 +104,105 @@ std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data()
 
 namespace {
 
-void write_file(const std::string& final_path, const Checkpoint& c, bool moments) {
-  TempPath staged(final_path);  // nothing half-written survives a failure
+// A part of one tensor: whole rows, or columns of a single row (a bias).
+struct Block {
+  std::int64_t row0, rows, col0, cols;
+};
+
+// Calls f(tensor, block, offset in the compact arrays) for every part of
+// c.moment_spans.
+template <class F>
+void for_each_slice(const Checkpoint& c, const std::string& path, F&& f) {
+  std::int64_t at = 0;
+  for (const auto& [b, e] : c.moment_spans) {
+    for (const auto& t : c.layout.tensors) {
+      const auto lo = std::max(b, t.offset) - t.offset, hi = std::min(e, t.offset + t.size()) - t.offset;
+      if (lo >= hi) continue;
+      const auto off = at + (t.offset + lo - b);
+      if (lo % t.cols == 0 && hi % t.cols == 0) f(t, Block{lo / t.cols, (hi - lo) / t.cols, 0, t.cols}, off);
+      else if (lo / t.cols == (hi - 1) / t.cols) f(t, Block{lo / t.cols, 1, lo % t.cols, hi - lo}, off);
+      else MELON_CHECK(false, path << ": a moment slice of " << t.name << " is neither whole rows nor within a row");
+    }
+    at += e - b;
+  }
+}
+
+std::int64_t sliced_size(const Checkpoint& c) {
+  std::int64_t n = 0;
+  for (const auto& [b, e] : c.moment_spans) n += e - b;
+  return n;
+}
+
+void write_slices(h5::File& f, const Checkpoint& c) {
+  MELON_ASSERT(c.adam_m.size() == static_cast<std::size_t>(sliced_size(c)), "moment slices size");
+  for_each_slice(c, f.path(), [&](const Tensor& t, Block k, std::int64_t at) {
+    h5::Dataset::open(f, "adam_m." + t.name).write_block(k.row0, k.rows, k.col0, k.cols, c.adam_m.data() + at);
+    h5::Dataset::open(f, "adam_v." + t.name).write_block(k.row0, k.rows, k.col0, k.cols, c.adam_v.data() + at);
+  });
+}
+
+// Everything but the "done" attribute. Moments held as slices: the datasets
+// at full size, with this process's slices written (the rest by the other
+// ranks, add_moment_slices).
+void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
+  auto f = h5::File::create(tmp, MPI_COMM_NULL);
+  f.set_attr("format", kFormat);
+  moments = moments && (!c.adam_m.empty() || !c.moment_spans.empty());
+  MELON_ASSERT(c.params.size() == static_cast<std::size_t>(c.layout.total), "checkpoint params size");
+  const bool sliced = moments && !c.moment_spans.empty();
+  for (auto& t : c.layout.tensors) {
+    write_tensor(f, "param.", t, c.params);
+    if (sliced) {
+      for (const char* prefix : {"adam_m.", "adam_v."})
+        h5::Dataset::create(f, prefix + t.name, h5::Type::F32,
+                            {static_cast<hsize_t>(t.rows), static_cast<hsize_t>(t.cols)});
+    } else if (moments) {
+      write_tensor(f, "adam_m.", t, c.adam_m);
+      write_tensor(f, "adam_v.", t, c.adam_v);
+    }
+  }
+  if (sliced) write_slices(f, c);
+  write_1d(f, "order", h5::Type::I64, c.order);
+  std::vector<std::int64_t> rng(c.rng_state.begin(), c.rng_state.end());
+  write_1d(f, "rng_state", h5::Type::I64, rng);
+  write_1d(f, "vocab.songs", h5::Type::I32, c.vocab.songs);
+  write_1d(f, "vocab.song_counts", h5::Type::I64, c.vocab.song_counts);
+  write_strings(f, "vocab.tags", c.vocab.tags);
+  write_strings(f, "vocab.tokens", c.vocab.tokens);
+  write_1d(f, "popular.songs", h5::Type::I32, c.vocab.popular_songs);
+  write_strings(f, "popular.tags", c.vocab.popular_tags);
+  write_1d(f, "audio.mean", h5::Type::F64, c.audio_mean);
+  write_1d(f, "audio.scale", h5::Type::F64, c.audio_scale);
+  write_1d(f, "held_out", h5::Type::I64, c.held_out);
+  f.set_attr("has_held_out", static_cast<std::int64_t>(1));
+  f.set_attr("step", c.step);
+  f.set_attr("epoch", c.epoch);
+  f.set_attr("epoch_step", c.epoch_step);
+  f.set_attr("ranks", static_cast<std::int64_t>(c.ranks));
+  f.set_attr("moments", static_cast<std::int64_t>(moments ? 1 : 0));
+  f.set_attr("config", c.config);
+  f.set_attr("config_hash", hex64(c.config_hash));
+  f.set_attr("vocab_hash", hex64(c.vocab_hash));
+  f.set_attr("hidden", join_widths(c.layout.dims.hidden));
+  f.set_attr("ngram_min", static_cast<std::int64_t>(c.tokenizer.ngram_min));
+  f.set_attr("ngram_max", static_cast<std::int64_t>(c.tokenizer.ngram_max));
+  f.set_attr("pca_path", c.pca_path);
+  f.set_attr("audio_map", std::string(to_string(c.audio_map)));
+  f.set_attr("audio_input", static_cast<std::int64_t>(c.audio_input ? 1 : 0));
+  f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
+  f.set_attr("cold_shift", c.cold_shift);
+  f.set_attr("val_score", c.val_score);
+  f.set_attr("best_val_score", c.best_val_score);
+  f.set_attr("best_step", c.best_step);
+  f.set_attr("params_hash", hex64(params_hash(c.params)));
+  f.close();
+}
+
+// The "done" attribute last, then the file and its marker into place.
+void commit_file(TempPath& staged, const std::string& final_path) {
   const auto& tmp = staged.path();
   {
-    auto f = h5::File::create(tmp, MPI_COMM_NULL);
-    f.set_attr("format", kFormat);
-    moments = moments && !c.adam_m.empty();
-    MELON_ASSERT(c.params.size() == static_cast<std::size_t>(c.layout.total), "checkpoint params size");
-    for (auto& t : c.layout.tensors) {
-      write_tensor(f, "param.", t, c.params);
-      if (moments) {
-        write_tensor(f, "adam_m.", t, c.adam_m);
-        write_tensor(f, "adam_v.", t, c.adam_v);
-      }
-    }
-    write_1d(f, "order", h5::Type::I64, c.order);
-    std::vector<std::int64_t> rng(c.rng_state.begin(), c.rng_state.end());
-    write_1d(f, "rng_state", h5::Type::I64, rng);
-    write_1d(f, "vocab.songs", h5::Type::I32, c.vocab.songs);
-    write_1d(f, "vocab.song_counts", h5::Type::I64, c.vocab.song_counts);
-    write_strings(f, "vocab.tags", c.vocab.tags);
-    write_strings(f, "vocab.tokens", c.vocab.tokens);
-    write_1d(f, "popular.songs", h5::Type::I32, c.vocab.popular_songs);
-    write_strings(f, "popular.tags", c.vocab.popular_tags);
-    write_1d(f, "audio.mean", h5::Type::F64, c.audio_mean);
-    write_1d(f, "audio.scale", h5::Type::F64, c.audio_scale);
-    write_1d(f, "held_out", h5::Type::I64, c.held_out);
-    f.set_attr("has_held_out", static_cast<std::int64_t>(1));
-    f.set_attr("step", c.step);
-    f.set_attr("epoch", c.epoch);
-    f.set_attr("epoch_step", c.epoch_step);
-    f.set_attr("ranks", static_cast<std::int64_t>(c.ranks));
-    f.set_attr("moments", static_cast<std::int64_t>(moments ? 1 : 0));
-    f.set_attr("config", c.config);
-    f.set_attr("config_hash", hex64(c.config_hash));
-    f.set_attr("vocab_hash", hex64(c.vocab_hash));
-    f.set_attr("hidden", join_widths(c.layout.dims.hidden));
-    f.set_attr("ngram_min", static_cast<std::int64_t>(c.tokenizer.ngram_min));
-    f.set_attr("ngram_max", static_cast<std::int64_t>(c.tokenizer.ngram_max));
-    f.set_attr("pca_path", c.pca_path);
-    f.set_attr("audio_map", std::string(to_string(c.audio_map)));
-    f.set_attr("audio_input", static_cast<std::int64_t>(c.audio_input ? 1 : 0));
-    f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
-    f.set_attr("cold_shift", c.cold_shift);
-    f.set_attr("val_score", c.val_score);
-    f.set_attr("best_val_score", c.best_val_score);
-    f.set_attr("best_step", c.best_step);
-    f.set_attr("params_hash", hex64(params_hash(c.params)));
+    auto f = h5::File::open(tmp, MPI_COMM_NULL, true);
     f.set_attr("done", static_cast<std::int64_t>(1));  // last: the DONE marker
     f.close();
   }
@@ -174,11 +225,13 @@ void write_file(const std::string& final_path, const Checkpoint& c, bool moments
   marker.commit();
 }
 
-}  // namespace
+void write_file(const std::string& final_path, const Checkpoint& c, bool moments) {
+  TempPath staged(final_path);  // nothing half-written survives a failure
+  write_body(staged.path(), c, moments);
+  commit_file(staged, final_path);
+}
 
-void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
-  make_dirs(dir);
-  write_file(checkpoint_path(dir, c.step), c, true);
+void prune(const std::string& dir, int keep) {
   // Only finished checkpoints (with their marker) count and are pruned; a
   // file without one is never deleted here.
   std::vector<std::string> done;
@@ -195,7 +248,33 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
   }
 }
 
-Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
+}  // namespace
+
+void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep) {
+  make_dirs(dir);
+  write_file(checkpoint_path(dir, c.step), c, true);
+  prune(dir, keep);
+}
+
+void stage_checkpoint(const std::string& dir, const Checkpoint& c, std::optional<TempPath>& staged) {
+  make_dirs(dir);
+  staged.emplace(checkpoint_path(dir, c.step));
+  write_body(staged->path(), c, true);
+}
+
+void add_moment_slices(const std::string& tmp, const Checkpoint& c) {
+  auto f = h5::File::open(tmp, MPI_COMM_NULL, true);
+  write_slices(f, c);
+  f.close();
+  fsync_file(tmp);
+}
+
+void commit_checkpoint(const std::string& dir, const Checkpoint& c, int keep, TempPath& staged) {
+  commit_file(staged, checkpoint_path(dir, c.step));
+  prune(dir, keep);
+}
+
+Checkpoint read_checkpoint(const std::string& path, bool with_moments, const MomentSpans* slices) {
   verify_marker(path);  // before HDF5 sees a byte of it
   auto f = h5::File::open(path, MPI_COMM_NULL);
   MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1, path << ": no DONE marker (the write did not finish)");
@@ -249,16 +328,36 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments) {
   c.params.assign(static_cast<std::size_t>(c.layout.total), 0.0f);
   const bool moments = with_moments && f.attr_int("moments") == 1;
   MELON_CHECK(!with_moments || moments, path << ": holds no optimizer moments, cannot resume from it");
-  if (moments) {
+  if (moments && slices) {
+    c.moment_spans = *slices;
+    for (const auto& [b, e] : c.moment_spans)
+      MELON_CHECK(0 <= b && b <= e && e <= c.layout.total, path << ": moment slice outside the model");
+    c.adam_m.assign(static_cast<std::size_t>(sliced_size(c)), 0.0f);
+    c.adam_v.assign(c.adam_m.size(), 0.0f);
+  } else if (moments) {
     c.adam_m.assign(c.params.size(), 0.0f);
     c.adam_v.assign(c.params.size(), 0.0f);
   }
   for (auto& t : c.layout.tensors) {
     read_tensor(f, "param.", t, c.params);
-    if (moments) {
+    if (moments && !slices) {
       read_tensor(f, "adam_m.", t, c.adam_m);
       read_tensor(f, "adam_v.", t, c.adam_v);
     }
+  }
+  if (moments && slices) {
+    for (auto& t : c.layout.tensors)
+      for (const char* prefix : {"adam_m.", "adam_v."}) {
+        const auto dims = h5::Dataset::open(f, prefix + t.name).dims();
+        MELON_CHECK(dims.size() == 2 && dims[0] == static_cast<hsize_t>(t.rows) &&
+                        dims[1] == static_cast<hsize_t>(t.cols),
+                    path << ": dataset " << prefix << t.name << " has the wrong shape (expected " << t.rows << " x "
+                         << t.cols << ")");
+      }
+    for_each_slice(c, path, [&](const Tensor& t, Block k, std::int64_t at) {
+      h5::Dataset::open(f, "adam_m." + t.name).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_m.data() + at);
+      h5::Dataset::open(f, "adam_v." + t.name).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_v.data() + at);
+    });
   }
   MELON_CHECK(hex64(params_hash(c.params)) == f.attr_string("params_hash"),
               path << ": the weights do not match their hash (corrupt file)");

@@ -380,7 +380,10 @@ struct Selection {
   Handle file, mem;
 };
 
-Selection select_rows(hid_t dset, hsize_t row0, hsize_t nrows, const Where& w) {
+// cols: [col0, col0 + ncols) of a 2-D dataset; ncols = kAllCols for every column.
+constexpr hsize_t kAllCols = ~hsize_t{0};
+Selection select_rows(hid_t dset, hsize_t row0, hsize_t nrows, const Where& w, hsize_t col0 = 0,
+                      hsize_t ncols = kAllCols) {
   Selection s;
   s.file = Handle(check_id(H5Dget_space(dset), "H5Dget_space", w), H5Sclose);
   int rank = H5Sget_simple_extent_ndims(s.file.get());
@@ -392,6 +395,13 @@ Selection select_rows(hid_t dset, hsize_t row0, hsize_t nrows, const Where& w) {
   std::vector<hsize_t> start(dims.size(), 0), count = dims;
   start[0] = row0;
   count[0] = nrows;
+  if (ncols != kAllCols) {
+    MELON_ASSERT(dims.size() == 2 && col0 + ncols <= dims[1],
+                 w.file << ":" << w.object << ": columns [" << col0 << ", " << col0 + ncols << ") outside the dataset");
+    start[1] = col0;
+    count[1] = ncols;
+    if (ncols == 0) nrows = 0;
+  }
   if (nrows == 0) {
     check_rc(H5Sselect_none(s.file.get()), "H5Sselect_none", w);
     std::vector<hsize_t> one(dims.size(), 1);
@@ -419,6 +429,20 @@ void Dataset::read_impl(hsize_t row0, hsize_t nrows, hid_t memtype, void* out) c
   if (nrows == 0) return;
   Selection s = select_rows(id(), row0, nrows, w_);
   check_rc(H5Dread(id(), memtype, s.mem.get(), s.file.get(), H5P_DEFAULT, out), "H5Dread", w_);
+}
+
+void Dataset::write_block(hsize_t row0, hsize_t nrows, hsize_t col0, hsize_t ncols, const float* data) {
+  MELON_ASSERT(!parallel_, "write_block is for serial files");
+  if (nrows == 0 || ncols == 0) return;
+  Selection s = select_rows(id(), row0, nrows, w_, col0, ncols);
+  errno = 0;
+  check_rc(H5Dwrite(id(), H5T_NATIVE_FLOAT, s.mem.get(), s.file.get(), H5P_DEFAULT, data), "H5Dwrite", w_);
+}
+
+void Dataset::read_block(hsize_t row0, hsize_t nrows, hsize_t col0, hsize_t ncols, float* out) const {
+  if (nrows == 0 || ncols == 0) return;
+  Selection s = select_rows(id(), row0, nrows, w_, col0, ncols);
+  check_rc(H5Dread(id(), H5T_NATIVE_FLOAT, s.mem.get(), s.file.get(), H5P_DEFAULT, out), "H5Dread", w_);
 }
 
 void Dataset::write_rows(hsize_t r, hsize_t n, const float* d) { write_impl(r, n, H5T_NATIVE_FLOAT, d); }

@@ -38,7 +38,6 @@ struct Run {
   Schedule sched;                   // length and learning rate, from cfg and steps_per_epoch
   std::optional<ae::Shard> shard;   // --parallel vocab: this rank's slice of the model
   std::int64_t gathered_step = -1;  // the step whose slices gather_shards last gathered
-  bool gathered_moments = false;    // ... moments included
   std::int64_t last_ckpt = -1;      // step of the last checkpoint written or resumed from
   std::int64_t resumed_from = -1;   // step this process resumed at (-1: a fresh start)
 
@@ -68,10 +67,10 @@ struct StepStats {
 // rank; advances r.st.step and r.st.epoch_step.
 StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool);
 
-// --parallel vocab: copies every rank's slices of the weights (and, with
-// moments, of Adam's moments) to every rank, so each holds the whole model
-// (for the held-out score, checkpoints and the result); what was already
-// gathered at this step is not moved again.
-void gather_shards(Run& r, bool moments);
+// --parallel vocab: copies every rank's slices of the weights to every rank,
+// so each holds the whole model (for the held-out score, checkpoints and the
+// result); weights already gathered at this step are not moved again. Adam's
+// moments stay split (r.st.moment_spans).
+void gather_shards(Run& r);
 
 }  // namespace melon::train

@@ -85,17 +85,21 @@ StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   const auto t2 = Clock::now();
   const AdamStep as = adam_step(r);
   float* p = st.params.data();
-  float* am = st.adam_m.data();
-  float* av = st.adam_v.data();
+  // The moments hold this rank's spans one after another (st.moment_spans),
+  // or the whole layout at one rank.
+  std::int64_t at = 0;
   for (const auto& [begin, end] : ae::shard_spans(L, sh)) {
+    float* am = st.adam_m.data() + (st.moment_spans.empty() ? begin : at);
+    float* av = st.adam_v.data() + (st.moment_spans.empty() ? begin : at);
+    at += end - begin;
     if (begin < L.sparse_end) {  // the input rows: a row-sparse gradient
       auto& rows = b.slab_rows;
       rows.assign(b.grad.rows.begin(), b.grad.rows.end());
       for (auto& row : rows) row -= static_cast<std::int32_t>(sh.in0);
-      adam_rows(as, p + begin, am + begin, av + begin, sh.in1 - sh.in0, h0, rows, b.grad.row_grad.data(), pool);
+      adam_rows(as, p + begin, am, av, sh.in1 - sh.in0, h0, rows, b.grad.row_grad.data(), pool);
     } else {
       const auto g = b.grad.dense.data() + (begin - L.sparse_end);
-      adam_dense(as, p + begin, am + begin, av + begin, g, end - begin, pool);
+      adam_dense(as, p + begin, am, av, g, end - begin, pool);
     }
   }
   const auto t3 = Clock::now();
@@ -113,11 +117,8 @@ StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
 
 }  // namespace
 
-void gather_shards(Run& r, bool moments) {
-  if (!r.shard || r.nranks == 1) return;
-  const bool params = r.gathered_step != r.st.step;
-  moments = moments && (params || !r.gathered_moments);
-  if (!params && !moments) return;
+void gather_shards(Run& r) {
+  if (!r.shard || r.nranks == 1 || r.gathered_step == r.st.step) return;
   const auto& L = r.m.layout;
   const auto& d = L.dims;
   std::vector<ae::Shard> all;
@@ -129,13 +130,8 @@ void gather_shards(Run& r, bool moments) {
       const auto [begin, end] = ae::shard_part(t, sh);
       counts.push_back(end - begin);
     }
-    if (params) mpi::allgather_blocks_inplace(r.comm, r.st.params.data() + t.offset, counts);
-    if (moments) {
-      mpi::allgather_blocks_inplace(r.comm, r.st.adam_m.data() + t.offset, counts);
-      mpi::allgather_blocks_inplace(r.comm, r.st.adam_v.data() + t.offset, counts);
-    }
+    mpi::allgather_blocks_inplace(r.comm, r.st.params.data() + t.offset, counts);
   }
-  r.gathered_moments = moments || (!params && r.gathered_moments);
   r.gathered_step = r.st.step;
 }
 

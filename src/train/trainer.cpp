@@ -126,6 +126,9 @@ void setup(Run& r) {
   r.sched = make_schedule(cfg, r.steps_per_epoch);
   if (cfg.parallel == Parallel::Vocab)
     r.shard = ae::make_shard(dims, r.nranks > 1 ? r.comm : MPI_COMM_NULL, r.rank, r.nranks);
+  // Adam's moments only for this rank's slice: each rank updates only its
+  // slice, and the checkpoint gets every rank's slices written in turn.
+  if (r.shard && r.nranks > 1) st.moment_spans = ae::shard_spans(st.layout, *r.shard);
 }
 
 // ---- resume: the newest checkpoint of the same run, or a fresh start ----
@@ -157,6 +160,9 @@ bool is_temp_name(const std::string& name) {
                      [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// The part of Adam's moments this rank holds (nullptr: all of them).
+const ae::MomentSpans* moment_slices(const Run& r) { return r.st.moment_spans.empty() ? nullptr : &r.st.moment_spans; }
+
 // Rank 0 clears temp files left by a killed write, sets damaged checkpoints
 // aside (never deleting them) and names the checkpoint to resume from ("" for
 // none); every rank gets the name, or the error (another run's checkpoints
@@ -187,7 +193,7 @@ std::string find_resume_point(const Run& r) {
       std::string path;
       for (auto& p : ae::list_checkpoints(cfg.checkpoint_dir)) {
         try {
-          ae::read_checkpoint(p, true);
+          ae::read_checkpoint(p, true, moment_slices(r));
           path = p;
           break;
         } catch (const Error& e) {
@@ -217,7 +223,7 @@ std::string find_resume_point(const Run& r) {
 void resume_from(Run& r, const std::string& found) {
   auto& st = r.st;
   const int nranks = r.nranks;
-  auto c = ae::read_checkpoint(found, true);
+  auto c = ae::read_checkpoint(found, true, moment_slices(r));
   MELON_CHECK(c.config_hash == st.config_hash, "refusing to resume from " << found
                                                                           << ": it was trained with other settings: "
                                                                           << config_diff(c.config, st.config));
@@ -259,8 +265,13 @@ void start_fresh(Run& r) {
   auto& st = r.st;
   const auto t0 = Clock::now();
   st.params = ae::init_params(st.layout, r.cfg.seed);
-  st.adam_m.assign(st.params.size(), 0.0f);
-  st.adam_v.assign(st.params.size(), 0.0f);
+  std::int64_t moments = st.layout.total;
+  if (!st.moment_spans.empty()) {
+    moments = 0;
+    for (const auto& [b, e] : st.moment_spans) moments += e - b;
+  }
+  st.adam_m.assign(static_cast<std::size_t>(moments), 0.0f);
+  st.adam_v.assign(static_cast<std::size_t>(moments), 0.0f);
   st.order = epoch_order(r.examples(), r.cfg.seed, 0, st.rng_state);
   if (r.speak)
     log::info("initial weights: " + std::to_string(st.params.size()) + " parameters in " + fmt(since(t0), 1) + " s");
@@ -324,12 +335,14 @@ void write_on_rank0(Run& r, Write&& write) {
 }
 
 // Weights are identical on every rank, so every rank reaches the same verdict
-// without a message.
+// without a message; moments held in slices are asked about.
 void check_finite_weights(const Run& r, const char* what) {
   const auto bad = [](const std::vector<float>& v) {
     return std::any_of(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
   };
-  const char* which = bad(r.st.params) ? "weights" : bad(r.st.adam_m) || bad(r.st.adam_v) ? "Adam moments" : nullptr;
+  bool bad_moments = bad(r.st.adam_m) || bad(r.st.adam_v);
+  if (!r.st.moment_spans.empty()) bad_moments = mpi::any(r.comm, bad_moments);
+  const char* which = bad(r.st.params) ? "weights" : bad_moments ? "Adam moments" : nullptr;
   MELON_CHECK(!which, "training diverged: the " << which << " hold non-finite values at step " << r.st.step
                                                 << " (epoch " << r.st.epoch + 1 << "); not writing " << what
                                                 << " (the checkpoints already written are kept); lower --lr?");
@@ -338,14 +351,31 @@ void check_finite_weights(const Run& r, const char* what) {
 void checkpoint(Run& r) {
   const auto& cfg = r.cfg;
   if (cfg.checkpoint_dir.empty()) return;
-  gather_shards(r, true);
+  gather_shards(r);
   check_finite_weights(r, "a checkpoint");
   // Weights must be identical everywhere; a divergence would be silent otherwise.
   auto hashes = mpi::allgather(r.comm, static_cast<std::int64_t>(ae::params_hash(r.st.params)));
   for (auto h : hashes)
     MELON_CHECK(h == hashes[0],
                 "ranks hold different weights at step " << r.st.step << " (non-deterministic reduction?)");
-  write_on_rank0(r, [&] { ae::write_checkpoint(cfg.checkpoint_dir, r.st, cfg.keep); });
+  if (r.st.moment_spans.empty()) {
+    write_on_rank0(r, [&] { ae::write_checkpoint(cfg.checkpoint_dir, r.st, cfg.keep); });
+  } else {
+    // Rank 0 stages the file with its slices, each other rank adds its own,
+    // rank 0 commits: no rank ever holds the whole moments. The temp file goes
+    // (rank 0's `staged`) when any rank fails.
+    std::optional<TempPath> staged;
+    std::string tmp;
+    write_on_rank0(r, [&] {
+      ae::stage_checkpoint(cfg.checkpoint_dir, r.st, staged);
+      tmp = staged->path();
+    });
+    mpi::bcast(r.comm, tmp);
+    for (int k = 1; k < r.nranks; ++k)
+      mpi::on_root(
+          r.comm, [&] { ae::add_moment_slices(tmp, r.st); }, k);
+    write_on_rank0(r, [&] { ae::commit_checkpoint(cfg.checkpoint_dir, r.st, cfg.keep, *staged); });
+  }
   r.last_ckpt = r.st.step;
   if (r.speak) log::info("checkpoint " + ae::checkpoint_path(cfg.checkpoint_dir, r.st.step));
 }
@@ -461,7 +491,7 @@ EpochReport end_epoch(Run& r, EpochTally& t, util::ThreadPool& pool, std::int64_
   rep.song_loss = t.loss[0] / std::max(1.0, t.loss[2]);
   rep.tag_loss = t.loss[1] / std::max(1.0, t.loss[3]);
   const double ep_time = since(t.start);
-  gather_shards(r, false);  // the held-out score and best.h5 need the whole model
+  gather_shards(r);  // the held-out score and best.h5 need the whole model
   score_held_out(r, rep, pool);
   if (r.speak) log_epoch(r, rep, t, ep_time, total_steps);
   keep_if_best(r, rep);
@@ -560,7 +590,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   res.step = st.step;
   res.epoch = st.epoch;
   res.epoch_step = st.epoch_step;
-  gather_shards(r, false);
+  gather_shards(r);
   res.params = std::move(st.params);
   return res;
 }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <optional>
 
 #include "melon/ae/checkpoint.hpp"
 #include "melon/ae/checkpoint_marker.hpp"
@@ -156,6 +157,68 @@ TEST(Checkpoint, TrainingWritesKeepsLastKAndResumesBitIdentically) {
   EXPECT_FALSE(ck.vocab.songs.empty());
   auto light = read_checkpoint(files[0], false);
   EXPECT_TRUE(light.adam_m.empty());
+}
+
+// Moments split between ranks (vocabulary-parallel): rank 0 stages the file
+// with its slices, another "rank" adds its own, rank 0 commits. The file
+// holds the whole moments (read back whole they equal the unsplit arrays, so
+// any rank count re-slices), and a reader asking for slices gets exactly
+// those values, a bias cut inside its row included.
+TEST(Checkpoint, MomentsWrittenInSlicesByEachRankReadBackWholeAndAsSlices) {
+  TempDir t;
+  auto in = synthetic(120, 4);
+  auto c = checkpointing(t.path, 5, 5);
+  run_training(c, in, MPI_COMM_SELF);
+  const auto whole = read_checkpoint(list_checkpoints(t.path).front(), true);
+  const auto& L = whole.layout;
+  ASSERT_EQ(whole.adam_m.size(), whole.params.size());
+  // Two lopsided shards; their spans (ae::shard_spans) cover every replicated tensor in both.
+  const auto s0 = make_shard(L.dims, MPI_COMM_NULL, 0, 2), s1 = make_shard(L.dims, MPI_COMM_NULL, 1, 2);
+  auto slice_of = [&](const Shard& sh) {
+    Checkpoint part = whole;
+    part.step = 10;
+    part.moment_spans = shard_spans(L, sh);
+    part.adam_m.clear();
+    part.adam_v.clear();
+    for (const auto& [b, e] : part.moment_spans) {
+      part.adam_m.insert(part.adam_m.end(), whole.adam_m.begin() + b, whole.adam_m.begin() + e);
+      part.adam_v.insert(part.adam_v.end(), whole.adam_v.begin() + b, whole.adam_v.begin() + e);
+    }
+    return part;
+  };
+  const auto p0 = slice_of(s0), p1 = slice_of(s1);
+  ASSERT_LT(p0.adam_m.size(), whole.adam_m.size());
+  const bool bias_cut = std::any_of(L.tensors.begin(), L.tensors.end(), [&](const Tensor& x) {
+    const auto [b, e] = shard_part(x, s1);
+    return x.name == "song_bias" && b > x.offset && e == x.offset + x.size();
+  });
+  EXPECT_TRUE(bias_cut) << "the test should cut a bias inside its row";
+  {
+    std::optional<TempPath> staged;
+    stage_checkpoint(t.path, p0, staged);
+    EXPECT_FALSE(fs::exists(checkpoint_path(t.path, 10))) << "staged, not yet in place";
+    add_moment_slices(staged->path(), p1);
+    commit_checkpoint(t.path, p0, 5, *staged);
+  }
+  const auto back = read_checkpoint(checkpoint_path(t.path, 10), true);
+  EXPECT_TRUE(back.params == whole.params);
+  EXPECT_TRUE(back.adam_m == whole.adam_m) << "first moments differ after a sliced write";
+  EXPECT_TRUE(back.adam_v == whole.adam_v) << "second moments differ after a sliced write";
+  const auto sliced = read_checkpoint(checkpoint_path(t.path, 10), true, &p1.moment_spans);
+  EXPECT_TRUE(sliced.adam_m == p1.adam_m);
+  EXPECT_TRUE(sliced.adam_v == p1.adam_v);
+  EXPECT_TRUE(sliced.moment_spans == p1.moment_spans);
+  // A failure before the commit leaves nothing behind.
+  {
+    std::optional<TempPath> staged;
+    auto late = p0;
+    late.step = 15;
+    stage_checkpoint(t.path, late, staged);
+    EXPECT_THROW(add_moment_slices(staged->path() + ".missing", p1), Error);
+  }
+  for (auto& e : fs::directory_iterator(t.path))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  EXPECT_FALSE(fs::exists(checkpoint_path(t.path, 15)));
 }
 
 TEST(Checkpoint, TruncatedOrUnfinishedNewestFallsBackToThePrevious) {

@@ -22,12 +22,20 @@
 #include "melon/ae/autoencoder.hpp"
 #include "melon/ae/vocab.hpp"
 #include "melon/text/tokenize.hpp"
+#include "melon/util/atomic_file.hpp"
 
 namespace melon::ae {
+
+// Flat [begin, end) ranges of a layout, ascending, each whole rows of its tensors.
+using MomentSpans = std::vector<std::pair<std::int64_t, std::int64_t>>;
 
 struct Checkpoint {
   Layout layout;
   std::vector<float> params, adam_m, adam_v;  // adam_* empty when read without moments
+  // Empty: adam_* cover the whole layout. Otherwise they hold only these
+  // ranges, one after another (a vocabulary-parallel rank's part: Adam's
+  // memory split between ranks).
+  MomentSpans moment_spans;
   std::int64_t step = 0, epoch = 0, epoch_step = 0;
   std::vector<std::int64_t> order;           // the current epoch's permutation of the examples
   std::array<std::uint64_t, 4> rng_state{};  // of the shuffle that made `order`
@@ -64,6 +72,16 @@ std::vector<std::string> list_checkpoints(const std::string& dir);
 // neither counted nor removed).
 void write_checkpoint(const std::string& dir, const Checkpoint& c, int keep);
 
+// The same file when the moments are split between ranks (moment_spans), in
+// three steps with the same guarantees: rank 0 stages everything but the
+// DONE attribute (its own slices included) into `staged` (a temp file
+// removed if anything fails before the commit); each other rank in turn adds
+// its slices to that temp file (the folder is shared, as for resuming); rank
+// 0 commits (DONE attribute, fsync, marker, rename, pruning).
+void stage_checkpoint(const std::string& dir, const Checkpoint& c, std::optional<TempPath>& staged);
+void add_moment_slices(const std::string& tmp, const Checkpoint& c);
+void commit_checkpoint(const std::string& dir, const Checkpoint& c, int keep, TempPath& staged);
+
 // DIR/best.h5: the weights of the epoch that scored best on the held-out
 // playlists (early stopping without stopping: training runs on, prediction
 // uses these). Same format, without optimizer moments; never pruned, never
@@ -73,7 +91,8 @@ void write_best(const std::string& dir, const Checkpoint& c);
 
 // Throws melon::Error naming the file and the problem (missing or mismatching
 // DONE marker, truncated or damaged file, wrong shapes ...).
-Checkpoint read_checkpoint(const std::string& path, bool with_moments);
+// With slices, only those ranges of the moments are read (moment_spans).
+Checkpoint read_checkpoint(const std::string& path, bool with_moments, const MomentSpans* slices = nullptr);
 
 // The newest checkpoint of dir that reads back; each unreadable newer one is
 // reported by log::warn (and appended to *problems) and skipped. nullopt when

@@ -124,6 +124,10 @@ class Dataset : public Object {
   void read_rows(hsize_t row0, hsize_t nrows, std::int32_t* out) const;
   void read_rows(hsize_t row0, hsize_t nrows, std::int64_t* out) const;
   std::vector<std::string> read_strings() const;
+  // Rows [row0, row0 + nrows) x columns [col0, col0 + ncols) of a 2-D
+  // dataset (part of a row vector, say), row-major; serial files only.
+  void write_block(hsize_t row0, hsize_t nrows, hsize_t col0, hsize_t ncols, const float* data);
+  void read_block(hsize_t row0, hsize_t nrows, hsize_t col0, hsize_t ncols, float* out) const;
 
  private:
   void write_impl(hsize_t row0, hsize_t nrows, hid_t memtype, const void* data);
