@@ -66,12 +66,18 @@ void write_tensor(h5::File& f, const std::string& prefix, const Tensor& t, const
   if (t.size() > 0) d.write_rows(0, t.rows, data.data() + t.offset);
 }
 
-void read_tensor(const h5::File& f, const std::string& prefix, const Tensor& t, std::vector<float>& data) {
+// Tensor t's dataset under prefix, checked to have t's shape.
+h5::Dataset open_tensor(const h5::File& f, const std::string& prefix, const Tensor& t) {
   auto d = h5::Dataset::open(f, prefix + t.name);
   auto dims = d.dims();
   MELON_CHECK(dims.size() == 2 && dims[0] == static_cast<hsize_t>(t.rows) && dims[1] == static_cast<hsize_t>(t.cols),
               f.path() << ": dataset " << prefix << t.name << " has the wrong shape (expected " << t.rows << " x "
                        << t.cols << ")");
+  return d;
+}
+
+void read_tensor(const h5::File& f, const std::string& prefix, const Tensor& t, std::vector<float>& data) {
+  auto d = open_tensor(f, prefix, t);
   if (t.size() > 0) d.read_rows(0, t.rows, data.data() + t.offset);
 }
 
@@ -98,6 +104,13 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::string> out;
   for (auto& f : found) out.push_back(f.second);
   return out;
+}
+
+std::int64_t moments_size(const Layout& layout, const MomentSpans& spans) {
+  if (spans.empty()) return layout.total;
+  std::int64_t n = 0;
+  for (const auto& [b, e] : spans) n += e - b;
+  return n;
 }
 
 std::uint64_t params_hash(const std::vector<float>& p) { return fnv1a64(p.data(), p.size() * sizeof(float)); }
@@ -127,14 +140,9 @@ void for_each_slice(const Checkpoint& c, const std::string& path, F&& f) {
   }
 }
 
-std::int64_t sliced_size(const Checkpoint& c) {
-  std::int64_t n = 0;
-  for (const auto& [b, e] : c.moment_spans) n += e - b;
-  return n;
-}
-
 void write_slices(h5::File& f, const Checkpoint& c) {
-  MELON_ASSERT(c.adam_m.size() == static_cast<std::size_t>(sliced_size(c)), "moment slices size");
+  MELON_ASSERT(c.adam_m.size() == static_cast<std::size_t>(moments_size(c.layout, c.moment_spans)),
+               "moment slices size");
   for_each_slice(c, f.path(), [&](const Tensor& t, Block k, std::int64_t at) {
     h5::Dataset::open(f, "adam_m." + t.name).write_block(k.row0, k.rows, k.col0, k.cols, c.adam_m.data() + at);
     h5::Dataset::open(f, "adam_v." + t.name).write_block(k.row0, k.rows, k.col0, k.cols, c.adam_v.data() + at);
@@ -328,15 +336,12 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   c.params.assign(static_cast<std::size_t>(c.layout.total), 0.0f);
   const bool moments = with_moments && f.attr_int("moments") == 1;
   MELON_CHECK(!with_moments || moments, path << ": holds no optimizer moments, cannot resume from it");
-  if (moments && slices) {
-    c.moment_spans = *slices;
+  if (moments) {
+    if (slices) c.moment_spans = *slices;
     for (const auto& [b, e] : c.moment_spans)
       MELON_CHECK(0 <= b && b <= e && e <= c.layout.total, path << ": moment slice outside the model");
-    c.adam_m.assign(static_cast<std::size_t>(sliced_size(c)), 0.0f);
+    c.adam_m.assign(static_cast<std::size_t>(moments_size(c.layout, c.moment_spans)), 0.0f);
     c.adam_v.assign(c.adam_m.size(), 0.0f);
-  } else if (moments) {
-    c.adam_m.assign(c.params.size(), 0.0f);
-    c.adam_v.assign(c.params.size(), 0.0f);
   }
   for (auto& t : c.layout.tensors) {
     read_tensor(f, "param.", t, c.params);
@@ -346,17 +351,9 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
     }
   }
   if (moments && slices) {
-    for (auto& t : c.layout.tensors)
-      for (const char* prefix : {"adam_m.", "adam_v."}) {
-        const auto dims = h5::Dataset::open(f, prefix + t.name).dims();
-        MELON_CHECK(dims.size() == 2 && dims[0] == static_cast<hsize_t>(t.rows) &&
-                        dims[1] == static_cast<hsize_t>(t.cols),
-                    path << ": dataset " << prefix << t.name << " has the wrong shape (expected " << t.rows << " x "
-                         << t.cols << ")");
-      }
     for_each_slice(c, path, [&](const Tensor& t, Block k, std::int64_t at) {
-      h5::Dataset::open(f, "adam_m." + t.name).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_m.data() + at);
-      h5::Dataset::open(f, "adam_v." + t.name).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_v.data() + at);
+      open_tensor(f, "adam_m.", t).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_m.data() + at);
+      open_tensor(f, "adam_v.", t).read_block(k.row0, k.rows, k.col0, k.cols, c.adam_v.data() + at);
     });
   }
   MELON_CHECK(hex64(params_hash(c.params)) == f.attr_string("params_hash"),

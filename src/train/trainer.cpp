@@ -265,13 +265,8 @@ void start_fresh(Run& r) {
   auto& st = r.st;
   const auto t0 = Clock::now();
   st.params = ae::init_params(st.layout, r.cfg.seed);
-  std::int64_t moments = st.layout.total;
-  if (!st.moment_spans.empty()) {
-    moments = 0;
-    for (const auto& [b, e] : st.moment_spans) moments += e - b;
-  }
-  st.adam_m.assign(static_cast<std::size_t>(moments), 0.0f);
-  st.adam_v.assign(static_cast<std::size_t>(moments), 0.0f);
+  st.adam_m.assign(static_cast<std::size_t>(ae::moments_size(st.layout, st.moment_spans)), 0.0f);
+  st.adam_v.assign(st.adam_m.size(), 0.0f);
   st.order = epoch_order(r.examples(), r.cfg.seed, 0, st.rng_state);
   if (r.speak)
     log::info("initial weights: " + std::to_string(st.params.size()) + " parameters in " + fmt(since(t0), 1) + " s");

@@ -26,8 +26,11 @@
 
 namespace melon::ae {
 
-// Flat [begin, end) ranges of a layout, ascending, each whole rows of its tensors.
+// Flat [begin, end) ranges of a layout, ascending; within each tensor a range
+// is whole rows, or columns of one row (part of a bias).
 using MomentSpans = std::vector<std::pair<std::int64_t, std::int64_t>>;
+// How many moments a holder of `spans` keeps (empty spans: the whole layout).
+std::int64_t moments_size(const Layout& layout, const MomentSpans& spans);
 
 struct Checkpoint {
   Layout layout;
