@@ -1,7 +1,7 @@
 // melon bench-gemm: the float GEMM rate of this build (Eigen, one thread), on
 // a large square product and on the two block-product shapes `melon pca` runs
-// (block x D times D x l, and D x block times block x l), for Eigen and for
-// the kernels `melon pca` uses (pca/kernels.hpp), so a pass's GFLOP/s can be
+// (block x D times D x l, and D x block times block x l), for Eigen, for
+// OpenBLAS when it loads and for the kernels `melon pca` uses (pca/kernels.hpp), so a pass's GFLOP/s can be
 // read against what the hardware and this build reach; then the training's
 // output-layer products on each backend of util/gemm.hpp.
 // GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
@@ -111,12 +111,36 @@ int run(int argc, char** argv) {
     for (int i = 0; i < inner; ++i)
       pca::accumulate_columns_times_rows(blk.data(), B, D, 0, D, qr.data(), l, acc.data());
   });
+  // OpenBLAS on the same shapes and on the square product, one thread per call
+  // as melon calls it: the tuned BLAS the PCA's own kernels are chosen against.
+  double t5 = 0, t6 = 0, tsq = 0;
+  const bool ob = util::openblas_available();
+  if (ob) {
+    const auto OB = util::GemmBackend::OpenBlas;
+    RowMatF ar = a, br = b, cr(n, n);
+    tsq = best_seconds(
+        reps, [&] { util::gemm_on(OB, false, false, n, n, n, 1.0f, ar.data(), n, br.data(), n, 0.0f, cr.data(), n); });
+    RowMatF zr = z, yr(B, l), accr(D, l);
+    t5 = best_seconds(reps, [&] {
+      for (int i = 0; i < inner; ++i)
+        util::gemm_on(OB, false, false, B, l, D, 1.0f, blk.data(), D, zr.data(), l, 0.0f, yr.data(), l);
+    });
+    t6 = best_seconds(reps, [&] {
+      for (int i = 0; i < inner; ++i)
+        util::gemm_on(OB, true, false, D, l, B, 1.0f, blk.data(), D, qr.data(), l, 1.0f, accr.data(), l);
+    });
+  }
   if (mpi::rank(mpi::world()) == 0) {
     std::printf("gemm_square n=%d: %.2f GFLOP/s (%.3f s)\n", n, sq, t);
     std::printf("gemm_block A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t1 / 1e9);
     std::printf("gemm_block A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t2 / 1e9);
     std::printf("pca_kernel A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t3 / 1e9);
     std::printf("pca_kernel A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t4 / 1e9);
+    if (ob) {
+      std::printf("openblas_square n=%d (1 thread): %.2f GFLOP/s\n", n, 2.0 * n * n * n / tsq / 1e9);
+      std::printf("openblas_block A*Z (%dx%d * %dx%d): %.2f GFLOP/s\n", B, D, D, l, f / t5 / 1e9);
+      std::printf("openblas_block A^T*Q (%dx%d * %dx%d): %.2f GFLOP/s\n", D, B, B, l, f / t6 / 1e9);
+    }
     std::printf("check %g\n", static_cast<double>(c(0, 0) + y(0, 0) + acc(0, 0) + yd(0, 0)) * 0);
   }
   train_shapes(vm["batch"].as<int>(), vm["hidden"].as<int>(), vm["vocab"].as<int>(), reps);
