@@ -96,14 +96,14 @@ echo "plain read (every file's bytes into one reused buffer, one process, best o
 # Give scikit-learn (and OpenBLAS in melon's GEMM probe) its best BLAS: OpenBLAS's run-time CPU detection picks
 # slow Prescott kernels on some virtual machines (seen here: 34 GFLOP/s against
 # 263 with SkylakeX kernels), so take the core type whose square product is fastest.
-best_ct= best_rate=0
+best_ct='' best_rate=0
 for ct in auto SkylakeX Cooperlake Haswell; do
-  if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=(OPENBLAS_CORETYPE=$ct); fi
+  if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=("OPENBLAS_CORETYPE=$ct"); fi
   rate=$(env "${envs[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench_pca; print(f"{bench_pca.gemm_rate(2000):.1f}")' "$ROOT/tools/bench" 2>/dev/null || echo 0)
   echo "numpy GEMM with OPENBLAS_CORETYPE=$ct: $rate GFLOP/s"
   if awk -v a="$rate" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then best_ct=$ct best_rate=$rate; fi
 done
-if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=(OPENBLAS_CORETYPE=$best_ct); fi
+if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=("OPENBLAS_CORETYPE=$best_ct"); fi
 echo "== melon GEMM rate (this build, one thread; OpenBLAS with OPENBLAS_CORETYPE=$best_ct)"
 env "${ctenv[@]}" "$MELON" bench-gemm --n 4096 --dim "$D" --sketch "$L" --block "$BLOCK" --reps 2 --batch 0 |
   grep -v '^check' | tee "$WORK/gemm.txt"
@@ -204,7 +204,7 @@ echo "(scikit-learn's passes: 2q + 2 over its matrix, plus one to centre a copy 
 echo " values' largest relative error against an exact SVD$([ "$EXACT" = 1 ] && echo ", which took $(py exact_s) s" || echo ": off, BENCH_EXACT=0"))"
 # At equal or lower error: the fastest melon run whose residual (and, when
 # measured, whose singular values' error) is no worse than scikit-learn's.
-best_name= best_wall=
+best_name='' best_wall=''
 names=(mem1 mem2 stream2 "" fewer2 tol2 krylov2) # by the index of their --melon-out above
 for i in 0 1 2 4 5 6; do
   e=$(py "melon_err$i"); se=$(py "melon_sigma_err$i")
