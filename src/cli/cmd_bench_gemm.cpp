@@ -1,9 +1,9 @@
-// melon bench-gemm: the float GEMM rate of this build (Eigen, one thread), on
-// a large square product and on the two block-product shapes `melon pca` runs
-// (block x D times D x l, and D x block times block x l), for Eigen, for
-// OpenBLAS when it loads and for the kernels `melon pca` uses (pca/kernels.hpp), so a pass's GFLOP/s can be
-// read against what the hardware and this build reach; then the training's
-// output-layer products on each backend of util/gemm.hpp.
+// melon bench-gemm: the float GEMM rate of this build (one thread), on a large
+// square product and on the two block-product shapes `melon pca` runs (block x
+// D times D x l, and D x block times block x l), for Eigen, for OpenBLAS when it
+// loads and for the kernels `melon pca` uses (pca/kernels.hpp), so a pass's
+// GFLOP/s can be read against what the hardware and this build reach; then the
+// training's output-layer products on each backend of util/gemm.hpp.
 // GCC 12 false positive inside Eigen's AVX-512 packet code (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"

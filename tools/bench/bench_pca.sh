@@ -75,7 +75,7 @@ echo "data: $(find "$MEL" -name '*.npy' | wc -l) .npy files, $(du -sm "$MEL" | c
 # The least a reader pays: every file's bytes copied from the page cache into
 # one reused buffer (os.readv, 8 MB at a time), best of 2. `cat` is no floor
 # here: it moved these files at 0.5-0.7 GB/s where this reaches ~9 GB/s.
-cat_s=$(/usr/bin/python3 - "$MEL" <<'PY'
+plain_s=$(/usr/bin/python3 - "$MEL" <<'PY'
 import os, sys, time
 files = [os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs if f.endswith(".npy")]
 buf = memoryview(bytearray(8 << 20))
@@ -91,11 +91,12 @@ for _ in range(2):
 print(f"{best:.2f}")
 PY
 )
-echo "plain read (every file's bytes into one reused buffer, one process, best of 2): $cat_s s"
+echo "plain read (every file's bytes into one reused buffer, one process, best of 2): $plain_s s"
 
-# Give scikit-learn (and OpenBLAS in melon's GEMM probe) its best BLAS: OpenBLAS's run-time CPU detection picks
-# slow Prescott kernels on some virtual machines (seen here: 34 GFLOP/s against
-# 263 with SkylakeX kernels), so take the core type whose square product is fastest.
+# Give scikit-learn, and OpenBLAS in melon's GEMM probe, their best BLAS:
+# OpenBLAS's run-time CPU detection picks slow Prescott kernels on some virtual
+# machines (seen here: 34 GFLOP/s against 263 with SkylakeX kernels), so take
+# the core type whose square product is fastest.
 best_ct='' best_rate=0
 for ct in auto SkylakeX Cooperlake Haswell; do
   if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=("OPENBLAS_CORETYPE=$ct"); fi
@@ -135,6 +136,7 @@ echo "== melon pca (the configurations take turns, round after round, so that a"
 echo "   slow spell of the machine hits all of them rather than one)"
 rm -f "$WORK"/{mem1,mem2,stream1,stream2,spill2,single2,fewer2,tol2,krylov2}.{wall,walls}
 mkdir -p "$WORK/spill"
+fewer=$((Q > 1 ? Q - 1 : 1)) # one power iteration fewer (at least 1), tried at equal error
 for ((r = 0; r < REPS; r++)); do
   run_melon mem1 1 --memory-mb "$(cache_mb 1)"
   run_melon mem2 2 --memory-mb "$(cache_mb 2)"
@@ -144,10 +146,10 @@ for ((r = 0; r < REPS; r++)); do
   run_melon single2 2 --single-pass on
   # Fewer passes at equal error: one power iteration less, and --tol asking
   # for an accuracy (the cap of 8 iterations is not what stops it).
-  QRUN=$((Q > 1 ? Q - 1 : 1)) run_melon fewer2 2 --memory-mb 0
+  QRUN=$fewer run_melon fewer2 2 --memory-mb 0
   QRUN=8 run_melon tol2 2 --memory-mb 0 --tol "$TOL"
   # Block Krylov with the fewer passes: every block kept for the final SVD.
-  QRUN=$((Q > 1 ? Q - 1 : 1)) run_melon krylov2 2 --memory-mb 0 --method krylov
+  QRUN=$fewer run_melon krylov2 2 --memory-mb 0 --method krylov
 done
 report_melon mem1 1
 report_melon mem2 2
@@ -187,7 +189,6 @@ echo "numpy BLAS: $(py blas)"
 echo "numpy GEMM: $(py numpy_gemm_gflops) GFLOP/s;  melon GEMM (square, 1 thread, the higher of two runs): $gemm GFLOP/s"
 echo "scikit-learn fits: $(py sklearn_fits) s"
 echo "plain read: $rd s (np.load of every file into the matrix)"
-fewer=$((Q > 1 ? Q - 1 : 1))
 row() { printf "%-40s %7s %7s %10s %10s\n" "$@"; }
 row "" "wall s" "passes" "rel. error" "sigma err"
 row "scikit-learn fit_transform" "$fit" "$((2 * Q + 2))+1" "$(py sklearn_err)" "$(py sklearn_sigma_err)"
@@ -219,13 +220,12 @@ if [ -n "$best_name" ]; then
   # What no program could beat on this machine for that run: reading every
   # file once (the plain read above) plus that run's products at the GEMM
   # rates measured here (numpy's, 2 threads: the scikit-learn probe's and the
-  # core-type probe's best), with nothing else (no MPI start,
-  # no output, no orthonormalisation, no centring; the products' flops are
-  # the ones melon's log reports for its passes).
+  # core-type probe's best), with nothing else (no MPI start, no output, no
+  # orthonormalisation, no centring; the flops are those melon's log reports).
   gf=$(grep -E 'pass [0-9]+/[0-9]+ .*songs in' "$WORK/$best_name.log" |
     sed -n 's/.* songs in \([0-9.]*\) s, .* \([0-9.]*\) GFLOP\/s over.*/\1 \2/p' | awk '{s += $1 * $2} END {printf "%.1f", s}')
   for g in "$(py numpy_gemm_gflops)" "$best_rate"; do
-    awk -v c="$cat_s" -v gf="$gf" -v g="$g" -v f="$fit" -v nm="$best_name" 'BEGIN {
+    awk -v c="$plain_s" -v gf="$gf" -v g="$g" -v f="$fit" -v nm="$best_name" 'BEGIN {
       prod = gf / g
       printf "floor for %s on this machine: plain read %.2f s + its %.1f GFLOP of products at %.0f GFLOP/s %.2f s = %.2f s, %.2fx scikit-learn fit (3x needs %.2f s)\n",
         nm, c, gf, g, prod, c + prod, f / (c + prod), f / 3 }'
@@ -247,7 +247,8 @@ for np in 1 2; do
       np, f, r, 100 * r / g, s, 100 * s / g }'
 done
 # melon's block products against OpenBLAS on the same shapes, one thread each,
-# the higher of the two probes (chosen by this: the faster runs the passes).
+# the higher of the two GEMM probes: the measurement the PCA's choice of its own
+# kernels over a tuned BLAS rests on.
 gb() { sed -n "s/^$1 $2 .*: \([0-9.]*\) GFLOP.*/\1/p" "$WORK/gemm.txt" | sort -g | tail -1; }
 if grep -q '^openblas_square' "$WORK/gemm.txt"; then
   awk -v kz="$(gb pca_kernel 'A\*Z')" -v kq="$(gb pca_kernel 'A^T\*Q')" -v oz="$(gb openblas_block 'A\*Z')" \
