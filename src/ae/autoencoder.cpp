@@ -83,6 +83,7 @@ Layout make_layout(const Dims& d) {
   add("tag_out", d.n_tags, hl);
   add("tag_bias", 1, d.n_tags);
   if (d.audio_dim > 0) add("song_audio", d.audio_dim + 1, hl);
+  if (d.neighbours > 0) add("song_nbr", 1, d.n_songs);
   L.total = (L.total + 15) / 16 * 16;
   return L;
 }
@@ -91,6 +92,11 @@ std::vector<float> init_params(const Layout& L, std::uint64_t seed) {
   std::vector<float> p(static_cast<std::size_t>(L.total), 0.0f);
   for (std::size_t k = 0; k < L.tensors.size(); ++k) {
     const auto& t = L.tensors[k];
+    // The item-to-item weights start at 1: the term counts from the first step.
+    if (t.name == "song_nbr") {
+      std::fill(p.begin() + t.offset, p.begin() + t.offset + t.size(), 1.0f);
+      continue;
+    }
     // Biases and the audio map start at zero: the map grows from the songs' gradients.
     if (t.rows == 1 || t.name == "song_audio") continue;
     const double a = std::sqrt(6.0 / static_cast<double>(t.rows + t.cols));
@@ -282,7 +288,7 @@ CMap<T> out_rows(const Layout& L, const T* p, const std::string& name, std::int6
 
 template <class T>
 void forward_sharded(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                     util::ThreadPool& pool, const Shard& sh, const Shard* comm) {
+                     util::ThreadPool& pool, const Shard& sh, const Shard* comm, const Neighbours* nbr) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   const int h0 = d.hidden.front();
@@ -326,6 +332,25 @@ void forward_sharded(const Layout& L, const T* p, const Mat<T>& song_audio, cons
     logits<T>(h, Os, song_bias, nullptr, nullptr, 0, ws.zs, pool);
   }
   logits<T>(h, Ot, tag_bias, nullptr, nullptr, 0, ws.zt, pool);
+  if (d.neighbours > 0) {
+    MELON_ASSERT(nbr && nbr->k == d.neighbours && static_cast<std::int64_t>(nbr->ptr.size()) == d.n_songs + 1,
+                 "the model has an item-to-item term but no matching neighbours were given");
+    const auto& gt = L.get("song_nbr");
+    const T* g = p + gt.offset;
+    ws.nbr.resize(static_cast<std::size_t>(B));
+    pool.run(ch.count(), [&](std::int64_t c) {
+      std::vector<float> scratch(static_cast<std::size_t>(sh.s1 - sh.s0), 0.0f);
+      std::vector<std::int32_t> shown;
+      for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
+        shown.clear();
+        for (auto k = b.in_ptr[i]; k < b.in_ptr[i + 1]; ++k)
+          if (b.in_idx[k] < d.n_songs) shown.push_back(b.in_idx[k]);
+        auto& f = ws.nbr[static_cast<std::size_t>(i)];
+        neighbour_features(*nbr, shown.data(), static_cast<std::int64_t>(shown.size()), sh.s0, sh.s1, scratch, f);
+        for (auto [col, v] : f) ws.zs(i, col) += g[sh.s0 + col] * static_cast<T>(v);
+      }
+    });
+  }
 }
 
 }  // namespace
@@ -342,15 +367,16 @@ Shard make_shard(const Dims& d, MPI_Comm comm, int rank, int ranks) {
 
 bool is_sharded(const Tensor& t) {
   return t.name == "input" || t.name == "song_out" || t.name == "tag_out" || t.name == "song_bias" ||
-         t.name == "tag_bias";
+         t.name == "tag_bias" || t.name == "song_nbr";
 }
 
 std::pair<std::int64_t, std::int64_t> shard_part(const Tensor& t, const Shard& sh) {
   if (!is_sharded(t)) return {t.offset, t.offset + t.size()};
-  const auto [v0, v1] = t.name == "input"                               ? std::pair{sh.in0, sh.in1}
-                        : t.name == "song_out" || t.name == "song_bias" ? std::pair{sh.s0, sh.s1}
-                                                                        : std::pair{sh.t0, sh.t1};
-  const bool bias = t.name == "song_bias" || t.name == "tag_bias";  // one entry per item
+  const bool song = t.name == "song_out" || t.name == "song_bias" || t.name == "song_nbr";
+  const auto [v0, v1] = t.name == "input" ? std::pair{sh.in0, sh.in1}
+                        : song            ? std::pair{sh.s0, sh.s1}
+                                          : std::pair{sh.t0, sh.t1};
+  const bool bias = t.name == "song_bias" || t.name == "tag_bias" || t.name == "song_nbr";  // one entry per item
   const std::int64_t width = bias ? 1 : t.cols;
   return {t.offset + v0 * width, t.offset + v1 * width};
 }
@@ -363,14 +389,14 @@ std::vector<std::pair<std::int64_t, std::int64_t>> shard_spans(const Layout& L, 
 
 template <class T>
 void forward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-             util::ThreadPool& pool) {
-  forward_sharded(L, p, song_audio, b, ws, pool, whole(L.dims), nullptr);
+             util::ThreadPool& pool, const Neighbours* nbr) {
+  forward_sharded(L, p, song_audio, b, ws, pool, whole(L.dims), nullptr, nbr);
 }
 
 template <class T>
 LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                   util::ThreadPool& pool) {
-  forward(L, p, song_audio, b, ws, pool);
+                   util::ThreadPool& pool, const Neighbours* nbr) {
+  forward(L, p, song_audio, b, ws, pool, nbr);
   LossSums s;
   const auto& d = L.dims;
   std::tie(s.song, s.n_song) = group_loss(ws.zs, 0, d.n_songs, b.song_ptr, b.song_idx, 1, 1, false, pool,
@@ -382,12 +408,13 @@ LossSums loss_only(const Layout& L, const T* p, const Mat<T>& song_audio, const 
 
 template <class T>
 LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio, const Batch& b, const LossWeights& lw,
-                          double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool, const Shard* shard) {
+                          double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool, const Shard* shard,
+                          const Neighbours* nbr) {
   const auto& d = L.dims;
   const std::int64_t B = b.size;
   const Shard sh = shard ? *shard : whole(d);
   const Shard* comm = shard && shard->comm != MPI_COMM_NULL ? shard : nullptr;
-  forward_sharded(L, p, song_audio, b, ws, pool, sh, comm);
+  forward_sharded(L, p, song_audio, b, ws, pool, sh, comm, nbr);
   LossSums s;
   std::tie(s.song, s.n_song) = group_loss(ws.zs, sh.s0, d.n_songs, b.song_ptr, b.song_idx, lw.song, scale, true, pool,
                                           comm);
@@ -414,6 +441,13 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
   };
   out_grads(ws.zs, "song_out", "song_bias", sh.s0);
   out_grads(ws.zt, "tag_out", "tag_bias", sh.t0);
+  if (d.neighbours > 0) {
+    // dg_j = Σ_examples dz_j · f_j, in batch order (reproducible).
+    auto dg = gview(L, grad, "song_nbr").middleCols(sh.s0, sh.s1 - sh.s0);
+    dg.setZero();
+    for (std::int64_t i = 0; i < B; ++i)
+      for (auto [col, v] : ws.nbr[static_cast<std::size_t>(i)]) dg(0, col) += ws.zs(i, col) * static_cast<T>(v);
+  }
 
   // dh = dZs·Os + dZt·Ot (+ dG·P), by column chunks of h so each task packs
   // only its slice of the big output matrix. A shard's ranks sum their
@@ -487,18 +521,18 @@ LossSums forward_backward(const Layout& L, const T* p, const Mat<T>& song_audio,
 }
 
 template void forward<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&,
-                             util::ThreadPool&);
+                             util::ThreadPool&, const Neighbours*);
 template void forward<double>(const Layout&, const double*, const Mat<double>&, const Batch&, Workspace<double>&,
-                              util::ThreadPool&);
+                              util::ThreadPool&, const Neighbours*);
 template LossSums loss_only<float>(const Layout&, const float*, const Mat<float>&, const Batch&, Workspace<float>&,
-                                   util::ThreadPool&);
+                                   util::ThreadPool&, const Neighbours*);
 template LossSums loss_only<double>(const Layout&, const double*, const Mat<double>&, const Batch&, Workspace<double>&,
-                                    util::ThreadPool&);
+                                    util::ThreadPool&, const Neighbours*);
 template LossSums forward_backward<float>(const Layout&, const float*, const Mat<float>&, const Batch&,
                                           const LossWeights&, double, Grad<float>&, Workspace<float>&,
-                                          util::ThreadPool&, const Shard*);
+                                          util::ThreadPool&, const Shard*, const Neighbours*);
 template LossSums forward_backward<double>(const Layout&, const double*, const Mat<double>&, const Batch&,
                                            const LossWeights&, double, Grad<double>&, Workspace<double>&,
-                                           util::ThreadPool&, const Shard*);
+                                           util::ThreadPool&, const Shard*, const Neighbours*);
 
 }  // namespace melon::ae

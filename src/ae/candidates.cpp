@@ -75,7 +75,7 @@ std::vector<arena::Candidates> candidates(const Model& m, const std::vector<aren
     b.clear();
     for (auto i = q0; i < q1; ++i)
       add_example(b, encode(questions[i], m.vocab, m.tokenizer), d, m.input_audio(), false, {}, 0);
-    forward<float>(m.layout, m.params.data(), m.song_audio, b, ws, pool);
+    forward<float>(m.layout, m.params.data(), m.song_audio, b, ws, pool, m.nbr());
     if (use_cold) {
       const bool fitted = m.audio_map == AudioMap::Fitted;
       if (fitted) gcold.noalias() = ws.h.back() * m.cold_map.transpose();

@@ -1,6 +1,7 @@
 #include "melon/ae/checkpoint.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -43,6 +44,32 @@ std::vector<T> read_1d(const h5::File& f, const std::string& name) {
   std::vector<T> v(dims[0]);
   if (!v.empty()) d.read_rows(0, v.size(), v.data());
   return v;
+}
+
+// The item-to-item term's neighbours, checked: they index the model's songs.
+Neighbours read_neighbours(const h5::File& f, const std::string& path, std::int64_t n_songs) {
+  Neighbours nb;
+  const auto k = f.attr_int("neighbours");
+  MELON_CHECK(k > 0 && k <= 1000000, path << ": attribute neighbours must be positive, got " << k);
+  nb.k = static_cast<int>(k);
+  nb.tau = f.attr_double("neighbours_tau");
+  nb.gain = f.attr_double("neighbours_gain");
+  MELON_CHECK(nb.tau > 0 && std::isfinite(nb.tau) && nb.gain > 0 && std::isfinite(nb.gain),
+              path << ": neighbours_tau and neighbours_gain must be positive and finite");
+  nb.ptr = read_1d<std::int64_t>(f, "neighbours.ptr");
+  nb.idx = read_1d<std::int32_t>(f, "neighbours.idx");
+  nb.w = read_1d<float>(f, "neighbours.w");
+  MELON_CHECK(static_cast<std::int64_t>(nb.ptr.size()) == n_songs + 1 && nb.ptr.front() == 0 &&
+                  nb.ptr.back() == static_cast<std::int64_t>(nb.idx.size()) && nb.idx.size() == nb.w.size(),
+              path << ": neighbours.ptr/idx/w do not describe " << n_songs << " songs' neighbours");
+  for (std::int64_t s = 0; s < n_songs; ++s)
+    MELON_CHECK(nb.ptr[s] <= nb.ptr[s + 1] && nb.ptr[s + 1] - nb.ptr[s] <= k,
+                path << ": neighbours.ptr of song " << s << " is out of order or holds more than " << k);
+  for (std::size_t e = 0; e < nb.idx.size(); ++e)
+    MELON_CHECK(nb.idx[e] >= 0 && nb.idx[e] < n_songs && nb.w[e] > 0 && std::isfinite(nb.w[e]),
+                path << ": neighbours entry " << e << " (song " << nb.idx[e] << ", weight " << nb.w[e]
+                     << ") is outside the vocabulary or not a positive weight");
+  return nb;
 }
 
 void write_strings(h5::File& f, const std::string& name, const std::vector<std::string>& v) {
@@ -183,6 +210,15 @@ void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
   write_1d(f, "audio.scale", h5::Type::F64, c.audio_scale);
   write_1d(f, "held_out", h5::Type::I64, c.held_out);
   f.set_attr("has_held_out", static_cast<std::int64_t>(1));
+  if (!c.neighbours.empty()) {
+    const auto& nb = c.neighbours;
+    f.set_attr("neighbours", static_cast<std::int64_t>(nb.k));
+    f.set_attr("neighbours_tau", nb.tau);
+    f.set_attr("neighbours_gain", nb.gain);
+    write_1d(f, "neighbours.ptr", h5::Type::I64, nb.ptr);
+    write_1d(f, "neighbours.idx", h5::Type::I32, nb.idx);
+    write_1d(f, "neighbours.w", h5::Type::F32, nb.w);
+  }
   f.set_attr("step", c.step);
   f.set_attr("epoch", c.epoch);
   f.set_attr("epoch_step", c.epoch_step);
@@ -320,6 +356,8 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   c.audio_scale = read_1d<double>(f, "audio.scale");
   MELON_CHECK(c.audio_mean.size() == c.audio_scale.size(), path << ": audio.mean and audio.scale differ in length");
   if (f.has_attr("has_held_out")) c.held_out = read_1d<std::int64_t>(f, "held_out");
+  if (f.has_attr("neighbours"))
+    c.neighbours = read_neighbours(f, path, static_cast<std::int64_t>(c.vocab.songs.size()));
   auto order = read_1d<std::int64_t>(f, "order");
   c.order = std::move(order);
   auto rng = read_1d<std::int64_t>(f, "rng_state");
@@ -332,6 +370,7 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   d.n_tokens = static_cast<std::int64_t>(c.vocab.tokens.size());
   d.audio_dim = static_cast<int>(c.audio_mean.size());
   d.hidden = parse_widths(f.attr_string("hidden"), path + ": attribute hidden");
+  d.neighbours = c.neighbours.k;
   c.layout = make_layout(d);
   c.params.assign(static_cast<std::size_t>(c.layout.total), 0.0f);
   const bool moments = with_moments && f.attr_int("moments") == 1;

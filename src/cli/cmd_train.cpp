@@ -76,6 +76,11 @@ int run(int argc, char** argv) {
      "there is one, else start from scratch) | off")
     ("seed", po::value<std::uint64_t>(&c.seed)->default_value(c.seed), "seed (init, order, corruption, held-out)")
     ("hidden", po::value<std::string>()->default_value("512"), "hidden layer widths, e.g. 512 or 600,300")
+    ("neighbours", po::value<int>(&c.neighbours)->default_value(c.neighbours),
+     "item-to-item term: each output song also scored from the shown songs it co-occurs with, keeping this many "
+     "neighbours a song (0: none)")
+    ("neighbour-gain", po::value<double>(&c.neighbour_gain)->default_value(c.neighbour_gain),
+     "the item-to-item term's starting strength (its per-song weights are learned from 1)")
     ("batch", po::value<std::int64_t>(&c.batch)->default_value(c.batch), "global batch (over all ranks)")
     ("lr", po::value<double>(&c.adam.lr)->default_value(c.adam.lr), "Adam learning rate")
     ("lr-final", po::value<double>(&c.lr_final)->default_value(c.lr_final),

@@ -72,6 +72,8 @@ void check_config(const TrainConfig& c) {
   check_range(c.warmup >= -1, "warmup", ">= 0 (or -1: auto)", static_cast<double>(c.warmup));
   MELON_CHECK(!c.hidden.empty(), "--hidden: at least one layer width");
   for (int w : c.hidden) check_range(w >= 1, "hidden", "widths >= 1", w);
+  check_range(c.neighbours >= 0 && c.neighbours <= 10000, "neighbours", "0 to 10000", c.neighbours);
+  check_range(c.neighbour_gain > 0 && c.neighbour_gain <= 1000, "neighbour-gain", "in (0, 1000]", c.neighbour_gain);
   check_range(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", static_cast<double>(c.checkpoint_every));
   check_range(c.keep >= 1, "keep", ">= 1", c.keep);
   check_range(c.max_steps >= 0, "max-steps", ">= 0", static_cast<double>(c.max_steps));
@@ -101,6 +103,8 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
     << "lr_final=" << c.lr_final << "\n"
     << schedule_lines(c) << "audio_map=" << ae::to_string(c.audio_map) << "\naudio_input=" << (c.audio_input ? 1 : 0)
     << "\n";
+  // Only with the term, so runs without it keep their fingerprints (and resume).
+  if (c.neighbours > 0) o << "neighbours=" << c.neighbours << "\nneighbour_gain=" << c.neighbour_gain << "\n";
   return o.str();
 }
 

@@ -81,7 +81,7 @@ StepStats vocab_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   const double comm0 = sh.comm_seconds;
   StepStats s;
   s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,
-                                       pool, &sh);
+                                       pool, &sh, r.m.nbr());
   const auto t2 = Clock::now();
   const AdamStep as = adam_step(r);
   float* p = st.params.data();
@@ -148,7 +148,7 @@ StepStats train_step(Run& r, StepBuffers& b, util::ThreadPool& pool) {
   const auto t1 = Clock::now();
   StepStats s;
   s.loss = ae::forward_backward<float>(L, st.params.data(), r.m.song_audio, b.batch, cfg.loss, 1.0 / nb, b.grad, b.ws,
-                                       pool);
+                                       pool, nullptr, r.m.nbr());
   const auto t2w = Clock::now();
   // The barrier only measures: without it the time a fast rank waits for a
   // slow one (load imbalance, other jobs on the node) would count as

@@ -104,6 +104,16 @@ void setup(Run& r) {
   dims.n_tokens = static_cast<std::int64_t>(m.vocab.tokens.size());
   dims.audio_dim = m.audio.dim;
   dims.hidden = cfg.hidden;
+  dims.neighbours = cfg.neighbours;
+  if (cfg.neighbours > 0) {
+    const auto tn = Clock::now();
+    util::ThreadPool pool(cfg.threads > 0 ? cfg.threads : 1);
+    m.neighbours = ae::build_neighbours(r.enc, dims.n_songs, cfg.neighbours, cfg.neighbour_gain, pool);
+    if (r.speak)
+      log::info("item-to-item term: " + std::to_string(m.neighbours.idx.size()) + " neighbour pairs (at most " +
+                std::to_string(cfg.neighbours) + " a song, mean weight " + fmt(m.neighbours.tau, 4) + ") in " +
+                fmt(since(tn), 1) + " s");
+  }
   m.layout = ae::make_layout(dims);
   m.audio_map = cfg.audio_map;
   m.audio_input = cfg.audio_input;
@@ -317,6 +327,7 @@ template <class Write>
 void write_on_rank0(Run& r, Write&& write) {
   mpi::on_root(r.comm, [&] {
     r.st.vocab = std::move(r.m.vocab);
+    r.st.neighbours = std::move(r.m.neighbours);
     std::exception_ptr failed;
     try {
       write();
@@ -324,6 +335,7 @@ void write_on_rank0(Run& r, Write&& write) {
       failed = std::current_exception();
     }
     r.m.vocab = std::move(r.st.vocab);
+    r.m.neighbours = std::move(r.st.neighbours);
     r.m.vocab.build_index();
     if (failed) std::rethrow_exception(failed);
   });

@@ -22,12 +22,14 @@ double shard_vs_whole(const Dims& d, const Shard& sh) {
   const auto b = tiny_batch(d);
   const auto S = song_audio(d);
   const auto p = random_params<double>(L, 23);
+  const auto nb = tiny_neighbours(d);
+  const Neighbours* nbr = d.neighbours > 0 ? &nb : nullptr;
   util::ThreadPool pool(2);
   const LossWeights lw{1.0, 0.7};
   Workspace<double> w1, w2;
   Grad<double> whole, part;
-  const auto lw_whole = forward_backward<double>(L, p.data(), S, b, lw, 1.0 / 3, whole, w1, pool);
-  const auto lw_part = forward_backward<double>(L, p.data(), S, b, lw, 1.0 / 3, part, w2, pool, &sh);
+  const auto lw_whole = forward_backward<double>(L, p.data(), S, b, lw, 1.0 / 3, whole, w1, pool, nullptr, nbr);
+  const auto lw_part = forward_backward<double>(L, p.data(), S, b, lw, 1.0 / 3, part, w2, pool, &sh, nbr);
   double diff = std::max(std::abs(lw_whole.song - lw_part.song), std::abs(lw_whole.tag - lw_part.tag));
   EXPECT_EQ(lw_whole.n_song, lw_part.n_song);
   EXPECT_EQ(lw_whole.n_tag, lw_part.n_tag);
@@ -57,7 +59,8 @@ double shard_vs_whole(const Dims& d, const Shard& sh) {
 
 TEST(ModelShardMpi, EachRanksGradientEqualsTheWholeModelsOnItsSlice) {
   const int r = mpi::rank(mpi::world()), n = mpi::size(mpi::world());
-  for (const auto& d : {tiny_dims(0, {6}), tiny_dims(3, {5, 4}), tiny_dims(2, {4, 5, 3}, 11, 6)}) {
+  for (const auto& d : {tiny_dims(0, {6}), tiny_dims(3, {5, 4}), tiny_dims(2, {4, 5, 3}, 11, 6),
+                        with_neighbours(tiny_dims(2, {5, 4}))}) {
     const auto sh = make_shard(d, n > 1 ? mpi::world() : MPI_COMM_NULL, r, n);
     const double diff = shard_vs_whole(d, sh);
     EXPECT_LT(diff, 1e-12) << "hidden " << join_widths(d.hidden) << ", rank " << r << " of " << n;

@@ -71,6 +71,20 @@ bool same_everywhere(const std::vector<float>& p) {
   return true;
 }
 
+// c stopped at step 5 (a checkpoint every 3 steps into dir) and resumed to
+// step 10, keeping every checkpoint; c keeps the resuming settings.
+TrainResult stopped_at_5_and_resumed(TrainConfig& c, const TrainInputs& in, const std::string& dir) {
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 3;
+  c.max_steps = 5;
+  run_training(c, in, mpi::world());
+  c.max_steps = 10;
+  c.resume = train::Resume::On;
+  c.checkpoint_every = 0;
+  c.keep = 10;
+  return run_training(c, in, mpi::world());
+}
+
 std::string shared_temp_dir() {
   std::string dir;
   if (mpi::rank(mpi::world()) == 0) {
@@ -128,13 +142,7 @@ TEST(TrainMpi, ResumeIsExactAndOtherRankCountsAreRefused) {
   c.max_steps = 10;
   auto straight = run_training(c, in, mpi::world());
   const auto dir = shared_temp_dir();
-  c.checkpoint_dir = dir;
-  c.checkpoint_every = 3;
-  c.max_steps = 5;
-  run_training(c, in, mpi::world());
-  c.max_steps = 10;
-  c.resume = train::Resume::On;
-  auto resumed = run_training(c, in, mpi::world());
+  auto resumed = stopped_at_5_and_resumed(c, in, dir);
   EXPECT_TRUE(straight.params == resumed.params);
   EXPECT_FALSE(mpi::any(mpi::world(), straight.params != resumed.params));
   if (mpi::size(mpi::world()) > 1) {
@@ -193,15 +201,7 @@ TEST(TrainMpi, VocabParallelResumesBitExactAndOnAnotherRankCount) {
   c.max_steps = 10;
   auto straight = run_training(c, in, mpi::world());
   const auto dir = shared_temp_dir();
-  c.checkpoint_dir = dir;
-  c.checkpoint_every = 3;
-  c.max_steps = 5;
-  run_training(c, in, mpi::world());
-  c.max_steps = 10;
-  c.resume = train::Resume::On;
-  c.checkpoint_every = 0;
-  c.keep = 10;
-  auto resumed = run_training(c, in, mpi::world());
+  auto resumed = stopped_at_5_and_resumed(c, in, dir);
   EXPECT_TRUE(straight.params == resumed.params);
   EXPECT_FALSE(mpi::any(mpi::world(), straight.params != resumed.params));
   if (mpi::size(mpi::world()) > 1) {
@@ -224,6 +224,35 @@ TEST(TrainMpi, VocabParallelResumesBitExactAndOnAnotherRankCount) {
       std::filesystem::remove_all(copy);
     }
   }
+  mpi::barrier(mpi::world());
+  if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);
+}
+
+// The tests above train with the item-to-item term (the default; its
+// per-song weights sliced like the song biases). The plain autoencoder
+// (--neighbours 0) split by vocabulary: repeats bit for bit, agrees with one
+// data-parallel rank within rounding, resumes bit for bit.
+TEST(TrainMpi, WithoutTheItemToItemTermVocabParallelAgreesWithOneRankAndResumesBitForBit) {
+  auto in = synthetic(300, 14, 3);
+  auto c = config();
+  c.adam.eps = 1e-4;
+  c.neighbours = 0;
+  c.parallel = Parallel::Vocab;
+  c.max_steps = 10;
+  auto a = run_training(c, in, mpi::world());
+  auto b = run_training(c, in, mpi::world());
+  EXPECT_TRUE(a.params == b.params);
+  EXPECT_TRUE(same_everywhere(a.params));
+  auto alone = c;
+  alone.parallel = Parallel::Data;
+  const double d = max_abs_diff(a.params, run_training(alone, in, MPI_COMM_SELF).params);
+  EXPECT_LT(d, 2e-4) << "max |w(vocab, np=" << mpi::size(mpi::world()) << ") - w(np=1)| = " << d;
+  EXPECT_FALSE(mpi::any(mpi::world(), !(d < 2e-4)));
+
+  const auto dir = shared_temp_dir();
+  auto resumed = stopped_at_5_and_resumed(c, in, dir);
+  EXPECT_TRUE(a.params == resumed.params);
+  EXPECT_FALSE(mpi::any(mpi::world(), a.params != resumed.params));
   mpi::barrier(mpi::world());
   if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "melon/ae/autoencoder.hpp"
+#include "melon/ae/neighbours.hpp"
 #include "melon/util/rng.hpp"
 
 namespace melon::test_support {
@@ -60,6 +61,25 @@ inline std::vector<T> random_params(const Layout& L, std::uint64_t seed) {
   for (auto& t : L.tensors)
     for (std::int64_t i = 0; i < t.size(); ++i) p[t.offset + i] = static_cast<T>(rng.uniform() - 0.5);
   return p;
+}
+
+// Neighbours of the first 7 songs from five fixed playlists (k = 3, gain
+// 1.5): every song of tiny_batch's inputs reaches some outputs, songs 0-6.
+inline Neighbours tiny_neighbours(const Dims& d) {
+  std::vector<Encoded> pl(5);
+  pl[0].songs = {0, 1, 3};
+  pl[1].songs = {3, 4, 5, 3};
+  pl[2].songs = {0, 5, 6, -1};
+  pl[3].songs = {1, 2, 4, 6};
+  pl[4].songs = {2, 3, 6};
+  util::ThreadPool pool(1);
+  return build_neighbours(pl, d.n_songs, 3, 1.5, pool);
+}
+
+// d with the item-to-item term of tiny_neighbours.
+inline Dims with_neighbours(Dims d) {
+  d.neighbours = 3;
+  return d;
 }
 
 inline Mat<double> song_audio(const Dims& d) {

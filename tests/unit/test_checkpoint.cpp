@@ -559,3 +559,51 @@ TEST(CheckpointGuard, HyperparametersOutsideTheirDomainAreRefusedByName) {
     EXPECT_EQ(msg.rfind(option + " must be", 0), 0u) << option << ": " << msg;
   }
 }
+
+// The item-to-item term (--neighbours): its neighbours travel in the
+// checkpoint, a stopped run resumes bit for bit, and neighbours that index
+// outside the vocabulary are refused by name.
+TEST(Checkpoint, ItemToItemTermResumesBitIdenticallyAndItsNeighboursAreChecked) {
+  TempDir straight, split;
+  auto in = synthetic(200, 1);
+  auto c = small_config();
+  c.neighbours = 5;
+  c.neighbour_gain = 2;
+  c.max_steps = 20;
+  c.checkpoint_dir = straight.path;
+  c.checkpoint_every = 4;
+  auto a = run_training(c, in, MPI_COMM_SELF);
+  c.checkpoint_dir = split.path;
+  c.max_steps = 7;
+  run_training(c, in, MPI_COMM_SELF);
+  c.max_steps = 20;
+  c.resume = Resume::On;
+  auto b = run_training(c, in, MPI_COMM_SELF);
+  EXPECT_TRUE(a.params == b.params) << "resumed weights differ from the straight run";
+  // A run without the term is another model: different weights, no song_nbr.
+  auto plain = small_config();
+  plain.neighbours = 0;
+  plain.max_steps = 20;
+  EXPECT_FALSE(run_training(plain, in, MPI_COMM_SELF).params == a.params);
+
+  auto ck = read_checkpoint(list_checkpoints(straight.path)[0], true);
+  ASSERT_TRUE(ck.layout.has("song_nbr"));
+  EXPECT_EQ(ck.neighbours.k, 5);
+  EXPECT_EQ(ck.neighbours.gain, 2);
+  EXPECT_EQ(static_cast<std::int64_t>(ck.neighbours.ptr.size()), ck.layout.dims.n_songs + 1);
+  EXPECT_FALSE(ck.neighbours.idx.empty());
+  // The learned per-song weights moved from their start at 1.
+  const auto& g = ck.layout.get("song_nbr");
+  EXPECT_TRUE(std::any_of(ck.params.begin() + g.offset, ck.params.begin() + g.offset + g.size(),
+                          [](float v) { return v != 1.0f; }));
+
+  TempDir bad;
+  ck.neighbours.idx[0] = static_cast<std::int32_t>(ck.layout.dims.n_songs);
+  write_checkpoint(bad.path, ck, 1);
+  try {
+    read_checkpoint(list_checkpoints(bad.path)[0], true);
+    ADD_FAILURE() << "neighbours outside the vocabulary were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("neighbours entry 0"), std::string::npos) << e.what();
+  }
+}

@@ -18,6 +18,8 @@ using namespace melon::test_support;
 namespace {
 
 void gradient_check(const Dims& d) {
+  const auto nb = tiny_neighbours(d);
+  const Neighbours* nbr = d.neighbours > 0 ? &nb : nullptr;
   auto L = make_layout(d);
   auto b = tiny_batch(d);
   auto S = song_audio(d);
@@ -27,9 +29,9 @@ void gradient_check(const Dims& d) {
   Grad<double> g;
   const LossWeights lw{1.0, 0.7};
   const double scale = 1.0 / 3;
-  forward_backward<double>(L, p.data(), S, b, lw, scale, g, ws, pool);
+  forward_backward<double>(L, p.data(), S, b, lw, scale, g, ws, pool, nullptr, nbr);
   auto f = [&]() {
-    auto s = loss_only<double>(L, p.data(), S, b, ws, pool);
+    auto s = loss_only<double>(L, p.data(), S, b, ws, pool, nbr);
     return scale * (lw.song * s.song + lw.tag * s.tag);
   };
   auto analytic = [&](std::int64_t flat) -> double {
@@ -80,6 +82,40 @@ TEST(Model, LayoutPutsTheSparseInputFirst) {
 TEST(Model, GradientsMatchFiniteDifferencesOneLayerNoAudio) { gradient_check(tiny_dims(0, {6})); }
 TEST(Model, GradientsMatchFiniteDifferencesTwoLayersWithAudio) { gradient_check(tiny_dims(3, {5, 4})); }
 TEST(Model, GradientsMatchFiniteDifferencesThreeLayers) { gradient_check(tiny_dims(2, {4, 5, 3})); }
+TEST(Model, GradientsMatchFiniteDifferencesWithTheItemToItemTerm) {
+  gradient_check(with_neighbours(tiny_dims(0, {6})));
+  gradient_check(with_neighbours(tiny_dims(3, {5, 4})));
+}
+
+TEST(Model, ItemToItemTermAddsItsWeightedFeatureToTheSongLogits) {
+  const auto d = with_neighbours(tiny_dims(0, {4}));
+  const auto nb = tiny_neighbours(d);
+  const auto L = make_layout(d);
+  ASSERT_TRUE(L.has("song_nbr"));
+  EXPECT_EQ(L.tensors.back().name, "song_nbr");  // last: the other offsets stay those of the plain model
+  EXPECT_EQ(L.get("song_out").offset, make_layout(tiny_dims(0, {4})).get("song_out").offset);
+  auto p = random_params<double>(L, 3);
+  const auto b = tiny_batch(d);
+  util::ThreadPool pool(1);
+  Workspace<double> with, without;
+  forward<double>(L, p.data(), Mat<double>(), b, with, pool, &nb);
+  const auto& g = L.get("song_nbr");
+  for (std::int64_t j = 0; j < d.n_songs; ++j) p[g.offset + j] = 0;
+  forward<double>(L, p.data(), Mat<double>(), b, without, pool, &nb);
+  // Example 2 shows songs 3 and 4: each output's extra logit is its weight
+  // times gain * log(1 + (w_3j + w_4j) / tau), neighbours of 3 or 4 only.
+  const auto p0 = random_params<double>(L, 3);
+  for (std::int64_t j = 0; j < d.n_songs; ++j) {
+    double sum = 0;
+    for (int s : {3, 4})
+      for (auto e = nb.ptr[s]; e < nb.ptr[s + 1]; ++e)
+        if (nb.idx[e] == j) sum += nb.w[e];
+    const double want = p0[g.offset + j] * 1.5 * std::log1p(sum / nb.tau);
+    EXPECT_NEAR(with.zs(2, j) - without.zs(2, j), want, 1e-6) << "song " << j;  // the feature is float
+  }
+  // Example 1 shows no song: the term adds nothing.
+  EXPECT_EQ(with.zs.row(1), without.zs.row(1));
+}
 
 TEST(Model, LossIsTheMultinomialLikelihood) {
   // All-zero weights: uniform softmax, so each group's loss is log(vocabulary size).

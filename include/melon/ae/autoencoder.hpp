@@ -6,6 +6,7 @@
 //   h0 = tanh(a0), h_l = tanh(h_{l-1}·W_l + b_l)   for the further hidden layers
 //   song logits  z_s = h·O_sᵀ + b_s + (h·Pᵀ)·S_sᵀ  S_s: each vocabulary song's
 //                                                  standardised audio features ⊕ 1
+//                      [+ g_s ⊙ f(shown songs)]    the item-to-item term (neighbours.hpp)
 //   tag logits   z_t = h·O_tᵀ + b_t
 //   loss = Σ_groups w_g · (logsumexp(z_g) − mean of z_g over the target items)
 //
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "melon/ae/neighbours.hpp"
 #include "melon/util/thread_pool.hpp"
 
 namespace melon::ae {
@@ -37,6 +39,7 @@ struct Dims {
   std::int64_t n_songs = 0, n_tags = 0, n_tokens = 0;
   int audio_dim = 0;        // 0: the model has no audio input or audio map
   std::vector<int> hidden;  // hidden layer widths, at least one
+  int neighbours = 0;       // > 0: the item-to-item term, its weights g in "song_nbr"
   std::int64_t n_inputs() const { return n_songs + n_tags + n_tokens; }
   std::int64_t tag_row(std::int64_t t) const { return n_songs + t; }
   std::int64_t token_row(std::int64_t w) const { return n_songs + n_tags + w; }
@@ -63,7 +66,8 @@ struct Layout {
 };
 
 // Tensors: "input", ["input_audio"], "input_bias", "hidden<l>", "hidden<l>_bias"
-// (l >= 1), "song_out", "song_bias", "tag_out", "tag_bias", ["song_audio"].
+// (l >= 1), "song_out", "song_bias", "tag_out", "tag_bias", ["song_audio"],
+// ["song_nbr"] (last, so a model without it keeps every other offset).
 Layout make_layout(const Dims& dims);
 
 // Glorot-uniform weights, zero biases; from seed alone (deterministic).
@@ -110,6 +114,8 @@ struct Workspace {
   Mat<T> zs, zt;          // logits, then their gradients
   Mat<T> g;               // B x (audio_dim + 1): h·Pᵀ
   Mat<T> dh, da;
+  // Per example: the item-to-item features of the shard's songs it reaches.
+  std::vector<std::vector<std::pair<std::int32_t, float>>> nbr;
 };
 
 // One rank's part of a vocabulary-parallel model (train --parallel vocab):
@@ -139,9 +145,10 @@ std::pair<std::int64_t, std::int64_t> shard_part(const Tensor& t, const Shard& s
 std::vector<std::pair<std::int64_t, std::int64_t>> shard_spans(const Layout& L, const Shard& sh);
 
 // song_audio: n_songs x (audio_dim + 1) standardised features ⊕ 1 (empty without audio).
+// nbr: the item-to-item term's neighbours (needed when dims.neighbours > 0).
 template <class T>
 void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-             util::ThreadPool& pool);
+             util::ThreadPool& pool, const Neighbours* nbr = nullptr);
 
 // With a shard: its logits (ws.zs, ws.zt hold its columns only), its part of
 // the gradient (the input rows it owns, its output rows; the replicated
@@ -149,12 +156,12 @@ void forward(const Layout& L, const T* params, const Mat<T>& song_audio, const B
 template <class T>
 LossSums forward_backward(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b,
                           const LossWeights& lw, double scale, Grad<T>& grad, Workspace<T>& ws, util::ThreadPool& pool,
-                          const Shard* shard = nullptr);
+                          const Shard* shard = nullptr, const Neighbours* nbr = nullptr);
 
 // The loss alone (for gradient checks and validation), same conventions.
 template <class T>
 LossSums loss_only(const Layout& L, const T* params, const Mat<T>& song_audio, const Batch& b, Workspace<T>& ws,
-                   util::ThreadPool& pool);
+                   util::ThreadPool& pool, const Neighbours* nbr = nullptr);
 
 // Chunk sizes for the big kernels: fixed, so results do not depend on --threads.
 inline constexpr std::int64_t kVocabChunk = 2048;

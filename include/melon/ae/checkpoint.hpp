@@ -20,6 +20,7 @@
 
 #include "melon/ae/audio.hpp"
 #include "melon/ae/autoencoder.hpp"
+#include "melon/ae/neighbours.hpp"
 #include "melon/ae/vocab.hpp"
 #include "melon/text/tokenize.hpp"
 #include "melon/util/atomic_file.hpp"
@@ -46,6 +47,7 @@ struct Checkpoint {
   std::string config;  // fingerprint text
   std::uint64_t config_hash = 0, vocab_hash = 0;
   Vocab vocab;
+  Neighbours neighbours;  // the item-to-item term's (empty without one)
   text::TokenizerOptions tokenizer;
   std::vector<double> audio_mean, audio_scale;  // empty: trained without audio
   std::string pca_path;                         // where the audio came from (predict's default)

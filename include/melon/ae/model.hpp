@@ -19,6 +19,8 @@ struct Model {
   Layout layout;
   std::vector<float> params;
   Vocab vocab;
+  Neighbours neighbours;  // the item-to-item term's (empty without one)
+  const Neighbours* nbr() const { return neighbours.empty() ? nullptr : &neighbours; }
   text::TokenizerOptions tokenizer;
   AudioTable audio;       // empty: no audio
   Mat<float> song_audio;  // vocabulary songs: features ⊕ 1 (empty without audio)
