@@ -318,6 +318,19 @@ void commit_checkpoint(const std::string& dir, const Checkpoint& c, int keep, Te
   prune(dir, keep);
 }
 
+std::string read_checkpoint_config(const std::string& path) {
+  try {
+    verify_marker(path);
+    auto f = h5::File::open(path, MPI_COMM_NULL);
+    if (!f.has_attr("done") || f.attr_int("done") != 1 || !f.has_attr("format") || f.attr_string("format") != kFormat ||
+        !f.has_attr("config"))
+      return {};
+    return f.attr_string("config");
+  } catch (const Error&) {
+    return {};
+  }
+}
+
 Checkpoint read_checkpoint(const std::string& path, bool with_moments, const MomentSpans* slices) {
   verify_marker(path);  // before HDF5 sees a byte of it
   auto f = h5::File::open(path, MPI_COMM_NULL);

@@ -202,6 +202,14 @@ std::string find_resume_point(const Run& r) {
       std::vector<std::string> unreadable;
       std::string path;
       for (auto& p : ae::list_checkpoints(cfg.checkpoint_dir)) {
+        // A checkpoint of other settings is not damaged: refused, kept as it
+        // is (its layout may not even fit this run's moment slices).
+        const auto config = ae::read_checkpoint_config(p);
+        if (!config.empty() && config != r.st.config) {
+          error = "refusing to resume from " + p +
+                  ": it was trained with other settings: " + config_diff(config, r.st.config);
+          break;
+        }
         try {
           ae::read_checkpoint(p, true, moment_slices(r));
           path = p;
@@ -213,7 +221,9 @@ std::string find_resume_point(const Run& r) {
           log::warn("skipping unreadable checkpoint: " + unreadable.back());
         }
       }
-      if (!path.empty()) {
+      if (!error.empty()) {
+        // refused above
+      } else if (!path.empty()) {
         found = path;
       } else if (cfg.resume == Resume::On) {
         error = nothing_to_resume(cfg.checkpoint_dir, existed, set_aside, unreadable);

@@ -253,6 +253,20 @@ TEST(TrainMpi, WithoutTheItemToItemTermVocabParallelAgreesWithOneRankAndResumesB
   auto resumed = stopped_at_5_and_resumed(c, in, dir);
   EXPECT_TRUE(a.params == resumed.params);
   EXPECT_FALSE(mpi::any(mpi::world(), a.params != resumed.params));
+  // Resuming these checkpoints with the term switched on (another layout, so
+  // the moment slices would not fit them) is refused by name, and the files
+  // stay where they are: other settings are not damage.
+  const auto before = list_checkpoints(dir);
+  c.neighbours = 20;
+  std::string msg;
+  try {
+    run_training(c, in, mpi::world());
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("refusing to resume"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("neighbours=20"), std::string::npos) << msg;
+  EXPECT_EQ(list_checkpoints(dir), before);
   mpi::barrier(mpi::world());
   if (mpi::rank(mpi::world()) == 0) std::filesystem::remove_all(dir);
 }

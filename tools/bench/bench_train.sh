@@ -24,8 +24,10 @@ if [ ! -f "$W/data/train.json" ]; then
   "$MELON" generate --out "$W/data" --playlists "${PLAYLISTS:-34000}" --songs "${SONGS:-100000}" --seed 11 \
     --mel-mode none --quiet >/dev/null 2>&1
 fi
+# --neighbours 0: the plain autoencoder, the model the PyTorch peer implements
+# (melon's default adds the item-to-item term, which the peer does not have).
 COMMON=(--train "$W/data/train.json" --hidden "$HIDDEN" --batch "$BATCH" --max-steps "$STEPS" --val-size 0
-        --checkpoint-every 0 --keep 1)
+        --checkpoint-every 0 --keep 1 --neighbours 0)
 summary() { grep -o 'trained .*weights' "$1" | sed 's/; weights//'; }
 
 # The OpenBLAS core type whose GEMM is fastest here, found with PyTorch's

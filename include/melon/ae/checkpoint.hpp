@@ -94,6 +94,11 @@ void commit_checkpoint(const std::string& dir, const Checkpoint& c, int keep, Te
 std::string best_path(const std::string& dir);
 void write_best(const std::string& dir, const Checkpoint& c);
 
+// The settings fingerprint a finished checkpoint was trained with (its
+// "config" attribute), read without loading anything else; empty when the
+// file is not a finished melon checkpoint (read_checkpoint says why).
+std::string read_checkpoint_config(const std::string& path);
+
 // Throws melon::Error naming the file and the problem (missing or mismatching
 // DONE marker, truncated or damaged file, wrong shapes ...).
 // With slices, only those ranges of the moments are read (moment_spans).
