@@ -48,12 +48,12 @@ probe() { # THREADS ENV...: torch's 2048^3 float GEMM rate
 echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 best_ct=auto best_rate=0
 for ct in auto SkylakeX Cooperlake Haswell; do
-  if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=(OPENBLAS_CORETYPE=$ct); fi
+  if [ $ct = auto ]; then envs=(-u OPENBLAS_CORETYPE); else envs=("OPENBLAS_CORETYPE=$ct"); fi
   rate=$(probe 2 "${envs[@]}")
   echo "torch GEMM 2048^3, 2 threads, OPENBLAS_CORETYPE=$ct: $rate GFLOP/s"
   if awk -v a="$rate" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then best_ct=$ct best_rate=$rate; fi
 done
-if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=(OPENBLAS_CORETYPE=$best_ct); fi
+if [ "$best_ct" = auto ]; then ctenv=(-u OPENBLAS_CORETYPE); else ctenv=("OPENBLAS_CORETYPE=$best_ct"); fi
 t1=$(probe 1 "${ctenv[@]}")
 mg=$(env "${ctenv[@]}" "$MELON" bench-gemm --n 2048 --reps 3 --batch "$BATCH" --hidden "$HIDDEN" | tee "$W/gemm.txt" |
   sed -n 's/^gemm_square.*: \([0-9.]*\) GFLOP.*/\1/p' | sort -g | tail -1)
