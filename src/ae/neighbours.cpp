@@ -41,12 +41,15 @@ Neighbours build_neighbours(const std::vector<Encoded>& playlists, std::int64_t 
   pool.run(ch.count(), [&](std::int64_t c) {
     std::vector<std::int64_t> co(static_cast<std::size_t>(n_songs), 0);
     std::vector<std::int32_t> touched;
+    // Every song a source meets, reused across sources: only the k kept go
+    // into `best` (holding all of them would be every co-occurring pair).
+    std::vector<std::pair<float, std::int32_t>> b;
     for (auto s = ch.begin(c); s < ch.begin(c) + ch.len(c); ++s) {
       touched.clear();
+      b.clear();
       for (auto e = in_ptr[s]; e < in_ptr[s + 1]; ++e)
         for (auto j : lists[static_cast<std::size_t>(in_list[e])])
           if (j != s && co[j]++ == 0) touched.push_back(j);
-      auto& b = best[static_cast<std::size_t>(s)];
       for (auto j : touched) {
         const double cos = static_cast<double>(co[j]) / std::sqrt(static_cast<double>(count[s] * count[j]));
         b.emplace_back(static_cast<float>(cos), j);
@@ -57,9 +60,10 @@ Neighbours build_neighbours(const std::vector<Encoded>& playlists, std::int64_t 
       };
       if (static_cast<std::int64_t>(b.size()) > k) {
         std::nth_element(b.begin(), b.begin() + k, b.end(), better);
-        b.resize(static_cast<std::size_t>(k));
+        b.resize(static_cast<std::size_t>(k));  // keeps its capacity for the next source
       }
       std::sort(b.begin(), b.end(), better);
+      best[static_cast<std::size_t>(s)].assign(b.begin(), b.end());
     }
   });
   double sum = 0;
