@@ -108,6 +108,7 @@ std::vector<float> init_params(const Layout& L, std::uint64_t seed) {
 
 void Batch::clear() {
   size = 0;
+  own_out = false;
   in_ptr.assign(1, 0);
   in_idx.clear();
   in_w.clear();
@@ -340,13 +341,24 @@ void forward_sharded(const Layout& L, const T* p, const Mat<T>& song_audio, cons
     ws.nbr.resize(static_cast<std::size_t>(B));
     pool.run(ch.count(), [&](std::int64_t c) {
       std::vector<float> scratch(static_cast<std::size_t>(sh.s1 - sh.s0), 0.0f);
-      std::vector<std::int32_t> shown;
+      std::vector<std::int32_t> shown, own;
       for (auto i = ch.begin(c); i < ch.begin(c) + ch.len(c); ++i) {
         shown.clear();
         for (auto k = b.in_ptr[i]; k < b.in_ptr[i + 1]; ++k)
           if (b.in_idx[k] < d.n_songs) shown.push_back(b.in_idx[k]);
         auto& f = ws.nbr[static_cast<std::size_t>(i)];
-        neighbour_features(*nbr, shown.data(), static_cast<std::int64_t>(shown.size()), sh.s0, sh.s1, scratch, f);
+        const auto n_shown = static_cast<std::int64_t>(shown.size());
+        if (b.own_out) {
+          // The playlist's songs: the shown ones and the targets (which are
+          // the hidden ones, or all of them).
+          own.assign(shown.begin(), shown.end());
+          own.insert(own.end(), b.song_idx.begin() + b.song_ptr[i], b.song_idx.begin() + b.song_ptr[i + 1]);
+          std::sort(own.begin(), own.end());
+          own.erase(std::unique(own.begin(), own.end()), own.end());
+          neighbour_features_own_out(*nbr, shown.data(), n_shown, own, sh.s0, sh.s1, scratch, f);
+        } else {
+          neighbour_features(*nbr, shown.data(), n_shown, sh.s0, sh.s1, scratch, f);
+        }
         for (auto [col, v] : f) ws.zs(i, col) += g[sh.s0 + col] * static_cast<T>(v);
       }
     });

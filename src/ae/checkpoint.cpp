@@ -69,6 +69,15 @@ Neighbours read_neighbours(const h5::File& f, const std::string& path, std::int6
     MELON_CHECK(nb.idx[e] >= 0 && nb.idx[e] < n_songs && nb.w[e] > 0 && std::isfinite(nb.w[e]),
                 path << ": neighbours entry " << e << " (song " << nb.idx[e] << ", weight " << nb.w[e]
                      << ") is outside the vocabulary or not a positive weight");
+  // Written since the term leaves a training playlist's own counts out.
+  if (f.has_attr("neighbours_counted") && f.attr_int("neighbours_counted") == 1) {
+    nb.count = read_1d<std::int32_t>(f, "neighbours.count");
+    MELON_CHECK(static_cast<std::int64_t>(nb.count.size()) == n_songs,
+                path << ": neighbours.count holds " << nb.count.size() << " songs, the vocabulary " << n_songs);
+    for (std::int64_t s = 0; s < n_songs; ++s)
+      MELON_CHECK(nb.count[s] >= 0,
+                  path << ": neighbours.count of song " << s << " is negative (" << nb.count[s] << ")");
+  }
   return nb;
 }
 
@@ -218,6 +227,10 @@ void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
     write_1d(f, "neighbours.ptr", h5::Type::I64, nb.ptr);
     write_1d(f, "neighbours.idx", h5::Type::I32, nb.idx);
     write_1d(f, "neighbours.w", h5::Type::F32, nb.w);
+    if (!nb.count.empty()) {
+      f.set_attr("neighbours_counted", static_cast<std::int64_t>(1));
+      write_1d(f, "neighbours.count", h5::Type::I32, nb.count);
+    }
   }
   f.set_attr("step", c.step);
   f.set_attr("epoch", c.epoch);
@@ -235,6 +248,7 @@ void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
   f.set_attr("audio_input", static_cast<std::int64_t>(c.audio_input ? 1 : 0));
   f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
   f.set_attr("cold_shift", c.cold_shift);
+  f.set_attr("neighbours_scale", c.nbr_scale);
   f.set_attr("val_score", c.val_score);
   f.set_attr("best_val_score", c.best_val_score);
   f.set_attr("best_step", c.best_step);
@@ -352,6 +366,9 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   if (f.has_attr("audio_input")) c.audio_input = f.attr_int("audio_input") == 1;
   if (f.has_attr("cold_songs")) c.cold_songs = f.attr_int("cold_songs") == 1;
   if (f.has_attr("cold_shift")) c.cold_shift = f.attr_double("cold_shift");
+  if (f.has_attr("neighbours_scale")) c.nbr_scale = f.attr_double("neighbours_scale");
+  MELON_CHECK(c.nbr_scale > 0 && std::isfinite(c.nbr_scale),
+              path << ": attribute neighbours_scale must be positive and finite, got " << c.nbr_scale);
   if (f.has_attr("val_score")) c.val_score = f.attr_double("val_score");
   if (f.has_attr("best_val_score")) c.best_val_score = f.attr_double("best_val_score");
   // Older checkpoints: patience counts from the resume point.

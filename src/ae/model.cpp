@@ -78,6 +78,7 @@ Model load_model(const std::string& dir, const std::string& pca, Weights weights
   m.params = std::move(c->params);
   m.vocab = std::move(c->vocab);
   m.neighbours = std::move(c->neighbours);
+  m.neighbours.scale = c->nbr_scale;  // as chosen on the held-out playlists
   m.tokenizer = c->tokenizer;
   m.cold_enabled = c->cold_songs;
   m.cold_shift = c->cold_shift;

@@ -77,8 +77,24 @@ Neighbours build_neighbours(const std::vector<Encoded>& playlists, std::int64_t 
     }
   }
   nb.tau = nb.w.empty() ? 1.0 : sum / static_cast<double>(nb.w.size());
+  nb.count.assign(count.begin(), count.end());
   return nb;
 }
+
+namespace {
+
+// f = gain · log(1 + acc / tau) for each song reached; scratch back to zeros.
+void finish_features(const Neighbours& nb, std::vector<float>& scratch,
+                     std::vector<std::pair<std::int32_t, float>>& out) {
+  const double inv_tau = 1.0 / nb.tau;
+  for (auto& [col, f] : out) {
+    auto& acc = scratch[static_cast<std::size_t>(col)];
+    f = static_cast<float>(nb.gain * nb.scale * std::log1p(static_cast<double>(acc) * inv_tau));
+    acc = 0;
+  }
+}
+
+}  // namespace
 
 void neighbour_features(const Neighbours& nb, const std::int32_t* shown, std::int64_t n_shown, std::int64_t s0,
                         std::int64_t s1, std::vector<float>& scratch,
@@ -94,12 +110,34 @@ void neighbour_features(const Neighbours& nb, const std::int32_t* shown, std::in
       acc += nb.w[e];
     }
   }
-  const double inv_tau = 1.0 / nb.tau;
-  for (auto& [col, f] : out) {
-    auto& acc = scratch[static_cast<std::size_t>(col)];
-    f = static_cast<float>(nb.gain * std::log1p(static_cast<double>(acc) * inv_tau));
-    acc = 0;
+  finish_features(nb, scratch, out);
+}
+
+void neighbour_features_own_out(const Neighbours& nb, const std::int32_t* shown, std::int64_t n_shown,
+                                const std::vector<std::int32_t>& own, std::int64_t s0, std::int64_t s1,
+                                std::vector<float>& scratch, std::vector<std::pair<std::int32_t, float>>& out) {
+  MELON_ASSERT(nb.count.size() + 1 == nb.ptr.size(), "neighbours without their songs' playlist counts");
+  out.clear();
+  for (std::int64_t k = 0; k < n_shown; ++k) {
+    const auto s = shown[k];
+    const double ns = nb.count[static_cast<std::size_t>(s)];
+    if (ns <= 1) continue;  // in this playlist only: nothing of it is left
+    for (auto e = nb.ptr[s]; e < nb.ptr[s + 1]; ++e) {
+      const auto j = nb.idx[e];
+      if (j < s0 || j >= s1) continue;
+      const double nj = nb.count[static_cast<std::size_t>(j)];
+      // The count back from its cosine (exact after rounding: w is a float of
+      // a ratio of counts far below 2^24).
+      double co = std::nearbyint(static_cast<double>(nb.w[e]) * std::sqrt(ns * nj));
+      double nj_rest = nj;
+      if (std::binary_search(own.begin(), own.end(), j)) co -= 1, nj_rest -= 1;
+      if (co <= 0 || nj_rest <= 0) continue;
+      auto& acc = scratch[static_cast<std::size_t>(j - s0)];
+      if (acc == 0) out.emplace_back(static_cast<std::int32_t>(j - s0), 0.0f);
+      acc += static_cast<float>(co / std::sqrt((ns - 1) * nj_rest));
+    }
   }
+  finish_features(nb, scratch, out);
 }
 
 }  // namespace melon::ae

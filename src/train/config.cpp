@@ -105,6 +105,7 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
     << "\n";
   // Only with the term, so runs without it keep their fingerprints (and resume).
   if (c.neighbours > 0) o << "neighbours=" << c.neighbours << "\nneighbour_gain=" << c.neighbour_gain << "\n";
+  if (c.neighbours > 0) o << "neighbour_features=own-playlist-out\n";
   return o.str();
 }
 

@@ -44,6 +44,7 @@ void build_batch(Run& r, ae::Batch& batch, mpi::Range part) {
   const auto& st = r.st;
   const std::int64_t g0 = st.epoch_step * cfg.batch;
   batch.clear();
+  batch.own_out = true;  // every example is a training playlist the neighbours were counted over
   for (auto k = part.begin; k < part.end; ++k) {
     const auto ex = st.order[g0 + k];
     ae::add_example(batch, r.enc[ex], r.dims(), r.m.input_audio(), true, cfg.corruption,

@@ -465,11 +465,14 @@ struct EpochTally {
 void score_held_out(Run& r, EpochReport& rep, util::ThreadPool& pool) {
   if (r.held.questions.empty()) return;
   std::swap(r.m.params, r.st.params);
-  const auto c = ae::choose_cold(r.m, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
+  auto c = ae::choose_cold(r.m, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
+  c = ae::choose_nbr_scale(r.m, c, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
+  r.m.neighbours.scale = 1;  // training goes on with the strength it has
   rep.val_song = c.song, rep.val_tag = c.tag, rep.val_score = c.score;
-  rep.cold_songs = c.cold_songs, rep.cold_shift = c.cold_shift;
+  rep.cold_songs = c.cold_songs, rep.cold_shift = c.cold_shift, rep.nbr_scale = c.nbr_scale;
   r.st.cold_songs = rep.cold_songs;
   r.st.cold_shift = rep.cold_shift;
+  r.st.nbr_scale = rep.nbr_scale;
   std::swap(r.m.params, r.st.params);
 }
 
@@ -492,7 +495,8 @@ void log_epoch(const Run& r, const EpochReport& rep, const EpochTally& t, double
            fmt(rep.val_score, 4) +
            (r.dims().audio_dim > 0 ? rep.cold_songs ? " (cold songs on, shift " + fmt(rep.cold_shift, 1) + ")"
                                                     : std::string(" (cold songs off)")
-                                   : std::string());
+                                   : std::string()) +
+           (r.m.neighbours.empty() ? std::string() : " (item-to-item term x" + fmt(rep.nbr_scale, 3) + ")");
   msg += " | ETA " + fmt_time(eta);
   log::info(msg);
 }

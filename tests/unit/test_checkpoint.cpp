@@ -592,10 +592,18 @@ TEST(Checkpoint, ItemToItemTermResumesBitIdenticallyAndItsNeighboursAreChecked) 
   EXPECT_EQ(ck.neighbours.gain, 2);
   EXPECT_EQ(static_cast<std::int64_t>(ck.neighbours.ptr.size()), ck.layout.dims.n_songs + 1);
   EXPECT_FALSE(ck.neighbours.idx.empty());
+  // The playlist counts that leave a training playlist's own part out travel too.
+  EXPECT_EQ(static_cast<std::int64_t>(ck.neighbours.count.size()), ck.layout.dims.n_songs);
   // The learned per-song weights moved from their start at 1.
   const auto& g = ck.layout.get("song_nbr");
   EXPECT_TRUE(std::any_of(ck.params.begin() + g.offset, ck.params.begin() + g.offset + g.size(),
                           [](float v) { return v != 1.0f; }));
+
+  // The multiplier the held-out playlists chose travels with the weights.
+  TempDir scaled;
+  ck.nbr_scale = 4;
+  write_checkpoint(scaled.path, ck, 1);
+  EXPECT_EQ(read_checkpoint(list_checkpoints(scaled.path)[0], true).nbr_scale, 4);
 
   TempDir bad;
   ck.neighbours.idx[0] = static_cast<std::int32_t>(ck.layout.dims.n_songs);

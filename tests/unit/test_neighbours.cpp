@@ -2,6 +2,7 @@
 // out by hand from five playlists, and its feature for a shard's songs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "melon/ae/neighbours.hpp"
@@ -87,4 +88,48 @@ TEST(Neighbours, NoneAskedGivesAnEmptyTermAndBadSettingsAreRefused) {
   EXPECT_TRUE(build_neighbours(five_playlists(), 8, 0, 1, pool).empty());
   EXPECT_THROW(build_neighbours(five_playlists(), 8, -1, 1, pool), Error);
   EXPECT_THROW(build_neighbours(five_playlists(), 8, 3, 0, pool), Error);
+}
+
+// A training playlist's own part of the counts left out: with every
+// co-occurring song kept (k = 8), the features equal those of neighbours
+// counted over the other four playlists (on the same tau), for each playlist
+// and for a shard's columns; playlist counts travel with the neighbours.
+TEST(Neighbours, OwnPlaylistOutEqualsCountingWithoutThatPlaylist) {
+  util::ThreadPool pool(1);
+  const auto all = five_playlists();
+  const auto nb = build_neighbours(all, 8, 8, 1.5, pool);
+  EXPECT_EQ(nb.count, (std::vector<std::int32_t>{2, 2, 2, 3, 2, 2, 3, 0}));
+  using Features = std::vector<std::pair<std::int32_t, float>>;
+  for (std::size_t p = 0; p < all.size(); ++p) {
+    auto rest = all;
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(p));
+    auto without = build_neighbours(rest, 8, 8, 1.5, pool);
+    without.tau = nb.tau;
+    std::vector<std::int32_t> own;
+    for (auto s : all[p].songs)
+      if (s >= 0) own.push_back(s);
+    std::sort(own.begin(), own.end());
+    own.erase(std::unique(own.begin(), own.end()), own.end());
+    const std::vector<std::int32_t> shown(own.begin(), own.begin() + 2);
+    for (auto [s0, s1] : {std::pair{0, 8}, std::pair{2, 6}}) {
+      std::vector<float> scratch(static_cast<std::size_t>(s1 - s0), 0.0f);
+      Features got, want;
+      neighbour_features_own_out(nb, shown.data(), 2, own, s0, s1, scratch, got);
+      neighbour_features(without, shown.data(), 2, s0, s1, scratch, want);
+      std::sort(got.begin(), got.end());
+      std::sort(want.begin(), want.end());
+      ASSERT_EQ(got.size(), want.size()) << "playlist " << p << " songs [" << s0 << ", " << s1 << ")";
+      for (std::size_t e = 0; e < got.size(); ++e) {
+        EXPECT_EQ(got[e].first, want[e].first) << "playlist " << p;
+        EXPECT_NEAR(got[e].second, want[e].second, 1e-5) << "playlist " << p << " song " << got[e].first;
+      }
+      for (auto v : scratch) EXPECT_EQ(v, 0.0f);
+    }
+    // Left out, the term differs from the whole counts' (the playlist's own pairs are gone).
+    std::vector<float> scratch(8, 0.0f);
+    Features whole, out;
+    neighbour_features(nb, shown.data(), 2, 0, 8, scratch, whole);
+    neighbour_features_own_out(nb, shown.data(), 2, own, 0, 8, scratch, out);
+    EXPECT_NE(whole, out) << "playlist " << p;
+  }
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "melon/ae/cold_choice.hpp"
 #include "melon/ae/model.hpp"
 #include "melon/ae/predict.hpp"
 #include "melon/error.hpp"
@@ -69,7 +70,83 @@ Model make_model(bool audio) {
   return m;
 }
 
+// make_model with the item-to-item term: vocabulary song s reaches song to[s]
+// alone, at weight 1 (tau 1, gain 1), and every per-song weight is 1; so at
+// multiplier k a shown song lifts its neighbour's logit by k * log 2.
+Model with_term(const std::vector<std::pair<int, int>>& to) {
+  auto m = make_model(false);
+  Dims d = m.layout.dims;
+  d.neighbours = 1;
+  m.layout = make_layout(d);  // song_nbr comes last: the other tensors keep their offsets
+  m.params.resize(static_cast<std::size_t>(m.layout.total), 0.0f);
+  const auto& g = m.layout.get("song_nbr");
+  std::fill(m.params.begin() + g.offset, m.params.begin() + g.offset + g.size(), 1.0f);
+  auto& nb = m.neighbours;
+  nb.k = 1;
+  nb.ptr.assign(151, 0);
+  for (int s = 0; s < 150; ++s) {
+    nb.ptr[s + 1] = nb.ptr[s];
+    for (auto [from, j] : to)
+      if (from == s) nb.idx.push_back(j), nb.w.push_back(1.0f), ++nb.ptr[s + 1];
+  }
+  return m;
+}
+
+arena::Result answer(std::int64_t id, std::vector<arena::SongId> songs) {
+  arena::Result r;
+  r.id = id;
+  r.songs = std::move(songs);
+  r.tags = {"tag0"};  // every answer has a tag (nDCG needs one); the model ranks tag0 first
+  return r;
+}
+
 }  // namespace
+
+// The term's multiplier is chosen by the held-out score: doubled while the
+// answers improve, halved when doubling does not help, and left in the model.
+TEST(Predict, ItemToItemMultiplierIsTheOneTheHeldOutAnswersScoreBestWith) {
+  util::ThreadPool pool(1);
+  // Neighbours that find the answer: song 1000+i shown, 1140+i hidden (a
+  // low bias, 8.6 - 0.01i): about 70 songs above it at x1, one or two at x2,
+  // none at x4; x8 ranks it first too, no better, so the search stops at 4.
+  std::vector<std::pair<int, int>> to;
+  std::vector<arena::Playlist> qs;
+  std::vector<arena::Result> truth;
+  for (int i = 0; i < 10; ++i) {
+    to.emplace_back(i, 140 + i);
+    qs.push_back(q(i, {1000 + i}, {}));
+    truth.push_back(answer(i, {1140 + i}));
+  }
+  auto m = with_term(to);
+  auto at = choose_cold(m, qs, truth, {}, pool, MPI_COMM_SELF);
+  EXPECT_EQ(at.nbr_scale, 1);
+  EXPECT_LT(at.song, 0.3);
+  auto c = choose_nbr_scale(m, at, qs, truth, {}, pool, MPI_COMM_SELF);
+  EXPECT_EQ(c.nbr_scale, 4);
+  EXPECT_EQ(m.neighbours.scale, 4);
+  EXPECT_DOUBLE_EQ(c.song, 1.0);
+  EXPECT_DOUBLE_EQ(c.score, 0.85 * c.song + 0.15 * c.tag);
+  EXPECT_EQ(predict(m, {qs[3]}, {}, pool, MPI_COMM_SELF, true)[0].songs[0], 1143);
+
+  // Neighbours that mislead: song 1005 shown lifts song 1040 (bias 9.6) above
+  // the answer 1000 (bias 10) at x1 and x2; at x0.5 it stays below, and x0.25
+  // is no better, so the search ends at 0.5.
+  auto w = with_term({{5, 40}});
+  const std::vector<arena::Playlist> q1{q(1, {1005}, {})};
+  const std::vector<arena::Result> t1{answer(1, {1000})};
+  at = choose_cold(w, q1, t1, {}, pool, MPI_COMM_SELF);
+  c = choose_nbr_scale(w, at, q1, t1, {}, pool, MPI_COMM_SELF);
+  EXPECT_EQ(c.nbr_scale, 0.5);
+  EXPECT_DOUBLE_EQ(c.song, 1.0);
+  EXPECT_LT(at.song, 1.0);
+
+  // Without the term there is nothing to choose.
+  auto plain = make_model(false);
+  at = choose_cold(plain, q1, t1, {}, pool, MPI_COMM_SELF);
+  c = choose_nbr_scale(plain, at, q1, t1, {}, pool, MPI_COMM_SELF);
+  EXPECT_EQ(c.nbr_scale, 1);
+  EXPECT_EQ(c.score, at.score);
+}
 
 TEST(Predict, ExcludesQuestionItemsFutureSongsAndFillsFromPopularity) {
   auto m = make_model(false);

@@ -82,6 +82,10 @@ struct Batch {
   std::vector<float> audio;  // size x audio_dim (row-major), empty without audio
   std::vector<std::int64_t> song_ptr{0}, tag_ptr{0};
   std::vector<std::int32_t> song_idx, tag_idx;  // output targets (vocabulary indices)
+  // Training examples: the item-to-item term leaves out the example's own
+  // playlist's part of the co-occurrence counts (neighbours.hpp), which is in
+  // them for a training playlist and never for a question.
+  bool own_out = false;
 
   void clear();
   // Appends one example; the caller finishes its inputs/targets then calls end_example().

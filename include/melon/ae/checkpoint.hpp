@@ -57,6 +57,9 @@ struct Checkpoint {
   // and the bias shift that served the held-out questions best.
   bool cold_songs = true;
   double cold_shift = 0;
+  // The item-to-item term's multiplier chosen the same way (cold_choice.hpp);
+  // 1 in checkpoints written before it was chosen.
+  double nbr_scale = 1;
   // Ids of the training playlists held out of training (never seen, not even
   // in part): the reranker learns on questions made from them, where the
   // model's scores are as honest as on real questions. Empty in checkpoints

@@ -41,6 +41,7 @@ struct EpochReport {
   double val_song = -1, val_tag = -1, val_score = -1;  // -1: no validation
   bool cold_songs = false;  // the cold-song setting that scored best on the held-out questions
   double cold_shift = 0;
+  double nbr_scale = 1;  // the item-to-item term's multiplier that answered the held-out questions best
 };
 
 struct TrainResult {
