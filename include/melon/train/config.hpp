@@ -46,7 +46,9 @@ struct TrainConfig {
   // none) and the gain of its feature. Chosen on dataset a's 1,000 held-out
   // training playlists (tools/bench/RESULTS.md "The item-to-item term"):
   // best score 0.1654 without the term, 0.1728 with 50 neighbours at gain 1,
-  // 0.1651 at gain 3, and 20 neighbours at gain 1 the best.
+  // 0.1651 at gain 3, and 20 neighbours at gain 1 the best. The gain is the
+  // strength training uses; answers use it times a multiplier chosen on the
+  // held-out playlists (ae::choose_nbr_scale).
   int neighbours = 20;
   double neighbour_gain = 1;
   ae::VocabOptions vocab;
