@@ -38,11 +38,19 @@ int run(int argc, char** argv) {
      "--ease-lambda is kept)")
     ("fitted", po::value<std::string>(), "the references stage's held-out fits (DIR/<method>.h5, written by `melon "
      "baseline --fitted DIR`): loaded instead of fitted again, with their tuned settings")
+    ("ae-source", po::value<std::string>()->default_value("on"),
+     "on|off: off leaves the autoencoder's candidates out but keeps its held-out slice and audio (the ablation "
+     "that changes nothing else; needs --checkpoint-dir)")
+    ("refit", po::value<std::string>()->default_value("on"),
+     "on|off: the references that answer the questions are fitted again on every training playlist, with the "
+     "settings the held-out split chose (off: the fits that left the held-out slice out answer too)")
     ("title-source", po::value<std::string>()->default_value("on"), "on|off: item-knn over the title's tokens as a source")
     ("ranker", po::value<std::string>()->default_value("learned"),
      "learned (XGBoost rank:ndcg) | fusion (reciprocal-rank fusion of the sources, nothing learned: an ablation)")
     ("song-models", po::value<int>()->default_value(1),
      "1: one song ranker; 2: a second one for questions that show no songs (tags only, title only)")
+    ("learn-copies", po::value<std::int64_t>(&o.learn_copies)->default_value(o.learn_copies),
+     "learning questions made from each held-out playlist, each of another question type and mask")
     ("no-song-copies", po::value<std::string>()->default_value("off"),
      "on|off: learn also on a no-songs question made from each held-out playlist")
     ("audio", po::value<std::string>()->default_value("on"), "on|off: the audio similarity feature")
@@ -83,8 +91,14 @@ int run(int argc, char** argv) {
   o.use_audio = parse_bool("audio", vm["audio"].as<std::string>());
   o.use_titles = parse_bool("titles", vm["titles"].as<std::string>());
   o.tune_references = parse_bool("tune", vm["tune"].as<std::string>());
+  o.refit_on_all = parse_bool("refit", vm["refit"].as<std::string>());
+  o.ae_source = parse_bool("ae-source", vm["ae-source"].as<std::string>());
+  MELON_CHECK(o.ae_source || vm.count("checkpoint-dir"),
+              "--ae-source off needs --checkpoint-dir (whose held-out "
+              "slice and audio it keeps)");
   for (const char* name : {"alpha", "beta", "neighbours", "power", "ease-lambda"})
     if (!vm[name].defaulted()) o.pinned.push_back(name);
+  MELON_CHECK(o.learn_copies >= 1 && o.learn_copies <= 20, "--learn-copies must be in [1, 20], got " << o.learn_copies);
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");
   MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
   MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");

@@ -173,7 +173,8 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const arena::Cand
     out.songs.push_back(s);
     push_common(out.song_x, ms, i, qf);
     const bool in_corpus = s >= 0 && static_cast<std::size_t>(s) < c.n_songs;
-    out.song_x.push_back(static_cast<float>(std::log1p(in_corpus ? static_cast<double>(c.count(s)) : 0.0)));
+    out.song_x.push_back(
+        static_cast<float>(std::log1p(in_corpus ? static_cast<double>(c.count(s)) * ctx.count_scale : 0.0)));
     float artist = kMissing, album = kMissing, genre = kMissing;
     if (ctx.meta && s >= 0 && static_cast<std::size_t>(s) < ctx.meta->size() && !q.songs.empty()) {
       const auto& m = ctx.meta->songs[s];
@@ -214,7 +215,8 @@ Pool pool_question(const arena::Playlist& q, const std::vector<const arena::Cand
     out.tags.push_back(t);
     push_common(out.tag_x, mt, i, qf);
     auto it = c.tag_item.find(t);
-    out.tag_x.push_back(static_cast<float>(std::log1p(it == c.tag_item.end() ? 0.0 : double(c.count(it->second)))));
+    out.tag_x.push_back(
+        static_cast<float>(std::log1p(it == c.tag_item.end() ? 0.0 : double(c.count(it->second)) * ctx.count_scale)));
     out.tag_x.push_back(!q.title.empty() && q.title.find(t) != std::string::npos ? 1.0f : 0.0f);
   }
   MELON_ASSERT(out.tag_x.size() == out.tags.size() * nt, "tag feature count");

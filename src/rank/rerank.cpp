@@ -274,6 +274,15 @@ arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::S
   return recommend::answer(cand, c, q, song_dates);
 }
 
+std::vector<std::int64_t> learning_positions(std::int64_t j, std::int64_t copies, bool no_song_copy) {
+  // Copy c at slot j + 7c: over all playlists still the official mix; the
+  // quotient keeps every position distinct, so every mask is another draw.
+  std::vector<std::int64_t> positions{j};
+  for (std::int64_t c = 1; c < copies; ++c) positions.push_back(j + c * (20 * 1000003 + 7));
+  if (no_song_copy && j % 20 < 16) positions.push_back(20 * j + 16 + j % 4);  // slot 16-19: no songs shown
+  return positions;
+}
+
 namespace {
 
 // The held-out training playlists the reranker learns on: the autoencoder's
@@ -312,10 +321,8 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
     // from the same playlist that shows no songs: tags-only and title-only
     // questions are a fifth of the official mix, too few to learn them from.
     const auto j = static_cast<std::int64_t>(l.n_held++);
-    const std::int64_t positions[2] = {j, 20 * j + 16 + j % 4};  // slot 16-19: tags only or title only
-    const int copies = opt.no_song_copies && j % 20 < 16 ? 2 : 1;
-    for (int c = 0; c < copies; ++c) {
-      auto h = questions::held_out_question(p, positions[c], opt.seed);
+    for (auto position : learning_positions(j, opt.learn_copies, opt.no_song_copies)) {
+      auto h = questions::held_out_question(p, position, opt.seed);
       if (!opt.use_titles) h.question.title.clear();
       l.questions.push_back(std::move(h.question));
       l.answers.push_back(std::move(h.answer));
@@ -369,9 +376,17 @@ recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend
   return std::move(f.fitted);
 }
 
-Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
-                     const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
-                     const std::string& fitted_dir, const RerankOptions& opt) {
+// A reference as the learning phase used it: which method, with which (tuned) options.
+struct ReferenceUse {
+  std::string name;
+  recommend::ReferenceMethod method;
+  recommend::ReferenceOptions opt;
+};
+
+// The sources in feature order from references already fitted on corpus.
+Sources assemble_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                         const std::vector<ReferenceUse>& refs, const std::vector<recommend::Fitted>& fits,
+                         const RerankOptions& opt) {
   Sources out;
   if (ae) {
     ae::PredictOptions po;
@@ -380,13 +395,10 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
   }
   std::shared_ptr<const recommend::Reference> item_knn;
   recommend::ReferenceOptions item_knn_opt = opt.ref;
-  std::optional<recommend::HeldOutSet> held;
-  for (auto& name : opt.references) {
-    const auto m = recommend::parse_reference(name);
-    const auto f = fitted_reference(m, corpus, train, held_ids, held, dates, fitted_dir, opt);
-    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(f, corpus);
-    if (m == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = f.opt;
-    out.push_back(recommend::reference_source(name, std::move(ref), corpus, f.opt, dates));
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(fits[i], corpus);
+    if (refs[i].method == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = fits[i].opt;
+    out.push_back(recommend::reference_source(refs[i].name, std::move(ref), corpus, fits[i].opt, dates));
   }
   if (opt.title_source && opt.use_titles) {
     if (!item_knn) item_knn = recommend::make_reference(recommend::ReferenceMethod::ItemKnn, corpus, opt.ref);
@@ -394,6 +406,40 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
   }
   MELON_CHECK(!out.empty(), "reranker: no candidate source (no autoencoder and no reference)");
   return out;
+}
+
+// The learning phase's sources: references fitted (or loaded) on the
+// training playlists outside the held-out slice. `used` gets each
+// reference's tuned options, for the refit that answers the questions.
+Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
+                     const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
+                     const std::string& fitted_dir, const RerankOptions& opt, std::vector<ReferenceUse>& used) {
+  std::optional<recommend::HeldOutSet> held;
+  std::vector<recommend::Fitted> fits;
+  used.clear();
+  for (auto& name : opt.references) {
+    const auto m = recommend::parse_reference(name);
+    fits.push_back(fitted_reference(m, corpus, train, held_ids, held, dates, fitted_dir, opt));
+    used.push_back({name, m, fits.back().opt});
+  }
+  return assemble_sources(ae, corpus, dates, used, fits, opt);
+}
+
+// The answering phase's sources: each reference fitted again, with the
+// options the held-out split chose, on every training playlist. The learning
+// phase had to leave the held-out slice out (its questions come from it);
+// the real questions do not, and on small data that slice is a fifth of the
+// playlists (1,000 of 4,800).
+Sources refit_sources(const ae::Model* ae, const recommend::Corpus& all, const std::vector<std::int32_t>& dates,
+                      const std::vector<ReferenceUse>& used, const RerankOptions& opt) {
+  std::vector<recommend::Fitted> fits;
+  for (auto& u : used) {
+    fits.push_back(recommend::fit_reference(u.method, all, u.opt));
+    if (mpi::rank(mpi::world()) == 0)
+      log::info("reranker: " + u.name + " fitted again on all " + std::to_string(all.n_playlists()) +
+                " training playlists (" + recommend::describe_tuned(u.method, u.opt) + ")");
+  }
+  return assemble_sources(ae, all, dates, used, fits, opt);
 }
 
 // Rank 0 learns the models on every rank's rows and broadcasts them.
@@ -502,7 +548,11 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   const auto corpus = recommend::build_corpus(learning.fit_on, recommend::song_count(in.meta, train, questions),
                                               opt.ref.tokenizer);
   const auto dates = in.meta ? arena::song_dates(*in.meta) : std::vector<std::int32_t>{};
-  const auto sources = make_sources(ae.get(), corpus, dates, train, held_ids, in.fitted, opt);
+  std::vector<ReferenceUse> used;
+  // Without the autoencoder as a source (the ablation) it still gives the
+  // held-out slice and the audio table: only its candidates are missing.
+  const ae::Model* ae_src = opt.ae_source ? ae.get() : nullptr;
+  auto sources = make_sources(ae_src, corpus, dates, train, held_ids, in.fitted, opt, used);
 
   ae::AudioTable audio;
   if (opt.use_audio) {
@@ -533,10 +583,22 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     models = learn_models(pool_block(learning.questions, mine, sources, ctx, opt, pool, "learning questions"), mine,
                           learning, song_names, tag_names, opt, threads);
   }
-  const auto mine = share_of(questions, corpus, opt);
+  // The questions are answered by sources that saw every training playlist.
+  // Popularity counts are scaled back to the learning corpus's size so that
+  // log_count means to the models what it meant in learning.
+  std::optional<recommend::Corpus> all;
+  if (opt.refit_on_all && learning.fit_on.size() < train.size()) {
+    sources.clear();  // the learning fits are no longer needed: their memory goes before the refit
+    all = recommend::build_corpus(train, corpus.n_songs, opt.ref.tokenizer);
+    sources = refit_sources(ae_src, *all, dates, used, opt);
+    ctx.corpus = &*all;
+    ctx.count_scale = static_cast<double>(corpus.n_playlists()) / static_cast<double>(all->n_playlists());
+  }
+  const auto& answering = all ? *all : corpus;
+  const auto mine = share_of(questions, answering, opt);
   const auto pools = pool_block(questions, mine, sources, ctx, opt, pool, "questions");
   return recommend::gather_results(answer_block(pools, mine, *in.questions, models, sources.size(), song_names.size(),
-                                                tag_names.size(), corpus, dates, opt));
+                                                tag_names.size(), answering, dates, opt));
 }
 
 }  // namespace melon::rank

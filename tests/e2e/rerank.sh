@@ -30,6 +30,8 @@ common=(--train "$T" --questions "$Q" --song-meta "$META" --checkpoint-dir "$WOR
   { cat "$WORK/rerank.log"; fail "rerank failed"; }
 grep -q "held-out training playlists, sources fitted on the other" "$WORK/rerank.log" || fail "no learning-set line"
 grep -q "held-out nDCG@100" "$WORK/rerank.log" || fail "no held-out nDCG of the song ranker"
+grep -q "item-knn fitted again on all 2400 training playlists" "$WORK/rerank.log" ||
+  fail "the answering references were not fitted again on every training playlist"
 [ -s "$WORK/ranker/reranker-songs.json" ] && [ -s "$WORK/ranker/reranker-tags.features" ] || fail "models not written"
 for np in 2 3; do
   "$MPIRUN" "${MPIFLAGS[@]}" -np $np "$MELON" rerank "${common[@]}" --out "$WORK/r$np.json" 2>/dev/null ||
@@ -53,6 +55,20 @@ done
 mine=$(score "$WORK/r1.json")
 python3 -c "import sys; sys.exit(0 if $mine > $best else 1)" || fail "reranked $mine does not beat the best reference $best"
 echo "ok  reranked $mine > best reference $best"
+
+# The ablation without the autoencoder's candidates keeps its held-out slice:
+# the same learning questions, one source fewer, other answers.
+"$MELON" rerank "${common[@]}" --ae-source off --out "$WORK/noae.json" 2>"$WORK/noae.log" ||
+  { cat "$WORK/noae.log"; fail "rerank --ae-source off failed"; }
+grep -q "reranker: sources item-knn, playlist-knn, title; " "$WORK/noae.log" ||
+  fail "--ae-source off: the autoencoder is still a source"
+learned() { grep -o "[0-9]* learning questions from [0-9]* held-out" "$1"; }
+[ -n "$(learned "$WORK/rerank.log")" ] && [ "$(learned "$WORK/rerank.log")" = "$(learned "$WORK/noae.log")" ] ||
+  fail "--ae-source off learned on other questions: $(learned "$WORK/noae.log") vs $(learned "$WORK/rerank.log")"
+! cmp -s "$WORK/r1.json" "$WORK/noae.json" || fail "--ae-source off gave the same answers"
+echo "ok  without the autoencoder's candidates: $(score "$WORK/noae.json") on the same $(learned "$WORK/noae.log")"
+expect_error "--ae-source off without a checkpoint" "needs --checkpoint-dir" \
+  "$MELON" rerank --train "$T" --questions "$Q" --ae-source off --out "$WORK/x.json"
 
 "$MELON" train --train "$T" --questions "$Q" --checkpoint-dir "$WORK/ck0" --hidden 8 --epochs 1 --val-size 0 \
   --threads 1 >/dev/null 2>&1 || fail "train --val-size 0 failed"

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "melon/arena/candidates.hpp"
@@ -15,6 +16,7 @@
 #include "melon/rank/features.hpp"
 #include "melon/rank/rerank.hpp"
 #include "melon/recommend/references.hpp"
+#include "melon/recommend/tuning.hpp"
 #include "../support/playlists.hpp"
 
 using namespace melon;
@@ -197,6 +199,61 @@ TEST(Rerank, FusionWithoutLearningStillFollowsTheAnswerRules) {
   auto o = small_options();
   o.learned = false;
   expect_valid(rank::rerank(ri, o), b.questions);
+}
+
+TEST(RerankLearning, CopiesOfAHeldOutPlaylistAreOtherTypesAndMasksAndKeepTheOfficialMix) {
+  std::map<questions::QuestionType, int> one, three;
+  std::set<std::int64_t> seen;
+  for (std::int64_t j = 0; j < 40; ++j) {
+    const auto single = rank::learning_positions(j, 1, false);
+    ASSERT_EQ(single, std::vector<std::int64_t>{j}) << "one copy: the position as before";
+    ++one[questions::held_out_type(j)];
+    const auto p = rank::learning_positions(j, 3, false);
+    ASSERT_EQ(p.size(), 3u);
+    std::set<questions::QuestionType> types;
+    for (auto x : p) {
+      EXPECT_TRUE(seen.insert(x).second) << "position " << x << " twice: the same mask draw";
+      types.insert(questions::held_out_type(x));
+      ++three[questions::held_out_type(x)];
+    }
+    EXPECT_EQ(p[0], j);
+    EXPECT_GE(types.size(), 2u) << "playlist " << j << ": every copy the same type";
+  }
+  for (auto& [type, n] : one) EXPECT_EQ(three[type], 3 * n) << "the type mix of three copies is not the official one";
+  EXPECT_EQ(rank::learning_positions(3, 2, true).size(), 3u);   // slot 3 shows songs: a no-songs copy too
+  EXPECT_EQ(rank::learning_positions(17, 2, true).size(), 2u);  // slot 17 shows none already
+}
+
+// Songs 600-609 sit only in the reranker's held-out playlists. Its learning
+// fits never see them; the fits that answer the questions do (refit on every
+// training playlist), so a question showing five of them gets the other five.
+TEST(Rerank, QuestionsAreAnsweredByReferencesRefittedOnEveryTrainingPlaylist) {
+  Bench b;
+  auto o = small_options();
+  const auto held = recommend::draw_held_out(b.in.train, o.learn_questions, o.seed);
+  const std::set<std::int64_t> held_set(held.begin(), held.end());
+  for (auto& p : b.in.train)
+    if (held_set.count(p.id))
+      for (arena::SongId s = 600; s < 610; ++s) p.songs.push_back(s);
+  ASSERT_EQ(recommend::draw_held_out(b.in.train, o.learn_questions, o.seed), held);
+  b.meta = meta_for(610, 100000);
+  arena::Playlist q;
+  q.id = 100000;
+  q.songs = {600, 601, 602, 603, 604};
+  q.updt_date = "2016-05-01 00:00:00.000";
+  b.questions.push_back(q);
+  const auto ri = b.inputs();
+  auto hidden_found = [](const arena::Result& r) {
+    return std::count_if(r.songs.begin(), r.songs.begin() + 20, [](auto s) { return s >= 605 && s < 610; });
+  };
+  const auto refit = rank::rerank(ri, o);
+  o.refit_on_all = false;
+  const auto learning_fits = rank::rerank(ri, o);
+  ASSERT_EQ(refit.back().id, q.id);
+  ASSERT_EQ(learning_fits.back().id, q.id);
+  EXPECT_EQ(hidden_found(refit.back()), 5) << "the refit references know songs 605-609 go with 600-604";
+  EXPECT_EQ(hidden_found(learning_fits.back()), 0) << "fits without the held-out slice never saw 605-609 together";
+  expect_valid(refit, b.questions);
 }
 
 }  // namespace

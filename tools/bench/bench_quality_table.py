@@ -29,8 +29,10 @@ ROWS = [
     ("melon without audio", "melon-noaudio", ["pca", "train", "rerank-noaudio"]),
     ("melon without titles", "melon-notitles", ["pca", "train", "rerank-notitles"]),
     ("melon without reranker", "melon-fusion", ["pca", "train", "rerank-fusion"]),
+    ("melon without refit", "melon-norefit", ["pca", "train", "baseline-item-knn", "baseline-playlist-knn",
+                                              "baseline-ease", "rerank-norefit"]),
 ]
-OPTIONAL = ["melon without audio", "melon without titles", "melon without reranker"]
+OPTIONAL = ["melon without audio", "melon without titles", "melon without reranker", "melon without refit"]
 TUNING_CELLS = {"a": "the data melon's defaults were chosen on (its held-out questions); these are its test questions",
                 "b": "the second dataset melon's defaults were checked on"}
 # Targets (issue 16), per cell.

@@ -33,6 +33,9 @@ struct FeatureContext {
   const arena::SongMeta* meta = nullptr;      // may be null: no artist/album/genre/date features
   const ae::AudioTable* audio = nullptr;      // may be null or empty: no audio feature
   text::TokenizerOptions tokenizer;
+  // Popularity counts are multiplied by this before log_count: the learning
+  // corpus's playlist count over the answering corpus's, when they differ.
+  double count_scale = 1.0;
   std::size_t songs_per_source = 200;  // how deep into each source's list the pool reaches
   std::size_t tags_per_source = 20;
 };

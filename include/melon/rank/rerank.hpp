@@ -35,6 +35,9 @@ namespace melon::rank {
 
 struct RerankOptions {
   std::vector<std::string> references{"item-knn", "playlist-knn", "ease"};
+  // false: the autoencoder's checkpoint gives the held-out slice and the
+  // audio table but not its candidates (the ablation that changes nothing else).
+  bool ae_source = true;
   bool title_source = true;  // item-knn over the title's tokens alone, for every question
   bool use_audio = true;     // audio similarity feature (needs PCA scores)
   bool use_titles = true;    // off: titles are blanked in every question (ablation)
@@ -46,17 +49,27 @@ struct RerankOptions {
   // A second learning question per held-out playlist that shows no songs
   // (tags-only and title-only questions get their own song ranker).
   bool no_song_copies = false;
+  // Learning questions per held-out playlist, each of another type and mask.
+  // 5 and trees of depth 4 (were 1 and XGBoost's 6): chosen on the questions
+  // of two datasets the quality grid does not report (bench_quality.sh
+  // --seed-offset 100; RESULTS.md "The reranker's learning set").
+  std::int64_t learn_copies = 5;
   // Songs of questions without songs ranked by a model of their own.
   bool split_song_model = false;
   std::int64_t learn_questions = 2000;  // drawn only when no autoencoder gives its held-out slice
   double valid_share = 0.2;             // of the learning questions, kept to report the rerankers' nDCG
   std::uint64_t seed = 1;
-  BoosterOptions songs, tags;
+  BoosterOptions songs{.max_depth = 4}, tags{.max_depth = 4};
   recommend::ReferenceOptions ref;
   // References not loaded from the references stage (RerankInputs::fitted)
   // are tuned on the held-out split as that stage tunes them
   // (recommend/tuning.hpp), keeping the pinned option names at ref's values.
   bool tune_references = true;
+  // The references that answer the questions are fitted again, with the
+  // options chosen on the held-out split, on every training playlist (the
+  // learning phase's fits leave the held-out slice out). false: the learning
+  // fits answer too (the ablation).
+  bool refit_on_all = true;
   std::vector<std::string> pinned;
   int threads = 0;        // per rank; 0: cores / ranks per node
   std::string model_dir;  // when set, rank 0 writes the two models and their feature lists there
@@ -83,5 +96,12 @@ arena::Result ranked_answer(const arena::Playlist& q, const std::vector<arena::S
                             const std::vector<float>& song_scores, const std::vector<std::string>& tags,
                             const std::vector<float>& tag_scores, const recommend::Corpus& c,
                             const std::vector<std::int32_t>& song_dates);
+
+// Positions (questions::held_out_question) of the learning questions made
+// from the j-th held-out playlist: j itself (the official type by position),
+// copies - 1 more of other types and masks (a few hundred playlists are few
+// questions for the rankers; their masks are many), and with no_song_copy a
+// tags-only or title-only one. Exposed for tests.
+std::vector<std::int64_t> learning_positions(std::int64_t j, std::int64_t copies, bool no_song_copy);
 
 }  // namespace melon::rank
