@@ -51,7 +51,7 @@ echo "ok  a second run reuses the saved fit: same answers, no tuning"
 # and with --tune off and the chosen values given it fits them directly: the
 # same bytes all three ways.
 RR=("$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" rerank --train "$T" --questions "$Q" --song-meta "$META"
-  --references item-knn,ease "${EASE[@]}")
+  --references item-knn,ease --learn-copies 1 "${EASE[@]}")
 start=$SECONDS
 "${RR[@]}" --fitted "$F" --out "$WORK/loaded.json" 2>"$WORK/loaded.log" ||
   { tail -20 "$WORK/loaded.log"; fail "rerank --fitted failed"; }
