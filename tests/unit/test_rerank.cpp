@@ -226,7 +226,8 @@ TEST(RerankLearning, CopiesOfAHeldOutPlaylistAreOtherTypesAndMasksAndKeepTheOffi
 
 // Songs 600-609 sit only in the reranker's held-out playlists. Its learning
 // fits never see them; the fits that answer the questions do (refit on every
-// training playlist), so a question showing five of them gets the other five.
+// training playlist), so a question showing five of them gets the other five
+// in its answer.
 TEST(Rerank, QuestionsAreAnsweredByReferencesRefittedOnEveryTrainingPlaylist) {
   Bench b;
   auto o = small_options();
@@ -244,7 +245,7 @@ TEST(Rerank, QuestionsAreAnsweredByReferencesRefittedOnEveryTrainingPlaylist) {
   b.questions.push_back(q);
   const auto ri = b.inputs();
   auto hidden_found = [](const arena::Result& r) {
-    return std::count_if(r.songs.begin(), r.songs.begin() + 20, [](auto s) { return s >= 605 && s < 610; });
+    return std::count_if(r.songs.begin(), r.songs.end(), [](auto s) { return s >= 605 && s < 610; });
   };
   const auto refit = rank::rerank(ri, o);
   o.refit_on_all = false;
