@@ -317,9 +317,7 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
       l.fit_on.push_back(p);
       continue;
     }
-    // The official type by position, and (opt.no_song_copies) a second question
-    // from the same playlist that shows no songs: tags-only and title-only
-    // questions are a fifth of the official mix, too few to learn them from.
+    // Which questions each held-out playlist gives: learning_positions.
     const auto j = static_cast<std::int64_t>(l.n_held++);
     for (auto position : learning_positions(j, opt.learn_copies, opt.no_song_copies)) {
       auto h = questions::held_out_question(p, position, opt.seed);

@@ -52,7 +52,7 @@ struct RerankOptions {
   // Learning questions per held-out playlist, each of another type and mask.
   // 5 and trees of depth 4 (were 1 and XGBoost's 6): chosen on the questions
   // of two datasets the quality grid does not report (bench_quality.sh
-  // --seed-offset 100; RESULTS.md "The reranker's learning set").
+  // --seed-offset 100; RESULTS.md "Chosen on held-out questions").
   std::int64_t learn_copies = 5;
   // Songs of questions without songs ranked by a model of their own.
   bool split_song_model = false;
