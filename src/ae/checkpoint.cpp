@@ -126,6 +126,8 @@ std::string checkpoint_path(const std::string& dir, std::int64_t step) {
 }
 
 std::string best_path(const std::string& dir) { return (fs::path(dir) / "best.h5").string(); }
+std::string refit_path(const std::string& dir) { return (fs::path(dir) / "refit.h5").string(); }
+std::string refit_dir(const std::string& dir) { return (fs::path(dir) / "refit").string(); }
 
 std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
@@ -459,7 +461,8 @@ std::vector<std::string> set_aside_damaged(const std::string& dir) {
   std::vector<std::string> report;
   auto files = list_checkpoints(dir);
   std::error_code ec;
-  if (fs::exists(best_path(dir), ec)) files.push_back(best_path(dir));
+  for (const auto& extra : {best_path(dir), refit_path(dir)})
+    if (fs::exists(extra, ec)) files.push_back(extra);
   for (auto& path : files) {
     try {
       verify_marker(path);
@@ -477,17 +480,36 @@ void write_best(const std::string& dir, const Checkpoint& c) {
   write_file(best_path(dir), c, false);
 }
 
+void write_refit(const std::string& dir, const Checkpoint& c) {
+  make_dirs(dir);
+  write_file(refit_path(dir), c, false);
+}
+
+void remove_refit(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& path : {marker_path(refit_path(dir)), refit_path(dir)}) {
+    fs::remove(path, ec);
+    MELON_CHECK(!ec, path << ": cannot remove: " << ec.message());
+  }
+  fs::remove_all(refit_dir(dir), ec);
+  MELON_CHECK(!ec, refit_dir(dir) << ": cannot remove: " << ec.message());
+}
+
 Weights parse_weights(const std::string& s) {
+  if (s == "refit") return Weights::Refit;
   if (s == "best") return Weights::Best;
   if (s == "last") return Weights::Last;
-  throw Error("--weights: expected best|last, got '" + s + "'");
+  throw Error("--weights: expected refit|best|last, got '" + s + "'");
 }
 
 std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out,
                                            std::vector<std::string>* problems) {
-  const auto best = best_path(dir);
+  const auto best = best_path(dir), refit = refit_path(dir);
   std::error_code ec;
-  if (w == Weights::Best && fs::exists(best, ec))
+  if (w == Weights::Refit && fs::exists(refit, ec))
+    if (auto c = try_read(refit, false, path_out, "skipping unreadable refit weights, using best.h5: ", problems))
+      return c;
+  if (w != Weights::Last && fs::exists(best, ec))
     if (auto c = try_read(best, false, path_out,
                           "skipping unreadable best-epoch weights, using the newest checkpoint: ", problems))
       return c;

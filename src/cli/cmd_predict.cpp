@@ -27,8 +27,9 @@ int run(int argc, char** argv) {
     ("cold-songs", po::value<std::string>()->default_value("auto"),
      "let songs outside the vocabulary compete by audio: auto (as chosen on held-out data in training) | on | off")
     ("cold-bias-shift", po::value<double>(&cold_shift), "added to the cold songs' calibrated bias (default: as chosen in training)")
-    ("weights", po::value<std::string>()->default_value("best"),
-     "best (the epoch with the best held-out score, best.h5) | last (the newest checkpoint)")
+    ("weights", po::value<std::string>()->default_value("refit"),
+     "refit (trained again on every training playlist for the best epoch count, refit.h5; best.h5 when there is "
+     "none) | best (the epoch with the best held-out score, best.h5) | last (the newest checkpoint)")
     ("threads", po::value<int>(&threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
   // clang-format on
   po::variables_map vm;

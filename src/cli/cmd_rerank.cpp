@@ -28,8 +28,10 @@ int run(int argc, char** argv) {
     ("song-meta", po::value<std::string>(), "song_meta.json: artist/album/genre/date features and the release-date rule")
     ("checkpoint-dir", po::value<std::string>(), "the autoencoder's checkpoints: a candidate source, and its held-out "
      "playlists become the learning questions (without it: references only, own held-out slice)")
-    ("weights", po::value<std::string>()->default_value("best"),
-     "the autoencoder's weights: best (best held-out epoch, best.h5) | last (newest checkpoint)")
+    ("weights", po::value<std::string>()->default_value("refit"),
+     "the autoencoder's weights: refit (learning on best.h5, whose held-out playlists it never saw; answering "
+     "with refit.h5, trained on every playlist, when there is one and --refit is on) | best (best held-out epoch, "
+     "best.h5) | last (newest checkpoint)")
     ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
     ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
      "comma-separated reference recommenders used as candidate sources (may be empty)")
@@ -65,6 +67,8 @@ int run(int argc, char** argv) {
      "share of the learning questions kept aside to report the rankers' nDCG")
     ("rounds", po::value<int>(&rounds)->default_value(rounds), "boosting rounds of the song ranker")
     ("tag-rounds", po::value<int>(&tag_rounds)->default_value(tag_rounds), "boosting rounds of the tag ranker")
+    ("patience-rounds", po::value<int>(&o.patience_rounds)->default_value(o.patience_rounds),
+     "a ranker stops once its validation nDCG has not improved for this many rounds (0: all rounds)")
     ("eta", po::value<double>(&eta)->default_value(eta, num(eta)), "learning rate of both rankers")
     ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
     ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")
@@ -100,6 +104,7 @@ int run(int argc, char** argv) {
     if (!vm[name].defaulted()) o.pinned.push_back(name);
   MELON_CHECK(o.learn_copies >= 1 && o.learn_copies <= 20, "--learn-copies must be in [1, 20], got " << o.learn_copies);
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");
+  MELON_CHECK(o.patience_rounds >= 0, "--patience-rounds must be >= 0, got " << o.patience_rounds);
   MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
   MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");
   o.songs.rounds = rounds;

@@ -10,6 +10,7 @@
 #include "melon/cli/output_paths.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/train/refit.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/gemm.hpp"
@@ -114,6 +115,10 @@ int run(int argc, char** argv) {
     ("keep", po::value<int>(&c.keep)->default_value(c.keep), "checkpoints to keep")
     ("threads", po::value<int>(&c.threads)->default_value(c.threads), "threads per rank (0: cores / ranks per node)")
     ("max-steps", po::value<std::int64_t>(&c.max_steps)->default_value(c.max_steps), "stop after this many steps (0: no limit)")
+    ("refit", po::value<std::string>()->default_value("auto"),
+     "once training has reached its end, train again from scratch on every training playlist (the held-out slice "
+     "included) for the best epoch count, into refit.h5 (what predict and rerank answer with): on | off | auto "
+     "(when the held-out slice is at least 2% of the data)")
     ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
      "training playlists held out, scored every epoch, and the reranker's learning questions (at most a fifth; 0: none)")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),
@@ -137,6 +142,7 @@ int run(int argc, char** argv) {
   c.corruption.target_hidden = target == "hidden";
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
+  c.refit = train::parse_refit(vm["refit"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   train::check_config(c);  // before minutes of reading data
   util::gemm_backend();    // a bad MELON_GEMM too, on every rank
@@ -180,7 +186,16 @@ int run(int argc, char** argv) {
     log::info(o.str());
   }
   auto res = train::run_training(c, in, mpi::world());
-  if (mpi::rank(mpi::world()) == 0 && res.stopped_by_signal)
+  const bool rank0 = mpi::rank(mpi::world()) == 0;
+  if (!res.stopped_by_signal) {
+    if (const auto why = train::no_refit_reason(c, res); why.empty()) {
+      res.params = {};  // the refit builds its own model
+      res = train::run_refit(c, in, res, mpi::world());
+    } else if (rank0 && c.refit != train::Refit::Off && c.val_size > 0) {
+      log::info("no refit: " + why + "; answers use best.h5");
+    }
+  }
+  if (rank0 && res.stopped_by_signal)
     log::info("stopped by signal at step " + std::to_string(res.step) +
               " after a checkpoint: exit 0; continue with --resume");
   return 0;

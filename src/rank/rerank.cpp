@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "melon/ae/audio.hpp"
+#include "melon/ae/checkpoint.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
@@ -197,24 +198,30 @@ Booster learn(const char* what, const RankData& all, const std::vector<std::int6
   log::info(std::string("reranker (") + what + "): learning on " + std::to_string(fit.groups.size()) + " questions, " +
             std::to_string(fit.label.size()) + " candidates x " + std::to_string(names.size()) + " features; " +
             std::to_string(valid.groups.size()) + " questions validate");
-  // Early stopping: the validation metric every 10 rounds; the model keeps the
+  // Early stopping: the validation metric every 10 rounds; training ends once
+  // it has not improved for opt.patience_rounds, and the model keeps the
   // rounds up to its best (rank:ndcg overfits a few hundred questions quickly).
-  int best_round = bo.rounds;
+  int best_round = bo.rounds, last_round = bo.rounds;
   double best = -1;
   auto b = Booster::train(
       fit, bo, valid.groups.empty() ? nullptr : &valid,
       [&](int round, const std::string& e) {
         const auto colon = e.rfind(':');
-        if (colon == std::string::npos) return;
+        if (colon == std::string::npos) return true;
         const double v = std::strtod(e.c_str() + colon + 1, nullptr);
         if (v > best) best = v, best_round = round;
-        if (round % 50 == 0 || round == bo.rounds)
+        const bool stop = opt.patience_rounds > 0 && round - best_round >= opt.patience_rounds && round < bo.rounds;
+        if (stop) last_round = round;
+        if (round % 50 == 0 || round == bo.rounds || stop)
           log::info(std::string("reranker (") + what + ") round " + std::to_string(round) + "/" +
                     std::to_string(bo.rounds) + ": validation " + bo.eval_metric + " " + std::to_string(v) + " (best " +
-                    std::to_string(best) + " at round " + std::to_string(best_round) + ")");
+                    std::to_string(best) + " at round " + std::to_string(best_round) + ")" +
+                    (stop ? "; stopping: no better score for " + std::to_string(round - best_round) + " rounds"
+                          : std::string()));
+        return !stop;
       },
       10);
-  if (best_round < bo.rounds) b = b.first_rounds(best_round);
+  if (best_round < last_round) b = b.first_rounds(best_round);
   if (!valid.groups.empty()) {
     // Against the pool's own order (best rank over the sources): what the learning bought.
     std::vector<float> pool_order(valid.label.size());
@@ -381,6 +388,11 @@ struct ReferenceUse {
   recommend::ReferenceOptions opt;
 };
 
+bool has_refit(const std::string& checkpoint_dir) {
+  std::error_code ec;
+  return !checkpoint_dir.empty() && std::filesystem::exists(ae::refit_path(checkpoint_dir), ec);
+}
+
 // The sources in feature order from references already fitted on corpus.
 Sources assemble_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
                          const std::vector<ReferenceUse>& refs, const std::vector<recommend::Fitted>& fits,
@@ -538,8 +550,11 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     for (auto& q : questions) q.title.clear();
 
   std::unique_ptr<ae::Model> ae;
+  // The learning questions come from the held-out slice: the model that
+  // scores them must not have trained on it, so never the refit's.
+  const auto learning_weights = in.weights == ae::Weights::Refit ? ae::Weights::Best : in.weights;
   if (!in.checkpoint_dir.empty())
-    ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, in.weights));
+    ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, learning_weights));
   const auto held_ids = held_out_ids(train, ae.get(), in.checkpoint_dir, opt);
   const auto learning = learning_questions(train, held_ids, opt);
 
@@ -588,6 +603,10 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   if (opt.refit_on_all && learning.fit_on.size() < train.size()) {
     sources.clear();  // the learning fits are no longer needed: their memory goes before the refit
     all = recommend::build_corpus(train, corpus.n_songs, opt.ref.tokenizer);
+    if (ae_src && in.weights == ae::Weights::Refit && has_refit(in.checkpoint_dir)) {
+      ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, ae::Weights::Refit));
+      ae_src = ae.get();
+    }
     sources = refit_sources(ae_src, *all, dates, used, opt);
     ctx.corpus = &*all;
     ctx.count_scale = static_cast<double>(corpus.n_playlists()) / static_cast<double>(all->n_playlists());

@@ -173,7 +173,7 @@ Booster Booster::train(const RankData& d, const BoosterOptions& o, const RankDat
       XGB(XGBoosterEvalOneIter, b.handle_.get(), done, mats, names, 1, &out);
       eval = out ? out : "";
     }
-    progress(done, eval);
+    if (!progress(done, eval)) break;
   }
   return b;
 }

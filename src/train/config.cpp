@@ -28,6 +28,15 @@ Resume parse_resume(const std::string& s) {
   MELON_THROW("--resume: expected on|auto|off, got '" << s << "'");
 }
 
+Refit parse_refit(const std::string& s) {
+  if (s == "auto") return Refit::Auto;
+  if (s == "on" || s == "true" || s == "1" || s == "yes") return Refit::On;
+  if (s == "off" || s == "false" || s == "0" || s == "no") return Refit::Off;
+  MELON_THROW("--refit: expected auto|on|off, got '" << s << "'");
+}
+
+const char* to_string(Refit r) { return r == Refit::Auto ? "auto" : r == Refit::On ? "on" : "off"; }
+
 namespace {
 
 // The schedule's settings, as far as they shape the trajectory. Written only

@@ -572,6 +572,9 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
 
   // Resumed after the early stop: nothing left to do.
   bool done = stop_early(r.sched, st.step, st.best_step) && st.epoch_step == 0;
+  // Training on moves best.h5 away from what a refit repeated.
+  if (!done && st.step < planned && (cfg.max_steps <= 0 || st.step < cfg.max_steps) && !cfg.checkpoint_dir.empty())
+    mpi::on_root(comm, [&] { ae::remove_refit(cfg.checkpoint_dir); });
   while (!done && st.step < planned) {
     if (cfg.max_steps > 0 && st.step >= cfg.max_steps) break;
     if (stop_requested_anywhere(r)) {
@@ -611,6 +614,13 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
   res.step = st.step;
   res.epoch = st.epoch;
   res.epoch_step = st.epoch_step;
+  res.completed = !res.stopped_by_signal && (done || st.step >= planned);
+  res.steps_per_epoch = r.steps_per_epoch;
+  res.budget = r.sched.budget;
+  res.warmup = r.sched.warmup;
+  res.best_step = st.best_step;
+  res.examples = r.examples();
+  res.held_out = static_cast<std::int64_t>(r.held.held.size());
   gather_shards(r);
   res.params = std::move(st.params);
   return res;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The final ranking stage end to end: generate -> split -> train -> rerank ->
-# evaluate with the real binary. Pins down: answers obey the official rules
+# evaluate with the real binary. Pins down: learning on best.h5 and answering
+# with the refit's weights; answers obey the official rules
 # (evaluate rejects anything else); 1, 2 and 3 ranks give the same file (with
 # the thread count fixed: XGBoost's models depend on it); the reranked answers
 # beat the best reference (tuned on the same held-out slice) on this data; clear errors for a checkpoint without
@@ -32,6 +33,12 @@ grep -q "held-out training playlists, sources fitted on the other" "$WORK/rerank
 grep -q "held-out nDCG@100" "$WORK/rerank.log" || fail "no held-out nDCG of the song ranker"
 grep -q "item-knn fitted again on all 2400 training playlists" "$WORK/rerank.log" ||
   fail "the answering references were not fitted again on every training playlist"
+# Training ended with a refit on every playlist: the rankers learn on best.h5
+# (it never saw the held-out slice), the questions are answered with refit.h5.
+grep -q "refit: .*/ck/refit.h5" "$WORK/train.log" || fail "train wrote no refit.h5"
+models=$(grep -o "model [^ ]*/ck/[a-z]*\.h5" "$WORK/rerank.log" | sed 's|.*/||' | tr '\n' ' ')
+[ "$models" = "best.h5 refit.h5 " ] || fail "rerank loaded '$models', expected best.h5 then refit.h5"
+echo "ok  learned with best.h5, answered with refit.h5"
 [ -s "$WORK/ranker/reranker-songs.json" ] && [ -s "$WORK/ranker/reranker-tags.features" ] || fail "models not written"
 for np in 2 3; do
   "$MPIRUN" "${MPIFLAGS[@]}" -np $np "$MELON" rerank "${common[@]}" --out "$WORK/r$np.json" 2>/dev/null ||

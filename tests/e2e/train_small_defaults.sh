@@ -6,8 +6,9 @@
 # epoch count gives a small set few steps: 7 an epoch here, so the old
 # default of 10 epochs meant 70 steps: score 0.176, under genre-most-popular's
 # 0.195, measured at commit 2555f22.) Also:
-# the run says it sized itself, and the curve of (step, held-out score) is in
-# the checkpoint folder with at least 5 points.
+# the run says it sized itself, the curve of (step, held-out score) is in
+# the checkpoint folder with at least 5 points, and the run ends with a refit
+# on every training playlist (refit.h5) that predict answers with.
 source "$(dirname "$0")/lib.sh"
 "$MELON" generate --out "$WORK/data" --playlists 2000 --songs 6000 --seed 41 --mel-mode none --quiet >/dev/null 2>&1
 "$MELON" split --input "$WORK/data/train.json" --out "$WORK/split" >/dev/null 2>&1
@@ -33,8 +34,11 @@ best = max(pts, key=lambda p: p["val_score"])
 print(f"ok  curve.json: {len(pts)} held-out scores, best {best['val_score']:.4f} at step {best['step']}, "
       f"last {pts[-1]['val_score']:.4f} at step {pts[-1]['step']}")
 PY
+grep -o "refit: training again.*" "$WORK/train.log" || fail "no refit after the run"
+[ -f "$WORK/ck/refit.h5" ] || fail "no refit.h5"
 "$MPIRUN" "${MPIFLAGS[@]}" -np 2 "$MELON" predict --checkpoint-dir "$WORK/ck" --questions "$Q" --song-meta "$META" \
-  --out "$WORK/ae.json" 2>/dev/null || fail "predict failed"
+  --out "$WORK/ae.json" 2>"$WORK/predict.log" || { cat "$WORK/predict.log"; fail "predict failed"; }
+grep -q "model $WORK/ck/refit.h5" "$WORK/predict.log" || fail "predict did not answer with refit.h5"
 "$MELON" baseline --method genre-most-popular --train "$T" --questions "$Q" --song-meta "$META" \
   --out "$WORK/gmp.json" 2>/dev/null || fail "genre-most-popular failed"
 score() { "$MELON" evaluate --answers "$A" --results "$1" --questions "$Q" --json |

@@ -202,6 +202,7 @@ TEST(RankXgboost, ProgressGetsValidationMetricEveryLogEveryRoundsAndAtTheEnd) {
       [&](int r, const std::string& e) {
         rounds.push_back(r);
         evals.push_back(e);
+        return true;
       },
       5);
   EXPECT_EQ(rounds, (std::vector<int>{5, 10, 12}));
@@ -215,10 +216,32 @@ TEST(RankXgboost, ProgressGetsValidationMetricEveryLogEveryRoundsAndAtTheEnd) {
       [&](int r, const std::string& e) {
         rounds.push_back(r);
         evals.push_back(e);
+        return true;
       },
       5);
   EXPECT_EQ(rounds, (std::vector<int>{5, 10, 12}));
   EXPECT_EQ(evals, (std::vector<std::string>(3, "")));
+}
+
+TEST(RankXgboost, ProgressSayingStopEndsTrainingAfterThatRound) {
+  const RankData train = synthetic(30, 63), valid = synthetic(10, 64);
+  BoosterOptions o = quick_options();
+  o.rounds = 12;
+  std::vector<int> rounds;
+  const Booster stopped = Booster::train(
+      train, o, &valid,
+      [&](int r, const std::string&) {
+        rounds.push_back(r);
+        return r < 6;
+      },
+      3);
+  EXPECT_EQ(rounds, (std::vector<int>{3, 6}));
+  o.rounds = 6;
+  const Booster six = Booster::train(train, o);
+  o.rounds = 12;
+  const Booster twelve = Booster::train(train, o);
+  EXPECT_EQ(stopped.predict(valid), six.predict(valid));
+  EXPECT_NE(stopped.predict(valid), twelve.predict(valid));
 }
 
 TEST(RankXgboost, RejectsGroupsNotSummingToRows) {

@@ -97,6 +97,19 @@ void commit_checkpoint(const std::string& dir, const Checkpoint& c, int keep, Te
 std::string best_path(const std::string& dir);
 void write_best(const std::string& dir, const Checkpoint& c);
 
+// DIR/refit.h5: the model trained once more, after the run, on every training
+// playlist (the held-out slice included) for as many epochs as best.h5 had,
+// with best.h5's cold-song and item-to-item choices (train/refit.hpp). It
+// answers questions; it cannot score the held-out slice (it trained on it).
+// Same format, without optimizer moments. DIR/refit/ holds its run's
+// checkpoints (to resume it).
+std::string refit_path(const std::string& dir);
+std::string refit_dir(const std::string& dir);
+void write_refit(const std::string& dir, const Checkpoint& c);
+// Removes refit.h5 (marker first) and refit/: a run that trains on after
+// them would leave them describing another best epoch.
+void remove_refit(const std::string& dir);
+
 // The settings fingerprint a finished checkpoint was trained with (its
 // "config" attribute), read without loading anything else; empty when the
 // file is not a finished melon checkpoint (read_checkpoint says why).
@@ -113,17 +126,18 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
 std::optional<Checkpoint> read_latest(const std::string& dir, bool with_moments, std::string* path_out = nullptr,
                                       std::vector<std::string>* problems = nullptr);
 
-// Checks the marker of every checkpoint of dir and best.h5, and moves each
+// Checks the marker of every checkpoint of dir, best.h5 and refit.h5, and moves each
 // one that fails aside (PATH.bad, checkpoint_marker.hpp's set_aside) so that
 // it is neither resumed from, nor pruned, nor overwritten. Returns one line
 // per file set aside ("PATH: problem -> set aside as NAME"), each also
 // logged as a warning. For `train --resume` (rank 0).
 std::vector<std::string> set_aside_damaged(const std::string& dir);
 
-// Which weights prediction uses: the best held-out epoch's (best.h5, falling
-// back to the newest checkpoint when there is none or it does not read) or
-// the newest checkpoint's.
-enum class Weights { Best, Last };
+// Which weights prediction uses: the refit's (refit.h5, falling back to
+// best.h5's choice when there is none or it does not read), the best
+// held-out epoch's (best.h5, falling back to the newest checkpoint when there
+// is none or it does not read) or the newest checkpoint's.
+enum class Weights { Refit, Best, Last };
 Weights parse_weights(const std::string& s);
 std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out = nullptr,
                                            std::vector<std::string>* problems = nullptr);

@@ -51,17 +51,18 @@ struct BoosterOptions {
 
 // Called after round `round` (1-based count of rounds done) with XGBoost's
 // evaluation line for the validation set ("[50]\tvalid-ndcg@100:0.81..."),
-// or an empty string when train() got no validation set.
-using ProgressFn = std::function<void(int round, const std::string& eval)>;
+// or an empty string when train() got no validation set. Returns whether to
+// go on: false ends training after this round (early stopping).
+using ProgressFn = std::function<bool(int round, const std::string& eval)>;
 
 // Owns one XGBoost booster. Move-only. Calls on one Booster from several
 // threads at once are not promised safe (XGBoost returns results in buffers it
 // owns); give each thread its own, e.g. load() from the same bytes.
 class Booster {
  public:
-  // Trains `o.rounds` rounds of the histogram method on d (validated first).
-  // When `progress` is set it is called after every `log_every` rounds and after
-  // the last one, with `valid` (same n_features, validated) evaluated by
+  // Trains `o.rounds` rounds of the histogram method on d (validated first),
+  // fewer when `progress` says stop. When set it is called after every
+  // `log_every` rounds and after the last one, with `valid` (same n_features, validated) evaluated by
   // o.eval_metric. Same data, options, seed and threads give the same model bytes.
   static Booster train(const RankData& d, const BoosterOptions& o, const RankData* valid = nullptr,
                        const ProgressFn& progress = {}, int log_every = 50);

@@ -49,6 +49,13 @@ struct TrainResult {
   std::int64_t step = 0, epoch = 0, epoch_step = 0;
   bool stopped_by_signal = false;
   bool stopped_early = false;  // self-sizing: the held-out score stopped improving
+  // The run reached its own end (the budget, or the early stop), not a
+  // signal's or --max-steps'.
+  bool completed = false;
+  // The schedule in steps, and the step of the best held-out score (-1: none):
+  // what a refit (refit.hpp) repeats in epochs.
+  std::int64_t steps_per_epoch = 1, budget = 0, warmup = 0, best_step = -1;
+  std::int64_t examples = 0, held_out = 0;  // playlists trained on, and held out
   std::vector<EpochReport> epochs;
   // Timing on this rank over the steps of this run (seconds).
   std::int64_t timed_steps = 0, samples = 0;
