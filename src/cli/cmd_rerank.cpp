@@ -68,7 +68,8 @@ int run(int argc, char** argv) {
     ("rounds", po::value<int>(&rounds)->default_value(rounds), "boosting rounds of the song ranker")
     ("tag-rounds", po::value<int>(&tag_rounds)->default_value(tag_rounds), "boosting rounds of the tag ranker")
     ("patience-rounds", po::value<int>(&o.patience_rounds)->default_value(o.patience_rounds),
-     "a ranker stops once its validation nDCG has not improved for this many rounds (0: all rounds)")
+     "a ranker stops once its validation nDCG has not improved for this many rounds (0: all rounds, keeping the "
+     "best)")
     ("eta", po::value<double>(&eta)->default_value(eta, num(eta)), "learning rate of both rankers")
     ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
     ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")

@@ -112,7 +112,9 @@ echo "ok  dataset and pca.h5 scores equal the pipeline's"
 w_direct=$(grep -o 'weights fnv1a64=[0-9a-f]*' "$WORK/pipeline.log" | tail -1)
 w_slurm=$(cat "$WORK"/run-slurm/logs/melon-train-* | grep -o 'weights fnv1a64=[0-9a-f]*' | tail -1)
 [ -n "$w_direct" ] && [ "$w_direct" = "$w_slurm" ] || fail "weights: Slurm '$w_slurm', pipeline '$w_direct'"
-echo "ok  trained weights equal the pipeline's ($w_direct)"
+# The last weights logged are the refit's (train ends with it on this data).
+[ -f "$R/checkpoints/refit.h5" ] && [ -f "$WORK/run-slurm/checkpoints/refit.h5" ] || fail "no refit.h5 in both runs"
+echo "ok  trained weights (the refit's) equal the pipeline's ($w_direct)"
 for f in results results-autoencoder results-most-popular results-item-knn; do
   cmp "$R/$f.json" "$WORK/run-slurm/$f.json" || fail "$f.json: Slurm chain and pipeline differ"
 done
