@@ -118,7 +118,7 @@ int run(int argc, char** argv) {
     ("refit", po::value<std::string>()->default_value("auto"),
      "once training has reached its end, train again from scratch on every training playlist (the held-out slice "
      "included) for the best epoch count, into refit.h5 (what predict and rerank answer with): on | off | auto "
-     "(when the held-out slice is at least 2% of the data)")
+     "(when the held-out slice is at least 5% of the data)")
     ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
      "training playlists held out, scored every epoch, and the reranker's learning questions (at most a fifth; 0: none)")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),

@@ -80,8 +80,9 @@ TEST(Refit, RepeatsTheBestEpochCountOnTheFirstRunsScheduleCountedInEpochs) {
   EXPECT_EQ(c.resume, Resume::Auto);
 }
 
-// Auto refits when the held-out slice is at least 2% of the data: the small
-// cells' 960 of 6,000 playlists, not the full release's 1,000 of 148,000.
+// Auto refits when the held-out slice is at least 5% of the data: the small
+// cells' 960 of 6,000 playlists, not the mid cells' 1,000 of 29,000 nor the
+// full release's 1,000 of 148,000.
 TEST(Refit, IsSkippedWhenOffWithoutHeldOutPlaylistsBeforeTheRunsEndOrForATinySliceOnAuto) {
   TrainConfig cfg;
   cfg.checkpoint_dir = "/ck";
@@ -97,6 +98,10 @@ TEST(Refit, IsSkippedWhenOffWithoutHeldOutPlaylistsBeforeTheRunsEndOrForATinySli
   full.examples = 147000;
   EXPECT_NE(no_refit_reason(cfg, full).find("held-out playlists are 0.68% of the data"), std::string::npos)
       << no_refit_reason(cfg, full);
+  auto mid = first;  // the mid cells: 1,000 of 24,000 training playlists and 6,000 questions
+  mid.held_out = 1000;
+  mid.examples = 28000;
+  EXPECT_NE(no_refit_reason(cfg, mid), "");
   auto on = cfg;
   on.refit = Refit::On;
   EXPECT_EQ(no_refit_reason(on, full), "");
