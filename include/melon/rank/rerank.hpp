@@ -62,7 +62,7 @@ struct RerankOptions {
   // this many rounds (0: every round, the default). 50 stopped taste-mid-r0's
   // song ranker at round 60 keeping round 10's model (validation is ~1,000
   // questions: noisy); all 200 rounds kept round 90 and answered better
-  // (RESULTS.md "rankers that stop on patience").
+  // (RESULTS.md "The autoencoder refitted on every training playlist").
   int patience_rounds = 0;
   std::uint64_t seed = 1;
   BoosterOptions songs{.max_depth = 4}, tags{.max_depth = 4};
