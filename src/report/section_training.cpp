@@ -52,8 +52,7 @@ Section training_section(const ReportInputs& in) {
                      (best ? "; best held-out score " + num(best->val_score, 5) + " at epoch " +
                                  std::to_string(best->epoch) + " (step " + std::to_string(best->step) +
                                  "), whose weights are kept as best.h5 (refit.h5, when written, is a second run on "
-                                 "every training playlist "
-                                 "for as many epochs, not on this curve)"
+                                 "every training playlist for as many epochs, not on this curve)"
                            : std::string("; no held-out playlists were scored")) +
                      ".</p>\n";
   auto series = [&](double train::CurvePoint::*y, bool by_epoch, double scale, const std::string& suffix, bool dashed) {

@@ -35,8 +35,6 @@ Refit parse_refit(const std::string& s) {
   MELON_THROW("--refit: expected auto|on|off, got '" << s << "'");
 }
 
-const char* to_string(Refit r) { return r == Refit::Auto ? "auto" : r == Refit::On ? "on" : "off"; }
-
 namespace {
 
 // The schedule's settings, as far as they shape the trajectory. Written only

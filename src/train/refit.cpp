@@ -10,6 +10,14 @@
 #include "melon/util/log.hpp"
 
 namespace melon::train {
+namespace {
+
+// The best held-out score is measured at an epoch's end.
+std::int64_t best_epochs(const TrainResult& first) {
+  return (first.best_step + first.steps_per_epoch - 1) / first.steps_per_epoch;
+}
+
+}  // namespace
 
 std::string no_refit_reason(const TrainConfig& cfg, const TrainResult& first) {
   if (cfg.refit == Refit::Off) return "--refit off";
@@ -17,8 +25,7 @@ std::string no_refit_reason(const TrainConfig& cfg, const TrainResult& first) {
   if (cfg.checkpoint_dir.empty()) return "no checkpoint folder";
   if (!first.completed) return "the run has not reached its end";
   if (first.best_step <= 0) return "no held-out score was kept";
-  const double share = static_cast<double>(first.held_out) /
-                       static_cast<double>(first.held_out + std::max<std::int64_t>(first.examples, 0));
+  const double share = static_cast<double>(first.held_out) / static_cast<double>(first.held_out + first.examples);
   if (cfg.refit == Refit::Auto && share < kRefitMinShare) {
     std::ostringstream o;
     o.precision(2);
@@ -41,10 +48,10 @@ TrainConfig refit_config(const TrainConfig& cfg, const TrainInputs& in, const Tr
   c.resume = Resume::Auto;
   c.test_kill_at_step = 0;
   // A fixed budget of the first run's epochs, the warm-up scaled to the new
-  // epoch length; the best epoch is measured at an epoch's end.
+  // epoch length.
   c.epochs = static_cast<int>((first.budget + spe0 - 1) / spe0);
   c.warmup = std::llround(static_cast<double>(first.warmup) * static_cast<double>(spe) / static_cast<double>(spe0));
-  c.max_steps = (first.best_step + spe0 - 1) / spe0 * spe;
+  c.max_steps = best_epochs(first) * spe;
   return c;
 }
 
@@ -52,11 +59,10 @@ TrainResult run_refit(const TrainConfig& cfg, const TrainInputs& in, const Train
   const auto c = refit_config(cfg, in, first);
   const bool speak = mpi::rank(comm) == 0 && !cfg.quiet;
   if (speak) {
-    const auto epochs = (first.best_step + first.steps_per_epoch - 1) / first.steps_per_epoch;
     log::info("refit: training again on all " + std::to_string(in.train.size()) +
-              " training playlists (the held-out slice included) for the best run's " + std::to_string(epochs) +
-              " epochs: " + std::to_string(c.max_steps) + " steps of a " + std::to_string(c.epochs) +
-              "-epoch schedule, in " + c.checkpoint_dir);
+              " training playlists (the held-out slice included) for the best run's " +
+              std::to_string(best_epochs(first)) + " epochs: " + std::to_string(c.max_steps) + " steps of a " +
+              std::to_string(c.epochs) + "-epoch schedule, in " + c.checkpoint_dir);
   }
   auto res = run_training(c, in, comm);
   if (res.stopped_by_signal || res.step < c.max_steps) return res;

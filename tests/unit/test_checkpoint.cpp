@@ -22,25 +22,15 @@
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/playlists.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace melon;
 using namespace melon::ae;
 using namespace melon::train;
 namespace fs = std::filesystem;
+using test_support::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/melon-ckpt-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Clustered playlists: each draws songs, tags and title words from one of four tastes.
 TrainInputs synthetic(int n, std::uint64_t seed) {

@@ -15,24 +15,14 @@
 #include "melon/recommend/fitted_io.hpp"
 #include "melon/recommend/references.hpp"
 #include "melon/recommend/tuning.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace melon;
 using recommend::ReferenceMethod;
 namespace fs = std::filesystem;
+using test_support::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/melon-tuning-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Five tastes of 60 songs; each playlist draws 12-20 songs from one, its tag and one of 12 others.
 struct Data {

@@ -3,7 +3,6 @@
 // that trains on removing a refit that no longer matches best.h5 (one
 // process; MPI not initialised = one rank).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -14,24 +13,14 @@
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/playlists.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace melon;
 using namespace melon::train;
 namespace fs = std::filesystem;
+using test_support::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/melon-refit-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 TrainConfig small_config(const std::string& dir) {
   TrainConfig c;

@@ -47,7 +47,6 @@ Resume parse_resume(const std::string& s);
 // time. At full size (1,000 of 115,071 playlists) it is under 1%.
 enum class Refit { Off, On, Auto };
 Refit parse_refit(const std::string& s);
-const char* to_string(Refit r);
 inline constexpr double kRefitMinShare = 0.05;
 
 struct TrainConfig {
