@@ -42,7 +42,7 @@ Resume parse_resume(const std::string& s);
 // --refit (refit.hpp). Auto: when the held-out slice is at least
 // kRefitMinShare of the training examples. The second run costs about as
 // much again as the first; what it buys follows the slice's share: at 16%
-// (the small grid cells) the autoencoder's answers gained 1.2-3.6%, at 3.4%
+// (the small grid cells) the autoencoder's answers gained 1.2-3.5%, at 3.4%
 // (taste-mid-r0) 0.4% and the reranked ones 0.1%, for 91% more training
 // time. At full size (1,000 of 115,071 playlists) it is under 1%.
 enum class Refit { Off, On, Auto };
