@@ -10,6 +10,7 @@
 #include "melon/cli/output_paths.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/train/held_out.hpp"
 #include "melon/train/refit.hpp"
 #include "melon/train/signals.hpp"
 #include "melon/train/trainer.hpp"
@@ -43,6 +44,19 @@ int parse_epochs(const std::string& v) {
     used = 0;
   }
   MELON_CHECK(used == v.size() && n >= 1, "--epochs: expected auto or a whole number >= 1, got '" << v << "'");
+  return n;
+}
+
+std::int64_t parse_val_size(const std::string& v) {
+  if (v == "auto") return train::kValSizeAuto;
+  std::size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MELON_CHECK(used == v.size() && n >= 0, "--val-size: expected auto or a whole number >= 0, got '" << v << "'");
   return n;
 }
 
@@ -119,8 +133,9 @@ int run(int argc, char** argv) {
      "once training has reached its end, train again from scratch on every training playlist (the held-out slice "
      "included) for the best epoch count, into refit.h5 (what predict and rerank answer with): on | off | auto "
      "(when the held-out slice is at least 5% of the data)")
-    ("val-size", po::value<std::int64_t>(&c.val_size)->default_value(c.val_size),
-     "training playlists held out, scored every epoch, and the reranker's learning questions (at most a fifth; 0: none)")
+    ("val-size", po::value<std::string>()->default_value("auto"),
+     "training playlists held out, scored every epoch, and the reranker's learning questions (at most a third; 0: "
+     "none): auto holds out 1000, or 2000 when 1000 are at least 5% of the data (the refit then trains on them too)")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),
      "data-parallel: input-layer gradient exchange: rows (union of touched rows) | dense")
     ("parallel", po::value<std::string>()->default_value("vocab"),
@@ -143,6 +158,7 @@ int run(int argc, char** argv) {
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.refit = train::parse_refit(vm["refit"].as<std::string>());
+  c.val_size = parse_val_size(vm["val-size"].as<std::string>());
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   train::check_config(c);  // before minutes of reading data
   util::gemm_backend();    // a bad MELON_GEMM too, on every rank
@@ -185,13 +201,14 @@ int run(int argc, char** argv) {
     o << " in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_read).count() << " s";
     log::info(o.str());
   }
+  c.val_size = train::held_out_size(c.val_size, c.refit, in.train.size(), in.questions.size());
   auto res = train::run_training(c, in, mpi::world());
   const bool rank0 = mpi::rank(mpi::world()) == 0;
   if (!res.stopped_by_signal) {
     if (const auto why = train::no_refit_reason(c, res); why.empty()) {
       res.params = {};  // the refit builds its own model
       res = train::run_refit(c, in, res, mpi::world());
-    } else if (rank0 && c.refit != train::Refit::Off && c.val_size > 0) {
+    } else if (rank0 && c.refit != train::Refit::Off && c.val_size != 0) {
       log::info("no refit: " + why + "; answers use best.h5");
     }
   }

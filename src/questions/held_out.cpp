@@ -8,11 +8,13 @@
 
 namespace melon::questions {
 
+std::int64_t held_out_cap(std::size_t n) { return static_cast<std::int64_t>(n / 3); }
+
 std::vector<std::size_t> held_out_indices(std::size_t n, std::int64_t wanted, std::uint64_t seed, HeldOutDraw who) {
   std::vector<std::size_t> idx(n);
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   Rng(mix_seed(seed, static_cast<std::uint64_t>(who))).shuffle(idx);
-  const auto k = static_cast<std::size_t>(std::clamp<std::int64_t>(wanted, 0, static_cast<std::int64_t>(n / 5)));
+  const auto k = static_cast<std::size_t>(std::clamp<std::int64_t>(wanted, 0, held_out_cap(n)));
   idx.resize(k);
   std::sort(idx.begin(), idx.end());
   return idx;

@@ -438,8 +438,8 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
 // The answering phase's sources: each reference fitted again, with the
 // options the held-out split chose, on every training playlist. The learning
 // phase had to leave the held-out slice out (its questions come from it);
-// the real questions do not, and on small data that slice is a fifth of the
-// playlists (1,000 of 4,800).
+// the real questions do not, and on small data that slice is a third of the
+// playlists (1,600 of 4,800).
 Sources refit_sources(const ae::Model* ae, const recommend::Corpus& all, const std::vector<std::int32_t>& dates,
                       const std::vector<ReferenceUse>& used, const RerankOptions& opt) {
   std::vector<recommend::Fitted> fits;

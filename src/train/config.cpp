@@ -84,7 +84,8 @@ void check_config(const TrainConfig& c) {
   check_range(c.checkpoint_every >= 0, "checkpoint-every", ">= 0", static_cast<double>(c.checkpoint_every));
   check_range(c.keep >= 1, "keep", ">= 1", c.keep);
   check_range(c.max_steps >= 0, "max-steps", ">= 0", static_cast<double>(c.max_steps));
-  check_range(c.val_size >= 0, "val-size", ">= 0", static_cast<double>(c.val_size));
+  check_range(c.val_size >= 0 || c.val_size == kValSizeAuto, "val-size", "auto or >= 0",
+              static_cast<double>(c.val_size));
   check_range(c.threads >= 0, "threads", ">= 0", c.threads);
   check_range(c.vocab.min_song_count >= 1, "min-song-count", ">= 1", c.vocab.min_song_count);
   check_range(c.vocab.min_tag_count >= 1, "min-tag-count", ">= 1", c.vocab.min_tag_count);

@@ -1,9 +1,19 @@
 #include "melon/train/held_out.hpp"
 
+#include <algorithm>
+
 #include "melon/error.hpp"
 #include "melon/questions/held_out.hpp"
+#include "melon/train/refit.hpp"
 
 namespace melon::train {
+
+std::int64_t held_out_size(std::int64_t val_size, Refit refit, std::size_t n_train, std::size_t n_visible) {
+  if (val_size != kValSizeAuto) return val_size;
+  const auto data = static_cast<double>(n_train + n_visible);
+  const std::int64_t wanted = refit != Refit::Off && 1000 >= kRefitMinShare * data ? 2000 : 1000;
+  return std::min(wanted, questions::held_out_cap(n_train));
+}
 
 HeldOutSplit split_held_out(const std::vector<arena::Playlist>& train, const std::vector<arena::Playlist>& visible,
                             std::int64_t val_size, std::uint64_t seed) {

@@ -21,7 +21,7 @@ std::int64_t best_epochs(const TrainResult& first) {
 
 std::string no_refit_reason(const TrainConfig& cfg, const TrainResult& first) {
   if (cfg.refit == Refit::Off) return "--refit off";
-  if (cfg.val_size <= 0 || first.held_out <= 0) return "no held-out playlists (--val-size 0)";
+  if (cfg.val_size == 0 || first.held_out <= 0) return "no held-out playlists (--val-size 0)";
   if (cfg.checkpoint_dir.empty()) return "no checkpoint folder";
   if (!first.completed) return "the run has not reached its end";
   if (first.best_step <= 0) return "no held-out score was kept";

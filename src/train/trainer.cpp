@@ -77,9 +77,10 @@ std::string config_diff(const std::string& a, const std::string& b) {
 void setup(Run& r) {
   const auto& cfg = r.cfg;
   const auto& in = r.in;
-  // Held-out slice of the training playlists (at most a fifth), scored every
+  // Held-out slice of the training playlists (at most a third), scored every
   // epoch and never trained on; the reranker (rank/rerank.hpp) learns on it.
-  r.held = split_held_out(in.train, in.questions, cfg.val_size, cfg.seed);
+  r.held = split_held_out(in.train, in.questions,
+                          held_out_size(cfg.val_size, cfg.refit, in.train.size(), in.questions.size()), cfg.seed);
 
   auto& m = r.m;
   const auto t0 = Clock::now();

@@ -23,6 +23,9 @@ expect_error "unknown song id" "unknown.json: record 0 (id 5): field 'songs': un
   run_baseline "$WORK/unknown.json" --song-meta "$D/song_meta_quirks.json"
 
 expect_error "missing input file" "nonexistent.json: cannot open" run_baseline "$WORK/nonexistent.json"
+expect_error "--val-size not a count" "--val-size: expected auto or a whole number >= 0, got '12x'" \
+  "$MELON" train --train "$WORK/q.json" --val-size 12x --checkpoint-dir "$WORK/never"
+[ ! -e "$WORK/never" ] || fail "a refused train made its checkpoint folder"
 
 printf '[{"id": 1, "songs": [1], "tags": ["a"]}]' > "$WORK/ans.json"
 printf '[{"id": 1, "songs": [1, 2], "tags": ["a"]}]' > "$WORK/short.json"

@@ -25,6 +25,9 @@ start=$SECONDS
 grep -o "dense products on [A-Za-z]*" "$WORK/train.log" || true
 echo "ok  trained with the defaults in $((SECONDS - start)) s"
 grep -o "schedule: self-sizing.*" "$WORK/train.log" || fail "no self-sizing schedule line"
+# --val-size auto: 1,000 would be half the data, so the refit will run and a
+# third of the 1,600 training playlists is held out.
+grep -q "questions), 533 held out;" "$WORK/train.log" || fail "--val-size auto did not hold out a third"
 grep -o "stopping early at step.*" "$WORK/train.log" || echo "note: ran its whole budget"
 python3 - "$WORK/ck/curve.json" <<'PY' || fail "curve.json"
 import json, sys

@@ -211,9 +211,9 @@ TEST(HeldOutQuestions, ReformThePlaylistWithTheOfficialRounding) {
   }
 }
 
-TEST(HeldOutSelection, AFifthAtMostAscendingAndKeyedByWhoDraws) {
+TEST(HeldOutSelection, AThirdAtMostAscendingAndKeyedByWhoDraws) {
   const auto t = questions::held_out_indices(100, 1000, 1, questions::HeldOutDraw::Training);
-  ASSERT_EQ(t.size(), 20u);  // capped at n / 5
+  ASSERT_EQ(t.size(), 33u);  // capped at n / 3
   EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
   EXPECT_EQ(std::set<std::size_t>(t.begin(), t.end()).size(), t.size());
   EXPECT_LT(t.back(), 100u);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "melon/ae/checkpoint.hpp"
+#include "melon/train/held_out.hpp"
 #include "melon/train/refit.hpp"
 #include "melon/train/trainer.hpp"
 #include "melon/util/rng.hpp"
@@ -39,7 +40,7 @@ TrainConfig small_config(const std::string& dir) {
 }  // namespace
 
 // The numbers of a real run (6,000 playlists: 4,800 training with 960 held
-// out, 1,200 questions; batch 256): 20 steps an epoch, a 1,000-step budget
+// out before --val-size auto, 1,200 questions; batch 256): 20 steps an epoch, a 1,000-step budget
 // with 50 warm-up steps, the best held-out score at step 260 (epoch 13). The
 // refit sees 6,000 playlists, 24 steps an epoch: 13 epochs are 312 steps of
 // a 50-epoch schedule warming up over 60.
@@ -197,4 +198,35 @@ TEST(Refit, PredictionFallsBackToBestAndARunTrainingOnRemovesTheRefit) {
   EXPECT_TRUE(rest.completed);
   EXPECT_FALSE(fs::exists(ae::refit_path(t.path)));
   EXPECT_FALSE(fs::exists(ae::refit_dir(t.path)));
+}
+
+// --val-size auto: the slice grows only where the refit will train on it.
+TEST(HeldOutSize, AutoHoldsOutTwiceAsManyWhereTheRefitWillRunAtMostAThird) {
+  // 4,800 training playlists, 1,200 questions (the small grid): 1,000 are 17%
+  // of the data, the refit runs: 2,000 wanted, a third of 4,800 kept.
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Auto, 4800, 1200), 1600);
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::On, 9000, 1000), 2000);
+  // 24,000 and 6,000 (mid size): 1,000 are 3.3%, no refit on auto.
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Auto, 24000, 6000), 1000);
+  // The threshold itself: 1,000 of 20,000 is 5%.
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Auto, 16000, 4000), 2000);
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Auto, 16001, 4000), 1000);
+  // With the refit off: 1,000 whatever the share.
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Off, 4800, 1200), 1000);
+  EXPECT_EQ(held_out_size(kValSizeAuto, Refit::Off, 900, 300), 300);  // a third
+  // A number given is kept as given (split_held_out caps it).
+  EXPECT_EQ(held_out_size(1000, Refit::Auto, 4800, 1200), 1000);
+  EXPECT_EQ(held_out_size(0, Refit::Auto, 4800, 1200), 0);
+  EXPECT_EQ(held_out_size(5000, Refit::Off, 900, 300), 5000);
+}
+
+TEST(HeldOutSize, SplitHoldsOutAtMostAThirdOfTheTrainingPlaylists) {
+  TrainInputs in;
+  Rng rng(3);
+  test_support::add_clustered_playlists(in, rng, 100, 10, 6);  // 80 training playlists, 20 questions
+  const auto s = split_held_out(in.train, in.questions, 1000, 1);
+  EXPECT_EQ(s.held.size(), 26u);
+  EXPECT_EQ(s.data.size(), 54u + 20u);
+  EXPECT_EQ(s.questions.size(), 26u);
+  EXPECT_EQ(split_held_out(in.train, in.questions, 7, 1).held.size(), 7u);
 }

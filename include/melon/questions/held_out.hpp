@@ -16,8 +16,12 @@ namespace melon::questions {
 // Who draws: each keys its own shuffle, so the two slices differ.
 enum class HeldOutDraw : std::uint64_t { Training = 0x7A11, Rerank = 0x7E7A };
 
-// Positions of min(wanted, n / 5) of n training playlists (never more than a
-// fifth; none for wanted <= 0), uniformly drawn, ascending.
+// The most held out of n training playlists: a third (the rest must still
+// train the model and fit the references).
+std::int64_t held_out_cap(std::size_t n);
+
+// Positions of min(wanted, held_out_cap(n)) of n training playlists (none for
+// wanted <= 0), uniformly drawn, ascending.
 std::vector<std::size_t> held_out_indices(std::size_t n, std::int64_t wanted, std::uint64_t seed, HeldOutDraw who);
 
 // The type of the j-th held-out question, the official split's mix by

@@ -49,6 +49,9 @@ enum class Refit { Off, On, Auto };
 Refit parse_refit(const std::string& s);
 inline constexpr double kRefitMinShare = 0.05;
 
+// --val-size auto (train/held_out.hpp).
+inline constexpr std::int64_t kValSizeAuto = -1;
+
 struct TrainConfig {
   // model
   std::vector<int> hidden{512};
@@ -98,8 +101,10 @@ struct TrainConfig {
   std::int64_t checkpoint_every = 1000;
   int keep = 3;
   Resume resume = Resume::Off;
-  int threads = 0;               // per rank; 0: cores on this node / ranks on this node
-  std::int64_t val_size = 1000;  // held-out training playlists scored every epoch (0: none)
+  int threads = 0;  // per rank; 0: cores on this node / ranks on this node
+  // Held-out training playlists scored every epoch (0: none; kValSizeAuto:
+  // train/held_out.hpp's held_out_size, which `melon train` resolves).
+  std::int64_t val_size = 1000;
   InputReduce input_reduce = InputReduce::Rows;
   Parallel parallel = Parallel::Vocab;
   std::int64_t test_kill_at_step = 0;  // tests: rank 0 kills itself (SIGKILL) after this step

@@ -4,7 +4,8 @@
 // the held-out slice included, for as many epochs as the run's best held-out
 // score took, on the same schedule counted in epochs. The held-out slice
 // chose when to stop; the answers then come from a model that saw it too. On
-// small data that slice is a fifth of the playlists (960 of 4,800).
+// small data that slice is a third of the playlists (1,600 of 4,800:
+// train/held_out.hpp's --val-size auto).
 //
 // Its checkpoints go to DIR/refit/ (it resumes like any run) and its weights,
 // with best.h5's cold-song and item-to-item choices, to DIR/refit.h5
