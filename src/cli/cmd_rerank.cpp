@@ -74,7 +74,10 @@ int run(int argc, char** argv) {
     ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
     ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")
     ("model-dir", po::value<std::string>(), "write the two ranker models (XGBoost JSON) and their feature lists here")
-    ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
+    ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: cores / ranks per node)")
+    ("ranker-threads", po::value<int>(&o.ranker_threads)->default_value(o.ranker_threads),
+     "threads the rankers learn with (XGBoost); the answers follow this count, so it is fixed rather than "
+     "taken from the node");
   // clang-format on
   add_reference_options(d, o.ref);
   po::variables_map vm;
@@ -106,6 +109,7 @@ int run(int argc, char** argv) {
   MELON_CHECK(o.learn_copies >= 1 && o.learn_copies <= 20, "--learn-copies must be in [1, 20], got " << o.learn_copies);
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");
   MELON_CHECK(o.patience_rounds >= 0, "--patience-rounds must be >= 0, got " << o.patience_rounds);
+  MELON_CHECK(o.ranker_threads >= 1, "--ranker-threads must be >= 1, got " << o.ranker_threads);
   MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
   MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");
   o.songs.rounds = rounds;

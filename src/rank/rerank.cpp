@@ -542,7 +542,8 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   MELON_ASSERT(in.train && in.questions, "rerank inputs");
   RerankOptions opt = opt_in;
   const int threads = util::resolve_threads(opt.threads, mpi::node_size(mpi::world()));
-  opt.songs.threads = opt.tags.threads = threads;
+  MELON_CHECK(opt.ranker_threads >= 1, "rerank: the rankers need at least one thread, got " << opt.ranker_threads);
+  opt.songs.threads = opt.tags.threads = opt.ranker_threads;
   util::ThreadPool pool(threads);
   const auto& train = *in.train;
   auto questions = *in.questions;
@@ -587,7 +588,8 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
     log::info("reranker: sources " + names + "; " + std::to_string(learning.questions.size()) +
               " learning questions from " + std::to_string(learning.n_held) +
               " held-out training playlists, sources fitted on the other " + std::to_string(learning.fit_on.size()) +
-              "; " + std::to_string(threads) + " threads per rank");
+              "; " + std::to_string(threads) + " threads per rank, the rankers learn with " +
+              std::to_string(opt.ranker_threads));
   }
 
   std::array<std::optional<Booster>, kModels> models;

@@ -26,6 +26,9 @@ expect_error "missing input file" "nonexistent.json: cannot open" run_baseline "
 expect_error "--val-size not a count" "--val-size: expected auto or a whole number >= 0, got '12x'" \
   "$MELON" train --train "$WORK/q.json" --val-size 12x --checkpoint-dir "$WORK/never"
 [ ! -e "$WORK/never" ] || fail "a refused train made its checkpoint folder"
+expect_error "--ranker-threads 0" "--ranker-threads must be >= 1, got 0" \
+  "$MELON" rerank --train "$WORK/q.json" --questions "$WORK/q.json" --out "$WORK/never.json" --ranker-threads 0
+[ ! -e "$WORK/never.json" ] || fail "a refused rerank wrote its answers"
 
 printf '[{"id": 1, "songs": [1], "tags": ["a"]}]' > "$WORK/ans.json"
 printf '[{"id": 1, "songs": [1, 2], "tags": ["a"]}]' > "$WORK/short.json"

@@ -193,6 +193,23 @@ TEST(Rerank, SameInputsAndSeedGiveIdenticalAnswers) {
   }
 }
 
+// XGBoost's histogram sums follow its thread count; the answers must follow
+// only the inputs and the seed, whatever cores the node has.
+TEST(Rerank, AnswersDoNotDependOnTheThreadCount) {
+  Bench b;
+  const auto ri = b.inputs();
+  auto o = small_options();
+  o.threads = 1;
+  const auto r1 = rank::rerank(ri, o);
+  o.threads = 3;
+  const auto r3 = rank::rerank(ri, o);
+  ASSERT_EQ(r1.size(), r3.size());
+  for (std::size_t i = 0; i < r1.size(); ++i) {
+    EXPECT_EQ(r1[i].songs, r3[i].songs) << "question " << r1[i].id;
+    EXPECT_EQ(r1[i].tags, r3[i].tags) << "question " << r1[i].id;
+  }
+}
+
 TEST(Rerank, FusionWithoutLearningStillFollowsTheAnswerRules) {
   Bench b;
   const auto ri = b.inputs();

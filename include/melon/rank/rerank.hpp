@@ -77,7 +77,12 @@ struct RerankOptions {
   // fits answer too (the ablation).
   bool refit_on_all = true;
   std::vector<std::string> pinned;
-  int threads = 0;        // per rank; 0: cores / ranks per node
+  int threads = 0;  // per rank; 0: cores / ranks per node
+  // Threads the two rankers learn with. XGBoost's histogram sums follow its
+  // thread count, so any other value than a fixed one would make the answers
+  // depend on the node's cores; more than 1 learns faster on big nodes and
+  // answers the same only for the same value. Answering uses `threads`.
+  int ranker_threads = 1;
   std::string model_dir;  // when set, rank 0 writes the two models and their feature lists there
 };
 
