@@ -1,7 +1,10 @@
 // Training: the held-out score and the losses against steps, one line per run
-// segment (a resume starts one), resumes and the best epoch marked.
+// segment (a resume starts one), resumes and the best epoch marked; the
+// refit's losses (train/refit.hpp: no held-out score, it trains on the slice)
+// beside them when training wrote DIR/refit/curve.json.
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "melon/error.hpp"
 #include "melon/report/svg.hpp"
@@ -35,6 +38,19 @@ Section training_section(const ReportInputs& in) {
     return unavailable(id, heading, e.what());
   }
   if (c.empty()) return unavailable(id, heading, path + " holds no finished epoch");
+  // A refit curve that does not read costs the page one line, not the section.
+  const std::string refit_path = in.checkpoint_dir + "/refit/curve.json";
+  std::vector<train::CurvePoint> refit;
+  std::string refit_note;
+  if (std::filesystem::exists(refit_path)) {
+    try {
+      refit = train::read_curve(refit_path);
+      refit_note = " The refit's " + std::to_string(refit.size()) + " epochs (" + escape(refit_path) +
+                   ") are drawn as \"refit\" on the loss plot and listed as run \"refit\".";
+    } catch (const Error& e) {
+      refit_note = " The refit's curve was not drawn: " + escape(e.what()) + ".";
+    }
+  }
   std::map<int, std::vector<const train::CurvePoint*>> seg;
   for (auto& p : c) seg[p.segment].push_back(&p);
 
@@ -52,9 +68,9 @@ Section training_section(const ReportInputs& in) {
                      (best ? "; best held-out score " + num(best->val_score, 5) + " at epoch " +
                                  std::to_string(best->epoch) + " (step " + std::to_string(best->step) +
                                  "), whose weights are kept as best.h5 (refit.h5, when written, is a second run on "
-                                 "every training playlist for as many epochs, not on this curve)"
+                                 "every training playlist for as many epochs, with no held-out score)"
                            : std::string("; no held-out playlists were scored")) +
-                     ".</p>\n";
+                     "." + refit_note + "</p>\n";
   auto series = [&](double train::CurvePoint::*y, bool by_epoch, double scale, const std::string& suffix, bool dashed) {
     std::vector<Series> out;
     for (auto& [s, v] : seg) {
@@ -83,6 +99,15 @@ Section training_section(const ReportInputs& in) {
     p.series = series(&train::CurvePoint::song_loss, false, 1, ": songs", false);
     auto tags = series(&train::CurvePoint::tag_loss, false, 1, ": tags", true);
     p.series.insert(p.series.end(), tags.begin(), tags.end());
+    for (auto [y, suffix, dashed] : {std::tuple{&train::CurvePoint::song_loss, ": songs", false},
+                                     std::tuple{&train::CurvePoint::tag_loss, ": tags", true}}) {
+      if (refit.empty()) continue;
+      Series ser;
+      ser.name = std::string("refit") + suffix;
+      ser.dashed = dashed;
+      for (auto& q : refit) ser.x.push_back(static_cast<double>(q.step)), ser.y.push_back(q.*y);
+      p.series.push_back(std::move(ser));
+    }
     p.rules = resumes;
     body += line_plot(p);
   }
@@ -101,12 +126,14 @@ Section training_section(const ReportInputs& in) {
     body += line_plot(p);
   }
   std::vector<std::vector<std::string>> rows;
-  for (auto& p : c)
-    rows.push_back({std::to_string(p.segment + 1), std::to_string(p.epoch), std::to_string(p.step), num(p.song_loss, 5),
-                    num(p.tag_loss, 5), p.val_score >= 0 ? num(p.val_song, 5) : "-",
-                    p.val_score >= 0 ? num(p.val_tag, 5) : "-", p.val_score >= 0 ? num(p.val_score, 5) : "-",
-                    num(p.steps_per_s, 4), num(100 * p.allreduce_share, 3),
-                    p.resumed_from >= 0 ? std::to_string(p.resumed_from) : "-"});
+  auto row = [&](const train::CurvePoint& p, const std::string& run) {
+    rows.push_back({run, std::to_string(p.epoch), std::to_string(p.step), num(p.song_loss, 5), num(p.tag_loss, 5),
+                    p.val_score >= 0 ? num(p.val_song, 5) : "-", p.val_score >= 0 ? num(p.val_tag, 5) : "-",
+                    p.val_score >= 0 ? num(p.val_score, 5) : "-", num(p.steps_per_s, 4),
+                    num(100 * p.allreduce_share, 3), p.resumed_from >= 0 ? std::to_string(p.resumed_from) : "-"});
+  };
+  for (auto& p : c) row(p, std::to_string(p.segment + 1));
+  for (auto& p : refit) row(p, p.segment > 0 ? "refit, part " + std::to_string(p.segment + 1) : "refit");
   body += table({"run", "epoch", "step", "song loss", "tag loss", "held-out song nDCG", "held-out tag nDCG",
                  "held-out score", "steps/s", "allreduce %", "resumed from step"},
                 rows);

@@ -218,6 +218,37 @@ TEST(TrainCurve, ResumeStartsASegmentAndDropsReplayedEpochs) {
   EXPECT_EQ(train::read_curve(dir + "/curve.json").size(), 1u);
 }
 
+TEST(TrainCurve, TheRefitsLossesAreDrawnBesideTheFirstRunAndABadRefitCurveCostsOnlyANote) {
+  TempDir d;
+  const auto dir = d.path.string();
+  auto point = [](std::int64_t step, std::int64_t epoch, double score) {
+    train::EpochReport rep;
+    rep.epoch = epoch;
+    rep.song_loss = 1.0 / step, rep.tag_loss = 2.0 / step, rep.val_score = score;
+    return train::curve_point(rep, step, -1, 10, 2.0, 0.5, 2.0);
+  };
+  train::append_curve(dir, point(10, 1, 0.1));
+  train::append_curve(dir, point(20, 2, 0.2));
+  report::ReportInputs in = report::for_work(dir);
+  in.checkpoint_dir = dir;
+  auto page = report::build_report(in);
+  EXPECT_EQ(page.find("refit: songs"), std::string::npos);  // no refit ran
+  std::filesystem::create_directories(d.path / "refit");
+  for (std::int64_t e = 1; e <= 3; ++e) train::append_curve(dir + "/refit", point(12 * e, e, -1));
+  page = report::build_report(in);
+  EXPECT_TRUE(well_formed(page));
+  EXPECT_NE(page.find("refit: songs"), std::string::npos);
+  EXPECT_NE(page.find("refit: tags"), std::string::npos);
+  EXPECT_EQ(count(page, "<td>refit</td>"), 3u);
+  EXPECT_NE(page.find("The refit's 3 epochs"), std::string::npos);
+  std::ofstream(d.path / "refit" / "curve.json") << "{not json";
+  page = report::build_report(in);
+  EXPECT_TRUE(well_formed(page));
+  EXPECT_NE(page.find("The refit's curve was not drawn: "), std::string::npos);
+  EXPECT_NE(page.find("Held-out score during training</title>"), std::string::npos);
+  EXPECT_EQ(count(page, "<td>refit</td>"), 0u);
+}
+
 TEST(RankerReport, GainImportanceAndHeldOutNdcgRoundTrip) {
   TempDir d;
   rank::RankData data;
