@@ -2,8 +2,8 @@
 # The final ranking stage end to end: generate -> split -> train -> rerank ->
 # evaluate with the real binary. Pins down: learning on best.h5 and answering
 # with the refit's weights; answers obey the official rules
-# (evaluate rejects anything else); 1, 2 and 3 ranks give the same file (with
-# the thread count fixed: XGBoost's models depend on it); the reranked answers
+# (evaluate rejects anything else); 1, 2 and 3 ranks give the same file (the
+# rankers learn with one thread whatever --threads says: rank/rerank.hpp); the reranked answers
 # beat the best reference (tuned on the same held-out slice) on this data; clear errors for a checkpoint without
 # held-out playlists and for unknown references.
 source "$(dirname "$0")/lib.sh"
