@@ -19,21 +19,6 @@
 namespace melon::cli {
 namespace {
 
-// "auto" -> -1, else a whole number of MiB >= 0.
-std::int64_t parse_memory_mb(const std::string& v) {
-  if (v == "auto") return -1;
-  std::size_t used = 0;
-  long long mb = -1;
-  try {
-    mb = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MELON_CHECK(used == v.size() && !v.empty() && mb >= 0,
-              "option --memory-mb: expected auto or a whole number of MiB >= 0, got '" << v << "'");
-  return mb;
-}
-
 int run(int argc, char** argv) {
   po::options_description d(
       "melon pca: distributed randomized PCA (block Krylov or Halko-Martinsson-Tropp power iterations) of the "
@@ -122,7 +107,7 @@ int run(int argc, char** argv) {
   opt.progress = !vm["quiet"].as<bool>();
   opt.spill_dir = vm["spill-dir"].as<std::string>();
   opt.checkpoint_seconds = vm["checkpoint-every"].as<double>();
-  o.memory_mb = parse_memory_mb(vm["memory-mb"].as<std::string>());
+  o.memory_mb = parse_auto_or_count("memory-mb", vm["memory-mb"].as<std::string>(), 0, -1, " of MiB");
   return pca::run_job(o, mpi::world()) == pca::JobEnd::Stopped ? 3 : 0;
 }
 

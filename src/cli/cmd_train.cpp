@@ -1,6 +1,7 @@
 // melon train: data-parallel training of the denoising autoencoder.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 #include "melon/ae/audio.hpp"
@@ -31,33 +32,6 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
     while (in >> s) out.push_back(s);
   }
   return out;
-}
-
-// "auto" -> 0 (self-sizing), "N" -> N >= 1.
-int parse_epochs(const std::string& v) {
-  if (v == "auto") return 0;
-  std::size_t used = 0;
-  int n = 0;
-  try {
-    n = std::stoi(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MELON_CHECK(used == v.size() && n >= 1, "--epochs: expected auto or a whole number >= 1, got '" << v << "'");
-  return n;
-}
-
-std::int64_t parse_val_size(const std::string& v) {
-  if (v == "auto") return train::kValSizeAuto;
-  std::size_t used = 0;
-  long long n = -1;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MELON_CHECK(used == v.size() && n >= 0, "--val-size: expected auto or a whole number >= 0, got '" << v << "'");
-  return n;
 }
 
 int run(int argc, char** argv) {
@@ -148,7 +122,9 @@ int run(int argc, char** argv) {
   if (!parse("train", d, argc, argv, vm)) return 0;
   check_output_dir("--checkpoint-dir", vm["checkpoint-dir"].as<std::string>());
   c.hidden = ae::parse_widths(vm["hidden"].as<std::string>(), "--hidden");
-  c.epochs = parse_epochs(vm["epochs"].as<std::string>());
+  const auto epochs = parse_auto_or_count("epochs", vm["epochs"].as<std::string>(), 1, 0);
+  MELON_CHECK(epochs <= std::numeric_limits<int>::max(), "option --epochs: too many, got " << epochs);
+  c.epochs = static_cast<int>(epochs);
   c.input_reduce = train::parse_input_reduce(vm["input-allreduce"].as<std::string>());
   c.parallel = train::parse_parallel(vm["parallel"].as<std::string>());
   if (vm.count("resume")) c.resume = train::parse_resume(vm["resume"].as<std::string>());
@@ -158,7 +134,7 @@ int run(int argc, char** argv) {
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.refit = train::parse_refit(vm["refit"].as<std::string>());
-  c.val_size = parse_val_size(vm["val-size"].as<std::string>());
+  c.val_size = parse_auto_or_count("val-size", vm["val-size"].as<std::string>(), 0, train::kValSizeAuto);
   c.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
   train::check_config(c);  // before minutes of reading data
   util::gemm_backend();    // a bad MELON_GEMM too, on every rank

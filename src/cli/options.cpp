@@ -202,6 +202,22 @@ bool parse_bool(const std::string& name, const std::string& v) {
   MELON_THROW("option --" << name << ": expected on|off, got '" << v << "'");
 }
 
+std::int64_t parse_auto_or_count(const std::string& name, const std::string& v, std::int64_t min, std::int64_t if_auto,
+                                 const std::string& unit) {
+  if (v == "auto") return if_auto;
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MELON_CHECK(!v.empty() && used == v.size() && n >= min, "option --" << name << ": expected auto or a whole number"
+                                                                      << unit << " >= " << min << ", got '" << v
+                                                                      << "'");
+  return n;
+}
+
 bool parse(const std::string& command, po::options_description& desc, int argc, char** argv, po::variables_map& vm,
            const std::string& section_name) {
   const std::string& section = section_name.empty() ? command : section_name;

@@ -74,6 +74,11 @@ RecommendInputs read_recommend_inputs(const po::variables_map& vm);
 // Reads an "on|off|true|false|1|0" flag value.
 bool parse_bool(const std::string& name, const std::string& value);
 
+// Reads "auto" (-> if_auto) or a whole number >= min; `unit` (" of MiB")
+// completes the refusal's wording.
+std::int64_t parse_auto_or_count(const std::string& name, const std::string& value, std::int64_t min,
+                                 std::int64_t if_auto, const std::string& unit = "");
+
 }  // namespace melon::cli
 
 #define MELON_CLI_CAT2(a, b) a##b
