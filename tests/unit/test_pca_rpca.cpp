@@ -24,6 +24,7 @@
 #include "melon/pca/output.hpp"
 #include "melon/pca/rpca.hpp"
 #include "melon/util/rng.hpp"
+#include "../support/exact_svd.hpp"
 #include "../support/spectra.hpp"
 
 namespace {
@@ -76,14 +77,13 @@ Exact exact_pca(const RowMatF& m) {
   Eigen::MatrixXd a = m.cast<double>();
   Eigen::RowVectorXd mu = a.colwise().mean();
   a.rowwise() -= mu;
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(a, Eigen::ComputeThinV);
-  return {svd.singularValues(), svd.matrixV(), a.squaredNorm()};
+  auto svd = melon::test_support::exact_svd(a, melon::test_support::kThinV);
+  return {svd.s, svd.v, a.squaredNorm()};
 }
 
 // sin of the largest principal angle between span(v1) and span(v2) (orthonormal columns).
 double max_angle_sin(const Eigen::MatrixXd& v1, const Eigen::MatrixXd& v2) {
-  Eigen::JacobiSVD<Eigen::MatrixXd> s(v1.transpose() * v2);
-  double c = s.singularValues().minCoeff();
+  double c = melon::test_support::principal_cosines(v1, v2).minCoeff();
   return std::sqrt(std::max(0.0, 1 - c * c));
 }
 
@@ -439,10 +439,10 @@ TEST(PcaCholQr, OrthonormalisesIllConditionedAndRankDeficientMatrices) {
   for (double cond : {1e2, 1e7, 1e12}) {
     Eigen::MatrixXd g(400, 12);
     for (int i = 0; i < g.size(); ++i) g.data()[i] = rng.normal();
-    Eigen::JacobiSVD<Eigen::MatrixXd> svd(g, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    auto svd = melon::test_support::exact_svd(g, melon::test_support::kThinU | melon::test_support::kThinV);
     Eigen::VectorXd s(12);
     for (int j = 0; j < 12; ++j) s[j] = std::pow(cond, -j / 11.0);
-    Eigen::MatrixXd y = svd.matrixU() * s.asDiagonal() * svd.matrixV().transpose();
+    Eigen::MatrixXd y = svd.u * s.asDiagonal() * svd.v.transpose();
     Eigen::MatrixXd y0 = y;
     auto info = melon::pca::cholqr(MPI_COMM_WORLD, y, 400);
     EXPECT_LT((y.transpose() * y - Eigen::MatrixXd::Identity(12, 12)).norm(), 1e-12) << "cond " << cond;
