@@ -109,7 +109,8 @@ int run(int argc, char** argv) {
      "(when the held-out slice is at least 5% of the data)")
     ("val-size", po::value<std::string>()->default_value("auto"),
      "training playlists held out, scored every epoch, and the reranker's learning questions (at most a third; 0: "
-     "none): auto holds out 1000, or 2000 when 1000 are at least 5% of the data (the refit then trains on them too)")
+     "none): auto holds out 1000, or 2000 when 1000 are at least 5% of the data (the refit then trains on them too); "
+     "on a resume, auto is the resumed run's own count")
     ("input-allreduce", po::value<std::string>()->default_value("rows"),
      "data-parallel: input-layer gradient exchange: rows (union of touched rows) | dense")
     ("parallel", po::value<std::string>()->default_value("vocab"),
@@ -176,6 +177,16 @@ int run(int argc, char** argv) {
     if (!in.audio.empty()) o << ", audio of " << std::count(in.audio.has.begin(), in.audio.has.end(), 1) << " songs";
     o << " in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_read).count() << " s";
     log::info(o.str());
+  }
+  if (c.val_size == train::kValSizeAuto && c.resume != train::Resume::Off && !c.checkpoint_dir.empty()) {
+    std::string resumed;
+    if (mpi::rank(mpi::world()) == 0) resumed = std::to_string(train::resumed_val_size(c.checkpoint_dir));
+    mpi::bcast(mpi::world(), resumed);
+    if (const auto n = std::stoll(resumed); n >= 0) {
+      c.val_size = n;
+      if (mpi::rank(mpi::world()) == 0)
+        log::info("--val-size auto: " + resumed + ", the run being resumed in " + c.checkpoint_dir + " held out");
+    }
   }
   c.val_size = train::held_out_size(c.val_size, c.refit, in.train.size(), in.questions.size());
   auto res = train::run_training(c, in, mpi::world());

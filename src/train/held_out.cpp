@@ -1,7 +1,9 @@
 #include "melon/train/held_out.hpp"
 
 #include <algorithm>
+#include <sstream>
 
+#include "melon/ae/checkpoint.hpp"
 #include "melon/error.hpp"
 #include "melon/questions/held_out.hpp"
 #include "melon/train/refit.hpp"
@@ -13,6 +15,18 @@ std::int64_t held_out_size(std::int64_t val_size, Refit refit, std::size_t n_tra
   const auto data = static_cast<double>(n_train + n_visible);
   const std::int64_t wanted = refit != Refit::Off && 1000 >= kRefitMinShare * data ? 2000 : 1000;
   return std::min(wanted, questions::held_out_cap(n_train));
+}
+
+std::int64_t resumed_val_size(const std::string& checkpoint_dir) {
+  for (const auto& p : ae::list_checkpoints(checkpoint_dir)) {
+    const auto config = ae::read_checkpoint_config(p);
+    if (config.empty()) continue;  // damaged: the resume sets it aside
+    std::istringstream lines(config);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("val_size=", 0) == 0) return std::stoll(line.substr(9));
+    return -1;
+  }
+  return -1;
 }
 
 HeldOutSplit split_held_out(const std::vector<arena::Playlist>& train, const std::vector<arena::Playlist>& visible,

@@ -49,6 +49,17 @@ cp -r "$WORK/a" "$WORK/a-np2"
 grep -q "resuming a 1-rank checkpoint on 2 ranks: the model is re-sliced" "$WORK/a-np2.log" || fail "no re-slice message"
 grep -q "resuming from .*ckpt-0000000012.h5" "$WORK/a-np2.log" || fail "2 ranks: did not resume from step 12"
 echo "ok  a 1-rank checkpoint resumed on 2 ranks (vocabulary-parallel: re-sliced)"
+# --val-size auto (the default) resuming a run started with another slice
+# (20 here; 1,000 before auto existed): it continues that run's slice, where
+# auto alone would hold out 106 of these 320 playlists and be refused.
+AUTO=()
+for a in "${ARGS[@]}"; do [ "$a" = --val-size ] || [ "$a" = 20 ] || AUTO+=("$a"); done
+cp -r "$WORK/a" "$WORK/a-auto"
+"$MELON" train "${AUTO[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a-auto" --max-steps 14 --resume 2>"$WORK/a-auto.log" ||
+  { cat "$WORK/a-auto.log"; fail "--val-size auto could not resume a --val-size 20 run"; }
+grep -q -- "--val-size auto: 20, the run being resumed" "$WORK/a-auto.log" || fail "no line for the resumed slice"
+grep -q "resuming from .*ckpt-0000000012.h5" "$WORK/a-auto.log" || fail "--val-size auto: did not resume from step 12"
+echo "ok  --val-size auto resumes a run with the slice it was started with"
 expect_error "resume with other settings" "lr=0.002" \
   "$MELON" train "${ARGS[@]}" "${E3[@]}" --checkpoint-dir "$WORK/a" --max-steps 14 --resume --lr 0.002
 expect_error "occupied checkpoint dir without --resume" "pass --resume" \

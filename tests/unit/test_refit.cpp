@@ -230,3 +230,28 @@ TEST(HeldOutSize, SplitHoldsOutAtMostAThirdOfTheTrainingPlaylists) {
   EXPECT_EQ(s.questions.size(), 26u);
   EXPECT_EQ(split_held_out(in.train, in.questions, 7, 1).held.size(), 7u);
 }
+
+// --val-size auto on a resume takes the slice of the run it continues (one
+// started before auto existed held out 1,000): read from the newest readable
+// checkpoint's settings; a damaged newer file does not hide them.
+TEST(HeldOutSize, AResumeReadsTheSliceTheCheckpointedRunWasStartedWith) {
+  TempDir t;
+  EXPECT_EQ(resumed_val_size(t.path + "/none"), -1);
+  EXPECT_EQ(resumed_val_size(t.path), -1);
+  TrainInputs in;
+  Rng rng(7);
+  test_support::add_clustered_playlists(in, rng, 120, 30, 6);
+  auto cfg = small_config(t.path);
+  cfg.val_size = 17;
+  cfg.epochs = 1;
+  ASSERT_TRUE(run_training(cfg, in, MPI_COMM_SELF).completed);
+  ASSERT_FALSE(ae::list_checkpoints(t.path).empty());
+  EXPECT_EQ(resumed_val_size(t.path), 17);
+  // A newer checkpoint that is only bytes: skipped.
+  const auto newest = ae::list_checkpoints(t.path).front();
+  const auto damaged = ae::checkpoint_path(t.path, 1000000);
+  fs::copy_file(newest, damaged);
+  fs::resize_file(damaged, fs::file_size(damaged) / 2);
+  ASSERT_EQ(ae::list_checkpoints(t.path).front(), damaged);
+  EXPECT_EQ(resumed_val_size(t.path), 17);
+}

@@ -4,6 +4,7 @@
 // the checkpoint, the questions the reranker learns on (rank/rerank.hpp).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "melon/arena/types.hpp"
@@ -29,6 +30,13 @@ struct HeldOutSplit {
 // 0.2975 against 0.4309 and 0.2956, the autoencoder's alone 0.3781 and 0.2737
 // against 0.3842 and 0.2774.
 std::int64_t held_out_size(std::int64_t val_size, Refit refit, std::size_t n_train, std::size_t n_visible);
+
+// The --val-size a run in checkpoint_dir was started with (its newest
+// readable checkpoint's settings), or -1 when there is none. --val-size auto
+// on a resume takes it: the slice is part of what is resumed, and a run
+// started under another rule (1,000 before auto existed) must continue with
+// its own. Reads files: call on one rank.
+std::int64_t resumed_val_size(const std::string& checkpoint_dir);
 
 // Holds out min(val_size, a third) of `train`, drawn from seed alone, so the
 // slice does not depend on the rank count. Throws when nothing is left to train on.
