@@ -22,7 +22,7 @@ std::vector<std::int64_t> held_out_ids(const std::string& dir) {
   return std::move(c->held_out);
 }
 
-int run(int argc, char** argv) {
+int run_baseline(int argc, char** argv) {
   po::options_description d("melon baseline: answer every question with a reference recommender");
   d.add_options()("method", po::value<std::string>()->required(),
                   "most-popular | genre-most-popular | item-knn | playlist-knn | ease")(
@@ -73,5 +73,5 @@ int run(int argc, char** argv) {
 
 }  // namespace
 MELON_COMMAND("baseline", "reference recommenders: most-popular, genre-most-popular, item-knn, playlist-knn, ease",
-              run);
+              run_baseline);
 }  // namespace melon::cli

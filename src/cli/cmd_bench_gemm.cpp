@@ -73,7 +73,7 @@ void train_shapes(int B, int H, int V, int reps) {
   if (mpi::rank(mpi::world()) == 0) std::printf("train_backend (MELON_GEMM): %s\n", chosen.describe.c_str());
 }
 
-int run(int argc, char** argv) {
+int run_bench_gemm(int argc, char** argv) {
   po::options_description d("melon bench-gemm: float GEMM rate of this build (one thread per rank)");
   d.add_options()("n", po::value<int>()->default_value(4096), "square size")("reps", po::value<int>()->default_value(3),
                                                                              "repetitions (best is reported)")(
@@ -152,5 +152,5 @@ MELON_COMMAND(
     "bench-gemm",
     "(benchmark) float GEMM rate of this build: square, pca block and training shapes (Eigen, melon's kernels, "
     "OpenBLAS)",
-    run);
+    run_bench_gemm);
 }  // namespace melon::cli

@@ -26,7 +26,7 @@ double best_of(int repeat, F&& f) {
   return best;
 }
 
-int run(int argc, char** argv) {
+int run_bench_parse(int argc, char** argv) {
   po::options_description d("melon bench-parse: time the Arena readers (best of --repeat runs)");
   d.add_options()("playlists", po::value<std::string>(), "a train.json-format file")(
       "song-meta", po::value<std::string>(), "a song_meta.json file")("repeat", po::value<int>()->default_value(3),
@@ -62,5 +62,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench/bench_parse.sh)", run);
+MELON_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench/bench_parse.sh)", run_bench_parse);
 }  // namespace melon::cli

@@ -44,7 +44,7 @@ int table(const po::variables_map& vm) {
   return 0;
 }
 
-int run(int argc, char** argv) {
+int run_evaluate(int argc, char** argv) {
   po::options_description d("melon evaluate: score a results.json against an answer file (official metric and rules)");
   d.add_options()("answers", po::value<std::string>()->required(), "answer file (playlist format: id, songs, tags)")(
       "results", po::value<std::string>(), "results.json to score")(
@@ -76,5 +76,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("evaluate", "score results.json with the official metric (song nDCG@100, tag nDCG@10)", run);
+MELON_COMMAND("evaluate", "score results.json with the official metric (song nDCG@100, tag nDCG@10)", run_evaluate);
 }  // namespace melon::cli

@@ -48,7 +48,7 @@ nlohmann::json describe_self() {
   return j;
 }
 
-int run(int argc, char** argv) {
+int run_hostinfo(int argc, char** argv) {
   po::options_description d(
       "melon hostinfo: every rank reports its host, pid, network namespace (inode of /proc/self/ns/net) and "
       "interface addresses; rank 0 prints them in rank order (checks a multi-host launch)");
@@ -89,5 +89,5 @@ int run(int argc, char** argv) {
 
 }  // namespace
 MELON_COMMAND("hostinfo", "where the ranks run: host, pid, network namespace, addresses (checks a multi-host launch)",
-              run);
+              run_hostinfo);
 }  // namespace melon::cli

@@ -19,7 +19,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_pca(int argc, char** argv) {
   po::options_description d(
       "melon pca: distributed randomized PCA (block Krylov or Halko-Martinsson-Tropp power iterations) of the "
       "mel-spectrograms into one HDF5 file.\n"
@@ -112,5 +112,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("pca", "distributed randomized PCA of the mel-spectrograms into HDF5", run);
+MELON_COMMAND("pca", "distributed randomized PCA of the mel-spectrograms into HDF5", run_pca);
 }  // namespace melon::cli

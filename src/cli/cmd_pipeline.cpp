@@ -48,7 +48,7 @@ void run_stage(std::vector<std::string> args) {
   report::mark_stage(mpi::world(), name, {args.begin() + 1, args.end()});
 }
 
-int run(int argc, char** argv) {
+int run_pipeline(int argc, char** argv) {
   po::options_description d("melon pipeline: the job's stage plan (`melon plan` prints it) in one MPI job");
   add_job_plan_options(d);
   po::variables_map vm;
@@ -87,5 +87,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("pipeline", "the whole job from one jobs/*.ini: every stage of its plan in one MPI job", run);
+MELON_COMMAND("pipeline", "the whole job from one jobs/*.ini: every stage of its plan in one MPI job", run_pipeline);
 }  // namespace melon::cli

@@ -15,7 +15,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_plan(int argc, char** argv) {
   po::options_description d("melon plan: print the job's stages (what each runs, reads and writes)");
   add_job_plan_options(d);
   d.add_options()("list", po::bool_switch(), "only the names of the stages that run, one per line")(
@@ -47,5 +47,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("plan", "print the job's stage plan (the one `melon pipeline` and slurm/submit.sh run)", run);
+MELON_COMMAND("plan", "print the job's stage plan (the one `melon pipeline` and slurm/submit.sh run)", run_plan);
 }  // namespace melon::cli

@@ -13,7 +13,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_predict(int argc, char** argv) {
   po::options_description d("melon predict: 100 songs and 10 tags per question from a trained autoencoder");
   int threads = 0;
   double cold_shift = 0;
@@ -66,5 +66,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("predict", "answer questions with a trained autoencoder checkpoint", run);
+MELON_COMMAND("predict", "answer questions with a trained autoencoder checkpoint", run_predict);
 }  // namespace melon::cli

@@ -10,7 +10,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_report(int argc, char** argv) {
   po::options_description d("melon report: one self-contained HTML report (plots and tables) of a job's outputs");
   report::ReportInputs in;
   d.add_options()("work", po::value(&in.work)->required(), "the job's work folder (as given to melon pipeline)")(
@@ -36,5 +36,5 @@ int run(int argc, char** argv) {
 
 }  // namespace
 MELON_COMMAND("report", "an HTML report with plots of a job's outputs (scores, training, PCA, reranker, run facts)",
-              run);
+              run_report);
 }  // namespace melon::cli

@@ -14,7 +14,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_rerank(int argc, char** argv) {
   po::options_description d("melon rerank: pooled candidates reordered by learned XGBoost rankers");
   rank::RerankOptions o;
   int rounds = o.songs.rounds, tag_rounds = o.tags.rounds, depth = o.songs.max_depth;
@@ -145,5 +145,6 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("rerank", "final ranking stage: autoencoder + references pooled, reordered by XGBoost rank:ndcg", run);
+MELON_COMMAND("rerank", "final ranking stage: autoencoder + references pooled, reordered by XGBoost rank:ndcg",
+              run_rerank);
 }  // namespace melon::cli

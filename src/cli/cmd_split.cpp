@@ -12,7 +12,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_split(int argc, char** argv) {
   po::options_description d(
       "melon split: the official local split (80% train, 20% questions: 30% songs only, "
       "50% songs+tags, 15% tags only, 5% title only)");
@@ -36,5 +36,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("split", "official local split of a train.json into train / questions / answers", run);
+MELON_COMMAND("split", "official local split of a train.json into train / questions / answers", run_split);
 }  // namespace melon::cli

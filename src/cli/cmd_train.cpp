@@ -34,7 +34,7 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
-int run(int argc, char** argv) {
+int run_train(int argc, char** argv) {
   // From here on SIGTERM, SIGINT and SIGUSR1 end in a checkpoint and exit 0
   // (one arriving while the data is read stops training at its first step).
   train::StopSignals signals;
@@ -206,5 +206,5 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("train", "train the denoising autoencoder (vocabulary- or data-parallel, checkpointed)", run);
+MELON_COMMAND("train", "train the denoising autoencoder (vocabulary- or data-parallel, checkpointed)", run_train);
 }  // namespace melon::cli

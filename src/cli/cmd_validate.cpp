@@ -10,7 +10,7 @@
 namespace melon::cli {
 namespace {
 
-int run(int argc, char** argv) {
+int run_validate(int argc, char** argv) {
   po::options_description d("melon validate: check an Arena dataset folder (train/val/test/song_meta/genre_gn_all)");
   d.add_options()("data", po::value<std::string>()->required(), "folder holding the Arena JSON files")(
       "mel-dir", po::value<std::string>(), "arena_mel folder: also read the mel file of every song used in a playlist")(
@@ -41,5 +41,6 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("validate", "check a dataset folder (JSON files, song ids, genres, mel files) before a long job", run);
+MELON_COMMAND("validate", "check a dataset folder (JSON files, song ids, genres, mel files) before a long job",
+              run_validate);
 }  // namespace melon::cli

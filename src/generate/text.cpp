@@ -29,9 +29,6 @@ template <class T, std::size_t N>
 const char* pick(const T (&arr)[N], Rng& rng) {
   return arr[rng.below(static_cast<std::uint32_t>(N))];
 }
-const std::string& pick(const std::vector<std::string>& v, Rng& rng) {
-  return v[rng.below(static_cast<std::uint32_t>(v.size()))];
-}
 
 std::string capitalize(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));

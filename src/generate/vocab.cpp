@@ -20,16 +20,6 @@ constexpr double kMoodTasteSpread = 0.9;  // lognormal sigma of a taste's bias o
 // Tags per playlist, 1..11: median 3, mean ~4.13 as in the real train set.
 const double kTagCount[11] = {0.165, 0.2, 0.17, 0.12, 0.08, 0.06, 0.05, 0.04, 0.04, 0.04, 0.035};
 
-std::vector<double> zipf(std::size_t n, double s) {
-  std::vector<double> w(n);
-  for (std::size_t i = 0; i < n; ++i) w[i] = 1.0 / std::pow(static_cast<double>(i + 1), s);
-  return w;
-}
-
-const std::string& pick(const std::vector<std::string>& v, Rng& rng) {
-  return v[rng.below(static_cast<std::uint32_t>(v.size()))];
-}
-
 }  // namespace
 
 Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, const VocabKnobs& knobs)

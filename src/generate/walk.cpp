@@ -22,10 +22,10 @@ constexpr double kRelatedGenreEdge = 0.05;
 constexpr double kEdgeExponent = 0.8;
 constexpr double kEraYears = 4.0;  // mean distance in release date that an edge spans
 constexpr int kRelatedGenres = 3;
-constexpr double kAlbumStep = 0.12;   // next song from the last song's album
-constexpr double kArtistStep = 0.1;   // ... or from its artist
-constexpr double kDeepShare = 0.054;  // of song positions: deep cuts, each used by one playlist only
-constexpr int kKindPatience = 4;      // refused draws of one kind before the walk tries another
+constexpr double kAlbumStep = 0.12;       // next song from the last song's album
+constexpr double kArtistStep = 0.1;       // ... or from its artist
+constexpr double kWalkDeepShare = 0.054;  // of song positions: deep cuts, each used by one playlist only
+constexpr int kKindPatience = 4;          // refused draws of one kind before the walk tries another
 
 int genre_of_slot(const SongWorld& w, std::int32_t slot) { return w.artists[w.slots[slot].artist].major[0]; }
 
@@ -159,7 +159,7 @@ GeneratedPlaylist WalkGenerator::next(std::int64_t index, int min_songs, int min
 
   const int length = std::max(draw_length(rng), min_songs);
   const double p_album = kAlbumStep * k_.runs, p_artist = kArtistStep * k_.runs;
-  const double p_deep = kDeepShare * k_.sparsity;
+  const double p_deep = kWalkDeepShare * k_.sparsity;
   std::unordered_set<std::int32_t> chosen;
   chosen.reserve(static_cast<std::size_t>(length) * 2);
   std::vector<std::int32_t> walked;  // the playlist's songs with edges, in order

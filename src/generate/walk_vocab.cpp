@@ -11,31 +11,21 @@ namespace {
 
 // Fitted at full size (115,071 playlists) to 29,160 distinct tags, 59.8% used
 // once, and 2.1% duplicated titles; pool and tail scale with the playlists.
-constexpr double kPoolWordsPerPlaylist = 750.0 / 115071.0;
-constexpr double kTailPerPlaylist = 0.8;
+constexpr double kWalkPoolWordsPerPlaylist = 750.0 / 115071.0;
+constexpr double kWalkTailPerPlaylist = 0.8;
 // One-word titles come from a genre's first kShortSet x short_titles x N / 30
 // pool words; a title that must carry a tag is one word less often
 // (kTagTitleShort), as a lone tag repeats far more than a genre word.
 constexpr double kShortSet = 1.6;
 constexpr double kTagTitleShort = 0.7;
 
-constexpr double kPoolZipf = 1.1;
-constexpr double kMoodZipf = 0.7;
+constexpr double kWalkPoolZipf = 1.1;
+constexpr double kWalkMoodZipf = 0.7;
 constexpr double kMoodGenreSpread = 0.9;  // lognormal sigma of a genre's lean over mood words
 // Of the tags that are not from the open tail: the decade of an old song, a
 // word of a song's genre pool, else a mood word the genre leans to.
 constexpr double kEraShare = 0.05;
 constexpr double kGenreShare = 0.46;
-
-std::vector<double> zipf(std::size_t n, double s) {
-  std::vector<double> w(n);
-  for (std::size_t i = 0; i < n; ++i) w[i] = 1.0 / std::pow(static_cast<double>(i + 1), s);
-  return w;
-}
-
-const std::string& pick(const std::vector<std::string>& v, Rng& rng) {
-  return v[rng.below(static_cast<std::uint32_t>(v.size()))];
-}
 
 bool is_tag(const std::vector<std::string>& tags, const std::string& w) {
   return std::find(tags.begin(), tags.end(), w) != tags.end();
@@ -58,19 +48,19 @@ WalkVocab::WalkVocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_
   const GenreTable& gt = genre_table();
   const double n = static_cast<double>(std::max<std::int64_t>(n_train, 1));
   const std::size_t pool_words = std::max<std::size_t>(
-                                     3, static_cast<std::size_t>(std::llround(kPoolWordsPerPlaylist * n))) +
+                                     3, static_cast<std::size_t>(std::llround(kWalkPoolWordsPerPlaylist * n))) +
                                  3;
   short_title_words_ = std::clamp<std::size_t>(
       static_cast<std::size_t>(std::llround(kShortSet * knobs.short_titles * n / kMajorGenres)), 2, pool_words - 2);
-  tail_size_ = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(kTailPerPlaylist * n)));
-  pool_zipf_ = AliasTable(zipf(pool_words, kPoolZipf));
+  tail_size_ = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(kWalkTailPerPlaylist * n)));
+  pool_zipf_ = AliasTable(zipf(pool_words, kWalkPoolZipf));
   genre_pick_ = AliasTable(gt.popularity);
 
   const auto& moods = text::mood_words();
   const std::size_t n_moods = std::clamp<std::size_t>(
       static_cast<std::size_t>(std::llround(moods.size() * std::sqrt(n / 115071.0))),
       std::min<std::size_t>(12, moods.size()), moods.size());
-  const auto mood_base = zipf(n_moods, kMoodZipf);
+  const auto mood_base = zipf(n_moods, kWalkMoodZipf);
   pool_.resize(kMajorGenres);
   for (int g = 0; g < kMajorGenres; ++g) {
     auto& pool = pool_[g];

@@ -22,7 +22,7 @@ constexpr double kGenre9000Share = 0.0004;
 // Deep cuts are the songs that real playlists use exactly once: a Poisson
 // popularity model cannot put 42% of the catalogue at exactly one use (its
 // P(1) is at most 1/e), so they are drawn without replacement instead.
-constexpr double kDeepShare = 0.47;
+constexpr double kDeepSongShare = 0.47;
 constexpr double kFeatShare = 0.07;
 constexpr double kTemperExponent = 0.25;
 constexpr double kQuirkAlbumShare = 0.004;  // ~0.4% of songs: issue_date not a date
@@ -233,7 +233,7 @@ SongWorld build_world(std::uint64_t seed, std::int32_t n_songs, const WorldShape
         else if (g < kThreeMajorShare + kTwoMajorShare) s.flags |= kFlagTwoMajors;
         if (rs.chance(kGenre9000Share)) s.flags = kFlag9000;
         if (rs.chance(0.5)) s.flags |= kFlagCatchAll;
-        if (rs.chance(kDeepShare)) {
+        if (rs.chance(kDeepSongShare)) {
           s.flags |= kFlagDeep;
           wt = 0;
         }

@@ -28,7 +28,7 @@ constexpr char kMean[] = "mean";
 constexpr char kSkippedSongIds[] = "skipped_song_ids";
 constexpr char kSkippedReasons[] = "skipped_reasons";
 
-std::string pack(const std::vector<SkippedSong>& v) {
+std::string pack_skipped(const std::vector<SkippedSong>& v) {
   ByteWriter w;
   for (auto& s : v) {
     w.pod<std::int32_t>(s.id);
@@ -68,7 +68,7 @@ void write_output(MPI_Comm comm, const std::string& path, const Result& r, const
 
   std::vector<SkippedSong> all_skipped;
   if (par) {
-    for (auto& part : mpi::allgather_bytes(comm, pack(skipped))) unpack(part, all_skipped);
+    for (auto& part : mpi::allgather_bytes(comm, pack_skipped(skipped))) unpack(part, all_skipped);
   } else {
     all_skipped = skipped;
   }

@@ -8,12 +8,11 @@
 
 #include "melon/error.hpp"
 #include "melon/questions/types.hpp"
+#include "melon/rank/xgboost.hpp"
 #include "melon/text/tokenize.hpp"
 
 namespace melon::rank {
 namespace {
-
-constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 
 // Features of the question itself, repeated on each of its candidates (trees
 // split on them to learn per-type behaviour).

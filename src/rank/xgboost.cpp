@@ -37,8 +37,6 @@ struct FreeMatrix {
 };
 using Matrix = std::unique_ptr<void, FreeMatrix>;
 
-constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
-
 // XGBoost rejects infinities with "contains inf or nan", which reads wrongly
 // when NaN is our missing marker; name the cell instead.
 void check_finite_or_missing(const float* x, std::size_t rows, int n_features, const char* what) {

@@ -83,5 +83,8 @@ std::int64_t parse_auto_or_count(const std::string& name, const std::string& val
 
 #define MELON_CLI_CAT2(a, b) a##b
 #define MELON_CLI_CAT(a, b) MELON_CLI_CAT2(a, b)
-#define MELON_COMMAND(name, summary, fn) \
-  static const bool MELON_CLI_CAT(melon_cmd_registered_, __LINE__) = ::melon::cli::register_command({name, summary, fn})
+// __COUNTER__, not __LINE__: a unity build puts several commands in one
+// translation unit, where two registrations may share a line number.
+#define MELON_COMMAND(name, summary, fn)                 \
+  static const bool MELON_CLI_CAT(melon_cmd_registered_, \
+                                  __COUNTER__) = ::melon::cli::register_command({name, summary, fn})

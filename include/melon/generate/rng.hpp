@@ -5,6 +5,7 @@
 // alone, in any order, on any rank, and come out bit for bit the same.
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "melon/util/rng.hpp"
@@ -80,6 +81,18 @@ void shuffle(std::vector<T>& v, Rng& rng) {
     std::size_t j = rng.below(static_cast<std::uint32_t>(i));
     std::swap(v[i - 1], v[j]);
   }
+}
+
+// Zipf weights 1 / (i + 1)^s for ranks 0..n-1 (the tag pools' popularity).
+inline std::vector<double> zipf(std::size_t n, double s) {
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) w[i] = 1.0 / std::pow(static_cast<double>(i + 1), s);
+  return w;
+}
+
+// One element, uniformly (the generator's one-draw below()).
+inline const std::string& pick(const std::vector<std::string>& v, Rng& rng) {
+  return v[rng.below(static_cast<std::uint32_t>(v.size()))];
 }
 
 }  // namespace melon::generate

@@ -9,12 +9,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace melon::rank {
+
+// A missing feature value: the features write it, XGBoost is told it.
+inline constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 
 // Rows grouped by query: the rows of group g are contiguous and groups follow
 // each other in order, as XGBoost's rank objectives expect.
