@@ -347,12 +347,22 @@ std::string read_checkpoint_config(const std::string& path) {
   }
 }
 
-Checkpoint read_checkpoint(const std::string& path, bool with_moments, const MomentSpans* slices) {
-  verify_marker(path);  // before HDF5 sees a byte of it
+namespace {
+
+// A finished checkpoint, its marker checked before HDF5 sees a byte of it.
+h5::File open_finished(const std::string& path) {
+  verify_marker(path);
   auto f = h5::File::open(path, MPI_COMM_NULL);
   MELON_CHECK(f.has_attr("done") && f.attr_int("done") == 1, path << ": no DONE marker (the write did not finish)");
   MELON_CHECK(f.has_attr("format") && f.attr_string("format") == kFormat,
               path << ": not a melon autoencoder checkpoint (format attribute)");
+  return f;
+}
+
+}  // namespace
+
+Checkpoint read_checkpoint(const std::string& path, bool with_moments, const MomentSpans* slices) {
+  auto f = open_finished(path);
   Checkpoint c;
   c.step = f.attr_int("step");
   c.epoch = f.attr_int("epoch");
@@ -500,6 +510,24 @@ Weights parse_weights(const std::string& s) {
   if (s == "best") return Weights::Best;
   if (s == "last") return Weights::Last;
   throw Error("--weights: expected refit|best|last, got '" + s + "'");
+}
+
+std::optional<std::vector<std::int64_t>> read_held_out(const std::string& dir, std::string* path_out) {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  if (fs::exists(best_path(dir), ec)) paths.push_back(best_path(dir));
+  for (auto& p : list_checkpoints(dir)) paths.push_back(p);
+  for (const auto& path : paths) {
+    try {
+      auto f = open_finished(path);
+      auto ids = f.has_attr("has_held_out") ? read_1d<std::int64_t>(f, "held_out") : std::vector<std::int64_t>{};
+      if (path_out) *path_out = path;
+      return ids;
+    } catch (const Error& e) {
+      log::warn(std::string("skipping unreadable checkpoint: ") + e.what());
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out,

@@ -14,12 +14,13 @@ namespace melon::cli {
 namespace {
 
 // The playlists the autoencoder held out (the reranker learns on them).
+// Only the ids are read: best.h5's weights can be gigabytes.
 std::vector<std::int64_t> held_out_ids(const std::string& dir) {
-  auto c = ae::read_for_predict(dir, ae::Weights::Best);
-  MELON_CHECK(c, dir << ": no usable checkpoint (best.h5, ckpt-*.h5); run melon train first, or drop --checkpoint-dir");
-  MELON_CHECK(!c->held_out.empty(),
-              dir << ": the checkpoint records no held-out playlists (trained with --val-size 0)");
-  return std::move(c->held_out);
+  auto ids = ae::read_held_out(dir);
+  MELON_CHECK(ids,
+              dir << ": no usable checkpoint (best.h5, ckpt-*.h5); run melon train first, or drop --checkpoint-dir");
+  MELON_CHECK(!ids->empty(), dir << ": the checkpoint records no held-out playlists (trained with --val-size 0)");
+  return std::move(*ids);
 }
 
 int run_baseline(int argc, char** argv) {

@@ -293,7 +293,7 @@ TEST(Checkpoint, SameSeedSameWeightsOtherSeedOtherWeights) {
   EXPECT_FALSE(a.params == d.params);
 }
 
-TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScore) {
+TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScoreAndItsHeldOutIds) {
   TempDir t, again;
   auto in = synthetic(200, 4);
   auto c = small_config();
@@ -324,9 +324,16 @@ TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScore) {
 
   // Prediction takes best.h5 unless told otherwise, and falls back to the newest
   // checkpoint when best.h5 does not read.
-  std::string path;
+  // read_held_out (the references' learning slice) reads the same file's ids
+  // and nothing else, and falls back the same way.
+  std::string path, ids_path;
   ASSERT_TRUE(read_for_predict(t.path, Weights::Best, &path));
   EXPECT_EQ(path, best_path(t.path));
+  auto ids = read_held_out(t.path, &ids_path);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(ids_path, best_path(t.path));
+  EXPECT_EQ(ids->size(), 30u);
+  EXPECT_EQ(*ids, b.held_out);
   ASSERT_TRUE(read_for_predict(t.path, Weights::Last, &path));
   EXPECT_EQ(path, list_checkpoints(t.path).front());
   fs::resize_file(best_path(t.path), fs::file_size(best_path(t.path)) / 2);
@@ -334,6 +341,12 @@ TEST(Checkpoint, BestHoldsTheWeightsOfTheEpochWithTheBestHeldOutScore) {
   ASSERT_TRUE(fallback);
   EXPECT_EQ(path, list_checkpoints(t.path).front());
   EXPECT_TRUE(fallback->params == r.params);
+  ids = read_held_out(t.path, &ids_path);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(ids_path, path);
+  EXPECT_EQ(*ids, fallback->held_out);
+  for (const auto& p : list_checkpoints(t.path)) fs::resize_file(p, fs::file_size(p) / 2);
+  EXPECT_FALSE(read_held_out(t.path));  // nothing reads back
   EXPECT_THROW(parse_weights("newest"), Error);
 }
 

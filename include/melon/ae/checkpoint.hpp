@@ -142,6 +142,12 @@ Weights parse_weights(const std::string& s);
 std::optional<Checkpoint> read_for_predict(const std::string& dir, Weights w, std::string* path_out = nullptr,
                                            std::vector<std::string>* problems = nullptr);
 
+// The held-out playlist ids of the checkpoint read_for_predict(dir,
+// Weights::Best) loads (best.h5, else the newest that reads back), without
+// its weights: its marker and hash are checked, only `held_out` is read.
+// Empty when it was trained with --val-size 0; nullopt when no checkpoint reads.
+std::optional<std::vector<std::int64_t>> read_held_out(const std::string& dir, std::string* path_out = nullptr);
+
 // Hash of the parameter bytes (logged, and compared across ranks).
 std::uint64_t params_hash(const std::vector<float>& p);
 
