@@ -12,10 +12,6 @@ namespace {
 
 constexpr std::int32_t kLatestUpdate = 20200423;  // the last updt_date of the real train set
 constexpr std::int32_t kEarliestUpdate = 20050101;
-constexpr double kDeepShare =
-    0.048;  // of song positions: with the catalogue's deep share, 48.6% of used songs are used once
-constexpr double kAlbumRun = 0.15;   // next song from the previous song's album
-constexpr double kArtistRun = 0.12;  // ... or from its artist
 constexpr double kNeighbourWidth = 1.5;
 
 }  // namespace
@@ -86,6 +82,10 @@ double RangeSampler::prefix(std::int32_t artist, std::int32_t slot) const {
   return slot == w_->artists[artist].first_slot ? 0.0 : cum_[slot - 1];
 }
 
+double RangeSampler::range_weight(std::int32_t artist, std::int32_t lo, std::int32_t hi) const {
+  return hi > lo ? cum_[hi - 1] - prefix(artist, lo) : 0.0;
+}
+
 double RangeSampler::artist_weight(std::int32_t artist) const {
   const Artist& ar = w_->artists[artist];
   return ar.end_slot > ar.first_slot ? cum_[ar.end_slot - 1] : 0.0;
@@ -134,6 +134,7 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
     taste_w[ar.taste] += c;
   }
   taste_pick_ = AliasTable(taste_w);
+  taste_prior_ = taste_w;
   artist_pick_.resize(K);
   for (int t = 0; t < K; ++t)
     if (taste_w[t] > 0) artist_pick_[t] = AliasTable(artist_w[t]);
@@ -154,6 +155,7 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
       sum += (nw[u] = taste_w[u] * std::exp(-d2 / (2 * kNeighbourWidth * kNeighbourWidth)));
     }
     if (sum > 0) neighbour_[t] = AliasTable(nw);
+    neighbour_prior_.push_back(std::move(nw));
   }
 
   date_.resize(n_slots);
@@ -192,17 +194,17 @@ std::int32_t DeepPool::take(Rng& rng, std::int32_t max_date) {
 }
 
 // An artist near the focus point (rejection against a Gaussian kernel), then one of its songs.
-std::int32_t PlaylistGenerator::draw_from_taste(Rng& rng, const Focus& f) const {
-  const auto& artists = taste_artists_[f.taste];
-  const auto& pick = artist_pick_[f.taste];
+std::int32_t PlaylistGenerator::draw_from_taste(Rng& rng, int taste, const float* center) const {
+  const auto& artists = taste_artists_[taste];
+  const auto& pick = artist_pick_[taste];
   if (pick.empty()) return static_cast<std::int32_t>(global_.draw(rng));
   const double inv = 1.0 / (2 * k_.focus * k_.focus);
   std::int32_t a = -1;
-  for (int tries = 0; tries < 6; ++tries) {
+  for (int tries = 0; tries < kFocusTries; ++tries) {
     a = artists[pick.draw(rng)];
     double d2 = 0;
     for (int d = 0; d < w_.shape.dim; ++d) {
-      const double x = w_.artists[a].pos[d] - f.center[d];
+      const double x = w_.artists[a].pos[d] - center[d];
       d2 += x * x;
     }
     if (rng.uniform() < std::exp(-d2 * inv)) break;
@@ -210,6 +212,26 @@ std::int32_t PlaylistGenerator::draw_from_taste(Rng& rng, const Focus& f) const 
   const Artist& ar = w_.artists[a];
   const std::int32_t s = in_artist_.draw(rng, a, ar.first_slot, ar.end_slot);
   return s >= 0 ? s : static_cast<std::int32_t>(global_.draw(rng));
+}
+
+TasteLatent PlaylistGenerator::draw_latent(Rng& rng) const {
+  TasteLatent h;
+  h.taste[0] = static_cast<int>(taste_pick_.draw(rng));
+  if (!neighbour_[h.taste[0]].empty() && rng.chance(k_.mix)) {
+    h.taste[1] = static_cast<int>(neighbour_[h.taste[0]].draw(rng));
+    h.second_share = rng.uniform(0.15, 0.45);
+    h.n_focus = 2;
+  }
+  for (int f = 0; f < h.n_focus; ++f) {
+    const Taste& t = w_.tastes[h.taste[f]];
+    for (int d = 0; d < w_.shape.dim; ++d) h.center[f][d] = t.center[d] + static_cast<float>(0.35 * rng.normal());
+  }
+  return h;
+}
+
+TasteLatent PlaylistGenerator::latent(std::int64_t index) const {
+  Rng rng(w_.seed, kPlaylistStream, static_cast<std::uint64_t>(index));
+  return draw_latent(rng);
 }
 
 GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int min_tags) {
@@ -222,20 +244,10 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
   p.id = ids_[index];
 
   // Tastes and focus points.
-  Focus focus[2];
-  int n_focus = 1;
-  double second_share = 0;
-  focus[0].taste = static_cast<int>(taste_pick_.draw(rng));
-  if (!neighbour_[focus[0].taste].empty() && rng.chance(k_.mix)) {
-    focus[1].taste = static_cast<int>(neighbour_[focus[0].taste].draw(rng));
-    second_share = rng.uniform(0.15, 0.45);
-    n_focus = 2;
-  }
-  for (int f = 0; f < n_focus; ++f) {
-    const Taste& t = w_.tastes[focus[f].taste];
-    for (int d = 0; d < w_.shape.dim; ++d) focus[f].center[d] = t.center[d] + static_cast<float>(0.35 * rng.normal());
-    out.taste[f] = focus[f].taste;
-  }
+  const TasteLatent h = draw_latent(rng);
+  const int n_focus = h.n_focus;
+  const double second_share = h.second_share;
+  for (int f = 0; f < n_focus; ++f) out.taste[f] = h.taste[f];
 
   const std::int64_t day = draw_update_day(rng);
   const std::int32_t ymd = days_to_ymd(day);
@@ -285,13 +297,13 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
         break;
       }
       case kDeepCut:
-        s = deep_[focus[focus_of_kind].taste].take(rng, ymd);
+        s = deep_[h.taste[focus_of_kind]].take(rng, ymd);
         deep_cut = s >= 0;
         break;
       case kNoise: s = static_cast<std::int32_t>(global_.draw(rng)); break;
       default: break;
     }
-    if (s < 0) s = draw_from_taste(rng, focus[focus_of_kind]);
+    if (s < 0) s = draw_from_taste(rng, h.taste[focus_of_kind], h.center[focus_of_kind]);
     if (any_taste) s = static_cast<std::int32_t>(global_.draw(rng));
     if (relaxed) s = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(w_.slots.size())));
     if (!admit_song(rng, stats_, chosen, s, date_[s] > ymd, relaxed || deep_cut, k_.after_date, any_taste, deep_cut))
@@ -306,10 +318,10 @@ GeneratedPlaylist PlaylistGenerator::next(std::int64_t index, int min_songs, int
   std::unordered_set<std::string> seen;
   for (int attempt = 0; static_cast<int>(p.tags.size()) < n_tags && attempt < 16 * n_tags + 64; ++attempt) {
     const int f = (n_focus == 2 && rng.uniform() < second_share) ? 1 : 0;
-    std::string t = vocab_.tag(rng, focus[f].taste);
+    std::string t = vocab_.tag(rng, h.taste[f]);
     if (seen.insert(t).second) p.tags.push_back(std::move(t));
   }
-  p.title = vocab_.title(rng, focus[0].taste, p.tags);
+  p.title = vocab_.title(rng, h.taste[0], p.tags);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "melon/generate/genres.hpp"
 #include "melon/generate/text.hpp"
@@ -15,10 +16,18 @@ constexpr double kPoolWordsPerPlaylist = 280.0 / 115071.0;
 constexpr double kTailPerPlaylist = 1.5;
 constexpr double kPoolZipf = 1.1;
 constexpr double kMoodZipf = 0.7;
+constexpr double kPoolShare = 0.48;       // of the tags not from the open tail: the taste's pool (else its moods)
 constexpr double kMoodTasteSpread = 0.9;  // lognormal sigma of a taste's bias over mood words
 
 // Tags per playlist, 1..11: median 3, mean ~4.13 as in the real train set.
 const double kTagCount[11] = {0.165, 0.2, 0.17, 0.12, 0.08, 0.06, 0.05, 0.04, 0.04, 0.04, 0.035};
+
+void normalise(std::vector<double>& w) {
+  double sum = 0;
+  for (double x : w) sum += x;
+  if (sum > 0)
+    for (double& x : w) x /= sum;
+}
 
 }  // namespace
 
@@ -30,7 +39,9 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
   short_title_words_ = std::clamp<std::size_t>(static_cast<std::size_t>(std::llround(knobs.short_titles * n / tastes_)),
                                                2, pool_words_ - 3);
   tail_size_ = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(kTailPerPlaylist * n)));
-  pool_zipf_ = AliasTable(zipf(pool_words_, kPoolZipf));
+  pool_zipf_w_ = zipf(pool_words_, kPoolZipf);
+  pool_zipf_ = AliasTable(pool_zipf_w_);
+  normalise(pool_zipf_w_);
 
   // Small datasets use only the head of the mood list: a fixed list would
   // otherwise dominate their distinct-tag count, which must scale with N.
@@ -57,6 +68,8 @@ Vocab::Vocab(std::uint64_t seed, const SongWorld& world, std::int64_t n_train, c
     std::vector<double> wm(mood_base);
     for (auto& x : wm) x *= r.lognormal(0, kMoodTasteSpread);
     mood_.emplace_back(wm);
+    normalise(wm);
+    mood_w_.push_back(std::move(wm));
   }
 }
 
@@ -81,8 +94,25 @@ std::string Vocab::tag(Rng& rng, int taste) const {
   const double u = rng.uniform();
   if (u < knobs_.tag_noise) return tail_word(rng.next() % tail_size_);
   // The rest splits about evenly between the taste's pool and its mood preferences.
-  if (rng.chance(0.48)) return pool_word(rng, taste);
+  if (rng.chance(kPoolShare)) return pool_word(rng, taste);
   return text::mood_words()[mood_[taste].draw(rng)];
+}
+
+std::vector<std::pair<std::string, double>> Vocab::tag_chances(int taste) const {
+  // tag()'s split: the open tail, then the taste's pool or its moods.
+  const double pool = (1.0 - knobs_.tag_noise) * kPoolShare, mood = (1.0 - knobs_.tag_noise) * (1.0 - kPoolShare);
+  std::map<std::string, double> chance;
+  for (std::size_t j = 0; j < pool_[taste].size(); ++j) chance[pool_[taste][j]] += pool * pool_zipf_w_[j];
+  const auto& moods = text::mood_words();
+  for (std::size_t j = 0; j < mood_w_[taste].size(); ++j) chance[moods[j]] += mood * mood_w_[taste][j];
+  return {chance.begin(), chance.end()};
+}
+
+double Vocab::pool_chance(int taste, const std::string& word) const {
+  double c = 0;
+  for (std::size_t j = 0; j < pool_[taste].size(); ++j)
+    if (pool_[taste][j] == word) c += pool_zipf_w_[j];
+  return c;
 }
 
 std::string Vocab::title(Rng& rng, int taste, const std::vector<std::string>& tags) const {

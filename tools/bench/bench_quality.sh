@@ -33,7 +33,9 @@
 # 16), training (defaults: self-sizing), predict, the references (`melon
 # baseline --checkpoint-dir --fitted`: tuned on the autoencoder's held-out
 # playlists), rerank (`--fitted`: the references' fits loaded), rerank without
-# the autoencoder (its own held-out slice). Ablations (--ablations CELL): the
+# the autoencoder (its own held-out slice); on taste cells, the data's
+# ceiling (`melon oracle`: the Bayes answer, knowing the generator's
+# catalogue and rules). Ablations (--ablations CELL): the
 # pipeline without audio, without titles, without the learned ranker.
 #
 # Every melon command runs under /usr/bin/time (GNU time: apt-get install time);
@@ -216,6 +218,12 @@ generate_extra=${GENX[*]}"
       "${fit[@]}" --out "$D/results-$m.json"
     score "$ds" "$m" "$D/results-$m.json"
   done
+
+  # The data's ceiling: the Bayes answer from the generator's catalogue and rules (taste family only).
+  if [ "$FAMILY" = taste ]; then
+    step "$ds" oracle 1 - -- oracle --data "$D/data" --questions "$Q" --out "$D/results-oracle.json"
+    score "$ds" oracle "$D/results-oracle.json"
+  fi
 
   RR=(--train "$TRAIN" --questions "$Q" --song-meta "$META")
   step "$ds" rerank "$NP" - -- rerank "${RR[@]}" --checkpoint-dir "$D/ckpt" --pca "$D/pca.h5" --fitted "$D/fits" \

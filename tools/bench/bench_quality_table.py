@@ -14,6 +14,8 @@ import os
 import sys
 
 TYPES = ["all", "songs only", "songs+tags", "tags only", "title only"]
+# `melon oracle`: the Bayes answer from the generator's own catalogue and rules (taste family only).
+CEILING = "the data's ceiling (oracle)"
 REFERENCES = ["item-knn", "playlist-knn", "ease"]  # the "best single reference" candidates
 # (label, scores file, steps whose wall times add up and whose peaks are maxed)
 ROWS = [
@@ -31,8 +33,10 @@ ROWS = [
     ("melon without reranker", "melon-fusion", ["pca", "train", "rerank-fusion"]),
     ("melon without refit", "melon-norefit", ["pca", "train", "baseline-item-knn", "baseline-playlist-knn",
                                               "baseline-ease", "rerank-norefit"]),
+    (CEILING, "oracle", ["oracle"]),
 ]
-OPTIONAL = ["melon without audio", "melon without titles", "melon without reranker", "melon without refit"]
+ABLATIONS = ["melon without audio", "melon without titles", "melon without reranker", "melon without refit"]
+OPTIONAL = ABLATIONS + [CEILING]  # the ceiling: taste cells only
 TUNING_CELLS = {"a": "the data melon's defaults were chosen on (its held-out questions); these are its test questions",
                 "b": "the second dataset melon's defaults were checked on"}
 # Targets (issue 16), per cell.
@@ -182,7 +186,15 @@ def dataset_report(work, ds, binary_id):
         verdict.append("without the autoencoder: %.4f = %.3f x melon (full), the autoencoder's share %.1f%% "
                        "(target >= %.0f%%): %s" % (noae, noae / full, 100 * loss, 100 * AE_SHARE,
                                                    "PASS" if loss >= AE_SHARE else "FAIL"))
-    for label in OPTIONAL:
+    ceiling = get(scores, CEILING, "all")
+    b_all, _ = best_ref("all") if refs else (None, None)
+    if ceiling and full and b_all:
+        verdict.append("the data's ceiling (melon oracle: the catalogue and the generator's rules known, each "
+                       "playlist's hidden state inferred): %.4f; melon (full) at %.1f%% of it, the best reference "
+                       "at %.1f%%, the 1.15x target at %.1f%%" % (ceiling, 100 * full / ceiling,
+                                                                  100 * b_all / ceiling,
+                                                                  100 * REF_ALL * b_all / ceiling))
+    for label in ABLATIONS:
         v = get(scores, label, "all")
         if v is not None and full:
             verdict.append("ablation %s: score %.4f = %.3f x melon (full)" % (label, v, v / full))

@@ -8,6 +8,7 @@
 // the title follow the taste (see vocab.hpp); dates and like counts are drawn
 // to match the real shapes.
 #include <cstdint>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -25,6 +26,16 @@ struct PlaylistKnobs {
   double runs = 1.0;          // multiplier on album/artist run probabilities
   double after_date = 0.005;  // chance to keep a song released after the playlist's update date
   double focus = 0.6;         // kernel width around the playlist's focus point (taste-space units)
+};
+
+// The hidden state a taste-family playlist is drawn from: its taste(s) and
+// the focus point of each in taste space. No reader of the files sees it;
+// melon oracle answers from it to bound what any method can score.
+struct TasteLatent {
+  int n_focus = 1;
+  int taste[2] = {-1, -1};
+  float center[2][kMaxDim] = {};
+  double second_share = 0;  // chance that a song or tag comes from the second taste
 };
 
 struct GeneratedPlaylist {
@@ -78,6 +89,8 @@ class RangeSampler {
   // A slot in [lo, hi) of `artist`; -1 when they all weigh nothing.
   std::int32_t draw(Rng& rng, std::int32_t artist, std::int32_t lo, std::int32_t hi) const;
   double artist_weight(std::int32_t artist) const;
+  // The popularity weight of the slots [lo, hi) of `artist`.
+  double range_weight(std::int32_t artist, std::int32_t lo, std::int32_t hi) const;
 
  private:
   double prefix(std::int32_t artist, std::int32_t slot) const;
@@ -110,19 +123,53 @@ class PlaylistGenerator final : public PlaylistSource {
   const Vocab& vocab() const { return vocab_; }
   const SamplerStats& stats() const override { return stats_; }
 
- private:
-  struct Focus {
-    int taste;
-    float center[kMaxDim];
+  // Playlist `index`'s hidden state, drawn exactly as next() draws it.
+  TasteLatent latent(std::int64_t index) const;
+
+  // Inference from the generator's own rules (taste_inference.cpp), for melon
+  // oracle. What a question shows of a playlist: song slots, tags, title words.
+  struct Shown {
+    std::vector<std::int32_t> slots;
+    std::vector<std::string> tags;
+    std::vector<std::string> title_words;
   };
-  std::int32_t draw_from_taste(Rng& rng, const Focus& f) const;
+  struct WeightedLatent {
+    TasteLatent h;
+    double weight = 1;
+  };
+  // Hidden states that explain `shown`, with posterior weights summing to 1:
+  // importance samples of each taste's focus point (and of the pairs of
+  // tastes the evidence names), the few that carry nearly all the weight.
+  // The same `seed` gives the same states.
+  std::vector<WeightedLatent> infer_latent(const Shown& shown, std::uint64_t seed) const;
+  // For every slot, the expected number of times one song position of a
+  // playlist dated `ymd` (yyyymmdd) draws it, averaged over `states`, given
+  // the slots already known to be in it (album and artist runs start from
+  // them). Deep cuts, handed out once each, are left at 0.
+  std::vector<double> expected_draws(const std::vector<WeightedLatent>& states,
+                                     const std::vector<std::int32_t>& known_slots, std::int32_t ymd) const;
+
+ private:
+  // Where a song position's song comes from (next() draws one per position).
+  static constexpr double kAlbumRun = 0.15;   // the previous song's album
+  static constexpr double kArtistRun = 0.12;  // ... or its artist
+  // Deep cuts, of song positions: with the catalogue's deep share, 48.6% of used songs are used once.
+  static constexpr double kDeepShare = 0.048;
+  static constexpr int kFocusTries = 6;  // artists drawn for a taste position before the last is kept anyway
+
+  TasteLatent draw_latent(Rng& rng) const;
+  std::int32_t draw_from_taste(Rng& rng, int taste, const float* center) const;
+  // The chance of one song position drawing `slot` from taste `taste` with focus `center`, for each slot given.
+  void taste_chances(int taste, const float* center, const std::vector<std::int32_t>& slots, double* out) const;
 
   const SongWorld& w_;
   PlaylistKnobs k_;
   Vocab vocab_;
   std::vector<std::int64_t> ids_;
   AliasTable taste_pick_;
-  std::vector<AliasTable> neighbour_;  // [taste] -> second taste
+  std::vector<double> taste_prior_;                   // taste_pick_'s weights
+  std::vector<std::vector<double>> neighbour_prior_;  // neighbour_'s weights, [taste][second taste]
+  std::vector<AliasTable> neighbour_;                 // [taste] -> second taste
   std::vector<std::vector<std::int32_t>> taste_artists_;
   std::vector<AliasTable> artist_pick_;  // [taste] -> index into taste_artists_
   RangeSampler in_artist_;

@@ -40,6 +40,7 @@ enum Stream : std::uint64_t {
   kWalkGraphStream,  // the walk family's song graph and genre affinities
   kWalkVocabStream,  // ... its tag pools and open tail
   kWalkPlaylistStream,
+  kOracleStream,  // melon oracle's importance samples (never in a dataset)
 };
 
 // melon's one engine (util/rng.hpp) as the generator keys it. Two things

@@ -7,6 +7,7 @@
 // playlist count, so distinct-tag counts scale as in the real data.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "melon/generate/rng.hpp"
@@ -38,8 +39,17 @@ class Vocab {
   // One tag for a playlist whose taste is `taste`.
   std::string tag(Rng& rng, int taste) const;
   std::string title(Rng& rng, int taste, const std::vector<std::string>& tags) const;
+  // Every word tag() can return for `taste` but the open tail's (each of those
+  // a chance of about tag_noise / tail size), with its chance.
+  std::vector<std::pair<std::string, double>> tag_chances(int taste) const;
 
   std::size_t pool_size() const { return pool_words_; }
+  // A taste's pool (most used first) and the chance of each rank in a pool.
+  const std::vector<std::string>& pool(int taste) const { return pool_[taste]; }
+  const std::vector<double>& pool_chances() const { return pool_zipf_w_; }
+  // The chance of `word` under pool_word(taste) (0 when the pool lacks it).
+  double pool_chance(int taste, const std::string& word) const;
+  double title_tag_rate() const { return knobs_.title_tag_rate; }
 
  private:
   const std::string& pool_word(Rng& rng, int taste) const;
@@ -54,6 +64,8 @@ class Vocab {
   std::vector<std::vector<std::string>> pool_;  // [taste] -> words, most used first
   AliasTable pool_zipf_;                        // index into a pool
   std::vector<AliasTable> mood_;                // [taste] -> index into text::mood_words()
+  std::vector<double> pool_zipf_w_;             // pool_zipf_'s weights, summing to 1
+  std::vector<std::vector<double>> mood_w_;     // mood_'s weights, summing to 1
 };
 
 }  // namespace melon::generate
