@@ -2,36 +2,13 @@
 
 #include <unordered_set>
 
+#include "melon/arena/gather.hpp"
 #include "melon/arena/io.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
 
 namespace melon::ae {
-
-namespace {
-
-std::vector<arena::Result> gather(const std::vector<arena::Result>& mine, MPI_Comm comm) {
-  if (mpi::size(comm) == 1) return mine;
-  std::string bytes;
-  for (auto& r : mine) bytes += (bytes.empty() ? "" : ", ") + arena::to_json(r);
-  if (!bytes.empty()) bytes += "\x1e";
-  auto all = mpi::gather_bytes(comm, bytes);
-  if (mpi::rank(comm) != 0) return {};
-  std::string json = "[";
-  std::size_t pos = 0;
-  bool first = true;
-  while (pos < all.size()) {
-    auto end = all.find('\x1e', pos);
-    json += (first ? "" : ", ") + all.substr(pos, end - pos);
-    first = false;
-    pos = end + 1;
-  }
-  json += "]";
-  return arena::parse_results(json, "answers gathered from ranks");
-}
-
-}  // namespace
 
 std::vector<arena::Result> predict(const Model& m, const std::vector<arena::Playlist>& questions,
                                    const PredictOptions& opt, util::ThreadPool& pool, MPI_Comm comm, bool gather_all) {
@@ -60,7 +37,7 @@ std::vector<arena::Result> predict(const Model& m, const std::vector<arena::Play
                                << r.songs.size() << " and " << r.tags.size() << ")");
     out[k] = std::move(r);
   }
-  return gather_all ? gather(out, comm) : out;
+  return gather_all ? arena::gather_results(out, comm) : out;
 }
 
 }  // namespace melon::ae

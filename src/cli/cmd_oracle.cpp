@@ -11,11 +11,11 @@ namespace {
 
 int run_oracle(int argc, char** argv) {
   po::options_description d(
-      "melon oracle: answers a generated (taste-family) dataset's questions from the generator's hidden state\n"
-      "(each playlist's tastes and focus point), the songs and tags it was most likely to draw. No method that\n"
-      "reads only the files knows that state: the oracle's score is the data's ceiling, to measure quality\n"
-      "targets against. Not a recommender; never use it on questions you report a method's score on as if it\n"
-      "were one.\n\noptions");
+      "melon oracle: the ceiling of a generated (taste-family) dataset. Answers its questions from the generator's\n"
+      "own catalogue and rules: by default the Bayes answer, each playlist's hidden tastes and focus point inferred\n"
+      "from what its question shows (no method that learns from the files can beat it but by chance); with\n"
+      "--knows playlist, from each playlist's hidden state itself (a looser ceiling). To measure quality targets\n"
+      "against; not a recommender. Ranks share the questions; any rank count writes the same file.\n\noptions");
   d.add_options()("data", po::value<std::string>()->required(),
                   "the folder melon generate wrote (its melon-dataset.done names the settings)")(
       "questions", po::value<std::string>()->required(),
@@ -30,12 +30,14 @@ int run_oracle(int argc, char** argv) {
   const auto data = vm["data"].as<std::string>(), qpath = vm["questions"].as<std::string>(),
              out = vm["out"].as<std::string>();
   check_output_file("--out", out);
-  if (mpi::rank(mpi::world()) != 0) return 0;  // seconds of work: one rank does it
   const auto knows = generate::parse_oracle_knows(vm["knows"].as<std::string>());
   const auto o = generate::generated_with(data);
   const auto questions = arena::read_playlists(qpath);
-  arena::write_results(out, generate::oracle_answers(o, knows, questions, qpath));
-  log::info("oracle: " + std::to_string(questions.size()) + " answers -> " + out);
+  const auto answers = generate::oracle_answers(o, knows, questions, qpath, mpi::world());
+  mpi::on_root(mpi::world(), [&] {
+    arena::write_results(out, answers);
+    log::info("oracle: " + std::to_string(questions.size()) + " answers -> " + out);
+  });
   return 0;
 }
 

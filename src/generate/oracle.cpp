@@ -10,10 +10,13 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "melon/arena/gather.hpp"
 #include "melon/dataset/marker.hpp"
 #include "melon/error.hpp"
 #include "melon/generate/playlists.hpp"
 #include "melon/generate/questions.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/util/log.hpp"
 
 namespace melon::generate {
 namespace {
@@ -100,8 +103,80 @@ GenerateOptions generated_with(const std::string& data_dir) {
   return o;
 }
 
+namespace {
+
+// One question's answer from the states that explain it (or the one it was drawn from).
+arena::Result answer_one(const PlaylistGenerator& gen, const SongWorld& world, OracleKnows knows, std::int64_t index,
+                         const arena::Playlist& full, const arena::Playlist& q, std::size_t qi,
+                         const std::string& origin, std::vector<std::int32_t>& order) {
+  PlaylistGenerator::Shown shown;
+  for (const arena::SongId id : q.songs) {
+    MELON_CHECK(std::find(full.songs.begin(), full.songs.end(), id) != full.songs.end(),
+                origin << ": question " << qi << " (id " << q.id << ") shows song " << id
+                       << ", which the generated dataset's playlist " << q.id
+                       << " does not hold: questions of another dataset?");
+    shown.slots.push_back(world.slot_of_id[id]);
+  }
+  for (const auto& t : q.tags)
+    MELON_CHECK(std::find(full.tags.begin(), full.tags.end(), t) != full.tags.end(),
+                origin << ": question " << qi << " (id " << q.id << ") shows tag '" << t
+                       << "', which the generated dataset's playlist " << q.id
+                       << " does not hold: questions of another dataset?");
+  shown.tags = q.tags;
+  shown.title_words = title_words(q.title);
+  const auto states = knows == OracleKnows::Playlist
+                          ? std::vector<PlaylistGenerator::WeightedLatent>{{gen.latent(index), 1.0}}
+                          : gen.infer_latent(shown, static_cast<std::uint64_t>(q.id));
+  const auto& known = shown.slots;
+  const std::int32_t ymd = arena::date_key(q.updt_date);
+  std::vector<double> e = gen.expected_draws(states, known, ymd > 0 ? ymd : std::numeric_limits<std::int32_t>::max());
+  for (const std::int32_t s : known) e[s] = -1;  // a playlist holds a song once
+
+  arena::Result r;
+  r.id = q.id;
+  std::iota(order.begin(), order.end(), 0);
+  const auto better = [&](std::int32_t a, std::int32_t b) {
+    return e[a] != e[b] ? e[a] > e[b] : world.id_of_slot[a] < world.id_of_slot[b];
+  };
+  const std::size_t n_songs = std::min(kOracleSongs, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_songs), order.end(), better);
+  for (std::size_t j = 0; j < n_songs; ++j) r.songs.push_back(world.id_of_slot[order[j]]);
+
+  std::map<std::string, double> tag;
+  for (const auto& [h, weight] : states)
+    for (int f = 0; f < h.n_focus; ++f) {
+      const double share = h.n_focus == 1 ? 1.0 : f == 0 ? 1.0 - h.second_share : h.second_share;
+      for (const auto& [word, chance] : gen.vocab().tag_chances(h.taste[f])) tag[word] += weight * share * chance;
+    }
+  // A tag's chance to be among the playlist's ~4, then, for a word of the
+  // title, how much the title says it is one: own() writes one of the
+  // playlist's tags at the title-tag rate, and otherwise a pool word that is
+  // not a tag; pool words also fill other places of some templates.
+  const double rate = gen.vocab().title_tag_rate();
+  for (auto& [word, chance] : tag) {
+    chance = 1 - std::pow(1 - std::min(chance, 1.0), kTagsAPlaylist);
+    if (std::find(shown.title_words.begin(), shown.title_words.end(), word) == shown.title_words.end()) continue;
+    double pool = 0;
+    for (const auto& [h, weight] : states) pool += weight * gen.vocab().pool_chance(h.taste[0], word);
+    const double if_tag = rate / kTagsAPlaylist + kPoolWordsInTitle * pool;
+    const double if_not = (1 - rate) * pool + kPoolWordsInTitle * pool + 1e-4;
+    chance = chance * if_tag / (chance * if_tag + (1 - chance) * if_not);
+  }
+  // A tiny vocabulary may not hold 10 tags besides the shown ones: any taste's words follow, at no chance.
+  for (int t = 0; tag.size() < kOracleTags + q.tags.size() && t < static_cast<int>(world.tastes.size()); ++t)
+    for (const auto& [word, chance] : gen.vocab().tag_chances(t)) tag.emplace(word, 0.0);
+  for (const auto& t : q.tags) tag.erase(t);
+  std::vector<std::pair<std::string, double>> ranked(tag.begin(), tag.end());
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (std::size_t j = 0; j < ranked.size() && j < kOracleTags; ++j) r.tags.push_back(ranked[j].first);
+  return r;
+}
+
+}  // namespace
+
 std::vector<arena::Result> oracle_answers(const GenerateOptions& o, OracleKnows knows,
-                                          const std::vector<arena::Playlist>& questions, const std::string& origin) {
+                                          const std::vector<arena::Playlist>& questions, const std::string& origin,
+                                          MPI_Comm comm) {
   const SongWorld world = build_world(o.seed, o.songs, o.shape);
   const std::int64_t total = o.playlists + val_count(o.playlists) + test_count(o.playlists);
   PlaylistGenerator gen(world, o.playlists, total, o.playlist, o.vocab);
@@ -111,11 +186,15 @@ std::vector<arena::Result> oracle_answers(const GenerateOptions& o, OracleKnows 
 
   // Ids alone do not tell datasets apart (every dataset draws them from the
   // same range), so the playlists are drawn again, as melon generate drew
-  // them, and every question must show only its own playlist's songs and tags.
+  // them (in order: deep cuts go first come, first served), and every
+  // question must show only its own playlist's songs and tags.
   std::int64_t last = -1;
-  for (const auto& q : questions) {
-    const auto it = index_of.find(q.id);
-    if (it != index_of.end()) last = std::max(last, it->second);
+  for (std::size_t qi = 0; qi < questions.size(); ++qi) {
+    const auto it = index_of.find(questions[qi].id);
+    MELON_CHECK(it != index_of.end(), origin << ": question " << qi << " (id " << questions[qi].id
+                                             << ") is not a playlist of the generated dataset (seed " << o.seed << ", "
+                                             << o.playlists << " playlists)");
+    last = std::max(last, it->second);
   }
   std::vector<arena::Playlist> drawn(static_cast<std::size_t>(last + 1));
   {
@@ -132,76 +211,24 @@ std::vector<arena::Result> oracle_answers(const GenerateOptions& o, OracleKnows 
     }
   }
 
+  // Each rank answers a block of the questions (each answer depends on its
+  // question alone, so any rank count writes the same file).
+  const int rank = mpi::rank(comm);
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(questions.size()), rank, mpi::size(comm));
   std::vector<arena::Result> out;
-  out.reserve(questions.size());
   std::vector<std::int32_t> order(world.slots.size());
-  for (std::size_t qi = 0; qi < questions.size(); ++qi) {
-    const arena::Playlist& q = questions[qi];
-    const auto it = index_of.find(q.id);
-    MELON_CHECK(it != index_of.end(), origin << ": question " << qi << " (id " << q.id
-                                             << ") is not a playlist of the generated dataset (seed " << o.seed << ", "
-                                             << o.playlists << " playlists)");
-    const arena::Playlist& full = drawn[static_cast<std::size_t>(it->second)];
-    PlaylistGenerator::Shown shown;
-    for (const arena::SongId id : q.songs) {
-      MELON_CHECK(std::find(full.songs.begin(), full.songs.end(), id) != full.songs.end(),
-                  origin << ": question " << qi << " (id " << q.id << ") shows song " << id
-                         << ", which the generated dataset's playlist " << q.id
-                         << " does not hold: questions of another dataset?");
-      shown.slots.push_back(world.slot_of_id[id]);
+  log::Progress progress("oracle (rank 0's share)", mine.end - mine.begin, "questions", 5.0, rank == 0);
+  mpi::collective(comm, [&] {
+    for (std::int64_t qi = mine.begin; qi < mine.end; ++qi) {
+      const auto& q = questions[static_cast<std::size_t>(qi)];
+      const std::int64_t index = index_of.at(q.id);
+      out.push_back(answer_one(gen, world, knows, index, drawn[static_cast<std::size_t>(index)], q,
+                               static_cast<std::size_t>(qi), origin, order));
+      progress.update(qi - mine.begin + 1);
     }
-    for (const auto& t : q.tags)
-      MELON_CHECK(std::find(full.tags.begin(), full.tags.end(), t) != full.tags.end(),
-                  origin << ": question " << qi << " (id " << q.id << ") shows tag '" << t
-                         << "', which the generated dataset's playlist " << q.id
-                         << " does not hold: questions of another dataset?");
-    shown.tags = q.tags;
-    shown.title_words = title_words(q.title);
-    const auto states = knows == OracleKnows::Playlist
-                            ? std::vector<PlaylistGenerator::WeightedLatent>{{gen.latent(it->second), 1.0}}
-                            : gen.infer_latent(shown, static_cast<std::uint64_t>(q.id));
-    const auto& known = shown.slots;
-    const std::int32_t ymd = arena::date_key(q.updt_date);
-    std::vector<double> e = gen.expected_draws(states, known, ymd > 0 ? ymd : std::numeric_limits<std::int32_t>::max());
-    for (const std::int32_t s : known) e[s] = -1;  // a playlist holds a song once
-
-    arena::Result r;
-    r.id = q.id;
-    std::iota(order.begin(), order.end(), 0);
-    const auto better = [&](std::int32_t a, std::int32_t b) {
-      return e[a] != e[b] ? e[a] > e[b] : world.id_of_slot[a] < world.id_of_slot[b];
-    };
-    const std::size_t n_songs = std::min(kOracleSongs, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_songs), order.end(), better);
-    for (std::size_t j = 0; j < n_songs; ++j) r.songs.push_back(world.id_of_slot[order[j]]);
-
-    std::map<std::string, double> tag;
-    for (const auto& [h, weight] : states)
-      for (int f = 0; f < h.n_focus; ++f) {
-        const double share = h.n_focus == 1 ? 1.0 : f == 0 ? 1.0 - h.second_share : h.second_share;
-        for (const auto& [word, chance] : gen.vocab().tag_chances(h.taste[f])) tag[word] += weight * share * chance;
-      }
-    // A tag's chance to be among the playlist's ~4, then, for a word of the
-    // title, how much the title says it is one: own() writes one of the
-    // playlist's tags at the title-tag rate, and otherwise a pool word that is
-    // not a tag; pool words also fill other places of some templates.
-    const double rate = gen.vocab().title_tag_rate();
-    for (auto& [word, chance] : tag) {
-      chance = 1 - std::pow(1 - std::min(chance, 1.0), kTagsAPlaylist);
-      if (std::find(shown.title_words.begin(), shown.title_words.end(), word) == shown.title_words.end()) continue;
-      double pool = 0;
-      for (const auto& [h, weight] : states) pool += weight * gen.vocab().pool_chance(h.taste[0], word);
-      const double if_tag = rate / kTagsAPlaylist + kPoolWordsInTitle * pool;
-      const double if_not = (1 - rate) * pool + kPoolWordsInTitle * pool + 1e-4;
-      chance = chance * if_tag / (chance * if_tag + (1 - chance) * if_not);
-    }
-    for (const auto& t : q.tags) tag.erase(t);
-    std::vector<std::pair<std::string, double>> ranked(tag.begin(), tag.end());
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    for (std::size_t j = 0; j < ranked.size() && j < kOracleTags; ++j) r.tags.push_back(ranked[j].first);
-    out.push_back(std::move(r));
-  }
-  return out;
+  });
+  progress.finish();
+  return arena::gather_results(out, comm);
 }
 
 }  // namespace melon::generate

@@ -16,6 +16,7 @@
 
 #include "melon/ae/audio.hpp"
 #include "melon/ae/checkpoint.hpp"
+#include "melon/arena/gather.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
@@ -616,8 +617,9 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   const auto& answering = all ? *all : corpus;
   const auto mine = share_of(questions, answering, opt);
   const auto pools = pool_block(questions, mine, sources, ctx, opt, pool, "questions");
-  return recommend::gather_results(answer_block(pools, mine, *in.questions, models, sources.size(), song_names.size(),
-                                                tag_names.size(), answering, dates, opt));
+  return arena::gather_results(answer_block(pools, mine, *in.questions, models, sources.size(), song_names.size(),
+                                            tag_names.size(), answering, dates, opt),
+                               mpi::world());
 }
 
 }  // namespace melon::rank

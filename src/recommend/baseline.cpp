@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "melon/arena/gather.hpp"
 #include "melon/arena/io.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
@@ -12,29 +13,6 @@
 #include "melon/util/log.hpp"
 
 namespace melon::recommend {
-
-// Answers travel between ranks as the JSON we write anyway, and come back
-// through the same strict reader as any results file.
-std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine) {
-  if (mpi::size(mpi::world()) == 1) return mine;
-  std::string bytes;
-  for (auto& r : mine) bytes += (bytes.empty() ? "" : ", ") + arena::to_json(r);
-  // Each rank's part is a comma-separated run of objects; join runs on root.
-  auto parts = mpi::gather_bytes(mpi::world(), bytes.empty() ? std::string() : bytes + "\x1e");
-  if (mpi::rank(mpi::world()) != 0) return {};
-  std::string json = "[";
-  std::size_t pos = 0;
-  bool first = true;
-  while (pos < parts.size()) {
-    auto end = parts.find('\x1e', pos);
-    if (!first) json += ", ";
-    first = false;
-    json += parts.substr(pos, end - pos);
-    pos = end + 1;
-  }
-  json += "]";
-  return arena::parse_results(json, "answers gathered from ranks");
-}
 
 BaselineMethod parse_baseline(const std::string& name) {
   if (name == "most-popular") return BaselineMethod::MostPopular;
@@ -121,7 +99,7 @@ std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector
                                << r.songs.size() << " and " << r.tags.size() << ")");
     out.push_back(std::move(r));
   }
-  return gather_results(out);
+  return arena::gather_results(out, mpi::world());
 }
 
 }  // namespace melon::recommend

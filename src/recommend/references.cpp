@@ -9,6 +9,7 @@
 #include <span>
 #include <unordered_set>
 
+#include "melon/arena/gather.hpp"
 #include "melon/arena/rules.hpp"
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
@@ -335,7 +336,7 @@ std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<ar
   out.reserve(block.size());
   for (std::size_t i = 0; i < block.size(); ++i) out.push_back(answer(cands[i], pr.corpus, block[i], pr.dates));
   log_shares(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  return gather_results(out);
+  return arena::gather_results(out, mpi::world());
 }
 
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,

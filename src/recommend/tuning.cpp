@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "melon/arena/gather.hpp"
 #include "melon/error.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/mpi/mpi.hpp"
@@ -139,7 +140,7 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
     std::vector<arena::Result> mine;
     for (const auto& q : block)
       mine.push_back(answer(candidates(*ref, c, q, grid[t], song_dates, 100, 10, ws), c, q, song_dates));
-    const auto all = gather_results(mine);
+    const auto all = arena::gather_results(mine, mpi::world());
     // Scored on rank 0 and broadcast: every rank keeps the same trial.
     std::vector<double> score{0.0};
     if (root) {

@@ -27,7 +27,12 @@ assert pl >= cat - 0.01, f"knowing each playlist ({pl}) scored under knowing the
 PY
 "$MELON" oracle --data "$WORK/data" --questions "$Q" --out "$WORK/again.json" >/dev/null 2>&1
 cmp -s "$WORK/catalogue.json" "$WORK/again.json" || fail "a second run answered differently"
-echo "ok  ceiling above item-knn, under the hidden state, the same on a second run"
+for np in 2 3; do
+  "$MPIRUN" "${MPIFLAGS[@]}" -np $np "$MELON" oracle --data "$WORK/data" --questions "$Q" --out "$WORK/np$np.json" \
+    >"$WORK/np$np.log" 2>&1 || { tail -20 "$WORK/np$np.log"; fail "oracle on $np ranks failed"; }
+  cmp -s "$WORK/catalogue.json" "$WORK/np$np.json" || fail "the oracle on $np ranks answered differently from 1 rank"
+done
+echo "ok  ceiling above item-knn, under the hidden state, the same on a second run and on 2 and 3 ranks"
 
 "$MELON" generate --out "$WORK/walk" --playlists 300 --songs 2000 --seed 3 --model walk --mel-mode none \
   --quiet >/dev/null 2>&1
@@ -37,5 +42,9 @@ expect_error "a folder melon generate did not write" "melon-dataset.done" \
   "$MELON" oracle --data "$WORK/split" --questions "$Q" --out "$WORK/w.json"
 expect_error "questions of another dataset" "questions of another dataset?" \
   "$MELON" oracle --data "$WORK/data" --questions "$WORK/walk/val.json" --out "$WORK/w.json"
+# The foreign question lands on one rank: every rank must stop, none hang.
+expect_error "questions of another dataset, 3 ranks" "questions of another dataset?" \
+  timeout 120 "$MPIRUN" "${MPIFLAGS[@]}" -np 3 "$MELON" oracle --data "$WORK/data" --questions "$WORK/walk/val.json" \
+  --out "$WORK/w.json"
 [ ! -e "$WORK/w.json" ] || fail "a refused run wrote its --out"
 echo "oracle checks passed"

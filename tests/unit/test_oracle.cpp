@@ -18,6 +18,7 @@
 #include "melon/generate/oracle.hpp"
 #include "melon/generate/playlists.hpp"
 #include "melon/generate/world.hpp"
+#include "melon/mpi/mpi.hpp"
 
 namespace {
 
@@ -165,7 +166,7 @@ TEST(Oracle, AnswersTheDatasetsQuestionsAndRefusesWhatItCannotKnow) {
   auto questions = melon::arena::read_playlists(dir + "/val.json");
   questions.resize(40);
   for (const auto knows : {gen::OracleKnows::Playlist, gen::OracleKnows::Catalogue}) {
-    const auto answers = gen::oracle_answers(o, knows, questions, "val.json");
+    const auto answers = gen::oracle_answers(o, knows, questions, "val.json", melon::mpi::world());
     ASSERT_EQ(answers.size(), questions.size());
     for (std::size_t i = 0; i < answers.size(); ++i) {
       EXPECT_EQ(answers[i].id, questions[i].id);
@@ -180,7 +181,7 @@ TEST(Oracle, AnswersTheDatasetsQuestionsAndRefusesWhatItCannotKnow) {
   auto stranger = questions;
   stranger[3].id = 99999999;
   EXPECT_NE(error_text([&] {
-              gen::oracle_answers(o, gen::OracleKnows::Catalogue, stranger, "q.json");
+              gen::oracle_answers(o, gen::OracleKnows::Catalogue, stranger, "q.json", melon::mpi::world());
             }).find("q.json: question 3 (id 99999999) is not a playlist of the generated dataset"),
             std::string::npos);
   EXPECT_THROW(gen::parse_oracle_knows("everything"), melon::Error);

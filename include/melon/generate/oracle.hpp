@@ -6,6 +6,8 @@
 // them, so the oracle's score bounds (closely) what any recommender can reach
 // on that dataset, and shows how far a quality target sits from what the data
 // allows. A measuring tool for the benchmark, never a recommender.
+#include <mpi.h>
+
 #include <string>
 #include <vector>
 
@@ -30,11 +32,13 @@ GenerateOptions generated_with(const std::string& data_dir);
 enum class OracleKnows { Playlist, Catalogue };
 OracleKnows parse_oracle_knows(const std::string& s);
 
-// One answer per question (100 songs, 10 tags, none of them already shown).
-// Every question id must be a playlist of the dataset `o` describes; the
-// first unknown one throws, naming it and `questions_origin`.
+// One answer per question (100 songs, 10 tags, none of them already shown),
+// on rank 0 in question order (other ranks get none; each answers a block).
+// Every question must be a playlist of the dataset `o` describes and show
+// only that playlist's songs and tags; the first that is not throws on every
+// rank, naming it and `questions_origin`. Collective.
 std::vector<arena::Result> oracle_answers(const GenerateOptions& o, OracleKnows knows,
                                           const std::vector<arena::Playlist>& questions,
-                                          const std::string& questions_origin);
+                                          const std::string& questions_origin, MPI_Comm comm);
 
 }  // namespace melon::generate

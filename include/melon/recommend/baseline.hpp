@@ -27,10 +27,6 @@ struct Popularity {
 // Counts over the whole training set (sharded across ranks, summed by allreduce).
 Popularity count_popularity(const std::vector<arena::Playlist>& train, std::size_t n_songs);
 
-// Every rank's answers on rank 0, in rank order (so in question order when each
-// rank holds its mpi::block_range); other ranks get an empty vector. Collective.
-std::vector<arena::Result> gather_results(const std::vector<arena::Result>& mine);
-
 // Answers on rank 0 (in question order); other ranks get an empty vector.
 std::vector<arena::Result> run_baseline(BaselineMethod method, const std::vector<arena::Playlist>& train,
                                         const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta);
