@@ -145,8 +145,7 @@ arena::Result answer_one(const PlaylistGenerator& gen, const SongWorld& world, O
   std::map<std::string, double> tag;
   for (const auto& [h, weight] : states)
     for (int f = 0; f < h.n_focus; ++f) {
-      const double share = h.n_focus == 1 ? 1.0 : f == 0 ? 1.0 - h.second_share : h.second_share;
-      for (const auto& [word, chance] : gen.vocab().tag_chances(h.taste[f])) tag[word] += weight * share * chance;
+      for (const auto& [word, chance] : gen.vocab().tag_chances(h.taste[f])) tag[word] += weight * h.share(f) * chance;
     }
   // A tag's chance to be among the playlist's ~4, then, for a word of the
   // title, how much the title says it is one: own() writes one of the

@@ -123,6 +123,8 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
   if (total <= 0) std::fill(weight.begin(), weight.end(), 1.0);
 
   in_artist_ = RangeSampler(world, weight);
+  for (std::int32_t s = 0; s < n_slots; ++s)
+    popularity_total_ += in_artist_.range_weight(world.slots[s].artist, s, s + 1);
   taste_artists_.resize(K);
   std::vector<double> taste_w(K, 0.0);
   std::vector<std::vector<double>> artist_w(K);
@@ -135,6 +137,9 @@ PlaylistGenerator::PlaylistGenerator(const SongWorld& world, std::int64_t n_trai
   }
   taste_pick_ = AliasTable(taste_w);
   taste_prior_ = taste_w;
+  double taste_total = 0;
+  for (double x : taste_w) taste_total += x;
+  for (double& x : taste_prior_) x /= taste_total;
   artist_pick_.resize(K);
   for (int t = 0; t < K; ++t)
     if (taste_w[t] > 0) artist_pick_[t] = AliasTable(artist_w[t]);
@@ -224,7 +229,7 @@ TasteLatent PlaylistGenerator::draw_latent(Rng& rng) const {
   }
   for (int f = 0; f < h.n_focus; ++f) {
     const Taste& t = w_.tastes[h.taste[f]];
-    for (int d = 0; d < w_.shape.dim; ++d) h.center[f][d] = t.center[d] + static_cast<float>(0.35 * rng.normal());
+    for (int d = 0; d < w_.shape.dim; ++d) h.center[f][d] = t.center[d] + static_cast<float>(kCentreSd * rng.normal());
   }
   return h;
 }

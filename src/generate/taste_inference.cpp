@@ -13,7 +13,6 @@
 namespace melon::generate {
 namespace {
 
-constexpr double kCentreSd = 0.35;             // a focus point's spread around its taste's centre (draw_latent)
 constexpr double kShares[] = {0.2, 0.3, 0.4};  // quadrature of the second taste's share, uniform on [0.15, 0.45]
 constexpr int kSamplesSeen = 96;               // focus samples of a taste some shown song belongs to
 constexpr int kSamplesUnseen = 24;             // ... of any other taste
@@ -85,8 +84,7 @@ std::vector<double> PlaylistGenerator::expected_draws(const std::vector<Weighted
   const double p_noise = k_.song_noise;
   const double p_taste = std::max(0.0, 1.0 - p_album - p_artist - kDeepShare * k_.sparsity - p_noise);
 
-  double total = 0;
-  for (std::int32_t s = 0; s < n_slots; ++s) total += in_artist_.range_weight(w_.slots[s].artist, s, s + 1);
+  const double total = popularity_total_;
   if (total > 0)
     for (std::int32_t s = 0; s < n_slots; ++s)
       e[s] += p_noise * in_artist_.range_weight(w_.slots[s].artist, s, s + 1) / total;
@@ -96,7 +94,7 @@ std::vector<double> PlaylistGenerator::expected_draws(const std::vector<Weighted
   for (const WeightedLatent& st : states) {
     const TasteLatent& h = st.h;
     for (int f = 0; f < h.n_focus; ++f) {
-      const double share = (h.n_focus == 1 ? 1.0 : f == 0 ? 1.0 - h.second_share : h.second_share) * p_taste;
+      const double share = h.share(f) * p_taste;
       slots.clear();
       for (const std::int32_t a : taste_artists_[h.taste[f]])
         for (std::int32_t s = w_.artists[a].first_slot; s < w_.artists[a].end_slot; ++s) slots.push_back(s);
@@ -136,9 +134,7 @@ std::vector<PlaylistGenerator::WeightedLatent> PlaylistGenerator::infer_latent(c
   // same for every state and drops out).
   std::vector<double> floor_of(n_known, kFloor);
   {
-    double total = 0;
-    for (std::int32_t s = 0; s < static_cast<std::int32_t>(w_.slots.size()); ++s)
-      total += in_artist_.range_weight(w_.slots[s].artist, s, s + 1);
+    const double total = popularity_total_;
     const double others = static_cast<double>(std::max<std::size_t>(n_known, 2) - 1);
     for (std::size_t i = 0; i < n_known; ++i) {
       const SongSlot& s = w_.slots[known[i]];
@@ -220,8 +216,6 @@ std::vector<PlaylistGenerator::WeightedLatent> PlaylistGenerator::infer_latent(c
     }
   }
 
-  double prior_sum = 0;
-  for (double x : taste_prior_) prior_sum += x;
   auto log_lik = [&](const Sample& s) {
     double ll = title_log[s.taste[0]];
     const double* c0 = chances[s.taste[0]].data() + static_cast<std::size_t>(s.index[0]) * n_known;
@@ -242,11 +236,8 @@ std::vector<PlaylistGenerator::WeightedLatent> PlaylistGenerator::infer_latent(c
     }
     return ll;
   };
-  auto mix_of = [&](int t) {
-    double sum = 0;
-    for (double x : neighbour_prior_[t]) sum += x;
-    return sum > 0 ? k_.mix : 0.0;
-  };
+  // draw_latent mixes in a second taste only where a neighbour exists.
+  auto mix_of = [&](int t) { return neighbour_[t].empty() ? 0.0 : k_.mix; };
 
   // One taste.
   std::vector<Sample> samples;
@@ -254,7 +245,7 @@ std::vector<PlaylistGenerator::WeightedLatent> PlaylistGenerator::infer_latent(c
   for (int t = 0; t < K; ++t) {
     if (taste_prior_[t] <= 0) continue;
     const int m = static_cast<int>(centre[t].size());
-    const double log_prior = std::log(taste_prior_[t] / prior_sum * (1 - mix_of(t)) + 1e-300) - std::log(m);
+    const double log_prior = std::log(taste_prior_[t] * (1 - mix_of(t)) + 1e-300) - std::log(m);
     for (int j = 0; j < m; ++j) {
       Sample s;
       s.taste[0] = t;
@@ -277,8 +268,8 @@ std::vector<PlaylistGenerator::WeightedLatent> PlaylistGenerator::infer_latent(c
       for (double x : neighbour_prior_[t]) nsum += x;
       if (nsum <= 0 || neighbour_prior_[t][u] <= 0) continue;
       const int m = static_cast<int>(std::min(centre[t].size(), centre[u].size()));
-      const double log_prior = std::log(taste_prior_[t] / prior_sum * k_.mix * neighbour_prior_[t][u] / nsum) -
-                               std::log(m) - std::log(std::size(kShares));
+      const double log_prior = std::log(taste_prior_[t] * k_.mix * neighbour_prior_[t][u] / nsum) - std::log(m) -
+                               std::log(std::size(kShares));
       for (int j = 0; j < m; ++j)
         for (const double share : kShares) {
           Sample s;

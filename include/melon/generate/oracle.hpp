@@ -1,10 +1,10 @@
 #pragma once
-// The data's own ceiling: answers from the generator's hidden state. For each
-// question of a taste-family dataset, the songs its playlist was most likely
-// to draw and the tags it was most likely to get, knowing the taste(s) and
-// focus point it was drawn from. No method that reads only the files knows
-// them, so the oracle's score bounds (closely) what any recommender can reach
-// on that dataset, and shows how far a quality target sits from what the data
+// The data's own ceiling: answers from the generator's own catalogue and
+// rules. For each question of a taste-family dataset, the songs its playlist
+// was most likely to draw and the tags it was most likely to get, given what
+// the question shows (or, looser, the playlist's hidden state itself). A
+// method that must learn the catalogue from the files cannot beat it but by
+// chance, so its score shows how far a quality target sits from what the data
 // allows. A measuring tool for the benchmark, never a recommender.
 #include <mpi.h>
 

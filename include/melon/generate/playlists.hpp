@@ -36,6 +36,8 @@ struct TasteLatent {
   int taste[2] = {-1, -1};
   float center[2][kMaxDim] = {};
   double second_share = 0;  // chance that a song or tag comes from the second taste
+  // The share of focus f in the playlist's songs and tags.
+  double share(int f) const { return n_focus == 1 ? 1.0 : f == 0 ? 1.0 - second_share : second_share; }
 };
 
 struct GeneratedPlaylist {
@@ -155,7 +157,8 @@ class PlaylistGenerator final : public PlaylistSource {
   static constexpr double kArtistRun = 0.12;  // ... or its artist
   // Deep cuts, of song positions: with the catalogue's deep share, 48.6% of used songs are used once.
   static constexpr double kDeepShare = 0.048;
-  static constexpr int kFocusTries = 6;  // artists drawn for a taste position before the last is kept anyway
+  static constexpr int kFocusTries = 6;      // artists drawn for a taste position before the last is kept anyway
+  static constexpr double kCentreSd = 0.35;  // a focus point's spread around its taste's centre, per dimension
 
   TasteLatent draw_latent(Rng& rng) const;
   std::int32_t draw_from_taste(Rng& rng, int taste, const float* center) const;
@@ -167,8 +170,9 @@ class PlaylistGenerator final : public PlaylistSource {
   Vocab vocab_;
   std::vector<std::int64_t> ids_;
   AliasTable taste_pick_;
-  std::vector<double> taste_prior_;                   // taste_pick_'s weights
+  std::vector<double> taste_prior_;                   // taste_pick_'s chances
   std::vector<std::vector<double>> neighbour_prior_;  // neighbour_'s weights, [taste][second taste]
+  double popularity_total_ = 0;                       // in_artist_'s weights over every slot
   std::vector<AliasTable> neighbour_;                 // [taste] -> second taste
   std::vector<std::vector<std::int32_t>> taste_artists_;
   std::vector<AliasTable> artist_pick_;  // [taste] -> index into taste_artists_

@@ -44,9 +44,6 @@ class Vocab {
   std::vector<std::pair<std::string, double>> tag_chances(int taste) const;
 
   std::size_t pool_size() const { return pool_words_; }
-  // A taste's pool (most used first) and the chance of each rank in a pool.
-  const std::vector<std::string>& pool(int taste) const { return pool_[taste]; }
-  const std::vector<double>& pool_chances() const { return pool_zipf_w_; }
   // The chance of `word` under pool_word(taste) (0 when the pool lacks it).
   double pool_chance(int taste, const std::string& word) const;
   double title_tag_rate() const { return knobs_.title_tag_rate; }
