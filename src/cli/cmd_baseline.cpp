@@ -26,15 +26,15 @@ std::vector<std::int64_t> held_out_ids(const std::string& dir) {
 int run_baseline(int argc, char** argv) {
   po::options_description d("melon baseline: answer every question with a reference recommender");
   d.add_options()("method", po::value<std::string>()->required(),
-                  "most-popular | genre-most-popular | item-knn | playlist-knn | ease")(
+                  "most-popular | genre-most-popular | item-knn | playlist-knn | ease | mixture")(
       "train", po::value<std::string>()->required(), "training playlists (train.json)")(
       "questions", po::value<std::string>()->required(), "questions (val.json / test.json)")(
       "song-meta", po::value<std::string>(),
       "song_meta.json (needed by genre-most-popular; validates song ids; enables the release-date rule)")(
       "out", po::value<std::string>()->required(), "results.json to write (rank 0)")(
       "tune", po::value<std::string>()->default_value("on"),
-      "on|off: choose item-knn/playlist-knn/ease hyperparameters on held-out training playlists (a value given "
-      "with --alpha, --beta, --neighbours, --power or --ease-lambda is kept)")(
+      "on|off: choose item-knn/playlist-knn/ease/mixture hyperparameters on held-out training playlists (a value "
+      "given with --alpha, --beta, --neighbours, --power, --ease-lambda or --mixture-clusters is kept)")(
       "checkpoint-dir", po::value<std::string>(),
       "the autoencoder's checkpoints: hold out its held-out playlists (the reranker's learning questions); "
       "without it, the reranker's own draw")(
@@ -52,10 +52,11 @@ int run_baseline(int argc, char** argv) {
   const bool reference = recommend::is_reference(name);
   auto method = reference ? recommend::BaselineMethod::MostPopular : recommend::parse_baseline(name);
   rr.tune = parse_bool("tune", vm["tune"].as<std::string>());
-  for (const char* o : {"alpha", "beta", "neighbours", "power", "ease-lambda"})
+  for (const char* o : {"alpha", "beta", "neighbours", "power", "ease-lambda", "mixture-clusters"})
     if (!vm[o].defaulted()) rr.pinned.push_back(o);
   if (vm.count("fitted")) {
-    MELON_CHECK(reference, "--fitted: " << name << " is not a reference recommender (item-knn|playlist-knn|ease)");
+    MELON_CHECK(reference,
+                "--fitted: " << name << " is not a reference recommender (item-knn|playlist-knn|ease|mixture)");
     const auto dir = vm["fitted"].as<std::string>();
     check_output_dir("--fitted", dir);
     rr.fitted = recommend::fitted_path(dir, recommend::parse_reference(name));
@@ -73,6 +74,7 @@ int run_baseline(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("baseline", "reference recommenders: most-popular, genre-most-popular, item-knn, playlist-knn, ease",
+MELON_COMMAND("baseline",
+              "reference recommenders: most-popular, genre-most-popular, item-knn, playlist-knn, ease, mixture",
               run_baseline);
 }  // namespace melon::cli

@@ -34,10 +34,11 @@ int run_rerank(int argc, char** argv) {
      "best.h5) | last (newest checkpoint)")
     ("pca", po::value<std::string>(), "PCA HDF5: audio similarity feature (and the autoencoder's audio)")
     ("references", po::value<std::string>()->default_value("item-knn,playlist-knn,ease"),
-     "comma-separated reference recommenders used as candidate sources (may be empty)")
+     "comma-separated reference recommenders used as candidate sources (may be empty; item-knn, playlist-knn, "
+     "ease, mixture)")
     ("tune", po::value<std::string>()->default_value("on"), "on|off: tune the references it fits itself on the "
-     "held-out split, as `melon baseline` does (a value given with --alpha, --beta, --neighbours, --power or "
-     "--ease-lambda is kept)")
+     "held-out split, as `melon baseline` does (a value given with --alpha, --beta, --neighbours, --power, "
+     "--ease-lambda or --mixture-clusters is kept)")
     ("fitted", po::value<std::string>(), "the references stage's held-out fits (DIR/<method>.h5, written by `melon "
      "baseline --fitted DIR`): loaded instead of fitted again, with their tuned settings")
     ("ae-source", po::value<std::string>()->default_value("on"),
@@ -87,7 +88,7 @@ int run_rerank(int argc, char** argv) {
   o.references = split_list(vm["references"].as<std::string>());
   for (auto& r : o.references)
     MELON_CHECK(recommend::is_reference(r),
-                "--references: unknown reference '" << r << "' (item-knn|playlist-knn|ease)");
+                "--references: unknown reference '" << r << "' (item-knn|playlist-knn|ease|mixture)");
   o.title_source = parse_bool("title-source", vm["title-source"].as<std::string>());
   const auto ranker = vm["ranker"].as<std::string>();
   MELON_CHECK(ranker == "learned" || ranker == "fusion", "--ranker: '" << ranker << "' is not learned|fusion");
@@ -104,7 +105,7 @@ int run_rerank(int argc, char** argv) {
   MELON_CHECK(o.ae_source || vm.count("checkpoint-dir"),
               "--ae-source off needs --checkpoint-dir (whose held-out "
               "slice and audio it keeps)");
-  for (const char* name : {"alpha", "beta", "neighbours", "power", "ease-lambda"})
+  for (const char* name : {"alpha", "beta", "neighbours", "power", "ease-lambda", "mixture-clusters"})
     if (!vm[name].defaulted()) o.pinned.push_back(name);
   MELON_CHECK(o.learn_copies >= 1 && o.learn_copies <= 20, "--learn-copies must be in [1, 20], got " << o.learn_copies);
   MELON_CHECK(rounds > 0 && tag_rounds > 0, "--rounds and --tag-rounds must be positive");

@@ -258,7 +258,7 @@ std::string num(double v) {
 
 void add_reference_options(po::options_description& d, recommend::ReferenceOptions& o) {
   d.add_options()("tag-weight", po::value<double>(&o.tag_weight)->default_value(o.tag_weight, num(o.tag_weight)),
-                  "item-knn/playlist-knn/ease: weight of a shown tag relative to a shown song")(
+                  "item-knn/playlist-knn/ease/mixture: weight of a shown tag relative to a shown song")(
       "title-weight", po::value<double>(&o.title_weight)->default_value(o.title_weight, num(o.title_weight)),
       "weight of a title token (questions without songs only; 0: ignore titles)")(
       "alpha", po::value<double>(&o.alpha)->default_value(o.alpha, num(o.alpha)),
@@ -275,7 +275,11 @@ void add_reference_options(po::options_description& d, recommend::ReferenceOptio
       "ease-tokens", po::value<std::int64_t>(&o.ease_tokens)->default_value(o.ease_tokens),
       "ease: the most frequent title tokens as (input-only) columns")(
       "ease-lambda", po::value<double>(&o.ease_lambda)->default_value(o.ease_lambda, num(o.ease_lambda)),
-      "ease: L2 penalty lambda");
+      "ease: L2 penalty lambda")("mixture-clusters",
+                                 po::value<std::int64_t>(&o.mixture_clusters)->default_value(o.mixture_clusters),
+                                 "mixture: clusters K")(
+      "mixture-iterations", po::value<std::int64_t>(&o.mixture_iterations)->default_value(o.mixture_iterations),
+      "mixture: EM iterations");
 }
 
 std::vector<std::string> split_list(const std::string& s) {

@@ -40,6 +40,8 @@ void set_options(h5::Object& o, const ReferenceOptions& r) {
   o.set_attr("ease-tags", r.ease_tags);
   o.set_attr("ease-tokens", r.ease_tokens);
   o.set_attr("ease-lambda", r.ease_lambda);
+  o.set_attr("mixture-clusters", r.mixture_clusters);
+  o.set_attr("mixture-iterations", r.mixture_iterations);
 }
 
 void get_options(const h5::Object& o, ReferenceOptions& r) {
@@ -53,6 +55,9 @@ void get_options(const h5::Object& o, ReferenceOptions& r) {
   r.ease_tags = o.attr_int("ease-tags");
   r.ease_tokens = o.attr_int("ease-tokens");
   r.ease_lambda = o.attr_double("ease-lambda");
+  // Files written before the mixture existed lack its options: they hold another method.
+  if (o.has_attr("mixture-clusters")) r.mixture_clusters = o.attr_int("mixture-clusters");
+  if (o.has_attr("mixture-iterations")) r.mixture_iterations = o.attr_int("mixture-iterations");
 }
 
 std::string json_path(const std::string& h5_path) {
@@ -105,13 +110,14 @@ void write_fitted(const std::string& path, const FittedFile& f) {
       auto d = h5::Dataset::create_strings(h, "trial_params", params.size(), width);
       if (!params.empty()) d.write_strings(0, params);
     }
-    if (f.fitted.method == ReferenceMethod::Ease) {
+    if (f.fitted.method == ReferenceMethod::Ease || f.fitted.method == ReferenceMethod::Mixture) {
       write_1d(h, "columns", h5::Type::I32, f.fitted.columns);
       h.set_attr("n_out", static_cast<std::int64_t>(f.fitted.n_out));
       auto d = h5::Dataset::create(
           h, "weights", h5::Type::F32,
           {static_cast<hsize_t>(f.fitted.columns.size()), static_cast<hsize_t>(f.fitted.n_out)});
       if (!f.fitted.weights.empty()) d.write_rows(0, f.fitted.columns.size(), f.fitted.weights.data());
+      if (f.fitted.method == ReferenceMethod::Mixture) write_1d(h, "prior", h5::Type::F32, f.fitted.prior);
     }
     h.set_attr("done", static_cast<std::int64_t>(1));  // last: the file is complete
     h.close();
@@ -149,7 +155,7 @@ FittedFile read_fitted(const std::string& path) {
   const auto params = params_ds.dims().at(0) ? params_ds.read_strings() : std::vector<std::string>{};
   MELON_CHECK(scores.size() == params.size(), path << ": trial_score and trial_params differ in length");
   for (std::size_t i = 0; i < scores.size(); ++i) f.trials.emplace_back(params[i], scores[i]);
-  if (f.fitted.method == ReferenceMethod::Ease) {
+  if (f.fitted.method == ReferenceMethod::Ease || f.fitted.method == ReferenceMethod::Mixture) {
     f.fitted.columns = h5::read_all<std::int32_t>(h, "columns");
     f.fitted.n_out = static_cast<std::size_t>(h.attr_int("n_out"));
     auto d = h5::Dataset::open(h, "weights");
@@ -159,6 +165,12 @@ FittedFile read_fitted(const std::string& path) {
                      << ")");
     f.fitted.weights.resize(f.fitted.columns.size() * f.fitted.n_out);
     if (!f.fitted.weights.empty()) d.read_rows(0, dims[0], f.fitted.weights.data());
+    if (f.fitted.method == ReferenceMethod::Mixture) {
+      f.fitted.prior = h5::read_all<float>(h, "prior");
+      MELON_CHECK(f.fitted.prior.size() == f.fitted.n_out, path << ": prior holds " << f.fitted.prior.size()
+                                                                << " cluster weights for " << f.fitted.n_out
+                                                                << " clusters");
+    }
   }
   return f;
 }

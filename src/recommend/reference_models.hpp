@@ -1,5 +1,5 @@
 #pragma once
-// Factories of the three reference models (private to src/recommend; callers
+// Factories of the reference models (private to src/recommend; callers
 // use make_reference in references.hpp).
 #include <memory>
 #include <span>
@@ -16,6 +16,8 @@ void fit_ease(const Corpus& c, Fitted& f);  // collective: fills columns, n_out 
 // one Gram matrix, the solves spread over the ranks.
 std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<ReferenceOptions>& opts);
 std::unique_ptr<Reference> make_ease(const Fitted& f);
+void fit_mixture(const Corpus& c, Fitted& f);  // collective: fills columns, n_out (clusters), weights and prior
+std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c);
 
 // This rank's block of the questions (collective-free, the same on every
 // rank), cut by estimated cost: a question walks the playlists of each of

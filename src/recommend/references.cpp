@@ -21,7 +21,8 @@
 namespace melon::recommend {
 
 namespace {
-constexpr ReferenceMethod kMethods[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease};
+constexpr ReferenceMethod kMethods[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease,
+                                        ReferenceMethod::Mixture};
 }  // namespace
 
 const char* to_string(ReferenceMethod m) {
@@ -29,6 +30,7 @@ const char* to_string(ReferenceMethod m) {
     case ReferenceMethod::ItemKnn: return "item-knn";
     case ReferenceMethod::PlaylistKnn: return "playlist-knn";
     case ReferenceMethod::Ease: return "ease";
+    case ReferenceMethod::Mixture: return "mixture";
   }
   return "?";
 }
@@ -40,7 +42,7 @@ bool is_reference(const std::string& name) {
 ReferenceMethod parse_reference(const std::string& name) {
   for (auto m : kMethods)
     if (name == to_string(m)) return m;
-  MELON_THROW("unknown reference method '" << name << "' (item-knn|playlist-knn|ease)");
+  MELON_THROW("unknown reference method '" << name << "' (item-knn|playlist-knn|ease|mixture)");
 }
 
 namespace {
@@ -216,6 +218,7 @@ Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions&
   f.method = m;
   f.opt = opt;
   if (m == ReferenceMethod::Ease) fit_ease(c, f);
+  if (m == ReferenceMethod::Mixture) fit_mixture(c, f);
   return f;
 }
 
@@ -224,6 +227,7 @@ std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c) {
     case ReferenceMethod::ItemKnn: return make_item_knn(c, f.opt);
     case ReferenceMethod::PlaylistKnn: return make_playlist_knn(c, f.opt);
     case ReferenceMethod::Ease: return make_ease(f);
+    case ReferenceMethod::Mixture: return make_mixture(f, c);
   }
   MELON_ASSERT(false, "unhandled reference method");
   return nullptr;

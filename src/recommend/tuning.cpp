@@ -100,6 +100,14 @@ std::vector<ReferenceOptions> tuning_grid(ReferenceMethod m, const ReferenceOpti
         out.push_back(o);
       }
       break;
+    case ReferenceMethod::Mixture:
+      for (auto k :
+           values(static_cast<double>(given.mixture_clusters), {50, 150, 300}, has(pinned, "mixture-clusters"))) {
+        auto o = given;
+        o.mixture_clusters = static_cast<std::int64_t>(k);
+        out.push_back(o);
+      }
+      break;
   }
   return out;
 }
@@ -109,6 +117,7 @@ std::string describe_tuned(ReferenceMethod m, const ReferenceOptions& o) {
     case ReferenceMethod::ItemKnn: return "alpha=" + num(o.alpha) + " beta=" + num(o.beta);
     case ReferenceMethod::PlaylistKnn: return "neighbours=" + std::to_string(o.neighbours) + " power=" + num(o.power);
     case ReferenceMethod::Ease: return "ease-lambda=" + num(o.ease_lambda);
+    case ReferenceMethod::Mixture: return "mixture-clusters=" + std::to_string(o.mixture_clusters);
   }
   return "";
 }
@@ -191,7 +200,10 @@ std::string request_of(ReferenceMethod m, const ReferenceRun& run, const std::ve
   std::string r = std::string(to_string(m)) + " tag-weight=" + num(run.opt.tag_weight) +
                   " title-weight=" + num(run.opt.title_weight) + " ease-songs=" + std::to_string(run.opt.ease_songs) +
                   " ease-tags=" + std::to_string(run.opt.ease_tags) +
-                  " ease-tokens=" + std::to_string(run.opt.ease_tokens) + " grid:";
+                  " ease-tokens=" + std::to_string(run.opt.ease_tokens);
+  // Only the mixture's requests name its iterations: the other methods' saved fits stay reusable.
+  if (m == ReferenceMethod::Mixture) r += " mixture-iterations=" + std::to_string(run.opt.mixture_iterations);
+  r += " grid:";
   for (const auto& o : grid) r += " [" + describe_tuned(m, o) + "]";
   return r;
 }

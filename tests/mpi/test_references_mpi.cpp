@@ -72,11 +72,12 @@ bool same(const arena::Result& a, const arena::Result& b) {
 
 TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
   Data d;
-  for (auto m : {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease}) {
+  for (auto m :
+       {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease, ReferenceMethod::Mixture}) {
     auto parallel = recommend::run_reference(m, d.train, d.questions, &d.meta, options());
     // The serial reference: rank 0 answers every question from the same model.
     auto corpus = recommend::build_corpus(d.train, d.meta.size(), options().tokenizer);
-    auto ref = recommend::make_reference(m, corpus, options());  // collective for ease
+    auto ref = recommend::make_reference(m, corpus, options());  // collective for ease and mixture
     bool ok = true;
     if (mpi::rank(mpi::world()) == 0) {
       const auto dates = arena::song_dates(d.meta);
@@ -92,6 +93,24 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
     EXPECT_FALSE(mpi::any(mpi::world(), !ok))
         << "method " << static_cast<int>(m) << " on " << mpi::size(mpi::world()) << " ranks";
   }
+}
+
+// The mixture's E-step is split over the ranks and gathered; every rank then
+// takes the M-step itself, so every rank must hold the same bits (a rank
+// that drifted would answer its block of questions from another model).
+TEST(ReferencesMpi, MixtureFitIsTheSameBitsOnEveryRank) {
+  Data d;
+  auto opt = options();
+  opt.mixture_clusters = 7;
+  opt.mixture_iterations = 9;
+  const auto corpus = recommend::build_corpus(d.train, d.meta.size(), opt.tokenizer);
+  const auto f = recommend::fit_reference(ReferenceMethod::Mixture, corpus, opt);
+  std::vector<double> mine(f.weights.begin(), f.weights.end());
+  mine.insert(mine.end(), f.prior.begin(), f.prior.end());
+  auto root = mine;
+  mpi::bcast(mpi::world(), root, 0);
+  EXPECT_FALSE(mpi::any(mpi::world(), root != mine)) << "on " << mpi::size(mpi::world()) << " ranks";
+  EXPECT_EQ(f.n_out, 7u);
 }
 
 // Each rank answers one contiguous block, in rank order (the blocks are cut

@@ -75,6 +75,10 @@ TEST(ReferenceTuning, GridStartsFromTheGivenValuesAndKeepsPinnedOnes) {
   EXPECT_EQ(beta_only.size(), 3u);
   for (auto& g : beta_only) EXPECT_EQ(g.alpha, 0.5);
   EXPECT_EQ(recommend::tuning_grid(ReferenceMethod::PlaylistKnn, o, {}).size(), 6u);
+  const auto mixture = recommend::tuning_grid(ReferenceMethod::Mixture, o, {});
+  ASSERT_EQ(mixture.size(), 3u);  // 150 (the default, on the grid), 50, 300
+  EXPECT_EQ(mixture[0].mixture_clusters, 150);
+  EXPECT_EQ(recommend::tuning_grid(ReferenceMethod::Mixture, o, {"mixture-clusters"}).size(), 1u);
 }
 
 TEST(ReferenceTuning, HeldOutSetHoldsOutExactlyTheGivenPlaylists) {
@@ -115,38 +119,48 @@ TEST(ReferenceTuning, ChoosesTheTrialWithTheBestHeldOutScore) {
   for (auto& tr : t.trials) EXPECT_TRUE(tr.score > 0 && tr.score <= 1) << tr.score;
 }
 
-TEST(FittedReference, EaseLoadedFromItsFileAnswersExactlyAsTheFitItWasSavedFrom) {
+TEST(FittedReference, EaseAndMixtureLoadedFromTheirFilesAnswerExactlyAsTheFitsTheyWereSavedFrom) {
   Data d;
   TempDir dir;
   const auto corpus = recommend::build_corpus(d.train, d.meta.size(), {});
-  recommend::FittedFile f;
-  f.fitted = recommend::fit_reference(ReferenceMethod::Ease, corpus, options());
-  f.corpus = recommend::corpus_fingerprint(corpus);
-  f.held_out = {1, 2, 3};
-  f.request = "test";
-  f.trials = {{"ease-lambda=30", 0.25}};
-  const auto path = recommend::fitted_path(dir.path, ReferenceMethod::Ease);
-  recommend::write_fitted(path, f);
-  EXPECT_TRUE(fs::exists(dir.path + "/ease.json"));
-  const auto back = recommend::read_fitted(path);
-  EXPECT_EQ(back.corpus, f.corpus);
-  EXPECT_EQ(back.held_out, f.held_out);
-  EXPECT_EQ(back.fitted.opt.ease_lambda, 30);
-  EXPECT_EQ(back.fitted.weights, f.fitted.weights);
-  ASSERT_EQ(back.trials.size(), 1u);
-  EXPECT_EQ(back.trials[0].first, "ease-lambda=30");
+  for (auto m : {ReferenceMethod::Ease, ReferenceMethod::Mixture}) {
+    SCOPED_TRACE(recommend::to_string(m));
+    auto opt = options();
+    opt.mixture_clusters = 12;
+    opt.mixture_iterations = 7;
+    recommend::FittedFile f;
+    f.fitted = recommend::fit_reference(m, corpus, opt);
+    f.corpus = recommend::corpus_fingerprint(corpus);
+    f.held_out = {1, 2, 3};
+    f.request = "test";
+    f.trials = {{"some=30", 0.25}};
+    const auto path = recommend::fitted_path(dir.path, m);
+    recommend::write_fitted(path, f);
+    EXPECT_TRUE(fs::exists(dir.path + "/" + recommend::to_string(m) + ".json"));
+    const auto back = recommend::read_fitted(path);
+    EXPECT_EQ(back.fitted.method, m);
+    EXPECT_EQ(back.corpus, f.corpus);
+    EXPECT_EQ(back.held_out, f.held_out);
+    EXPECT_EQ(back.fitted.opt.ease_lambda, 30);
+    EXPECT_EQ(back.fitted.opt.mixture_clusters, 12);
+    EXPECT_EQ(back.fitted.opt.mixture_iterations, 7);
+    EXPECT_EQ(back.fitted.weights, f.fitted.weights);
+    EXPECT_EQ(back.fitted.prior, f.fitted.prior);
+    ASSERT_EQ(back.trials.size(), 1u);
+    EXPECT_EQ(back.trials[0].first, "some=30");
 
-  const auto a = recommend::make_reference(f.fitted, corpus), b = recommend::make_reference(back.fitted, corpus);
-  const auto dates = arena::song_dates(d.meta);
-  recommend::Workspace ws;
-  for (int i = 0; i < 20; ++i) {
-    auto q = d.train[static_cast<std::size_t>(i * 17)];
-    q.songs.resize(q.songs.size() / 2);
-    const auto x = recommend::candidates(*a, corpus, q, back.fitted.opt, dates, 100, 10, ws);
-    const auto y = recommend::candidates(*b, corpus, q, back.fitted.opt, dates, 100, 10, ws);
-    EXPECT_EQ(x.songs, y.songs);
-    EXPECT_EQ(x.tags, y.tags);
-    EXPECT_FALSE(x.songs.empty());
+    const auto a = recommend::make_reference(f.fitted, corpus), b = recommend::make_reference(back.fitted, corpus);
+    const auto dates = arena::song_dates(d.meta);
+    recommend::Workspace ws;
+    for (int i = 0; i < 20; ++i) {
+      auto q = d.train[static_cast<std::size_t>(i * 17)];
+      q.songs.resize(q.songs.size() / 2);
+      const auto x = recommend::candidates(*a, corpus, q, back.fitted.opt, dates, 100, 10, ws);
+      const auto y = recommend::candidates(*b, corpus, q, back.fitted.opt, dates, 100, 10, ws);
+      EXPECT_EQ(x.songs, y.songs);
+      EXPECT_EQ(x.tags, y.tags);
+      EXPECT_FALSE(x.songs.empty());
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "melon/arena/rules.hpp"
@@ -66,7 +67,8 @@ arena::Playlist question(std::int64_t id, std::vector<arena::SongId> songs, std:
 
 recommend::ReferenceOptions small_options() {
   recommend::ReferenceOptions o;
-  o.ease_lambda = 10;  // the default suits tens of thousands of playlists, not 55
+  o.ease_lambda = 10;      // the default suits tens of thousands of playlists, not 55
+  o.mixture_clusters = 8;  // as many as the world has kinds of playlist, a few more
   return o;
 }
 
@@ -77,17 +79,25 @@ arena::Result answer_one(ReferenceMethod m, const World& w, const arena::Playlis
   return r.at(0);
 }
 
-const ReferenceMethod kAll[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease};
+const ReferenceMethod kAll[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease,
+                                ReferenceMethod::Mixture};
 const char* name(ReferenceMethod m) {
-  return m == ReferenceMethod::ItemKnn ? "item-knn" : m == ReferenceMethod::PlaylistKnn ? "playlist-knn" : "ease";
+  switch (m) {
+    case ReferenceMethod::ItemKnn: return "item-knn";
+    case ReferenceMethod::PlaylistKnn: return "playlist-knn";
+    case ReferenceMethod::Ease: return "ease";
+    case ReferenceMethod::Mixture: return "mixture";
+  }
+  return "?";
 }
 
 }  // namespace
 
-TEST(References, ParseAcceptsTheThreeNamesAndRejectsOthers) {
+TEST(References, ParseAcceptsTheFourNamesAndRejectsOthers) {
   EXPECT_EQ(recommend::parse_reference("item-knn"), ReferenceMethod::ItemKnn);
   EXPECT_EQ(recommend::parse_reference("playlist-knn"), ReferenceMethod::PlaylistKnn);
   EXPECT_EQ(recommend::parse_reference("ease"), ReferenceMethod::Ease);
+  EXPECT_EQ(recommend::parse_reference("mixture"), ReferenceMethod::Mixture);
   EXPECT_TRUE(recommend::is_reference("ease"));
   EXPECT_FALSE(recommend::is_reference("most-popular"));
   EXPECT_THROW(recommend::parse_reference("svd"), Error);
@@ -255,6 +265,56 @@ TEST(References, BadOptionsAreRejectedWithContext) {
   opt = small_options();
   opt.ease_lambda = -1;
   EXPECT_THROW(recommend::run_reference(ReferenceMethod::Ease, w.train, {q}, &w.meta, opt), Error);
+  opt = small_options();
+  opt.mixture_clusters = 0;
+  EXPECT_THROW(recommend::run_reference(ReferenceMethod::Mixture, w.train, {q}, &w.meta, opt), Error);
+  opt = small_options();
+  opt.mixture_iterations = 0;
+  EXPECT_THROW(recommend::run_reference(ReferenceMethod::Mixture, w.train, {q}, &w.meta, opt), Error);
+}
+
+TEST(References, MixtureGivesEachPlantedGroupItsOwnClusterAndTheSameFitTwice) {
+  World w;
+  const auto c = recommend::build_corpus(w.train, w.meta.size(), {});
+  const auto f = recommend::fit_reference(ReferenceMethod::Mixture, c, small_options());
+  ASSERT_EQ(f.n_out, 8u);
+  ASSERT_EQ(f.prior.size(), 8u);
+  ASSERT_EQ(f.weights.size(), f.columns.size() * 8);
+  // Every item a playlist holds is a column, and nothing else.
+  std::size_t held = 0;
+  for (std::size_t i = 0; i < c.n_items(); ++i) held += c.count(static_cast<std::int32_t>(i)) > 0;
+  EXPECT_EQ(f.columns.size(), held);
+  // Each cluster's song chances sum to one (the tags' and tokens' too).
+  std::vector<double> songs(8), tags(8);
+  for (std::size_t j = 0; j < f.columns.size(); ++j)
+    for (std::size_t k = 0; k < 8; ++k) {
+      const double p = std::exp(static_cast<double>(f.weights[j * 8 + k]));
+      if (c.is_song(f.columns[j])) songs[k] += p;
+      if (c.is_tag(f.columns[j])) tags[k] += p;
+    }
+  for (std::size_t k = 0; k < 8; ++k) {
+    EXPECT_NEAR(songs[k], 1.0, 1e-4) << "cluster " << k;
+    EXPECT_NEAR(tags[k], 1.0, 1e-4) << "cluster " << k;
+  }
+  // Groups A, B and C share no item: the cluster most likely to hold song
+  // 20 (group B) gives song 30 (group C) a vanishing chance, and vice versa.
+  auto column = [&](std::int32_t item) {
+    return static_cast<std::size_t>(std::find(f.columns.begin(), f.columns.end(), item) - f.columns.begin());
+  };
+  auto best_cluster = [&](std::int32_t item) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < 8; ++k)
+      if (f.weights[column(item) * 8 + k] > f.weights[column(item) * 8 + best]) best = k;
+    return best;
+  };
+  const auto kb = best_cluster(20), kc = best_cluster(30);
+  EXPECT_NE(kb, kc);
+  EXPECT_LT(f.weights[column(30) * 8 + kb], f.weights[column(20) * 8 + kb] - 3.0);
+  EXPECT_LT(f.weights[column(20) * 8 + kc], f.weights[column(30) * 8 + kc] - 3.0);
+  // A fixed start: the same fit, bit for bit, every time.
+  const auto again = recommend::fit_reference(ReferenceMethod::Mixture, c, small_options());
+  EXPECT_EQ(again.weights, f.weights);
+  EXPECT_EQ(again.prior, f.prior);
 }
 
 TEST(References, WithoutSongMetaSongIdsComeFromTrainingAndNoDateRuleApplies) {

@@ -6,7 +6,10 @@
 //   - playlist-knn: the K training playlists most like the question (cosine
 //                   over idf-weighted items), items scored by sum of sim^power;
 //   - ease:         Steck's closed-form shallow autoencoder (WWW 2019),
-//                   B = I - P / diag(P), P = (X^T X + lambda I)^-1.
+//                   B = I - P / diag(P), P = (X^T X + lambda I)^-1;
+//   - mixture:      a mixture of multinomials over songs, tags and title
+//                   tokens fitted by EM; answers from the question's
+//                   posterior over the clusters (not a default source).
 // Every question type is answered: shown songs and tags are the question's
 // items, and for questions without songs so are its title tokens (text::tokenize),
 // so tags-only questions reach songs through tag-song co-occurrence and
@@ -34,9 +37,9 @@
 
 namespace melon::recommend {
 
-enum class ReferenceMethod { ItemKnn, PlaylistKnn, Ease };
-const char* to_string(ReferenceMethod m);                  // item-knn | playlist-knn | ease
-bool is_reference(const std::string& name);                // item-knn | playlist-knn | ease
+enum class ReferenceMethod { ItemKnn, PlaylistKnn, Ease, Mixture };
+const char* to_string(ReferenceMethod m);                  // item-knn | playlist-knn | ease | mixture
+bool is_reference(const std::string& name);                // item-knn | playlist-knn | ease | mixture
 ReferenceMethod parse_reference(const std::string& name);  // throws melon::Error on other names
 
 struct ReferenceOptions {
@@ -58,6 +61,9 @@ struct ReferenceOptions {
   std::int64_t ease_tags = 1000;
   std::int64_t ease_tokens = 1000;
   double ease_lambda = 1000.0;
+  // mixture
+  std::int64_t mixture_clusters = 150;
+  std::int64_t mixture_iterations = 30;
   text::TokenizerOptions tokenizer;
 };
 
@@ -122,15 +128,18 @@ class Reference {
 // What fitting a reference to a corpus learned, enough to rebuild it without
 // fitting again (rerank reuses the references stage's fits: fitted_io.hpp).
 // The kNN methods learn nothing beyond the corpus index and their options;
-// EASE learns its weights, the one costly fit.
+// EASE learns its weights, the one costly fit; the mixture its clusters.
 struct Fitted {
   ReferenceMethod method = ReferenceMethod::ItemKnn;
   ReferenceOptions opt;               // the options it was fitted with
   std::vector<std::int32_t> columns;  // ease: column -> corpus item; the first n_out are outputs
-  std::size_t n_out = 0;
-  std::vector<float> weights;  // ease: columns x n_out, row-major (what input i says of each output)
+                                      // mixture: column -> corpus item (every item a playlist holds)
+  std::size_t n_out = 0;              // mixture: the clusters
+  std::vector<float> weights;         // ease: columns x n_out, row-major (what input i says of each output)
+                                      // mixture: columns x clusters, log chance of the item in each cluster
+  std::vector<float> prior;           // mixture: log weight of each cluster
 };
-// Collective for ease (Gram allreduce, solve on rank 0, broadcast).
+// Collective for ease (Gram allreduce, solve on rank 0, broadcast) and mixture (E-step gathered).
 Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
 // Local. c must be the corpus f was fitted on (fitted_io.hpp checks it by fingerprint).
 std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c);

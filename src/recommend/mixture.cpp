@@ -1,0 +1,230 @@
+// mixture: a mixture of multinomials over a playlist's songs, tags and title
+// tokens (a latent-class model of playlists, the clustering side of LDA-style
+// playlist models), fitted by EM. A question is answered from its posterior
+// over the clusters: score(i) = sum_k p(k | shown items) phi_k(i).
+//
+// Why beside the kNN methods: a question that shows only tags or a title
+// word has one or two items to go on; the kNN methods spread it over every
+// playlist sharing them, a cluster model names the few kinds of playlist they
+// are typical of, and answers from the whole kind.
+//
+// Parallel layout: the E-step (each playlist's responsibilities) is split
+// over the ranks in blocks and gathered; the M-step walks every item's
+// playlists in corpus order on every rank, so the fit is the same bits for
+// any rank count (each sum is taken in one fixed order).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "melon/error.hpp"
+#include "melon/mpi/mpi.hpp"
+#include "melon/util/log.hpp"
+#include "melon/util/rng.hpp"
+#include "reference_models.hpp"
+
+namespace melon::recommend {
+namespace {
+
+// Additive smoothing of every cluster's item counts: unseen items keep a
+// small chance, so one unusual song does not veto a cluster.
+constexpr double kSmoothing = 0.05;
+constexpr std::uint64_t kInitSeed = 0x6d69787475726531ull;  // "mixture1": the start, fixed like the other fits
+// Clusters under this posterior share are not walked when scoring (their
+// summed contribution is below any candidate's resolution).
+constexpr double kMinPosterior = 1e-4;
+// Each cluster's most likely songs and tags, walked when scoring: deeper than
+// any source's candidate list (200 songs, 20 tags by default).
+constexpr std::size_t kTopSongs = 1000;
+constexpr std::size_t kTopTags = 100;
+
+enum Part { kSongs = 0, kTags = 1, kTokens = 2 };
+
+Part part_of(const Corpus& c, std::int32_t i) { return c.is_song(i) ? kSongs : c.is_tag(i) ? kTags : kTokens; }
+
+// log(sum exp) of a row, and the row turned into probabilities in place.
+double normalise_log(double* row, std::size_t k) {
+  const double top = *std::max_element(row, row + k);
+  double sum = 0;
+  for (std::size_t j = 0; j < k; ++j) sum += row[j] = std::exp(row[j] - top);
+  for (std::size_t j = 0; j < k; ++j) row[j] /= sum;
+  return top + std::log(sum);
+}
+
+class Mixture : public Reference {
+ public:
+  explicit Mixture(const Fitted& f) : cols_(f.columns), k_(f.n_out), log_phi_(f.weights), log_prior_(f.prior) {
+    std::int32_t top = -1;
+    for (auto i : cols_) top = std::max(top, i);
+    column_of_.assign(static_cast<std::size_t>(top + 1), -1);
+    for (std::size_t j = 0; j < cols_.size(); ++j) column_of_[cols_[j]] = static_cast<std::int32_t>(j);
+  }
+
+  // Each cluster's top songs and tags, by chance (then column: a total order).
+  void index(const Corpus& c) {
+    top_.assign(k_, {});
+    std::vector<std::pair<float, std::int32_t>> songs, tags;
+    for (std::size_t k = 0; k < k_; ++k) {
+      songs.clear(), tags.clear();
+      for (std::size_t j = 0; j < cols_.size(); ++j) {
+        const auto part = part_of(c, cols_[j]);
+        if (part == kTokens) continue;
+        (part == kSongs ? songs : tags).emplace_back(log_phi_[j * k_ + k], static_cast<std::int32_t>(j));
+      }
+      auto& t = top_[k];
+      for (auto [list, n] : {std::pair{&songs, kTopSongs}, std::pair{&tags, kTopTags}}) {
+        n = std::min(n, list->size());
+        std::partial_sort(
+            list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n), list->end(),
+            [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+        for (std::size_t r = 0; r < n; ++r) t.push_back((*list)[r].second);
+      }
+    }
+  }
+
+  void score(const Corpus&, const Query& q, Workspace& ws) const override {
+    std::vector<double> post(log_prior_.begin(), log_prior_.end());
+    bool any = false;
+    for (auto& [item, w] : q) {
+      if (item < 0 || static_cast<std::size_t>(item) >= column_of_.size() || column_of_[item] < 0) continue;
+      const float* row = log_phi_.data() + static_cast<std::size_t>(column_of_[item]) * k_;
+      for (std::size_t k = 0; k < k_; ++k) post[k] += w * row[k];
+      any = true;
+    }
+    if (!any) return;  // nothing known: the answer falls back to popularity, as for the other methods
+    normalise_log(post.data(), k_);
+    for (std::size_t k = 0; k < k_; ++k) {
+      if (post[k] < kMinPosterior) continue;
+      for (auto j : top_[k]) ws.add_item(cols_[j], post[k] * std::exp(static_cast<double>(log_phi_[j * k_ + k])));
+    }
+  }
+
+ private:
+  std::vector<std::int32_t> cols_;
+  std::size_t k_;
+  std::vector<float> log_phi_;    // columns x k_, row-major: log chance of the column's item in each cluster
+  std::vector<float> log_prior_;  // k_
+  std::vector<std::int32_t> column_of_;
+  std::vector<std::vector<std::int32_t>> top_;  // cluster -> columns walked when scoring
+};
+
+}  // namespace
+
+void fit_mixture(const Corpus& c, Fitted& f) {
+  const auto& opt = f.opt;
+  MELON_CHECK(opt.mixture_clusters >= 1,
+              "mixture: --mixture-clusters must be at least 1 (got " << opt.mixture_clusters << ")");
+  MELON_CHECK(opt.mixture_iterations >= 1,
+              "mixture: --mixture-iterations must be at least 1 (got " << opt.mixture_iterations << ")");
+  const auto K = static_cast<std::size_t>(opt.mixture_clusters);
+  const auto N = c.n_playlists();
+  MELON_CHECK(N > 0, "mixture: the training data has no playlists");
+  // Columns: every item some training playlist holds, in item order.
+  std::vector<std::int32_t> cols;
+  std::vector<std::int32_t> column_of(c.n_items(), -1);
+  for (std::size_t i = 0; i < c.n_items(); ++i)
+    if (c.count(static_cast<std::int32_t>(i)) > 0) {
+      column_of[i] = static_cast<std::int32_t>(cols.size());
+      cols.push_back(static_cast<std::int32_t>(i));
+    }
+  const auto V = cols.size();
+  const int rank = mpi::rank(mpi::world()), ranks = mpi::size(mpi::world());
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) {
+    const auto b = mpi::block_range(static_cast<std::int64_t>(N), r, ranks);
+    counts[static_cast<std::size_t>(r)] = (b.end - b.begin) * static_cast<std::int64_t>(K);
+  }
+  const auto mine = mpi::block_range(static_cast<std::int64_t>(N), rank, ranks);
+
+  // Responsibilities, playlist-major. The start: Dirichlet(1) draws keyed by
+  // playlist, so every rank count starts from the same point.
+  std::vector<double> resp(N * K);
+  for (std::size_t p = 0; p < N; ++p) {
+    std::uint64_t s = mix_seed(kInitSeed, p);
+    double sum = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      const double u = (static_cast<double>(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
+      sum += resp[p * K + k] = -std::log(u);
+    }
+    for (std::size_t k = 0; k < K; ++k) resp[p * K + k] /= sum;
+  }
+  std::vector<double> log_phi(V * K), log_prior(K);
+  std::vector<double> total(3 * K);
+  const bool root = rank == 0;
+  const auto start = std::chrono::steady_clock::now();
+  if (root)
+    log::info("mixture: " + std::to_string(K) + " clusters over " + std::to_string(V) + " items, " +
+              std::to_string(opt.mixture_iterations) + " EM iterations");
+  for (std::int64_t it = 0;; ++it) {
+    // M-step, on every rank in the same order.
+    std::fill(total.begin(), total.end(), 0.0);
+    for (std::size_t j = 0; j < V; ++j) {
+      const auto i = cols[j];
+      double* row = log_phi.data() + j * K;
+      std::fill(row, row + K, kSmoothing);
+      for (auto e = c.item_offsets[i]; e < c.item_offsets[i + 1]; ++e) {
+        const double* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
+        for (std::size_t k = 0; k < K; ++k) row[k] += r[k];
+      }
+      double* t = total.data() + part_of(c, i) * K;
+      for (std::size_t k = 0; k < K; ++k) t[k] += row[k];
+    }
+    for (std::size_t j = 0; j < V; ++j) {
+      const double* t = total.data() + part_of(c, cols[j]) * K;
+      double* row = log_phi.data() + j * K;
+      for (std::size_t k = 0; k < K; ++k) row[k] = std::log(row[k] / t[k]);
+    }
+    std::fill(log_prior.begin(), log_prior.end(), 1.0);
+    for (std::size_t p = 0; p < N; ++p)
+      for (std::size_t k = 0; k < K; ++k) log_prior[k] += resp[p * K + k];
+    for (auto& x : log_prior) x = std::log(x / (static_cast<double>(N) + static_cast<double>(K)));
+    if (it == opt.mixture_iterations) break;
+
+    // E-step on this rank's block of playlists, then gathered.
+    double loglik = 0;
+    for (auto p = mine.begin; p < mine.end; ++p) {
+      double* r = resp.data() + static_cast<std::size_t>(p) * K;
+      std::copy(log_prior.begin(), log_prior.end(), r);
+      for (auto e = c.offsets[p]; e < c.offsets[p + 1]; ++e) {
+        const double* row = log_phi.data() + static_cast<std::size_t>(column_of[c.items[e]]) * K;
+        for (std::size_t k = 0; k < K; ++k) r[k] += row[k];
+      }
+      loglik += normalise_log(r, K);
+    }
+    const auto first = static_cast<std::ptrdiff_t>(mine.begin) * static_cast<std::ptrdiff_t>(K);
+    const std::vector<double> block(
+        resp.begin() + first,
+        resp.begin() + first + static_cast<std::ptrdiff_t>((mine.end - mine.begin)) * static_cast<std::ptrdiff_t>(K));
+    mpi::allgather_blocks(mpi::world(), block.data(), resp.data(), counts);
+    loglik = mpi::allreduce_sum(mpi::world(), loglik);
+    if (root) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const auto done = it + 1;
+      log::info("mixture: EM " + std::to_string(done) + "/" + std::to_string(opt.mixture_iterations) +
+                ", log-likelihood per playlist " + std::to_string(loglik / static_cast<double>(N)) + ", " +
+                std::to_string(static_cast<int>(secs)) + " s, ETA " +
+                std::to_string(static_cast<int>(secs / static_cast<double>(done) *
+                                                static_cast<double>(opt.mixture_iterations - done))) +
+                " s");
+    }
+  }
+  f.method = ReferenceMethod::Mixture;
+  f.columns = std::move(cols);
+  f.n_out = K;
+  f.weights.assign(log_phi.begin(), log_phi.end());
+  f.prior.assign(log_prior.begin(), log_prior.end());
+}
+
+std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c) {
+  MELON_CHECK(f.n_out >= 1 && f.weights.size() == f.columns.size() * f.n_out && f.prior.size() == f.n_out,
+              "mixture: fitted weights are " << f.weights.size() << " numbers for " << f.columns.size() << " items x "
+                                             << f.n_out << " clusters, with " << f.prior.size() << " cluster weights");
+  for (auto i : f.columns)
+    MELON_CHECK(i >= 0 && static_cast<std::size_t>(i) < c.n_items(),
+                "mixture: fitted item " << i << " is outside the corpus (" << c.n_items() << " items)");
+  auto m = std::make_unique<Mixture>(f);
+  m->index(c);
+  return m;
+}
+
+}  // namespace melon::recommend
