@@ -79,15 +79,16 @@ arena::Result answer_one(ReferenceMethod m, const World& w, const arena::Playlis
   return r.at(0);
 }
 
+// Every method with its name, spelled here independently of to_string.
+const std::pair<ReferenceMethod, const char*> kNamed[] = {{ReferenceMethod::ItemKnn, "item-knn"},
+                                                          {ReferenceMethod::PlaylistKnn, "playlist-knn"},
+                                                          {ReferenceMethod::Ease, "ease"},
+                                                          {ReferenceMethod::Mixture, "mixture"}};
 const ReferenceMethod kAll[] = {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease,
                                 ReferenceMethod::Mixture};
 const char* name(ReferenceMethod m) {
-  switch (m) {
-    case ReferenceMethod::ItemKnn: return "item-knn";
-    case ReferenceMethod::PlaylistKnn: return "playlist-knn";
-    case ReferenceMethod::Ease: return "ease";
-    case ReferenceMethod::Mixture: return "mixture";
-  }
+  for (auto& [method, spelled] : kNamed)
+    if (method == m) return spelled;
   return "?";
 }
 
