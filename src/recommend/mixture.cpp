@@ -137,42 +137,47 @@ void fit_mixture(const Corpus& c, Fitted& f) {
   const auto mine = mpi::block_range(static_cast<std::int64_t>(N), rank, ranks);
 
   // Responsibilities, playlist-major. The start: Dirichlet(1) draws keyed by
-  // playlist, so every rank count starts from the same point.
-  std::vector<double> resp(N * K);
+  // playlist, so every rank count starts from the same point. The two large
+  // tables (responsibilities, items x clusters chances) are floats: at the
+  // real release's size they are gigabytes on every rank; every sum over
+  // them is taken in double.
+  std::vector<float> resp(N * K);
+  std::vector<double> row(K);
   for (std::size_t p = 0; p < N; ++p) {
     std::uint64_t s = mix_seed(kInitSeed, p);
     double sum = 0;
     for (std::size_t k = 0; k < K; ++k) {
       const double u = (static_cast<double>(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
-      sum += resp[p * K + k] = -std::log(u);
+      sum += row[k] = -std::log(u);
     }
-    for (std::size_t k = 0; k < K; ++k) resp[p * K + k] /= sum;
+    for (std::size_t k = 0; k < K; ++k) resp[p * K + k] = static_cast<float>(row[k] / sum);
   }
-  std::vector<double> log_phi(V * K), log_prior(K);
-  std::vector<double> total(3 * K);
+  std::vector<float> log_phi(V * K);
+  std::vector<double> log_prior(K), total(3 * K);
   const bool root = rank == 0;
   const auto start = std::chrono::steady_clock::now();
   if (root)
     log::info("mixture: " + std::to_string(K) + " clusters over " + std::to_string(V) + " items, " +
               std::to_string(opt.mixture_iterations) + " EM iterations");
   for (std::int64_t it = 0;; ++it) {
-    // M-step, on every rank in the same order.
+    // M-step, on every rank in the same order: each item's expected counts
+    // per cluster, then each kind's (songs, tags, tokens) share of them.
     std::fill(total.begin(), total.end(), 0.0);
     for (std::size_t j = 0; j < V; ++j) {
       const auto i = cols[j];
-      double* row = log_phi.data() + j * K;
-      std::fill(row, row + K, kSmoothing);
+      std::fill(row.begin(), row.end(), kSmoothing);
       for (auto e = c.item_offsets[i]; e < c.item_offsets[i + 1]; ++e) {
-        const double* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
+        const float* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
         for (std::size_t k = 0; k < K; ++k) row[k] += r[k];
       }
       double* t = total.data() + part_of(c, i) * K;
-      for (std::size_t k = 0; k < K; ++k) t[k] += row[k];
+      float* out = log_phi.data() + j * K;
+      for (std::size_t k = 0; k < K; ++k) t[k] += row[k], out[k] = static_cast<float>(row[k]);
     }
     for (std::size_t j = 0; j < V; ++j) {
       const double* t = total.data() + part_of(c, cols[j]) * K;
-      double* row = log_phi.data() + j * K;
-      for (std::size_t k = 0; k < K; ++k) row[k] = std::log(row[k] / t[k]);
+      float* out = log_phi.data() + j * K;
+      for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<float>(std::log(out[k] / t[k]));
     }
     std::fill(log_prior.begin(), log_prior.end(), 1.0);
     for (std::size_t p = 0; p < N; ++p)
@@ -183,19 +188,16 @@ void fit_mixture(const Corpus& c, Fitted& f) {
     // E-step on this rank's block of playlists, then gathered.
     double loglik = 0;
     for (auto p = mine.begin; p < mine.end; ++p) {
-      double* r = resp.data() + static_cast<std::size_t>(p) * K;
-      std::copy(log_prior.begin(), log_prior.end(), r);
+      std::copy(log_prior.begin(), log_prior.end(), row.begin());
       for (auto e = c.offsets[p]; e < c.offsets[p + 1]; ++e) {
-        const double* row = log_phi.data() + static_cast<std::size_t>(column_of[c.items[e]]) * K;
-        for (std::size_t k = 0; k < K; ++k) r[k] += row[k];
+        const float* l = log_phi.data() + static_cast<std::size_t>(column_of[c.items[e]]) * K;
+        for (std::size_t k = 0; k < K; ++k) row[k] += l[k];
       }
-      loglik += normalise_log(r, K);
+      loglik += normalise_log(row.data(), K);
+      float* r = resp.data() + static_cast<std::size_t>(p) * K;
+      for (std::size_t k = 0; k < K; ++k) r[k] = static_cast<float>(row[k]);
     }
-    const auto first = static_cast<std::ptrdiff_t>(mine.begin) * static_cast<std::ptrdiff_t>(K);
-    const std::vector<double> block(
-        resp.begin() + first,
-        resp.begin() + first + static_cast<std::ptrdiff_t>((mine.end - mine.begin)) * static_cast<std::ptrdiff_t>(K));
-    mpi::allgather_blocks(mpi::world(), block.data(), resp.data(), counts);
+    mpi::allgather_blocks_inplace(mpi::world(), resp.data(), counts);
     loglik = mpi::allreduce_sum(mpi::world(), loglik);
     if (root) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -211,7 +213,7 @@ void fit_mixture(const Corpus& c, Fitted& f) {
   f.method = ReferenceMethod::Mixture;
   f.columns = std::move(cols);
   f.n_out = K;
-  f.weights.assign(log_phi.begin(), log_phi.end());
+  f.weights = std::move(log_phi);
   f.prior.assign(log_prior.begin(), log_prior.end());
 }
 
