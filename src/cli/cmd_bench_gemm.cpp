@@ -9,7 +9,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include <Eigen/Dense>
 #include <chrono>
 #include <cstdio>
 
@@ -17,6 +16,7 @@
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/kernels.hpp"
+#include "melon/util/eigen.hpp"
 #include "melon/util/gemm.hpp"
 
 namespace melon::cli {

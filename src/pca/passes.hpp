@@ -6,7 +6,6 @@
 // products' drivers.
 #include <mpi.h>
 
-#include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "melon/pca/kernels.hpp"
 #include "melon/pca/rpca.hpp"
 #include "melon/pca/state.hpp"
+#include "melon/util/eigen.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/thread_pool.hpp"
 

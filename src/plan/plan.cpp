@@ -79,7 +79,8 @@ class Builder {
   }
 
   void generate() {
-    Stage s{"generate"};
+    Stage s;
+    s.name = "generate";
     s.runs.push_back(run({"generate", "--out=" + L_.data}));
     s.writes = {L_.data};
     if (!o_.generate) s.skip = L_.data + " holds a dataset (train.json)";
@@ -103,7 +104,8 @@ class Builder {
   std::string training() const { return submit() ? L_.train_file() : L_.split_train(); }
 
   void split() {
-    Stage s{"split"};
+    Stage s;
+    s.name = "split";
     s.runs.push_back(run({"split", "--input=" + L_.train_file(), "--out=" + L_.split_dir()}));
     s.reads = {L_.train_file()};
     s.writes = {L_.split_dir()};
@@ -112,7 +114,8 @@ class Builder {
   }
 
   void pca() {
-    Stage s{"pca"};
+    Stage s;
+    s.name = "pca";
     auto args = std::vector<std::string>{"pca", "--out=" + L_.pca()};
     // The job file's mel source wins; the dataset's own mel folder otherwise.
     if (!job_sets("pca", "mel-dir") && !job_sets("pca", "mel-source")) {
@@ -130,7 +133,8 @@ class Builder {
   }
 
   void train() {
-    Stage s{"train"};
+    Stage s;
+    s.name = "train";
     std::vector<std::string> args{"train", "--train=" + training()};
     s.reads = {training()};
     // The questions' visible parts train too (their hidden parts are never in the files).
@@ -151,7 +155,8 @@ class Builder {
   }
 
   void predict() {
-    Stage s{"predict"};
+    Stage s;
+    s.name = "predict";
     s.reads = {L_.checkpoints(), L_.song_meta()};
     for (const auto& q : question_sets()) {
       const auto out = L_.results_for(kAutoencoderLabel, q.set);
@@ -168,7 +173,8 @@ class Builder {
   }
 
   void references() {
-    Stage s{"references"};
+    Stage s;
+    s.name = "references";
     s.reads = {training(), L_.song_meta()};
     for (const auto& q : question_sets()) {
       s.reads.push_back(q.questions);
@@ -200,7 +206,8 @@ class Builder {
   }
 
   void rerank() {
-    Stage s{"rerank"};
+    Stage s;
+    s.name = "rerank";
     // Minutes at full scale and no state worth saving midway: stopped on a
     // stop signal and run again from the start (its answers do not depend on
     // being interrupted), rather than risk the time limit ending the chain.
@@ -231,7 +238,8 @@ class Builder {
   }
 
   void evaluate() {
-    Stage s{"evaluate"};
+    Stage s;
+    s.name = "evaluate";
     for (const auto& q : question_sets()) {
       std::vector<std::string> args{"evaluate", "--answers=" + q.answers, "--questions=" + q.questions,
                                     "--out=" + L_.scores_for(q.set)};
@@ -253,7 +261,8 @@ class Builder {
   }
 
   void report() {
-    Stage s{"report"};
+    Stage s;
+    s.name = "report";
     const auto scores = L_.scores_for(question_sets().front().set);
     s.runs.push_back(run(
         {"report", "--work=" + L_.work, "--song-meta=" + L_.song_meta(), "--scores=" + scores, "--out=" + L_.report()},

@@ -4,10 +4,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include "melon/util/gemm.hpp"
+#include "melon/util/eigen.hpp"
 
 #include <dlfcn.h>
 
-#include <Eigen/Dense>
 #include <cctype>
 #include <climits>
 #include <cstdlib>

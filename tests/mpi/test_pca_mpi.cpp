@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <Eigen/Dense>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/pca/output.hpp"
 #include "melon/pca/rpca.hpp"
+#include "melon/util/eigen.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/exact_svd.hpp"
 #include "../support/spectra.hpp"

@@ -3,7 +3,7 @@
 // against. Compiled once (exact_svd.cpp) for both test binaries: Eigen's SVD
 // templates cost about 45 s of compile time in every file that instantiates
 // them under the sanitizers.
-#include <Eigen/Dense>
+#include "melon/util/eigen.hpp"
 
 namespace melon::test_support {
 

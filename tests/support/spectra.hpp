@@ -1,9 +1,9 @@
 #pragma once
 // Test matrices with a known spectrum, shared by the PCA unit and MPI tests.
-#include <Eigen/Dense>
 #include <cmath>
 #include <cstdint>
 
+#include "melon/util/eigen.hpp"
 #include "melon/util/rng.hpp"
 
 namespace melon::test_support {

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <Eigen/Dense>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -23,6 +22,7 @@
 #include "melon/pca/cholqr.hpp"
 #include "melon/pca/output.hpp"
 #include "melon/pca/rpca.hpp"
+#include "melon/util/eigen.hpp"
 #include "melon/util/rng.hpp"
 #include "../support/exact_svd.hpp"
 #include "../support/spectra.hpp"

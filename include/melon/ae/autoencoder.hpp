@@ -22,12 +22,12 @@
 // gradient checks can run in double; training uses float.
 #include <mpi.h>
 
-#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "melon/ae/neighbours.hpp"
+#include "melon/util/eigen.hpp"
 #include "melon/util/thread_pool.hpp"
 
 namespace melon::ae {

@@ -18,8 +18,9 @@
 //    CholeskyQR2 then finishes; data of rank < l take a few shifted steps.
 #include <mpi.h>
 
-#include <Eigen/Dense>
 #include <cstdint>
+
+#include "melon/util/eigen.hpp"
 
 namespace melon::pca {
 

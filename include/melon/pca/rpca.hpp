@@ -46,11 +46,12 @@
 // reduced across ranks, the QR factors and the final SVD are double.
 #include <mpi.h>
 
-#include <Eigen/Dense>
 #include <cstdint>
 #include <exception>
 #include <string>
 #include <vector>
+
+#include "melon/util/eigen.hpp"
 
 namespace melon::pca {
 

@@ -18,13 +18,13 @@
 // is an error naming the difference, never a silent fresh start.
 #include <mpi.h>
 
-#include <Eigen/Dense>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "melon/pca/rpca.hpp"
+#include "melon/util/eigen.hpp"
 
 namespace melon::pca {
 

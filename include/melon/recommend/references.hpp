@@ -28,12 +28,11 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Dense>
-
 #include "melon/arena/candidates.hpp"
 #include "melon/arena/types.hpp"
 #include "melon/recommend/baseline.hpp"
 #include "melon/text/tokenize.hpp"
+#include "melon/util/eigen.hpp"
 
 namespace melon::recommend {
 
@@ -139,7 +138,7 @@ struct Fitted {
                                       // mixture: columns x clusters, log chance of the item in each cluster
   std::vector<float> prior;           // mixture: log weight of each cluster
 };
-// Collective for ease (Gram allreduce, solve on rank 0, broadcast) and mixture (E-step gathered).
+// Collective for ease (Gram allreduce, solve on rank 0, broadcast) and mixture (both EM steps gathered).
 Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
 // Local. c must be the corpus f was fitted on (fitted_io.hpp checks it by fingerprint).
 std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c);
