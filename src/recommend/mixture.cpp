@@ -8,11 +8,14 @@
 // playlist sharing them, a cluster model names the few kinds of playlist they
 // are typical of, and answers from the whole kind.
 //
-// Parallel layout: the E-step (each playlist's responsibilities) is split
-// over the ranks in blocks and gathered; the M-step walks every item's
-// playlists in corpus order on every rank, so the fit is the same bits for
-// any rank count (each sum is taken in one fixed order).
+// Parallel layout: both steps are split over the ranks and gathered. The
+// E-step owns blocks of playlists (their responsibilities), the M-step blocks
+// of items (their chances), cut by posting-list length. Every number is a
+// sum taken in one fixed order whatever the split (an item's counts over its
+// playlists in corpus order, each kind's total over the playlists in order),
+// so the fit is the same bits for any rank count.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -129,12 +132,28 @@ void fit_mixture(const Corpus& c, Fitted& f) {
     }
   const auto V = cols.size();
   const int rank = mpi::rank(mpi::world()), ranks = mpi::size(mpi::world());
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(ranks));
+  // The E-step's blocks (playlists) and the M-step's (columns, cut so that
+  // their posting lists are about the same length: a popular song's column
+  // costs as much as thousands of rare ones').
+  std::vector<double> cost(V);
+  for (std::size_t j = 0; j < V; ++j) cost[j] = 1.0 + static_cast<double>(c.count(cols[j]));
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(ranks)), col_counts(static_cast<std::size_t>(ranks));
   for (int r = 0; r < ranks; ++r) {
     const auto b = mpi::block_range(static_cast<std::int64_t>(N), r, ranks);
     counts[static_cast<std::size_t>(r)] = (b.end - b.begin) * static_cast<std::int64_t>(K);
+    const auto w = mpi::weighted_range(cost, r, ranks);
+    col_counts[static_cast<std::size_t>(r)] = (w.end - w.begin) * static_cast<std::int64_t>(K);
   }
   const auto mine = mpi::block_range(static_cast<std::int64_t>(N), rank, ranks);
+  const auto my_cols = mpi::weighted_range(cost, rank, ranks);
+  cost = {};
+  // How many of each kind's items every playlist holds: a kind's total count
+  // per cluster is its smoothing plus these times the responsibilities.
+  std::vector<double> smoothed(3, 0.0);
+  for (auto i : cols) smoothed[part_of(c, i)] += kSmoothing;
+  std::vector<std::array<std::uint32_t, 3>> kinds(N, {0, 0, 0});
+  for (std::size_t p = 0; p < N; ++p)
+    for (auto e = c.offsets[p]; e < c.offsets[p + 1]; ++e) kinds[p][part_of(c, c.items[e])] += 1;
 
   // Responsibilities, playlist-major. The start: Dirichlet(1) draws keyed by
   // playlist, so every rank count starts from the same point. The two large
@@ -160,29 +179,33 @@ void fit_mixture(const Corpus& c, Fitted& f) {
     log::info("mixture: " + std::to_string(K) + " clusters over " + std::to_string(V) + " items, " +
               std::to_string(opt.mixture_iterations) + " EM iterations");
   for (std::int64_t it = 0;; ++it) {
-    // M-step, on every rank in the same order: each item's expected counts
-    // per cluster, then each kind's (songs, tags, tokens) share of them.
-    std::fill(total.begin(), total.end(), 0.0);
-    for (std::size_t j = 0; j < V; ++j) {
+    // M-step. Each kind's totals and the cluster weights, in playlist order
+    // on every rank (N x K, cheap); then this rank's columns (their counts,
+    // each in its posting list's order), gathered.
+    for (std::size_t part = 0; part < 3; ++part) std::fill_n(total.begin() + part * K, K, smoothed[part]);
+    std::fill(log_prior.begin(), log_prior.end(), 1.0);
+    for (std::size_t p = 0; p < N; ++p) {
+      const float* r = resp.data() + p * K;
+      for (std::size_t part = 0; part < 3; ++part) {
+        if (kinds[p][part] == 0) continue;
+        double* t = total.data() + part * K;
+        for (std::size_t k = 0; k < K; ++k) t[k] += static_cast<double>(kinds[p][part]) * r[k];
+      }
+      for (std::size_t k = 0; k < K; ++k) log_prior[k] += r[k];
+    }
+    for (auto& x : log_prior) x = std::log(x / (static_cast<double>(N) + static_cast<double>(K)));
+    for (auto j = static_cast<std::size_t>(my_cols.begin); j < static_cast<std::size_t>(my_cols.end); ++j) {
       const auto i = cols[j];
       std::fill(row.begin(), row.end(), kSmoothing);
       for (auto e = c.item_offsets[i]; e < c.item_offsets[i + 1]; ++e) {
         const float* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
         for (std::size_t k = 0; k < K; ++k) row[k] += r[k];
       }
-      double* t = total.data() + part_of(c, i) * K;
+      const double* t = total.data() + part_of(c, i) * K;
       float* out = log_phi.data() + j * K;
-      for (std::size_t k = 0; k < K; ++k) t[k] += row[k], out[k] = static_cast<float>(row[k]);
+      for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<float>(std::log(row[k] / t[k]));
     }
-    for (std::size_t j = 0; j < V; ++j) {
-      const double* t = total.data() + part_of(c, cols[j]) * K;
-      float* out = log_phi.data() + j * K;
-      for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<float>(std::log(out[k] / t[k]));
-    }
-    std::fill(log_prior.begin(), log_prior.end(), 1.0);
-    for (std::size_t p = 0; p < N; ++p)
-      for (std::size_t k = 0; k < K; ++k) log_prior[k] += resp[p * K + k];
-    for (auto& x : log_prior) x = std::log(x / (static_cast<double>(N) + static_cast<double>(K)));
+    mpi::allgather_blocks_inplace(mpi::world(), log_phi.data(), col_counts);
     if (it == opt.mixture_iterations) break;
 
     // E-step on this rank's block of playlists, then gathered.

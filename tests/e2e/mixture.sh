@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # melon baseline --method mixture: the EM-fitted mixture of multinomials.
 # On small generated data it must beat most-popular by far and answer every
-# question type; its fit (E-step split over the ranks, M-step in one fixed
-# order) gives the same bytes on 1, 2 and 3 ranks; its saved fit is reused
-# and loads back into rerank; bad settings are refused, naming the setting,
-# on every rank.
+# question type; its fit (both EM steps split over the ranks, every sum in
+# one fixed order) gives the same bytes on 1, 2 and 3 ranks; its saved fit is
+# reused and loads back into rerank; bad settings are refused, naming the
+# setting, on every rank.
 source "$(dirname "$0")/lib.sh"
 "$MELON" generate --out "$WORK/data" --playlists 1500 --songs 6000 --seed 5 --mel-mode none --quiet >/dev/null 2>&1
 "$MELON" split --input "$WORK/data/train.json" --out "$WORK/split" >/dev/null 2>&1

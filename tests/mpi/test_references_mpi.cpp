@@ -95,9 +95,9 @@ TEST(ReferencesMpi, DataParallelAnswersEqualSerialAnswersForEveryMethod) {
   }
 }
 
-// The mixture's E-step is split over the ranks and gathered; every rank then
-// takes the M-step itself, so every rank must hold the same bits (a rank
-// that drifted would answer its block of questions from another model).
+// The mixture's E-step (playlists) and M-step (items) are each split over the
+// ranks and gathered, so every rank must hold the same bits (a rank that
+// drifted would answer its block of questions from another model).
 TEST(ReferencesMpi, MixtureFitIsTheSameBitsOnEveryRank) {
   Data d;
   auto opt = options();
