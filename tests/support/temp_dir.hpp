@@ -1,5 +1,6 @@
 #pragma once
-// A fresh folder under /tmp for one test, removed with everything in it.
+// A fresh folder (under /tmp unless told) for one test, removed with
+// everything in it.
 #include <stdlib.h>
 
 #include <filesystem>
@@ -10,8 +11,8 @@ namespace melon::test_support {
 
 struct TempDir {
   std::string path;
-  explicit TempDir(const std::string& name = "melon-test") {
-    std::string tmpl = "/tmp/" + name + ".XXXXXX";
+  explicit TempDir(const std::string& name = "melon-test", const std::string& under = "/tmp") {
+    std::string tmpl = under + "/" + name + ".XXXXXX";
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + " failed");
     path = tmpl;
   }
