@@ -30,9 +30,9 @@
 # Per cell C, everything under WORK/C: generate (mpirun -np 2), the official
 # split (seed 777), the PCA of every song's procedural spectrogram (the
 # --mel-source the generator names in calibration.json, 32 components, pool
-# 16), training (defaults: self-sizing), predict, the references (`melon
-# baseline --checkpoint-dir --fitted`: tuned on the autoencoder's held-out
-# playlists), rerank (`--fitted`: the references' fits loaded), rerank without
+# 16), training (defaults: self-sizing), predict, the references (item-kNN,
+# playlist-kNN, EASE and the mixture, `melon baseline --checkpoint-dir
+# --fitted`: tuned on the autoencoder's held-out playlists), rerank (`--fitted`: the references' fits loaded), rerank without
 # the autoencoder (its own held-out slice); on taste cells, the data's
 # ceiling (`melon oracle`: the Bayes answer, knowing the generator's
 # catalogue and rules). Ablations (--ablations CELL): the
@@ -41,8 +41,8 @@
 # Every melon command runs under /usr/bin/time (GNU time: apt-get install time);
 # melon runs under mpirun -np 2 except split and evaluate. "peak MB/rank" is
 # GNU time's %M of mpirun: the peak RSS of its largest single descendant, i.e.
-# of the busiest rank. melon (full) reports pca + train + references + rerank
-# (wall summed, peak the largest); the autoencoder pca + train + predict; a
+# of the busiest rank. melon (full) reports pca + train + the references it
+# reranks (item-kNN, playlist-kNN, EASE) + rerank (wall summed, peak the largest); the autoencoder pca + train + predict; a
 # reference its baseline run (tuning included). Step timings live in
 # WORK/C/times/STEP.txt ("wall_s peak_kb"), logs in WORK/C/logs/. A step whose
 # times file exists is not run again, so a re-run after an interruption
@@ -211,9 +211,11 @@ generate_extra=${GENX[*]}"
     --out "$D/results-autoencoder.json"
   score "$ds" autoencoder "$D/results-autoencoder.json"
 
-  for m in most-popular genre-most-popular item-knn playlist-knn ease; do
+  # The mixture is a reference melon ships but the reranker does not use by
+  # default: it is scored so that "the best reference" includes it.
+  for m in most-popular genre-most-popular item-knn playlist-knn ease mixture; do
     fit=()
-    case $m in item-knn|playlist-knn|ease) fit=(--checkpoint-dir "$D/ckpt" --fitted "$D/fits") ;; esac
+    case $m in item-knn|playlist-knn|ease|mixture) fit=(--checkpoint-dir "$D/ckpt" --fitted "$D/fits") ;; esac
     step "$ds" "baseline-$m" "$NP" - -- baseline --method "$m" --train "$TRAIN" --questions "$Q" --song-meta "$META" \
       "${fit[@]}" --out "$D/results-$m.json"
     score "$ds" "$m" "$D/results-$m.json"
