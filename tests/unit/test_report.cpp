@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <regex>
+#include <string>
+#include <string_view>
 
 #include "melon/rank/report_data.hpp"
 #include "melon/report/report.hpp"
@@ -25,10 +26,13 @@ namespace {
   std::vector<std::string> open;
   std::size_t i = 0;
   auto text_ok = [&](std::size_t a, std::size_t b) {
-    for (std::size_t k = a; k < b; ++k)
-      if (s[k] == '&' &&
-          !std::regex_search(s.begin() + k, s.begin() + std::min(b, k + 8), std::regex("^&(amp|lt|gt|quot|#39);")))
-        return false;
+    for (std::size_t k = a; k < b; ++k) {
+      if (s[k] != '&') continue;
+      const std::string_view rest(s.data() + k, b - k);
+      bool entity = false;
+      for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"}) entity = entity || rest.starts_with(e);
+      if (!entity) return false;
+    }
     return true;
   };
   while (i < s.size()) {
