@@ -51,6 +51,12 @@ namespace {
 constexpr const char* kRerankedLabel = "melon (reranked)";
 constexpr const char* kAutoencoderLabel = "autoencoder";
 
+Stage named(std::string name) {
+  Stage s;
+  s.name = std::move(name);
+  return s;
+}
+
 class Builder {
  public:
   explicit Builder(const Options& o) : o_(o), L_(o.layout) {}
@@ -79,8 +85,7 @@ class Builder {
   }
 
   void generate() {
-    Stage s;
-    s.name = "generate";
+    Stage s = named("generate");
     s.runs.push_back(run({"generate", "--out=" + L_.data}));
     s.writes = {L_.data};
     if (!o_.generate) s.skip = L_.data + " holds a dataset (train.json)";
@@ -104,8 +109,7 @@ class Builder {
   std::string training() const { return submit() ? L_.train_file() : L_.split_train(); }
 
   void split() {
-    Stage s;
-    s.name = "split";
+    Stage s = named("split");
     s.runs.push_back(run({"split", "--input=" + L_.train_file(), "--out=" + L_.split_dir()}));
     s.reads = {L_.train_file()};
     s.writes = {L_.split_dir()};
@@ -114,8 +118,7 @@ class Builder {
   }
 
   void pca() {
-    Stage s;
-    s.name = "pca";
+    Stage s = named("pca");
     auto args = std::vector<std::string>{"pca", "--out=" + L_.pca()};
     // The job file's mel source wins; the dataset's own mel folder otherwise.
     if (!job_sets("pca", "mel-dir") && !job_sets("pca", "mel-source")) {
@@ -133,8 +136,7 @@ class Builder {
   }
 
   void train() {
-    Stage s;
-    s.name = "train";
+    Stage s = named("train");
     std::vector<std::string> args{"train", "--train=" + training()};
     s.reads = {training()};
     // The questions' visible parts train too (their hidden parts are never in the files).
@@ -155,8 +157,7 @@ class Builder {
   }
 
   void predict() {
-    Stage s;
-    s.name = "predict";
+    Stage s = named("predict");
     s.reads = {L_.checkpoints(), L_.song_meta()};
     for (const auto& q : question_sets()) {
       const auto out = L_.results_for(kAutoencoderLabel, q.set);
@@ -173,8 +174,7 @@ class Builder {
   }
 
   void references() {
-    Stage s;
-    s.name = "references";
+    Stage s = named("references");
     s.reads = {training(), L_.song_meta()};
     for (const auto& q : question_sets()) {
       s.reads.push_back(q.questions);
@@ -206,8 +206,7 @@ class Builder {
   }
 
   void rerank() {
-    Stage s;
-    s.name = "rerank";
+    Stage s = named("rerank");
     // Minutes at full scale and no state worth saving midway: stopped on a
     // stop signal and run again from the start (its answers do not depend on
     // being interrupted), rather than risk the time limit ending the chain.
@@ -238,8 +237,7 @@ class Builder {
   }
 
   void evaluate() {
-    Stage s;
-    s.name = "evaluate";
+    Stage s = named("evaluate");
     for (const auto& q : question_sets()) {
       std::vector<std::string> args{"evaluate", "--answers=" + q.answers, "--questions=" + q.questions,
                                     "--out=" + L_.scores_for(q.set)};
@@ -261,8 +259,7 @@ class Builder {
   }
 
   void report() {
-    Stage s;
-    s.name = "report";
+    Stage s = named("report");
     const auto scores = L_.scores_for(question_sets().front().set);
     s.runs.push_back(run(
         {"report", "--work=" + L_.work, "--song-meta=" + L_.song_meta(), "--scores=" + scores, "--out=" + L_.report()},
