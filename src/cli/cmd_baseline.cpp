@@ -9,6 +9,7 @@
 #include "melon/recommend/fitted_io.hpp"
 #include "melon/recommend/references.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::cli {
 namespace {
@@ -40,7 +41,11 @@ int run_baseline(int argc, char** argv) {
       "without it, the reranker's own draw")(
       "fitted", po::value<std::string>(),
       "write the fit on the held-out split to DIR/<method>.h5 (+ .json: the tuning trials) for `melon rerank "
-      "--fitted DIR`; an existing fit of the same data and settings is reused");
+      "--fitted DIR`; an existing fit of the same data and settings is reused")(
+      "threads", po::value<int>()->default_value(0),
+      "threads per rank for the references' answers and the mixture's fit (0: the CPUs this rank may run on / the "
+      "ranks sharing them); the "
+      "answers are the same for any count");
   recommend::ReferenceRun rr;
   auto& ref = rr.opt;
   add_reference_options(d, ref);
@@ -62,9 +67,12 @@ int run_baseline(int argc, char** argv) {
     rr.fitted = recommend::fitted_path(dir, recommend::parse_reference(name));
   }
   if (reference && vm.count("checkpoint-dir")) rr.held_out = held_out_ids(vm["checkpoint-dir"].as<std::string>());
+  const int threads = mpi::threads_per_rank(vm["threads"].as<int>(), mpi::world());
   const auto in = read_recommend_inputs(vm);
+  util::ThreadPool pool(threads);
+  if (reference && mpi::rank(mpi::world()) == 0) log::info(name + ": " + std::to_string(threads) + " threads a rank");
   auto results = reference ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
-                                                      in.meta_ptr(), rr)
+                                                      in.meta_ptr(), rr, pool)
                            : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());
   if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);

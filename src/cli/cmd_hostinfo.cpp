@@ -1,7 +1,9 @@
 // melon hostinfo: where did the ranks land? Each rank reports its host name,
-// process id, network namespace (the inode of /proc/self/ns/net) and its
-// interface addresses; rank 0 prints one line per rank and a summary. Use it
-// to check a multi-host launch (mpirun --hostfile, srun) before a long job.
+// process id, network namespace (the inode of /proc/self/ns/net), its
+// interface addresses, the CPUs it may run on and the threads melon's stages
+// would give it (mpi::threads_per_rank); rank 0 prints one line per rank and a
+// summary. Use it to check a multi-host launch (mpirun --hostfile, srun) and
+// its binding before a long job.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -15,12 +17,31 @@
 
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::cli {
 namespace {
 
-nlohmann::json describe_self() {
+// CPU numbers as ranges: "0-3,8".
+std::string cpu_list(const std::vector<std::uint64_t>& cpus) {
+  std::string out;
+  const std::size_t n = cpus.size() * 64;
+  auto on = [&](std::size_t c) { return c < n && (cpus[c / 64] >> (c % 64) & 1); };
+  for (std::size_t c = 0; c < n; ++c) {
+    if (!on(c)) continue;
+    std::size_t e = c;
+    while (on(e + 1)) ++e;
+    out += (out.empty() ? "" : ",") + std::to_string(c) + (e > c ? "-" + std::to_string(e) : "");
+    c = e;
+  }
+  return out.empty() ? "-" : out;
+}
+
+nlohmann::json describe_self(int sharers) {
   nlohmann::json j;
+  const auto cpus = util::allowed_cpus();
+  j["cpus"] = cpu_list(cpus);
+  j["threads"] = util::resolve_threads(0, util::count_cpus(cpus), sharers);
   char host[256] = {0};
   if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
   j["rank"] = mpi::rank(mpi::world());
@@ -51,12 +72,14 @@ nlohmann::json describe_self() {
 int run_hostinfo(int argc, char** argv) {
   po::options_description d(
       "melon hostinfo: every rank reports its host, pid, network namespace (inode of /proc/self/ns/net) and "
-      "interface addresses; rank 0 prints them in rank order (checks a multi-host launch)");
+      "interface addresses, the CPUs it may run on and the threads a stage would give it (--threads 0); rank 0 prints "
+      "them in rank order (checks a multi-host launch and its binding)");
   d.add_options()("json", po::bool_switch(), "print one JSON array (one object per rank) instead of lines")(
       "ipv6", po::bool_switch(), "also list IPv6 addresses in the line output");
   po::variables_map vm;
   if (!parse("hostinfo", d, argc, argv, vm)) return 0;
-  const std::string all = mpi::gather_bytes(mpi::world(), describe_self().dump() + "\n");
+  const int sharers = mpi::cpu_sharers(mpi::world());
+  const std::string all = mpi::gather_bytes(mpi::world(), describe_self(sharers).dump() + "\n");
   if (mpi::rank(mpi::world()) != 0) return 0;
   std::istringstream in(all);
   std::string line;
@@ -77,7 +100,8 @@ int run_hostinfo(int argc, char** argv) {
     }
     std::cout << "rank " << r["rank"].get<int>() << "/" << r["size"].get<int>()
               << " host=" << r["host"].get<std::string>() << " pid=" << r["pid"].get<long>()
-              << " netns=" << r["netns"].get<std::uint64_t>() << " addrs=" << (addrs.empty() ? "-" : addrs) << "\n";
+              << " netns=" << r["netns"].get<std::uint64_t>() << " addrs=" << (addrs.empty() ? "-" : addrs)
+              << " cpus=" << r["cpus"].get<std::string>() << " threads=" << r["threads"].get<int>() << "\n";
     hosts.insert(r["host"].get<std::string>());
     namespaces.insert(r["netns"].get<std::uint64_t>());
   }

@@ -30,7 +30,7 @@ int run_predict(int argc, char** argv) {
     ("weights", po::value<std::string>()->default_value("refit"),
      "refit (trained again on every training playlist for the best epoch count, refit.h5; best.h5 when there is "
      "none) | best (the epoch with the best held-out score, best.h5) | last (the newest checkpoint)")
-    ("threads", po::value<int>(&threads)->default_value(0), "threads per rank (0: cores / ranks per node)");
+    ("threads", po::value<int>(&threads)->default_value(0), "threads per rank (0: the CPUs this rank may run on / the ranks sharing them)");
   // clang-format on
   po::variables_map vm;
   if (!parse("predict", d, argc, argv, vm)) return 0;
@@ -55,7 +55,7 @@ int run_predict(int argc, char** argv) {
     model.cold_shift = cold_shift;
     ae::prepare_cold(model);
   }
-  util::ThreadPool pool(util::resolve_threads(threads, mpi::node_size(mpi::world())));
+  util::ThreadPool pool(mpi::threads_per_rank(threads, mpi::world()));
   auto results = ae::predict(model, questions, opt, pool, mpi::world(), true);
   if (mpi::rank(mpi::world()) == 0) {
     arena::write_results(vm["out"].as<std::string>(), results);

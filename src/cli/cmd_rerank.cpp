@@ -75,7 +75,7 @@ int run_rerank(int argc, char** argv) {
     ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
     ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")
     ("model-dir", po::value<std::string>(), "write the two ranker models (XGBoost JSON) and their feature lists here")
-    ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: cores / ranks per node)")
+    ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: the CPUs this rank may run on / the ranks sharing them)")
     ("ranker-threads", po::value<int>(&o.ranker_threads)->default_value(o.ranker_threads),
      "threads the rankers learn with (XGBoost); the answers follow this count, so it is fixed rather than "
      "taken from the node");

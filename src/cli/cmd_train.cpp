@@ -101,7 +101,7 @@ int run_train(int argc, char** argv) {
     ("checkpoint-every", po::value<std::int64_t>(&c.checkpoint_every)->default_value(c.checkpoint_every),
      "steps between checkpoints (0: only at the end)")
     ("keep", po::value<int>(&c.keep)->default_value(c.keep), "checkpoints to keep")
-    ("threads", po::value<int>(&c.threads)->default_value(c.threads), "threads per rank (0: cores / ranks per node)")
+    ("threads", po::value<int>(&c.threads)->default_value(c.threads), "threads per rank (0: the CPUs this rank may run on / the ranks sharing them)")
     ("max-steps", po::value<std::int64_t>(&c.max_steps)->default_value(c.max_steps), "stop after this many steps (0: no limit)")
     ("refit", po::value<std::string>()->default_value("auto"),
      "once training has reached its end, train again from scratch on every training playlist (the held-out slice "

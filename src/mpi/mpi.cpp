@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 
 #include "melon/error.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "watchdog.hpp"
 
 namespace melon::mpi {
@@ -468,6 +470,39 @@ int node_size(MPI_Comm comm) {
   MPI_Comm_size(node, &n);
   MPI_Comm_free(&node);
   return n;
+}
+
+int cpu_sharers(MPI_Comm comm) {
+  if (alone(comm)) return 1;
+  const auto mine = util::allowed_cpus();
+  MPI_Comm node = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  std::vector<std::string> all;
+  try {
+    all = allgather_bytes(node, std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * 8));
+  } catch (...) {
+    MPI_Comm_free(&node);
+    throw;
+  }
+  MPI_Comm_free(&node);
+  int n = 0;
+  for (const auto& bytes : all) {
+    std::vector<std::uint64_t> other(bytes.size() / 8);
+    std::memcpy(other.data(), bytes.data(), other.size() * 8);
+    n += util::cpus_overlap(mine, other);
+  }
+  return std::max(n, 1);
+}
+
+int threads_per_rank(int requested, MPI_Comm comm) {
+  const int cpus = util::count_cpus(util::allowed_cpus());
+  const int sharers = cpu_sharers(comm);
+  const int threads = util::resolve_threads(requested, cpus, sharers);
+  if (requested <= 0 && rank(comm) == 0)
+    log::info("threads: " + std::to_string(threads) + " a rank (rank 0 may run on " + std::to_string(cpus) +
+              (cpus == 1 ? " CPU" : " CPUs") + ", shared by " + std::to_string(sharers) + " rank" +
+              (sharers == 1 ? "" : "s") + " of its node; --threads N sets the count)");
+  return threads;
 }
 
 // ---- end training additions ----

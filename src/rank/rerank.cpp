@@ -352,15 +352,15 @@ Learning learning_questions(const std::vector<arena::Playlist>& train, const std
 recommend::Fitted fitted_reference(recommend::ReferenceMethod m, const recommend::Corpus& corpus,
                                    const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
                                    std::optional<recommend::HeldOutSet>& held, const std::vector<std::int32_t>& dates,
-                                   const std::string& dir, const RerankOptions& opt) {
+                                   const std::string& dir, const RerankOptions& opt, util::ThreadPool& threads) {
   const auto path = dir.empty() ? std::string() : recommend::fitted_path(dir, m);
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec)) {
     if (!path.empty() && mpi::rank(mpi::world()) == 0)
       log::info(std::string("reranker: no fitted ") + recommend::to_string(m) + " in " + dir + ": fitting it here");
-    if (!opt.tune_references) return recommend::fit_reference(m, corpus, opt.ref);
+    if (!opt.tune_references) return recommend::fit_reference(m, corpus, opt.ref, threads);
     if (!held) held = recommend::held_out_set(train, held_ids, recommend::kHeldOutSeed);
-    return recommend::tune(m, corpus, *held, dates, recommend::tuning_grid(m, opt.ref, opt.pinned)).fitted;
+    return recommend::tune(m, corpus, *held, dates, recommend::tuning_grid(m, opt.ref, opt.pinned), threads).fitted;
   }
   auto f = recommend::read_fitted(path);
   MELON_CHECK(f.fitted.method == m, path << ": holds a fitted " << recommend::to_string(f.fitted.method) << ", not "
@@ -397,7 +397,7 @@ bool has_refit(const std::string& checkpoint_dir) {
 // The sources in feature order from references already fitted on corpus.
 Sources assemble_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
                          const std::vector<ReferenceUse>& refs, const std::vector<recommend::Fitted>& fits,
-                         const RerankOptions& opt) {
+                         const RerankOptions& opt, util::ThreadPool& threads) {
   Sources out;
   if (ae) {
     ae::PredictOptions po;
@@ -407,7 +407,7 @@ Sources assemble_sources(const ae::Model* ae, const recommend::Corpus& corpus, c
   std::shared_ptr<const recommend::Reference> item_knn;
   recommend::ReferenceOptions item_knn_opt = opt.ref;
   for (std::size_t i = 0; i < refs.size(); ++i) {
-    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(fits[i], corpus);
+    std::shared_ptr<const recommend::Reference> ref = recommend::make_reference(fits[i], corpus, threads);
     if (refs[i].method == recommend::ReferenceMethod::ItemKnn) item_knn = ref, item_knn_opt = fits[i].opt;
     out.push_back(recommend::reference_source(refs[i].name, std::move(ref), corpus, fits[i].opt, dates));
   }
@@ -424,16 +424,17 @@ Sources assemble_sources(const ae::Model* ae, const recommend::Corpus& corpus, c
 // reference's tuned options, for the refit that answers the questions.
 Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const std::vector<std::int32_t>& dates,
                      const std::vector<arena::Playlist>& train, const std::vector<std::int64_t>& held_ids,
-                     const std::string& fitted_dir, const RerankOptions& opt, std::vector<ReferenceUse>& used) {
+                     const std::string& fitted_dir, const RerankOptions& opt, util::ThreadPool& threads,
+                     std::vector<ReferenceUse>& used) {
   std::optional<recommend::HeldOutSet> held;
   std::vector<recommend::Fitted> fits;
   used.clear();
   for (auto& name : opt.references) {
     const auto m = recommend::parse_reference(name);
-    fits.push_back(fitted_reference(m, corpus, train, held_ids, held, dates, fitted_dir, opt));
+    fits.push_back(fitted_reference(m, corpus, train, held_ids, held, dates, fitted_dir, opt, threads));
     used.push_back({name, m, fits.back().opt});
   }
-  return assemble_sources(ae, corpus, dates, used, fits, opt);
+  return assemble_sources(ae, corpus, dates, used, fits, opt, threads);
 }
 
 // The answering phase's sources: each reference fitted again, with the
@@ -442,15 +443,15 @@ Sources make_sources(const ae::Model* ae, const recommend::Corpus& corpus, const
 // the real questions do not, and on small data that slice is a third of the
 // playlists (1,600 of 4,800).
 Sources refit_sources(const ae::Model* ae, const recommend::Corpus& all, const std::vector<std::int32_t>& dates,
-                      const std::vector<ReferenceUse>& used, const RerankOptions& opt) {
+                      const std::vector<ReferenceUse>& used, const RerankOptions& opt, util::ThreadPool& threads) {
   std::vector<recommend::Fitted> fits;
   for (auto& u : used) {
-    fits.push_back(recommend::fit_reference(u.method, all, u.opt));
+    fits.push_back(recommend::fit_reference(u.method, all, u.opt, threads));
     if (mpi::rank(mpi::world()) == 0)
       log::info("reranker: " + u.name + " fitted again on all " + std::to_string(all.n_playlists()) +
                 " training playlists (" + recommend::describe_tuned(u.method, u.opt) + ")");
   }
-  return assemble_sources(ae, all, dates, used, fits, opt);
+  return assemble_sources(ae, all, dates, used, fits, opt, threads);
 }
 
 // Rank 0 learns the models on every rank's rows and broadcasts them.
@@ -542,7 +543,7 @@ std::vector<arena::Result> answer_block(const std::vector<Pool>& pools, Share mi
 std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& opt_in) {
   MELON_ASSERT(in.train && in.questions, "rerank inputs");
   RerankOptions opt = opt_in;
-  const int threads = util::resolve_threads(opt.threads, mpi::node_size(mpi::world()));
+  const int threads = mpi::threads_per_rank(opt.threads, mpi::world());
   MELON_CHECK(opt.ranker_threads >= 1, "rerank: the rankers need at least one thread, got " << opt.ranker_threads);
   opt.songs.threads = opt.tags.threads = opt.ranker_threads;
   util::ThreadPool pool(threads);
@@ -567,7 +568,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
   // Without the autoencoder as a source (the ablation) it still gives the
   // held-out slice and the audio table: only its candidates are missing.
   const ae::Model* ae_src = opt.ae_source ? ae.get() : nullptr;
-  auto sources = make_sources(ae_src, corpus, dates, train, held_ids, in.fitted, opt, used);
+  auto sources = make_sources(ae_src, corpus, dates, train, held_ids, in.fitted, opt, pool, used);
 
   ae::AudioTable audio;
   if (opt.use_audio) {
@@ -610,7 +611,7 @@ std::vector<arena::Result> rerank(const RerankInputs& in, const RerankOptions& o
       ae = std::make_unique<ae::Model>(ae::load_model(in.checkpoint_dir, in.pca, ae::Weights::Refit));
       ae_src = ae.get();
     }
-    sources = refit_sources(ae_src, *all, dates, used, opt);
+    sources = refit_sources(ae_src, *all, dates, used, opt, pool);
     ctx.corpus = &*all;
     ctx.count_scale = static_cast<double>(corpus.n_playlists()) / static_cast<double>(all->n_playlists());
   }

@@ -13,9 +13,12 @@
 // of items (their chances), cut by posting-list length. Every number is a
 // sum taken in one fixed order whatever the split (an item's counts over its
 // playlists in corpus order, each kind's total over the playlists in order),
-// so the fit is the same bits for any rank count.
+// so the fit is the same bits for any rank count. Within a rank, threads take
+// chunks of the same loops (the kind totals by blocks of clusters, each still
+// summed over the playlists in order): the same bits for any thread count.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -24,6 +27,7 @@
 #include "melon/mpi/mpi.hpp"
 #include "melon/util/log.hpp"
 #include "melon/util/rng.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "reference_models.hpp"
 
 namespace melon::recommend {
@@ -40,6 +44,9 @@ constexpr double kMinPosterior = 1e-4;
 // any source's candidate list (200 songs, 20 tags by default).
 constexpr std::size_t kTopSongs = 1000;
 constexpr std::size_t kTopTags = 100;
+// The threads' shares of work: fixed sizes, so the chunks (and every sum) do
+// not depend on the thread count.
+constexpr std::int64_t kPlaylistChunk = 256, kColumnChunk = 64, kClusterChunk = 32;
 
 enum Part { kSongs = 0, kTags = 1, kTokens = 2 };
 
@@ -64,25 +71,30 @@ class Mixture : public Reference {
   }
 
   // Each cluster's top songs and tags, by chance (then column: a total order).
-  void index(const Corpus& c) {
+  // Clusters are independent: the threads take them as they free up, each
+  // with its own lists (a pair per column: megabytes, not allocated per cluster).
+  void index(const Corpus& c, util::ThreadPool& threads) {
     top_.assign(k_, {});
-    std::vector<std::pair<float, std::int32_t>> songs, tags;
-    for (std::size_t k = 0; k < k_; ++k) {
-      songs.clear(), tags.clear();
-      for (std::size_t j = 0; j < cols_.size(); ++j) {
-        const auto part = part_of(c, cols_[j]);
-        if (part == kTokens) continue;
-        (part == kSongs ? songs : tags).emplace_back(log_phi_[j * k_ + k], static_cast<std::int32_t>(j));
+    std::atomic<std::size_t> next{0};
+    threads.run_per_thread([&](int) {
+      std::vector<std::pair<float, std::int32_t>> songs, tags;
+      for (std::size_t k; (k = next++) < k_;) {
+        songs.clear(), tags.clear();
+        for (std::size_t j = 0; j < cols_.size(); ++j) {
+          const auto part = part_of(c, cols_[j]);
+          if (part == kTokens) continue;
+          (part == kSongs ? songs : tags).emplace_back(log_phi_[j * k_ + k], static_cast<std::int32_t>(j));
+        }
+        auto& t = top_[k];
+        for (auto [list, n] : {std::pair{&songs, kTopSongs}, std::pair{&tags, kTopTags}}) {
+          n = std::min(n, list->size());
+          std::partial_sort(
+              list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n), list->end(),
+              [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+          for (std::size_t r = 0; r < n; ++r) t.push_back((*list)[r].second);
+        }
       }
-      auto& t = top_[k];
-      for (auto [list, n] : {std::pair{&songs, kTopSongs}, std::pair{&tags, kTopTags}}) {
-        n = std::min(n, list->size());
-        std::partial_sort(
-            list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n), list->end(),
-            [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-        for (std::size_t r = 0; r < n; ++r) t.push_back((*list)[r].second);
-      }
-    }
+    });
   }
 
   void score(const Corpus&, const Query& q, Workspace& ws) const override {
@@ -113,7 +125,7 @@ class Mixture : public Reference {
 
 }  // namespace
 
-void fit_mixture(const Corpus& c, Fitted& f) {
+void fit_mixture(const Corpus& c, Fitted& f, util::ThreadPool& threads) {
   const auto& opt = f.opt;
   MELON_CHECK(opt.mixture_clusters >= 1,
               "mixture: --mixture-clusters must be at least 1 (got " << opt.mixture_clusters << ")");
@@ -161,18 +173,25 @@ void fit_mixture(const Corpus& c, Fitted& f) {
   // real release's size they are gigabytes on every rank; every sum over
   // them is taken in double.
   std::vector<float> resp(N * K);
-  std::vector<double> row(K);
-  for (std::size_t p = 0; p < N; ++p) {
-    std::uint64_t s = mix_seed(kInitSeed, p);
-    double sum = 0;
-    for (std::size_t k = 0; k < K; ++k) {
-      const double u = (static_cast<double>(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
-      sum += row[k] = -std::log(u);
+  const util::Chunks all_playlists{static_cast<std::int64_t>(N), kPlaylistChunk};
+  threads.run(all_playlists.count(), [&](std::int64_t ch) {
+    std::vector<double> row(K);
+    const auto p0 = static_cast<std::size_t>(all_playlists.begin(ch));
+    for (auto p = p0; p < p0 + static_cast<std::size_t>(all_playlists.len(ch)); ++p) {
+      std::uint64_t s = mix_seed(kInitSeed, p);
+      double sum = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        const double u = (static_cast<double>(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
+        sum += row[k] = -std::log(u);
+      }
+      for (std::size_t k = 0; k < K; ++k) resp[p * K + k] = static_cast<float>(row[k] / sum);
     }
-    for (std::size_t k = 0; k < K; ++k) resp[p * K + k] = static_cast<float>(row[k] / sum);
-  }
+  });
   std::vector<float> log_phi(V * K);
   std::vector<double> log_prior(K), total(3 * K);
+  const util::Chunks clusters{static_cast<std::int64_t>(K), kClusterChunk};
+  const util::Chunks my_columns{my_cols.end - my_cols.begin, kColumnChunk};
+  const util::Chunks my_playlists{mine.end - mine.begin, kPlaylistChunk};
   const bool root = rank == 0;
   const auto start = std::chrono::steady_clock::now();
   if (root)
@@ -182,45 +201,67 @@ void fit_mixture(const Corpus& c, Fitted& f) {
     // M-step. Each kind's totals and the cluster weights, in playlist order
     // on every rank (N x K, cheap); then this rank's columns (their counts,
     // each in its posting list's order), gathered.
-    for (std::size_t part = 0; part < 3; ++part) std::fill_n(total.begin() + part * K, K, smoothed[part]);
-    std::fill(log_prior.begin(), log_prior.end(), 1.0);
-    for (std::size_t p = 0; p < N; ++p) {
-      const float* r = resp.data() + p * K;
-      for (std::size_t part = 0; part < 3; ++part) {
-        if (kinds[p][part] == 0) continue;
-        double* t = total.data() + part * K;
-        for (std::size_t k = 0; k < K; ++k) t[k] += static_cast<double>(kinds[p][part]) * r[k];
+    // Threads take blocks of clusters, each summing over every playlist
+    // in order: the same sums as one thread's.
+    threads.run(clusters.count(), [&](std::int64_t ch) {
+      const auto k0 = static_cast<std::size_t>(clusters.begin(ch));
+      const auto k1 = k0 + static_cast<std::size_t>(clusters.len(ch));
+      for (std::size_t part = 0; part < 3; ++part)
+        std::fill(total.begin() + part * K + k0, total.begin() + part * K + k1, smoothed[part]);
+      std::fill(log_prior.begin() + k0, log_prior.begin() + k1, 1.0);
+      for (std::size_t p = 0; p < N; ++p) {
+        const float* r = resp.data() + p * K;
+        for (std::size_t part = 0; part < 3; ++part) {
+          if (kinds[p][part] == 0) continue;
+          double* t = total.data() + part * K;
+          for (auto k = k0; k < k1; ++k) t[k] += static_cast<double>(kinds[p][part]) * r[k];
+        }
+        for (auto k = k0; k < k1; ++k) log_prior[k] += r[k];
       }
-      for (std::size_t k = 0; k < K; ++k) log_prior[k] += r[k];
-    }
-    for (auto& x : log_prior) x = std::log(x / (static_cast<double>(N) + static_cast<double>(K)));
-    for (auto j = static_cast<std::size_t>(my_cols.begin); j < static_cast<std::size_t>(my_cols.end); ++j) {
-      const auto i = cols[j];
-      std::fill(row.begin(), row.end(), kSmoothing);
-      for (auto e = c.item_offsets[i]; e < c.item_offsets[i + 1]; ++e) {
-        const float* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
-        for (std::size_t k = 0; k < K; ++k) row[k] += r[k];
+      for (auto k = k0; k < k1; ++k)
+        log_prior[k] = std::log(log_prior[k] / (static_cast<double>(N) + static_cast<double>(K)));
+    });
+    // This rank's columns in chunks, one task each (a popular song's column
+    // costs far more than a rare one's: the pool hands chunks out as threads free up).
+    threads.run(my_columns.count(), [&](std::int64_t ch) {
+      std::vector<double> row(K);
+      const auto j0 = static_cast<std::size_t>(my_cols.begin + my_columns.begin(ch));
+      for (auto j = j0; j < j0 + static_cast<std::size_t>(my_columns.len(ch)); ++j) {
+        const auto i = cols[j];
+        std::fill(row.begin(), row.end(), kSmoothing);
+        for (auto e = c.item_offsets[i]; e < c.item_offsets[i + 1]; ++e) {
+          const float* r = resp.data() + static_cast<std::size_t>(c.playlists[e]) * K;
+          for (std::size_t k = 0; k < K; ++k) row[k] += r[k];
+        }
+        const double* t = total.data() + part_of(c, i) * K;
+        float* out = log_phi.data() + j * K;
+        for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<float>(std::log(row[k] / t[k]));
       }
-      const double* t = total.data() + part_of(c, i) * K;
-      float* out = log_phi.data() + j * K;
-      for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<float>(std::log(row[k] / t[k]));
-    }
+    });
     mpi::allgather_blocks_inplace(mpi::world(), log_phi.data(), col_counts);
     if (it == opt.mixture_iterations) break;
 
-    // E-step on this rank's block of playlists, then gathered.
-    double loglik = 0;
-    for (auto p = mine.begin; p < mine.end; ++p) {
-      std::copy(log_prior.begin(), log_prior.end(), row.begin());
-      for (auto e = c.offsets[p]; e < c.offsets[p + 1]; ++e) {
-        const float* l = log_phi.data() + static_cast<std::size_t>(column_of[c.items[e]]) * K;
-        for (std::size_t k = 0; k < K; ++k) row[k] += l[k];
+    // E-step on this rank's block of playlists in chunks, then gathered.
+    std::vector<double> chunk_loglik(static_cast<std::size_t>(my_playlists.count()));
+    threads.run(my_playlists.count(), [&](std::int64_t ch) {
+      std::vector<double> row(K);
+      const auto p0 = mine.begin + my_playlists.begin(ch);
+      double sum = 0;
+      for (auto p = p0; p < p0 + my_playlists.len(ch); ++p) {
+        std::copy(log_prior.begin(), log_prior.end(), row.begin());
+        for (auto e = c.offsets[p]; e < c.offsets[p + 1]; ++e) {
+          const float* l = log_phi.data() + static_cast<std::size_t>(column_of[c.items[e]]) * K;
+          for (std::size_t k = 0; k < K; ++k) row[k] += l[k];
+        }
+        sum += normalise_log(row.data(), K);
+        float* r = resp.data() + static_cast<std::size_t>(p) * K;
+        for (std::size_t k = 0; k < K; ++k) r[k] = static_cast<float>(row[k]);
       }
-      loglik += normalise_log(row.data(), K);
-      float* r = resp.data() + static_cast<std::size_t>(p) * K;
-      for (std::size_t k = 0; k < K; ++k) r[k] = static_cast<float>(row[k]);
-    }
+      chunk_loglik[static_cast<std::size_t>(ch)] = sum;
+    });
     mpi::allgather_blocks_inplace(mpi::world(), resp.data(), counts);
+    double loglik = 0;
+    for (auto x : chunk_loglik) loglik += x;
     loglik = mpi::allreduce_sum(mpi::world(), loglik);
     if (root) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -240,7 +281,7 @@ void fit_mixture(const Corpus& c, Fitted& f) {
   f.prior.assign(log_prior.begin(), log_prior.end());
 }
 
-std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c) {
+std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c, util::ThreadPool& threads) {
   MELON_CHECK(f.n_out >= 1 && f.weights.size() == f.columns.size() * f.n_out && f.prior.size() == f.n_out,
               "mixture: fitted weights are " << f.weights.size() << " numbers for " << f.columns.size() << " items x "
                                              << f.n_out << " clusters, with " << f.prior.size() << " cluster weights");
@@ -248,7 +289,7 @@ std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c) {
     MELON_CHECK(i >= 0 && static_cast<std::size_t>(i) < c.n_items(),
                 "mixture: fitted item " << i << " is outside the corpus (" << c.n_items() << " items)");
   auto m = std::make_unique<Mixture>(f);
-  m->index(c);
+  m->index(c, threads);
   return m;
 }
 

@@ -16,8 +16,10 @@ void fit_ease(const Corpus& c, Fitted& f);  // collective: fills columns, n_out 
 // one Gram matrix, the solves spread over the ranks.
 std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<ReferenceOptions>& opts);
 std::unique_ptr<Reference> make_ease(const Fitted& f);
-void fit_mixture(const Corpus& c, Fitted& f);  // collective: fills columns, n_out (clusters), weights and prior
-std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c);
+// Collective: fills columns, n_out (clusters), weights and prior; the same
+// bits for any rank and thread count.
+void fit_mixture(const Corpus& c, Fitted& f, util::ThreadPool& threads);
+std::unique_ptr<Reference> make_mixture(const Fitted& f, const Corpus& c, util::ThreadPool& threads);
 
 // This rank's block of the questions (collective-free, the same on every
 // rank), cut by estimated cost: a question walks the playlists of each of

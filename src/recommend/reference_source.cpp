@@ -16,20 +16,23 @@ class ReferenceSource final : public CandidateSource {
   const std::string& name() const override { return name_; }
 
   // Questions in slabs (progress between them), each slab in fixed chunks
-  // with a workspace of their own.
+  // handed to the threads as they free up. A workspace is per thread, not per
+  // chunk: it holds a number per item and per playlist (megabytes at mid
+  // size), allocated and zeroed once rather than for every eight questions.
   std::vector<arena::Candidates> candidates(std::span<const arena::Playlist> qs, std::size_t n_songs,
                                             std::size_t n_tags, util::ThreadPool& threads) const override {
     const std::size_t n = qs.size();
     std::vector<arena::Candidates> out(n);
     log::Progress progress(name_ + " candidates", static_cast<std::int64_t>(n), "questions", 10.0, log::rank() == 0);
-    constexpr std::size_t kSlab = 256, kChunk = 8;
+    constexpr std::size_t kSlab = 256;
+    constexpr std::int64_t kChunk = 8;
     for (std::size_t s0 = 0; s0 < n; s0 += kSlab) {
       const auto s1 = std::min(n, s0 + kSlab);
-      threads.run(static_cast<std::int64_t>((s1 - s0 + kChunk - 1) / kChunk), [&](std::int64_t k) {
-        Workspace ws;
-        const auto b = s0 + static_cast<std::size_t>(k) * kChunk, e = std::min(s1, b + kChunk);
-        for (auto i = b; i < e; ++i) out[i] = one(qs[i], n_songs, n_tags, ws);
-      });
+      for_each_chunk(threads, static_cast<std::int64_t>(s1 - s0), kChunk,
+                     [&](std::int64_t b, std::int64_t e, Workspace& ws) {
+                       for (auto i = s0 + static_cast<std::size_t>(b); i < s0 + static_cast<std::size_t>(e); ++i)
+                         out[i] = one(qs[i], n_songs, n_tags, ws);
+                     });
       progress.update(static_cast<std::int64_t>(s1));
     }
     progress.finish();

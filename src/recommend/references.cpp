@@ -3,6 +3,7 @@
 #include "melon/recommend/references.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iterator>
@@ -139,6 +140,16 @@ void Workspace::reset() {
   playlists_touched.clear();
 }
 
+void for_each_chunk(util::ThreadPool& threads, std::int64_t n, std::int64_t chunk_size,
+                    const std::function<void(std::int64_t, std::int64_t, Workspace&)>& fn) {
+  const util::Chunks chunks{n, chunk_size};
+  std::atomic<std::int64_t> next{0};
+  threads.run_per_thread([&](int) {
+    Workspace ws;
+    for (std::int64_t k; (k = next++) < chunks.count();) fn(chunks.begin(k), chunks.begin(k) + chunks.len(k), ws);
+  });
+}
+
 namespace {
 
 void fit(Workspace& ws, const Corpus& c) {
@@ -213,28 +224,29 @@ arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena
   return r;
 }
 
-Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
+Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt, util::ThreadPool& threads) {
   Fitted f;
   f.method = m;
   f.opt = opt;
   if (m == ReferenceMethod::Ease) fit_ease(c, f);
-  if (m == ReferenceMethod::Mixture) fit_mixture(c, f);
+  if (m == ReferenceMethod::Mixture) fit_mixture(c, f, threads);
   return f;
 }
 
-std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c) {
+std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c, util::ThreadPool& threads) {
   switch (f.method) {
     case ReferenceMethod::ItemKnn: return make_item_knn(c, f.opt);
     case ReferenceMethod::PlaylistKnn: return make_playlist_knn(c, f.opt);
     case ReferenceMethod::Ease: return make_ease(f);
-    case ReferenceMethod::Mixture: return make_mixture(f, c);
+    case ReferenceMethod::Mixture: return make_mixture(f, c, threads);
   }
   MELON_ASSERT(false, "unhandled reference method");
   return nullptr;
 }
 
-std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt) {
-  return make_reference(fit_reference(m, c, opt), c);
+std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt,
+                                          util::ThreadPool& threads) {
+  return make_reference(fit_reference(m, c, opt, threads), c, threads);
 }
 
 std::size_t song_count(const arena::SongMeta* meta, const std::vector<arena::Playlist>& train,
@@ -258,10 +270,11 @@ struct Prepared {
 };
 
 void prepare(Prepared& pr, ReferenceMethod m, const std::vector<arena::Playlist>& train,
-             const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta, const ReferenceOptions& opt) {
+             const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta, const ReferenceOptions& opt,
+             util::ThreadPool& threads) {
   pr.corpus = build_corpus(train, song_count(meta, train, questions), opt.tokenizer);
   if (meta) pr.dates = arena::song_dates(*meta);
-  pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt), pr.corpus, opt, pr.dates);
+  pr.source = reference_source(to_string(m), make_reference(m, pr.corpus, opt, threads), pr.corpus, opt, pr.dates);
   if (mpi::rank(mpi::world()) == 0)
     log::info("reference corpus: " + std::to_string(pr.corpus.n_playlists()) + " playlists, " +
               std::to_string(pr.corpus.pop.songs.size()) + " songs, " + std::to_string(pr.corpus.tags.size()) +
@@ -316,39 +329,40 @@ void log_shares(const std::string& what, std::size_t questions, double seconds) 
 std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                                     const std::vector<arena::Playlist>& questions,
                                                     const arena::SongMeta* meta, const ReferenceOptions& opt,
-                                                    std::size_t n_songs, std::size_t n_tags) {
+                                                    std::size_t n_songs, std::size_t n_tags,
+                                                    util::ThreadPool& threads) {
   Prepared pr;
-  prepare(pr, m, train, questions, meta, opt);
-  util::ThreadPool one_thread;
+  prepare(pr, m, train, questions, meta, opt, threads);
   const auto t0 = std::chrono::steady_clock::now();
   const auto block = question_block(questions, pr.corpus, opt);
-  auto out = pr.source->candidates(block, n_songs, n_tags, one_thread);
+  auto out = pr.source->candidates(block, n_songs, n_tags, threads);
   log_shares(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return out;
 }
 
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
-                                         const ReferenceOptions& opt) {
+                                         const ReferenceOptions& opt, util::ThreadPool& threads) {
   Prepared pr;
-  prepare(pr, m, train, questions, meta, opt);
-  util::ThreadPool one_thread;
+  prepare(pr, m, train, questions, meta, opt, threads);
   const auto t0 = std::chrono::steady_clock::now();
   const auto block = question_block(questions, pr.corpus, opt);
-  const auto cands = pr.source->candidates(block, 100, 10, one_thread);
-  std::vector<arena::Result> out;
-  out.reserve(block.size());
-  for (std::size_t i = 0; i < block.size(); ++i) out.push_back(answer(cands[i], pr.corpus, block[i], pr.dates));
+  const auto cands = pr.source->candidates(block, 100, 10, threads);
+  std::vector<arena::Result> out(block.size());
+  threads.run(static_cast<std::int64_t>(block.size()), [&](std::int64_t i) {
+    const auto q = static_cast<std::size_t>(i);
+    out[q] = answer(cands[q], pr.corpus, block[q], pr.dates);
+  });
   log_shares(to_string(m), block.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return arena::gather_results(out, mpi::world());
 }
 
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
-                                         const ReferenceRun& run) {
+                                         const ReferenceRun& run, util::ThreadPool& threads) {
   const auto dates = meta ? arena::song_dates(*meta) : std::vector<std::int32_t>{};
-  const auto opt = choose_options(m, train, song_count(meta, train, questions), dates, run);
-  return run_reference(m, train, questions, meta, opt);
+  const auto opt = choose_options(m, train, song_count(meta, train, questions), dates, run, threads);
+  return run_reference(m, train, questions, meta, opt, threads);
 }
 
 }  // namespace melon::recommend

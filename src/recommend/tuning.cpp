@@ -14,6 +14,7 @@
 #include "melon/questions/held_out.hpp"
 #include "melon/recommend/fitted_io.hpp"
 #include "melon/util/log.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "reference_models.hpp"
 
 namespace melon::recommend {
@@ -123,7 +124,7 @@ std::string describe_tuned(ReferenceMethod m, const ReferenceOptions& o) {
 }
 
 Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std::vector<std::int32_t>& song_dates,
-           const std::vector<ReferenceOptions>& grid) {
+           const std::vector<ReferenceOptions>& grid, util::ThreadPool& threads) {
   MELON_CHECK(!grid.empty(), "tuning " << to_string(m) << ": empty grid");
   MELON_CHECK(!held.questions.empty(), "tuning " << to_string(m) << ": no held-out questions");
   const bool root = mpi::rank(mpi::world()) == 0;
@@ -140,15 +141,18 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
       const std::vector<ReferenceOptions> next(grid.begin() + static_cast<std::ptrdiff_t>(t),
                                                grid.begin() +
                                                    static_cast<std::ptrdiff_t>(std::min(grid.size(), t + round)));
-      fits = m == ReferenceMethod::Ease ? fit_ease_lambdas(c, next) : std::vector<Fitted>{fit_reference(m, c, next[0])};
+      fits = m == ReferenceMethod::Ease ? fit_ease_lambdas(c, next)
+                                        : std::vector<Fitted>{fit_reference(m, c, next[0], threads)};
     }
     auto fitted = std::move(fits[t % round]);
-    const auto ref = make_reference(fitted, c);
     const auto block = question_block(held.questions, c, grid[t]);
-    Workspace ws;
-    std::vector<arena::Result> mine;
-    for (const auto& q : block)
-      mine.push_back(answer(candidates(*ref, c, q, grid[t], song_dates, 100, 10, ws), c, q, song_dates));
+    const auto ref = make_reference(fitted, c, threads);
+    std::vector<arena::Result> mine(block.size());
+    for_each_chunk(
+        threads, static_cast<std::int64_t>(block.size()), 8, [&](std::int64_t b, std::int64_t e, Workspace& ws) {
+          for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i)
+            mine[i] = answer(candidates(*ref, c, block[i], grid[t], song_dates, 100, 10, ws), c, block[i], song_dates);
+        });
     const auto all = arena::gather_results(mine, mpi::world());
     // Scored on rank 0 and broadcast: every rank keeps the same trial.
     std::vector<double> score{0.0};
@@ -211,7 +215,8 @@ std::string request_of(ReferenceMethod m, const ReferenceRun& run, const std::ve
 }  // namespace
 
 ReferenceOptions choose_options(ReferenceMethod m, const std::vector<arena::Playlist>& train, std::size_t n_songs,
-                                const std::vector<std::int32_t>& song_dates, const ReferenceRun& run) {
+                                const std::vector<std::int32_t>& song_dates, const ReferenceRun& run,
+                                util::ThreadPool& threads) {
   if (!run.tune && run.fitted.empty()) return run.opt;
   const bool root = mpi::rank(mpi::world()) == 0;
   const auto ids = run.held_out.empty() ? draw_held_out(train, kOwnHeldOut, kHeldOutSeed) : run.held_out;
@@ -245,7 +250,8 @@ ReferenceOptions choose_options(ReferenceMethod m, const std::vector<arena::Play
     log::info(std::string(to_string(m)) + ": " + (run.tune ? "tuning on " : "fitting on ") +
               std::to_string(held.questions.size()) + " held-out training playlists (fitted on the other " +
               std::to_string(held.fit_on.size()) + ")");
-  auto tuned = run.tune ? tune(m, corpus, held, song_dates, grid) : Tuned{fit_reference(m, corpus, run.opt), {}, 0};
+  auto tuned = run.tune ? tune(m, corpus, held, song_dates, grid, threads)
+                        : Tuned{fit_reference(m, corpus, run.opt, threads), {}, 0};
   if (!run.fitted.empty()) {
     mpi::collective(mpi::world(), [&] {
       if (!root) return;

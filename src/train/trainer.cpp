@@ -557,7 +557,7 @@ TrainResult run_training(const TrainConfig& cfg, const TrainInputs& in, MPI_Comm
     });
   setup(r);
   resume_or_start(r);
-  const int threads = util::resolve_threads(cfg.threads, mpi::node_size(comm));
+  const int threads = mpi::threads_per_rank(cfg.threads, comm);
   util::ThreadPool pool(threads);
   if (r.speak) log_setup(r, threads);
 

@@ -1,11 +1,19 @@
 #include "melon/util/thread_pool.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <bit>
 
 namespace melon::util {
 
 ThreadPool::ThreadPool(int threads) {
   for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { worker(); });
+}
+
+ThreadPool& ThreadPool::serial() {
+  static ThreadPool one;
+  return one;
 }
 
 ThreadPool::~ThreadPool() {
@@ -89,10 +97,37 @@ void ThreadPool::run(std::int64_t n, const std::function<void(std::int64_t)>& fn
 
 namespace melon::util {
 
-int resolve_threads(int requested, int ranks_on_node) {
+std::vector<std::uint64_t> allowed_cpus() {
+  std::vector<std::uint64_t> bits;
+  auto set_bit = [&](std::size_t c) {
+    if (bits.size() <= c / 64) bits.resize(c / 64 + 1, 0);
+    bits[c / 64] |= std::uint64_t{1} << (c % 64);
+  };
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (std::size_t c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) set_bit(c);
+  if (bits.empty())
+    for (std::size_t c = 0; c < std::max(1u, std::thread::hardware_concurrency()); ++c) set_bit(c);
+  return bits;
+}
+
+int count_cpus(const std::vector<std::uint64_t>& cpus) {
+  int n = 0;
+  for (auto w : cpus) n += std::popcount(w);
+  return n;
+}
+
+bool cpus_overlap(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    if (a[i] & b[i]) return true;
+  return false;
+}
+
+int resolve_threads(int requested, int cpus, int sharers) {
   if (requested > 0) return requested;
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::max(1, cores / std::max(1, ranks_on_node));
+  return std::max(1, cpus / std::max(1, sharers));
 }
 
 }  // namespace melon::util

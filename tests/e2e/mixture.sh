@@ -2,7 +2,8 @@
 # melon baseline --method mixture: the EM-fitted mixture of multinomials.
 # On small generated data it must beat most-popular by far and answer every
 # question type; its fit (both EM steps split over the ranks, every sum in
-# one fixed order) gives the same bytes on 1, 2 and 3 ranks; its saved fit is
+# one fixed order) gives the same bytes on 1, 2 and 3 ranks and on 1 to 3
+# threads a rank (chunks of fixed size); its saved fit is
 # reused and loads back into rerank; bad settings are refused, naming the
 # setting, on every rank.
 source "$(dirname "$0")/lib.sh"
@@ -13,18 +14,23 @@ META=$WORK/data/song_meta.json
 base() { "$MPIRUN" "${MPIFLAGS[@]}" -np "$1" "$MELON" baseline --train "$T" --questions "$Q" --song-meta "$META" "${@:2}"; }
 
 base 1 --method most-popular --out "$WORK/pop.json" >"$WORK/pop.log" 2>&1 || { tail "$WORK/pop.log"; fail "most-popular"; }
-for np in 1 2 3; do
-  base $np --method mixture --tune off --mixture-clusters 40 --mixture-iterations 15 --out "$WORK/np$np.json" \
-    >"$WORK/np$np.log" 2>&1 || { tail -20 "$WORK/np$np.log"; fail "mixture on $np ranks failed"; }
+mix() {
+  base "$1" --method mixture --tune off --mixture-clusters 40 --mixture-iterations 15 --threads "$2" \
+    --out "$WORK/np$1t$2.json" >"$WORK/np$1t$2.log" 2>&1 || { tail -20 "$WORK/np$1t$2.log"; fail "mixture on $1 ranks x $2 threads failed"; }
+}
+for np in 1 2 3; do mix $np 1; done
+mix 1 3
+mix 2 2
+grep -q "mixture: EM 15/15, log-likelihood per playlist" "$WORK/np1t1.log" || fail "no EM progress line on rank 0"
+grep -q "mixture: 3 threads a rank" "$WORK/np1t3.log" || fail "--threads 3 not taken"
+for run in np2t1 np3t1 np1t3 np2t2; do
+  cmp -s "$WORK/np1t1.json" "$WORK/$run.json" || fail "mixture $run answered differently from 1 rank x 1 thread"
 done
-grep -q "mixture: EM 15/15, log-likelihood per playlist" "$WORK/np1.log" || fail "no EM progress line on rank 0"
-cmp -s "$WORK/np1.json" "$WORK/np2.json" || fail "mixture on 2 ranks answered differently from 1 rank"
-cmp -s "$WORK/np1.json" "$WORK/np3.json" || fail "mixture on 3 ranks answered differently from 1 rank"
-echo "ok  the same answers on 1, 2 and 3 ranks"
+echo "ok  the same answers on 1, 2 and 3 ranks, and on 1, 2 and 3 threads a rank"
 
 scores() { "$MELON" evaluate --answers "$A" --results "$1" --questions "$Q" --json; }
 scores "$WORK/pop.json" >"$WORK/pop.s"
-scores "$WORK/np1.json" >"$WORK/mix.s"
+scores "$WORK/np1t1.json" >"$WORK/mix.s"
 python3 - "$WORK/pop.s" "$WORK/mix.s" <<'PY' || fail "the mixture's scores"
 import json, sys
 pop, mix = (json.load(open(p)) for p in sys.argv[1:])

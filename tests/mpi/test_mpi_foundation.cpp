@@ -1,13 +1,16 @@
 // Foundation behaviour under 1, 2 and 3 ranks: the MPI wrapper's collectives
 // and the data-parallel baseline agree with a serial computation.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "melon/mpi/mpi.hpp"
 #include "melon/recommend/baseline.hpp"
+#include "melon/util/thread_pool.hpp"
 
 using namespace melon;
 
@@ -135,4 +138,49 @@ TEST(MpiFoundation, DataParallelBaselineEqualsSerialCounts) {
   } else {
     EXPECT_TRUE(results.empty());
   }
+}
+
+// mpi::cpu_sharers and threads_per_rank: every rank pinned to one CPU shares
+// it with every rank of the node (one thread each); ranks on CPUs of their
+// own share with none. Each rank's mask is restored after.
+TEST(MpiFoundation, RanksCountWhoSharesTheirCpusAndSizeTheirPoolsByIt) {
+  const auto comm = mpi::world();
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  // The CPUs some rank of this node may run on now (each may be bound to one core).
+  std::vector<std::uint64_t> node_cpus(16, 0);
+  {
+    const auto mine = util::allowed_cpus();
+    for (const auto& bytes :
+         mpi::allgather_bytes(comm, std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * 8)))
+      for (std::size_t w = 0; w < bytes.size() / 8 && w < node_cpus.size(); ++w) {
+        std::uint64_t x;
+        std::memcpy(&x, bytes.data() + w * 8, 8);
+        node_cpus[w] |= x;
+      }
+  }
+  std::vector<int> cpus;
+  for (std::size_t c = 0; c < node_cpus.size() * 64; ++c)
+    if (node_cpus[c / 64] >> (c % 64) & 1) cpus.push_back(static_cast<int>(c));
+  ASSERT_FALSE(cpus.empty());
+  auto pin = [&](std::vector<int> on) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : on) CPU_SET(c, &set);
+    ASSERT_EQ(sched_setaffinity(0, sizeof set, &set), 0);
+  };
+  const int ranks = mpi::node_size(comm);  // the tests' ranks run on one node
+  pin({cpus.front()});
+  EXPECT_EQ(mpi::cpu_sharers(comm), ranks);
+  EXPECT_EQ(mpi::threads_per_rank(0, comm), 1);
+  EXPECT_EQ(mpi::threads_per_rank(4, comm), 4);
+  pin(cpus);
+  EXPECT_EQ(mpi::cpu_sharers(comm), ranks);
+  EXPECT_EQ(mpi::threads_per_rank(0, comm), std::max(1, static_cast<int>(cpus.size()) / ranks));
+  if (static_cast<int>(cpus.size()) >= ranks) {
+    pin({cpus[static_cast<std::size_t>(mpi::rank(comm))]});
+    EXPECT_EQ(mpi::cpu_sharers(comm), 1);
+    EXPECT_EQ(mpi::threads_per_rank(0, comm), 1);
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
 }

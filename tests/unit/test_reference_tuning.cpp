@@ -15,6 +15,7 @@
 #include "melon/recommend/fitted_io.hpp"
 #include "melon/recommend/references.hpp"
 #include "melon/recommend/tuning.hpp"
+#include "melon/util/thread_pool.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace melon;
@@ -212,4 +213,67 @@ TEST(ReferenceTuning, SavedFitIsReusedForTheSameDataAndRefittedForOther) {
   fewer.resize(fewer.size() - 10);
   recommend::choose_options(ReferenceMethod::Ease, fewer, d.meta.size(), dates, run);
   EXPECT_NE(recommend::read_fitted(run.fitted).corpus, first.corpus);
+}
+
+// Threads within a rank (`melon baseline --threads`, the reranker's pool):
+// the work is cut in chunks of fixed size, so the count changes the time, not
+// the bits. The data spans several chunks of every loop (400 playlists, some
+// 330 columns, 40 clusters; 60 questions).
+TEST(ReferenceThreads, MixtureFitIsTheSameBitsOnOneAndThreeThreads) {
+  Data d;
+  const auto corpus = recommend::build_corpus(d.train, d.meta.size(), {});
+  auto opt = options();
+  opt.mixture_clusters = 40;
+  opt.mixture_iterations = 4;
+  util::ThreadPool three(3);
+  const auto one = recommend::fit_reference(ReferenceMethod::Mixture, corpus, opt);
+  const auto many = recommend::fit_reference(ReferenceMethod::Mixture, corpus, opt, three);
+  ASSERT_EQ(one.weights.size(), many.weights.size());
+  EXPECT_EQ(one.columns, many.columns);
+  EXPECT_TRUE(one.weights == many.weights);
+  EXPECT_TRUE(one.prior == many.prior);
+}
+
+TEST(ReferenceThreads, EveryMethodAnswersTheSameOnOneAndThreeThreads) {
+  Data d;
+  const auto h = recommend::held_out_set(d.train, recommend::draw_held_out(d.train, 60, 1), 1);
+  auto opt = options();
+  opt.mixture_clusters = 40;
+  util::ThreadPool three(3);
+  for (auto m :
+       {ReferenceMethod::ItemKnn, ReferenceMethod::PlaylistKnn, ReferenceMethod::Ease, ReferenceMethod::Mixture}) {
+    SCOPED_TRACE(recommend::to_string(m));
+    const auto one = recommend::run_reference(m, h.fit_on, h.questions, &d.meta, opt);
+    const auto many = recommend::run_reference(m, h.fit_on, h.questions, &d.meta, opt, three);
+    ASSERT_EQ(one.size(), h.questions.size());
+    ASSERT_EQ(many.size(), one.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(many[i].id, one[i].id);
+      EXPECT_EQ(many[i].songs, one[i].songs) << "question " << one[i].id;
+      EXPECT_EQ(many[i].tags, one[i].tags) << "question " << one[i].id;
+    }
+  }
+}
+
+TEST(ReferenceThreads, TuningScoresTheSameTrialsOnOneAndThreeThreads) {
+  Data d;
+  const auto h = recommend::held_out_set(d.train, recommend::draw_held_out(d.train, 60, 1), 1);
+  const auto corpus = recommend::build_corpus(h.fit_on, d.meta.size(), {});
+  std::vector<recommend::ReferenceOptions> grid;
+  for (std::int64_t k : {5, 40}) {
+    auto o = options();
+    o.mixture_clusters = k;
+    o.mixture_iterations = 4;
+    grid.push_back(o);
+  }
+  util::ThreadPool three(3);
+  const auto dates = arena::song_dates(d.meta);
+  const auto one = recommend::tune(ReferenceMethod::Mixture, corpus, h, dates, grid);
+  const auto many = recommend::tune(ReferenceMethod::Mixture, corpus, h, dates, grid, three);
+  ASSERT_EQ(one.trials.size(), 2u);
+  ASSERT_EQ(many.trials.size(), 2u);
+  for (std::size_t t = 0; t < 2; ++t) EXPECT_EQ(many.trials[t].score, one.trials[t].score) << "trial " << t;
+  EXPECT_NE(one.trials[0].score, one.trials[1].score);
+  EXPECT_EQ(many.chosen, one.chosen);
+  EXPECT_TRUE(many.fitted.weights == one.fitted.weights);
 }

@@ -188,7 +188,14 @@ class PendingAllreduce {
   std::uint64_t seq_ = 0;
   std::vector<MPI_Request> reqs_;
 };
-// How many ranks of comm share this node (for sizing per-rank thread pools).
+// How many ranks of comm share this node (for sizing per-rank memory).
 int node_size(MPI_Comm comm);
+// How many ranks of comm on this node may run on some CPU this rank may run
+// on (util::allowed_cpus), itself included: the ranks its threads compete
+// with. Collective.
+int cpu_sharers(MPI_Comm comm);
+// The threads of a rank's pool: util::resolve_threads over the CPUs this
+// rank may run on and cpu_sharers. Collective; rank 0 logs a chosen count.
+int threads_per_rank(int requested, MPI_Comm comm);
 
 }  // namespace melon::mpi

@@ -77,7 +77,7 @@ struct RerankOptions {
   // fits answer too (the ablation).
   bool refit_on_all = true;
   std::vector<std::string> pinned;
-  int threads = 0;  // per rank; 0: cores / ranks per node
+  int threads = 0;  // per rank; 0: the CPUs this rank may run on / the ranks sharing them (mpi::threads_per_rank)
   // Threads the two rankers learn with. XGBoost's histogram sums follow its
   // thread count, so any other value than a fixed one would make the answers
   // depend on the node's cores; more than 1 learns faster on big nodes and

@@ -22,6 +22,7 @@
 // summed from per-rank blocks of training playlists by allreduce. Each answer
 // depends only on replicated data, so answers are identical for any rank count.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,7 @@
 #include "melon/recommend/baseline.hpp"
 #include "melon/text/tokenize.hpp"
 #include "melon/util/eigen.hpp"
+#include "melon/util/thread_pool.hpp"
 
 namespace melon::recommend {
 
@@ -117,6 +119,13 @@ struct Workspace {
   void reset();
 };
 
+// fn(begin, end, ws) for the chunks [begin, end) of [0, n), chunk_size each
+// (the last shorter), handed to the threads as they free up, with one
+// workspace per thread (reused: it is left zeroed after each question).
+// Which thread takes a chunk changes no answer.
+void for_each_chunk(util::ThreadPool& threads, std::int64_t n, std::int64_t chunk_size,
+                    const std::function<void(std::int64_t, std::int64_t, Workspace&)>& fn);
+
 // One recommender: adds its score of items for a question into ws.item.
 class Reference {
  public:
@@ -139,11 +148,15 @@ struct Fitted {
   std::vector<float> prior;           // mixture: log weight of each cluster
 };
 // Collective for ease (Gram allreduce, solve on rank 0, broadcast) and mixture (both EM steps gathered).
-Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
+// threads: the mixture's fit uses them (the same bits for any count); the others' fits run on the caller.
+Fitted fit_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt,
+                     util::ThreadPool& threads = util::ThreadPool::serial());
 // Local. c must be the corpus f was fitted on (fitted_io.hpp checks it by fingerprint).
-std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c);
+std::unique_ptr<Reference> make_reference(const Fitted& f, const Corpus& c,
+                                          util::ThreadPool& threads = util::ThreadPool::serial());
 // fit_reference then make_reference.
-std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt);
+std::unique_ptr<Reference> make_reference(ReferenceMethod m, const Corpus& c, const ReferenceOptions& opt,
+                                          util::ThreadPool& threads = util::ThreadPool::serial());
 
 // This rank's share of the questions, [first, second): contiguous blocks in
 // rank order of about equal estimated cost (a question walks the playlists of
@@ -169,11 +182,15 @@ arena::Result answer(const arena::Candidates& cand, const Corpus& c, const arena
 std::vector<arena::Candidates> reference_candidates(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                                     const std::vector<arena::Playlist>& questions,
                                                     const arena::SongMeta* meta, const ReferenceOptions& opt,
-                                                    std::size_t n_songs, std::size_t n_tags);
+                                                    std::size_t n_songs, std::size_t n_tags,
+                                                    util::ThreadPool& threads = util::ThreadPool::serial());
 // Collective. Answers in question order on rank 0; other ranks get none.
+// threads: each rank's questions are answered in chunks over them (and the
+// mixture fitted with them); the answers are the same for any count.
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
-                                         const ReferenceOptions& opt);
+                                         const ReferenceOptions& opt,
+                                         util::ThreadPool& threads = util::ThreadPool::serial());
 
 // How `melon baseline` runs a reference: its hyperparameters tuned on
 // held-out training playlists (tuning.hpp), the held-out fit saved for the
@@ -188,7 +205,8 @@ struct ReferenceRun {
 // Collective. Answers in question order on rank 0; other ranks get none.
 std::vector<arena::Result> run_reference(ReferenceMethod m, const std::vector<arena::Playlist>& train,
                                          const std::vector<arena::Playlist>& questions, const arena::SongMeta* meta,
-                                         const ReferenceRun& run);
+                                         const ReferenceRun& run,
+                                         util::ThreadPool& threads = util::ThreadPool::serial());
 
 // EASE pieces, exposed for tests.
 namespace ease {

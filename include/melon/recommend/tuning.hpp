@@ -66,8 +66,9 @@ struct Tuned {
 // Collective. c: build_corpus of held.fit_on. Every rank answers its share of
 // the held-out questions; rank 0 scores, and every rank keeps the same best
 // fit (so the choice does not depend on the rank count).
+// threads: each trial's fit (the mixture's) and answers; the same trials for any count.
 Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std::vector<std::int32_t>& song_dates,
-           const std::vector<ReferenceOptions>& grid);
+           const std::vector<ReferenceOptions>& grid, util::ThreadPool& threads = util::ThreadPool::serial());
 
 // Collective. The options run_reference answers with: run.opt when neither
 // tuning nor a saved fit is asked for; else the held-out split's best trial
@@ -76,6 +77,7 @@ Tuned tune(ReferenceMethod m, const Corpus& c, const HeldOutSet& held, const std
 // n_songs: the song id space (the reranker's: song_meta, else every id the
 // training playlists and questions name).
 ReferenceOptions choose_options(ReferenceMethod m, const std::vector<arena::Playlist>& train, std::size_t n_songs,
-                                const std::vector<std::int32_t>& song_dates, const ReferenceRun& run);
+                                const std::vector<std::int32_t>& song_dates, const ReferenceRun& run,
+                                util::ThreadPool& threads = util::ThreadPool::serial());
 
 }  // namespace melon::recommend

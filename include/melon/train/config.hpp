@@ -101,7 +101,7 @@ struct TrainConfig {
   std::int64_t checkpoint_every = 1000;
   int keep = 3;
   Resume resume = Resume::Off;
-  int threads = 0;  // per rank; 0: cores on this node / ranks on this node
+  int threads = 0;  // per rank; 0: the CPUs this rank may run on / the ranks sharing them (mpi::threads_per_rank)
   // Held-out training playlists scored every epoch (0: none; kValSizeAuto:
   // train/held_out.hpp's held_out_size, which `melon train` resolves).
   std::int64_t val_size = 1000;

@@ -20,6 +20,10 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // One thread, the caller's, for callers that have no pool of their own.
+  // Shared safely: with no workers, run() touches no state of the pool.
+  static ThreadPool& serial();
+
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
   // Calls fn(i) for i in [0, n), spread over the threads; returns when all are
   // done. The first exception thrown by a task is rethrown here.
@@ -51,8 +55,18 @@ struct Chunks {
   std::int64_t len(std::int64_t c) const { return (c + 1) * size <= n ? size : n - c * size; }
 };
 
-// The thread-count rule every stage uses: `requested` when positive, else the
-// node's cores shared evenly by the ranks on it (mpi::node_size), at least 1.
-int resolve_threads(int requested, int ranks_on_node);
+// The CPUs this process may run on, a bit each (bit c of word c / 64: CPU c),
+// from its affinity mask: what mpirun's binding, taskset or a Slurm cpuset
+// allows. Open MPI binds each rank to one core when it starts two or fewer,
+// so a rank may be given one core of many; every core when the mask is unknown.
+std::vector<std::uint64_t> allowed_cpus();
+int count_cpus(const std::vector<std::uint64_t>& cpus);
+bool cpus_overlap(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+
+// The thread-count rule every stage uses (through mpi::threads_per_rank):
+// `requested` when positive, else the `cpus` this rank may run on shared
+// evenly by the `sharers` ranks that may run on them too (itself included),
+// at least 1.
+int resolve_threads(int requested, int cpus, int sharers);
 
 }  // namespace melon::util
