@@ -70,7 +70,9 @@ int run_baseline(int argc, char** argv) {
   const int threads = mpi::threads_per_rank(vm["threads"].as<int>(), mpi::world());
   const auto in = read_recommend_inputs(vm);
   util::ThreadPool pool(threads);
-  if (reference && mpi::rank(mpi::world()) == 0) log::info(name + ": " + std::to_string(threads) + " threads a rank");
+  // threads_per_rank logs a count it chose; one given is logged here.
+  if (reference && vm["threads"].as<int>() > 0 && mpi::rank(mpi::world()) == 0)
+    log::info(name + ": " + std::to_string(threads) + " threads a rank");
   auto results = reference ? recommend::run_reference(recommend::parse_reference(name), in.train, in.questions,
                                                       in.meta_ptr(), rr, pool)
                            : recommend::run_baseline(method, in.train, in.questions, in.meta_ptr());

@@ -462,29 +462,33 @@ void allreduce_sum_buckets(MPI_Comm comm, float* data, std::size_t n, std::size_
   PendingAllreduce(comm, data, n, bucket).wait();
 }
 
+namespace {
+
+// comm's ranks on this node (MPI_COMM_TYPE_SHARED), freed on scope exit.
+struct NodeComm {
+  MPI_Comm comm = MPI_COMM_NULL;
+  explicit NodeComm(MPI_Comm parent) {
+    check(MPI_Comm_split_type(parent, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &comm), "MPI_Comm_split_type");
+  }
+  ~NodeComm() {
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+  NodeComm(const NodeComm&) = delete;
+  NodeComm& operator=(const NodeComm&) = delete;
+};
+
+}  // namespace
+
 int node_size(MPI_Comm comm) {
   if (alone(comm)) return 1;
-  MPI_Comm node = MPI_COMM_NULL;
-  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
-  int n = 1;
-  MPI_Comm_size(node, &n);
-  MPI_Comm_free(&node);
-  return n;
+  return size(NodeComm(comm).comm);
 }
 
 int cpu_sharers(MPI_Comm comm) {
   if (alone(comm)) return 1;
   const auto mine = util::allowed_cpus();
-  MPI_Comm node = MPI_COMM_NULL;
-  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
-  std::vector<std::string> all;
-  try {
-    all = allgather_bytes(node, std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * 8));
-  } catch (...) {
-    MPI_Comm_free(&node);
-    throw;
-  }
-  MPI_Comm_free(&node);
+  const NodeComm node(comm);
+  const auto all = allgather_bytes(node.comm, std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * 8));
   int n = 0;
   for (const auto& bytes : all) {
     std::vector<std::uint64_t> other(bytes.size() / 8);

@@ -18,7 +18,6 @@
 // summed over the playlists in order): the same bits for any thread count.
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -75,24 +74,25 @@ class Mixture : public Reference {
   // with its own lists (a pair per column: megabytes, not allocated per cluster).
   void index(const Corpus& c, util::ThreadPool& threads) {
     top_.assign(k_, {});
-    std::atomic<std::size_t> next{0};
-    threads.run_per_thread([&](int) {
+    struct Lists {
       std::vector<std::pair<float, std::int32_t>> songs, tags;
-      for (std::size_t k; (k = next++) < k_;) {
-        songs.clear(), tags.clear();
-        for (std::size_t j = 0; j < cols_.size(); ++j) {
-          const auto part = part_of(c, cols_[j]);
-          if (part == kTokens) continue;
-          (part == kSongs ? songs : tags).emplace_back(log_phi_[j * k_ + k], static_cast<std::int32_t>(j));
-        }
-        auto& t = top_[k];
-        for (auto [list, n] : {std::pair{&songs, kTopSongs}, std::pair{&tags, kTopTags}}) {
-          n = std::min(n, list->size());
-          std::partial_sort(
-              list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n), list->end(),
-              [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-          for (std::size_t r = 0; r < n; ++r) t.push_back((*list)[r].second);
-        }
+    };
+    threads.run_with_scratch<Lists>(static_cast<std::int64_t>(k_), [&](std::int64_t kk, Lists& lists) {
+      const auto k = static_cast<std::size_t>(kk);
+      auto& [songs, tags] = lists;
+      songs.clear(), tags.clear();
+      for (std::size_t j = 0; j < cols_.size(); ++j) {
+        const auto part = part_of(c, cols_[j]);
+        if (part == kTokens) continue;
+        (part == kSongs ? songs : tags).emplace_back(log_phi_[j * k_ + k], static_cast<std::int32_t>(j));
+      }
+      auto& t = top_[k];
+      for (auto [list, n] : {std::pair{&songs, kTopSongs}, std::pair{&tags, kTopTags}}) {
+        n = std::min(n, list->size());
+        std::partial_sort(
+            list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n), list->end(),
+            [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+        for (std::size_t r = 0; r < n; ++r) t.push_back((*list)[r].second);
       }
     });
   }

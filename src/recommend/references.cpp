@@ -3,7 +3,6 @@
 #include "melon/recommend/references.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iterator>
@@ -143,11 +142,8 @@ void Workspace::reset() {
 void for_each_chunk(util::ThreadPool& threads, std::int64_t n, std::int64_t chunk_size,
                     const std::function<void(std::int64_t, std::int64_t, Workspace&)>& fn) {
   const util::Chunks chunks{n, chunk_size};
-  std::atomic<std::int64_t> next{0};
-  threads.run_per_thread([&](int) {
-    Workspace ws;
-    for (std::int64_t k; (k = next++) < chunks.count();) fn(chunks.begin(k), chunks.begin(k) + chunks.len(k), ws);
-  });
+  threads.run_with_scratch<Workspace>(
+      chunks.count(), [&](std::int64_t k, Workspace& ws) { fn(chunks.begin(k), chunks.begin(k) + chunks.len(k), ws); });
 }
 
 namespace {

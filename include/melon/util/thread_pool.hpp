@@ -3,6 +3,7 @@
 // into tasks whose boundaries do not depend on the thread count, and each
 // output element is written by exactly one task, so results are bit-identical
 // for any thread count. Tasks never call MPI (MPI runs THREAD_FUNNELED).
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -32,6 +33,17 @@ class ThreadPool {
   // that split their own range and keep per-slice scratch.
   void run_per_thread(const std::function<void(int)>& fn) {
     run(threads(), [&](std::int64_t t) { fn(static_cast<int>(t)); });
+  }
+  // fn(i, scratch) for i in [0, n), handed to the threads as they free up;
+  // each thread makes one Scratch and reuses it for every i it takes (for
+  // scratch too large to make per task).
+  template <class Scratch, class Fn>
+  void run_with_scratch(std::int64_t n, Fn&& fn) {
+    std::atomic<std::int64_t> next{0};
+    run_per_thread([&](int) {
+      Scratch scratch;
+      for (std::int64_t i; (i = next++) < n;) fn(i, scratch);
+    });
   }
 
  private:
