@@ -126,6 +126,12 @@ bool SyntheticMel::has(arena::SongId id) const {
 }
 
 mel::Mel SyntheticMel::make(arena::SongId id) const {
+  mel::Mel out;
+  make(id, out);
+  return out;
+}
+
+void SyntheticMel::make(arena::SongId id, mel::Mel& out) const {
   const SongWorld& w = *world_;
   const MelModel& m = *model_;
   MELON_CHECK(id >= 0 && id < w.n_songs, "synthetic mel: song id " << id << " outside 0.." << w.n_songs - 1);
@@ -192,10 +198,9 @@ mel::Mel SyntheticMel::make(arena::SongId id) const {
     activity[t] = act;
   }
 
-  mel::Mel out;
   out.bands = kB;
   out.frames = T;
-  out.data.resize(static_cast<std::size_t>(kB) * T);
+  out.data.resize(static_cast<std::size_t>(kB) * T);  // every value is written below
   const std::uint32_t noise_key = static_cast<std::uint32_t>(splitmix64_of(tr.h ^ 0x5eed));
   for (int b = 0; b < kB; ++b) {
     float* row = out.data.data() + static_cast<std::size_t>(b) * T;
@@ -219,7 +224,6 @@ mel::Mel SyntheticMel::make(arena::SongId id) const {
         for (int t = 0; t < T; ++t) out.data[static_cast<std::size_t>(b) * T + t] = ninf;
     }
   }
-  return out;
 }
 
 SyntheticMel parse_mel_source(const std::string& spec) {

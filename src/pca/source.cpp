@@ -90,7 +90,7 @@ class Synthetic : public MelSource {
   }
 
   mel::Mel load(arena::SongId id) const override { return gen_.make(id); }
-  using MelSource::load;
+  void load(arena::SongId id, mel::Mel& out) const override { gen_.make(id, out); }
 
   std::vector<arena::SongId> all_ids() const override {
     std::vector<arena::SongId> ids(static_cast<std::size_t>(gen_.n_songs()));

@@ -32,6 +32,9 @@ class SyntheticMel {
   // The (48, T) spectrogram the generator would write for `id` (T = 1876 for most songs).
   // Throws melon::Error when !has(id) (those songs have no file).
   mel::Mel make(arena::SongId id) const;
+  // The same into `out`, reusing its buffer: a reader that makes song after
+  // song (the PCA's passes) allocates once per thread, not once per song.
+  void make(arena::SongId id, mel::Mel& out) const;
   // The catalogue the spectrograms are built from.
   const SongWorld& world() const;
 
