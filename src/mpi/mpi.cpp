@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -43,11 +42,6 @@ Env::Env(int* argc, char*** argv) {
   int inited = 0;
   MPI_Initialized(&inited);
   if (!inited) {
-    // Started without a launcher (a singleton), Open MPI forks a daemon whose
-    // only use is MPI_Comm_spawn, which melon never calls: isolated, a
-    // command starts about 0.3 s sooner. Read by nothing else (not under
-    // mpirun or srun); a value the user set wins.
-    ::setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
     int provided = 0;
     check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     g_owner = true;
