@@ -360,33 +360,34 @@ TEST(GenerateMel, DependsOnlyOnSeedSongCountAndId) {
 
 // The PCA's readers and the generator make song after song into one buffer:
 // what a longer, shorter or -inf song left in it must never show through.
+// One make() a song for the scan (a few hundred under the sanitizers).
 TEST(GenerateMel, MakingIntoAReusedBufferGivesTheFreshSpectrogram) {
   const gen::SyntheticMel mel(11, 20000);
   melon::mel::Mel reused;
   int short_clips = 0, with_inf = 0, checked = 0;
-  for (melon::arena::SongId id = 0; id < 20000 && (short_clips < 3 || with_inf < 3); ++id) {
+  bool odd_before = false;  // the song before was short or held -inf
+  for (melon::arena::SongId id = 0; id < 20000; ++id) {
     if (!mel.has(id)) continue;
-    const auto fresh = mel.make(id);
-    const bool is_short = fresh.frames < 1876;
-    const bool has_inf = std::any_of(fresh.data.begin(), fresh.data.end(), [](float v) { return std::isinf(v); });
-    // Every short or -inf song, each with the song before and after it.
-    if (!is_short && !has_inf && id % 97 != 0) continue;
-    for (melon::arena::SongId k : {id - 1, id, id + 1}) {
-      if (k < 0 || k >= 20000 || !mel.has(k)) continue;
-      mel.make(k, reused);
-      const auto want = mel.make(k);
-      ASSERT_EQ(reused.bands, want.bands) << "song " << k;
-      ASSERT_EQ(reused.frames, want.frames) << "song " << k;
-      ASSERT_EQ(reused.data.size(), want.data.size()) << "song " << k;
-      ASSERT_EQ(std::memcmp(reused.data.data(), want.data.data(), want.data.size() * 4), 0) << "song " << k;
+    mel.make(id, reused);
+    const bool is_short = reused.frames < 1876;
+    const bool has_inf = std::any_of(reused.data.begin(), reused.data.end(), [](float v) { return std::isinf(v); });
+    // Every short or -inf song, the song after it, and a sample of the rest.
+    if (is_short || has_inf || odd_before || id % 97 == 0) {
+      const auto want = mel.make(id);
+      ASSERT_EQ(reused.bands, want.bands) << "song " << id;
+      ASSERT_EQ(reused.frames, want.frames) << "song " << id;
+      ASSERT_EQ(reused.data.size(), want.data.size()) << "song " << id;
+      ASSERT_EQ(std::memcmp(reused.data.data(), want.data.data(), want.data.size() * 4), 0) << "song " << id;
       ++checked;
     }
     short_clips += is_short;
     with_inf += has_inf;
+    odd_before = is_short || has_inf;
+    if (short_clips >= 2 && with_inf >= 1 && !odd_before) break;
   }
-  EXPECT_GE(short_clips, 3);
-  EXPECT_GE(with_inf, 3);
-  EXPECT_GE(checked, 20);
+  EXPECT_GE(short_clips, 2);
+  EXPECT_GE(with_inf, 1);
+  EXPECT_GE(checked, 8);
 }
 
 TEST(GenerateMel, HasTheRealQuirksInRoughlyTheRealProportions) {
