@@ -23,9 +23,9 @@ fi
 [ ${#ids[@]} -gt 0 ] || { echo "wait: no jobs" >&2; exit 2; }
 
 # field VAR RECORD NAME: VAR = the value of NAME= in a one-line scontrol record.
-# Shell builtins only: a poll of a nine-stage chain used to start about 120
-# processes a second (tr, sed, head per field), a cost on the login node it
-# polls from for as long as the chain runs.
+# Shell builtins only: with tr, sed and head per field, polling nine pending
+# jobs for 3.5 s started 323 processes (60 now), on the login node it polls
+# from, for as long as the chain runs.
 field() {
   local rec=" $2 " val=""
   case "$rec" in *" $3="*) val=${rec#* "$3"=} val=${val%% *} ;; esac

@@ -360,7 +360,7 @@ TEST(GenerateMel, DependsOnlyOnSeedSongCountAndId) {
 
 // The PCA's readers and the generator make song after song into one buffer:
 // what a longer, shorter or -inf song left in it must never show through.
-// One make() a song for the scan (a few hundred under the sanitizers).
+// One make() a song for the scan, which stops once it has what it checks.
 TEST(GenerateMel, MakingIntoAReusedBufferGivesTheFreshSpectrogram) {
   const gen::SyntheticMel mel(11, 20000);
   melon::mel::Mel reused;

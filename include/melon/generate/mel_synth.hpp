@@ -33,7 +33,7 @@ class SyntheticMel {
   // Throws melon::Error when !has(id) (those songs have no file).
   mel::Mel make(arena::SongId id) const;
   // The same into `out`, reusing its buffer: a reader that makes song after
-  // song (the PCA's passes) allocates once per thread, not once per song.
+  // song (the PCA's synthetic source, the generator) allocates once, not per song.
   void make(arena::SongId id, mel::Mel& out) const;
   // The catalogue the spectrograms are built from.
   const SongWorld& world() const;
