@@ -277,8 +277,13 @@ File File::create(const std::string& path, MPI_Comm comm) {
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
   f.comm_ = comm;
+  // No modification times in the objects' headers (HDF5 records them by
+  // default): the same job then writes the same bytes, so `cmp` can compare
+  // two runs' checkpoints and outputs.
+  Handle fcpl = plist(H5P_FILE_CREATE, f.w_);
+  check_rc(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times", f.w_);
   errno = 0;
-  f.h_ = Handle(agree_id(comm, H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_),
+  f.h_ = Handle(agree_id(comm, H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", f.w_),
                 H5Fclose);
   f.w_.object = "/";
   return f;
@@ -321,6 +326,7 @@ Dataset Dataset::create(const File& f, const std::string& name, Type type, const
   }
   // Every element gets written: filling first would write the data twice.
   check_rc(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", d.w_);
+  check_rc(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times", d.w_);
   d.comm_ = f.comm();
   d.h_ = Handle(
       agree_id(d.comm_,
@@ -336,9 +342,11 @@ Dataset Dataset::create_strings(const File& f, const std::string& name, hsize_t 
   d.parallel_ = f.parallel();
   Handle t = string_type(std::max<std::size_t>(width, 1), d.w_);
   Handle space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", d.w_), H5Sclose);
+  Handle dcpl = plist(H5P_DATASET_CREATE, d.w_);
+  check_rc(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times", d.w_);
   d.comm_ = f.comm();
   d.h_ = Handle(agree_id(d.comm_,
-                         H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         H5Dcreate2(f.id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                          "H5Dcreate2", d.w_),
                 H5Dclose);
   return d;
