@@ -62,5 +62,5 @@ int run_bench_parse(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench/bench_parse.sh)", run_bench_parse);
+MELON_LOCAL_COMMAND("bench-parse", "time the Arena JSON readers (used by tools/bench/bench_parse.sh)", run_bench_parse);
 }  // namespace melon::cli

@@ -76,5 +76,6 @@ int run_evaluate(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("evaluate", "score results.json with the official metric (song nDCG@100, tag nDCG@10)", run_evaluate);
+MELON_LOCAL_COMMAND("evaluate", "score results.json with the official metric (song nDCG@100, tag nDCG@10)",
+                    run_evaluate);
 }  // namespace melon::cli

@@ -47,5 +47,5 @@ int run_plan(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("plan", "print the job's stage plan (the one `melon pipeline` and slurm/submit.sh run)", run_plan);
+MELON_LOCAL_COMMAND("plan", "print the job's stage plan (the one `melon pipeline` and slurm/submit.sh run)", run_plan);
 }  // namespace melon::cli

@@ -35,6 +35,7 @@ int run_report(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("report", "an HTML report with plots of a job's outputs (scores, training, PCA, reranker, run facts)",
-              run_report);
+MELON_LOCAL_COMMAND("report",
+                    "an HTML report with plots of a job's outputs (scores, training, PCA, reranker, run facts)",
+                    run_report);
 }  // namespace melon::cli

@@ -36,5 +36,5 @@ int run_split(int argc, char** argv) {
 }
 
 }  // namespace
-MELON_COMMAND("split", "official local split of a train.json into train / questions / answers", run_split);
+MELON_LOCAL_COMMAND("split", "official local split of a train.json into train / questions / answers", run_split);
 }  // namespace melon::cli

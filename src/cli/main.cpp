@@ -1,9 +1,11 @@
 // melon: one executable, one subcommand per stage. MPI is initialised here for
-// every command so any of them can run under mpirun or srun; a command that
-// fails on one rank brings the whole job down with MPI_Abort.
+// every command so any of them can run under mpirun or srun (a local command
+// started by hand skips it: Command::local); a command that fails on one rank
+// brings the whole job down with MPI_Abort.
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 #include "melon/cli/cli.hpp"
 #include "melon/error.hpp"
@@ -29,7 +31,8 @@ int main(int argc, char** argv) {
     usage();
     return 1;
   }
-  melon::mpi::Env env(&argc, &argv);
+  std::optional<melon::mpi::Env> env;
+  if (!cmd->local || melon::mpi::launched()) env.emplace(&argc, &argv);
   melon::mpi::set_stage(name);
   int rc = 0;
   try {

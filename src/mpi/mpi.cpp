@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -66,6 +67,12 @@ bool initialized() {
   MPI_Initialized(&inited);
   MPI_Finalized(&fin);
   return inited && !fin;
+}
+
+bool launched() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
+    if (std::getenv(v)) return true;
+  return false;
 }
 
 bool is_whole_job(MPI_Comm comm) {

@@ -14,6 +14,8 @@
 
 using namespace melon;
 
+TEST(MpiFoundation, RanksStartedByMpirunKnowTheyWereLaunched) { EXPECT_TRUE(mpi::launched()); }
+
 TEST(MpiFoundation, BlockRangesCoverEveryItemOnce) {
   for (std::int64_t n : {0, 1, 2, 5, 100, 101}) {
     std::int64_t next = 0;

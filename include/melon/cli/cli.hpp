@@ -23,6 +23,12 @@ struct Command {
   std::string name;
   std::string summary;
   std::function<int(int argc, char** argv)> run;  // argv[0] is "melon <name>"
+  // Reads files and writes one on a single rank, never talking to others
+  // (evaluate, plan, split, report): started by hand it runs without MPI, so
+  // it costs no Open MPI singleton daemon (about half a second) and works on a
+  // login node that may not start one; under a launcher it starts MPI as
+  // every command does and ranks other than 0 return at once.
+  bool local = false;
 };
 
 bool register_command(Command c);
@@ -88,3 +94,6 @@ std::int64_t parse_auto_or_count(const std::string& name, const std::string& val
 #define MELON_COMMAND(name, summary, fn)                 \
   static const bool MELON_CLI_CAT(melon_cmd_registered_, \
                                   __COUNTER__) = ::melon::cli::register_command({name, summary, fn})
+#define MELON_LOCAL_COMMAND(name, summary, fn)           \
+  static const bool MELON_CLI_CAT(melon_cmd_registered_, \
+                                  __COUNTER__) = ::melon::cli::register_command({name, summary, fn, true})

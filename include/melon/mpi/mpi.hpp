@@ -24,6 +24,11 @@ class Env {
 };
 
 bool initialized();
+// Whether a launcher started this process as a rank of a job: Open MPI's
+// mpirun, srun with PMI-2 or PMIx, MPICH's Hydra (their environment
+// variables). A process started by hand, or a Slurm batch script's own
+// shell, is not launched: MPI_Init would make it a singleton.
+bool launched();
 // MPI_Abort on MPI_COMM_WORLD: every rank of the job goes down. When every
 // rank is failing with the same error (a SharedError of the whole job), the
 // ranks first wait for each other, for a few seconds at most, so that each
