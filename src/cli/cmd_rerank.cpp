@@ -18,7 +18,8 @@ int run_rerank(int argc, char** argv) {
   po::options_description d("melon rerank: pooled candidates reordered by learned XGBoost rankers");
   rank::RerankOptions o;
   int rounds = o.songs.rounds, tag_rounds = o.tags.rounds, depth = o.songs.max_depth;
-  double eta = o.songs.eta;
+  double eta = o.songs.eta, subsample = o.songs.subsample, colsample = o.songs.colsample_bytree,
+         min_child_weight = o.songs.min_child_weight, lambda = o.songs.lambda;
   std::int64_t seed = 1;
   // clang-format off
   d.add_options()
@@ -73,6 +74,14 @@ int run_rerank(int argc, char** argv) {
      "best)")
     ("eta", po::value<double>(&eta)->default_value(eta, num(eta)), "learning rate of both rankers")
     ("max-depth", po::value<int>(&depth)->default_value(depth), "tree depth of both rankers")
+    ("subsample", po::value<double>(&subsample)->default_value(subsample, num(subsample)),
+     "share of the learning rows each tree of both rankers sees (XGBoost's subsample, (0, 1])")
+    ("colsample", po::value<double>(&colsample)->default_value(colsample, num(colsample)),
+     "share of the features each tree of both rankers may split on (XGBoost's colsample_bytree, (0, 1])")
+    ("min-child-weight", po::value<double>(&min_child_weight)->default_value(min_child_weight, num(min_child_weight)),
+     "least hessian sum in a leaf of both rankers (XGBoost's min_child_weight, >= 0)")
+    ("lambda", po::value<double>(&lambda)->default_value(lambda, num(lambda)),
+     "L2 penalty on the leaf weights of both rankers (XGBoost's lambda, >= 0)")
     ("seed", po::value<std::int64_t>(&seed)->default_value(seed), "masking of the learning questions; XGBoost's seed")
     ("model-dir", po::value<std::string>(), "write the two ranker models (XGBoost JSON) and their feature lists here")
     ("threads", po::value<int>(&o.threads)->default_value(0), "threads per rank (0: the CPUs this rank may run on / the ranks sharing them)")
@@ -113,10 +122,17 @@ int run_rerank(int argc, char** argv) {
   MELON_CHECK(o.ranker_threads >= 1, "--ranker-threads must be >= 1, got " << o.ranker_threads);
   MELON_CHECK(eta > 0 && depth > 0, "--eta and --max-depth must be positive");
   MELON_CHECK(o.valid_share >= 0 && o.valid_share < 1, "--valid-share must be in [0, 1)");
+  MELON_CHECK(subsample > 0 && subsample <= 1, "--subsample must be in (0, 1], got " << subsample);
+  MELON_CHECK(colsample > 0 && colsample <= 1, "--colsample must be in (0, 1], got " << colsample);
+  MELON_CHECK(min_child_weight >= 0 && lambda >= 0, "--min-child-weight and --lambda must be >= 0");
   o.songs.rounds = rounds;
   o.tags.rounds = tag_rounds;
   o.songs.eta = o.tags.eta = eta;
   o.songs.max_depth = o.tags.max_depth = depth;
+  o.songs.subsample = o.tags.subsample = subsample;
+  o.songs.colsample_bytree = o.tags.colsample_bytree = colsample;
+  o.songs.min_child_weight = o.tags.min_child_weight = min_child_weight;
+  o.songs.lambda = o.tags.lambda = lambda;
   o.seed = static_cast<std::uint64_t>(seed);
   o.songs.seed = o.tags.seed = o.seed;
   o.songs.eval_metric = "ndcg@100";

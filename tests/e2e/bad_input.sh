@@ -29,6 +29,8 @@ expect_error "--val-size not a count" "--val-size: expected auto or a whole numb
 expect_error "--ranker-threads 0" "--ranker-threads must be >= 1, got 0" \
   "$MELON" rerank --train "$WORK/q.json" --questions "$WORK/q.json" --out "$WORK/never.json" --ranker-threads 0
 [ ! -e "$WORK/never.json" ] || fail "a refused rerank wrote its answers"
+expect_error "--colsample outside (0, 1]" "--colsample must be in (0, 1], got 1.5" \
+  "$MELON" rerank --train "$WORK/q.json" --questions "$WORK/q.json" --out "$WORK/never.json" --colsample 1.5
 
 printf '[{"id": 1, "songs": [1], "tags": ["a"]}]' > "$WORK/ans.json"
 printf '[{"id": 1, "songs": [1, 2], "tags": ["a"]}]' > "$WORK/short.json"
