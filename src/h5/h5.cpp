@@ -277,13 +277,8 @@ File File::create(const std::string& path, MPI_Comm comm) {
   f.parallel_ = comm != MPI_COMM_NULL;
   Handle fapl = fapl_for(comm, f.w_);
   f.comm_ = comm;
-  // No modification times in the objects' headers (HDF5 records them by
-  // default): the same job then writes the same bytes, so `cmp` can compare
-  // two runs' checkpoints and outputs.
-  Handle fcpl = plist(H5P_FILE_CREATE, f.w_);
-  check_rc(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times", f.w_);
   errno = 0;
-  f.h_ = Handle(agree_id(comm, H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", f.w_),
+  f.h_ = Handle(agree_id(comm, H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", f.w_),
                 H5Fclose);
   f.w_.object = "/";
   return f;
@@ -326,6 +321,9 @@ Dataset Dataset::create(const File& f, const std::string& name, Type type, const
   }
   // Every element gets written: filling first would write the data twice.
   check_rc(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time", d.w_);
+  // No modification time in the dataset's header (HDF5 records one by
+  // default; the root group gets none): the same job then writes the same
+  // bytes, so `cmp` can compare two runs' checkpoints and outputs.
   check_rc(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times", d.w_);
   d.comm_ = f.comm();
   d.h_ = Handle(

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "melon/error.hpp"
@@ -70,15 +72,9 @@ TEST(H5, RoundTripsDatasetsAndAttributes) {
   std::remove(path.c_str());
 }
 
-std::string bytes_of(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  EXPECT_NE(f, nullptr) << path;
-  if (!f) return {};
-  std::string s;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-  std::fclose(f);
-  return s;
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void write_sample(const std::string& path) {
@@ -102,7 +98,7 @@ TEST(H5, TheSameWritesInAnotherSecondGiveTheSameBytes) {
   const std::time_t first = std::time(nullptr);
   while (std::time(nullptr) == first) ::usleep(20'000);
   write_sample(b);
-  const std::string x = bytes_of(a), y = bytes_of(b);
+  const std::string x = slurp(a), y = slurp(b);
   EXPECT_FALSE(x.empty());
   EXPECT_TRUE(x == y) << "files written a second apart differ (" << x.size() << " and " << y.size() << " bytes)";
   std::remove(a.c_str());

@@ -12,18 +12,20 @@
 namespace {
 
 const char* const kLauncherVars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
+// What the test changes: the launchers' variables and Slurm's task number.
+const char* const kTouched[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "SLURM_PROCID"};
 
 // Each gtest case runs in its own process under CTest; restore anyway so the
 // binary run by hand leaves the next case the environment it started with.
 struct SavedEnv {
-  std::optional<std::string> saved[std::size(kLauncherVars)];
+  std::optional<std::string> saved[std::size(kTouched)];
   SavedEnv() {
-    for (std::size_t i = 0; i < std::size(kLauncherVars); ++i)
-      if (const char* v = std::getenv(kLauncherVars[i])) saved[i] = v;
+    for (std::size_t i = 0; i < std::size(kTouched); ++i)
+      if (const char* v = std::getenv(kTouched[i])) saved[i] = v;
   }
   ~SavedEnv() {
-    for (std::size_t i = 0; i < std::size(kLauncherVars); ++i)
-      saved[i] ? setenv(kLauncherVars[i], saved[i]->c_str(), 1) : unsetenv(kLauncherVars[i]);
+    for (std::size_t i = 0; i < std::size(kTouched); ++i)
+      saved[i] ? setenv(kTouched[i], saved[i]->c_str(), 1) : unsetenv(kTouched[i]);
   }
 };
 
@@ -37,7 +39,6 @@ TEST(MpiLaunch, AProcessStartedByHandIsNotLaunchedAndEachLaunchersVariableMakesI
     EXPECT_TRUE(melon::mpi::launched()) << v;
     unsetenv(v);
   }
-  unsetenv("SLURM_PROCID");
 }
 
 }  // namespace
