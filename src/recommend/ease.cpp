@@ -15,6 +15,7 @@
 
 #include "melon/error.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/util/gemm.hpp"
 #include "melon/util/log.hpp"
 #include "reference_models.hpp"
 
@@ -72,19 +73,16 @@ Eigen::MatrixXd weights(Eigen::MatrixXd g, double lambda) {
   MELON_CHECK(std::isfinite(lambda) && lambda > 0, "ease: lambda must be positive (got " << lambda << ")");
   const auto n = g.rows();
   g.diagonal().array() += lambda;
-  // In place: the factor overwrites g, P overwrites the identity, B overwrites
-  // P, so the solve holds two n x n matrices, not five.
-  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(g);
-  // X^T X is positive semi-definite, so with lambda > 0 this only fails on NaN input.
-  MELON_CHECK(llt.info() == Eigen::Success, "ease: Cholesky of X^T X + lambda I failed (lambda " << lambda << ")");
-  Eigen::MatrixXd p = Eigen::MatrixXd::Identity(n, n);
-  llt.solveInPlace(p);
+  // In place: P overwrites g, B overwrites P.
+  // X^T X is positive semi-definite, so with lambda > 0 this fails only on
+  // NaN input or a matrix too ill-conditioned for doubles.
+  MELON_CHECK(util::spd_inverse(g.data(), n), "ease: Cholesky of X^T X + lambda I failed (lambda " << lambda << ")");
   for (Eigen::Index j = 0; j < n; ++j) {
-    const double d = p(j, j);
-    p.col(j) /= -d;
-    p(j, j) = 0.0;
+    const double d = g(j, j);
+    g.col(j) /= -d;
+    g(j, j) = 0.0;
   }
-  return p;
+  return g;
 }
 
 }  // namespace ease
@@ -139,8 +137,10 @@ std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<Referenc
   if (rank == 0) {
     std::string lambdas;
     for (const auto& o : opts) lambdas += (lambdas.empty() ? "" : ", ") + std::to_string(o.ease_lambda);
+    const auto& backend = util::gemm_backend();
     log::info("ease: " + std::to_string(n) + " columns (" + std::to_string(n_out) + " songs and tags), lambda " +
-              lambdas);
+              lambdas + "; solved by " + (backend.backend == util::GemmBackend::OpenBlas ? "LAPACK in " : "") +
+              backend.describe);
   }
   const auto g = ease::gram(c, cols);
   // The solve is the costly step: rank k % ranks solves the k-th lambda, so
@@ -152,9 +152,14 @@ std::vector<Fitted> fit_ease_lambdas(const Corpus& c, const std::vector<Referenc
     for (std::size_t k = static_cast<std::size_t>(rank); k < opts.size(); k += static_cast<std::size_t>(ranks)) {
       const auto b = ease::weights(g, opts[k].ease_lambda);
       flat[k].resize(n * n_out);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n_out; ++j)
-          flat[k][i * n_out + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
+      // b is column-major, flat row-major: copied in tiles, as an element-wise
+      // copy strides one of the two by a whole column for every number.
+      constexpr std::size_t kTile = 64;
+      for (std::size_t i0 = 0; i0 < n; i0 += kTile)
+        for (std::size_t j0 = 0; j0 < n_out; j0 += kTile)
+          for (std::size_t j = j0; j < std::min(j0 + kTile, n_out); ++j)
+            for (std::size_t i = i0; i < std::min(i0 + kTile, n); ++i)
+              flat[k][i * n_out + j] = b(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
     }
   });
   std::vector<Fitted> out(opts.size());

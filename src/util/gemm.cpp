@@ -8,8 +8,11 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <mutex>
 
@@ -25,6 +28,10 @@ constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*,
                          int);
+// LAPACK's Fortran entry points (OpenBLAS carries LAPACK): uplo, n, a, lda,
+// info, and the hidden length of uplo that gfortran-compiled code may rely on
+// (LAPACKE passes it too; OpenBLAS's C-coded routines ignore it).
+using PotrfFn = void (*)(const char*, const int*, double*, const int*, int*, std::size_t);
 using CharFn = char* (*)();
 using SetThreadsFn = void (*)(int);
 
@@ -34,6 +41,7 @@ struct OpenBlas {
   std::string core;     // the kernel type in use
   SgemmFn sgemm = nullptr;
   DgemmFn dgemm = nullptr;
+  PotrfFn dpotrf = nullptr, dpotri = nullptr;
   std::string describe;
 };
 
@@ -71,11 +79,13 @@ OpenBlas load_openblas() {
   }
   ob.sgemm = reinterpret_cast<SgemmFn>(::dlsym(h, "cblas_sgemm"));
   ob.dgemm = reinterpret_cast<DgemmFn>(::dlsym(h, "cblas_dgemm"));
+  ob.dpotrf = reinterpret_cast<PotrfFn>(::dlsym(h, "dpotrf_"));
+  ob.dpotri = reinterpret_cast<PotrfFn>(::dlsym(h, "dpotri_"));
   auto config = reinterpret_cast<CharFn>(::dlsym(h, "openblas_get_config"));
   auto corename = reinterpret_cast<CharFn>(::dlsym(h, "openblas_get_corename"));
   auto set_threads = reinterpret_cast<SetThreadsFn>(::dlsym(h, "openblas_set_num_threads"));
-  if (!ob.sgemm || !ob.dgemm || !set_threads) {
-    ob.why_not = "libopenblas.so.0 has no cblas_sgemm/cblas_dgemm/openblas_set_num_threads";
+  if (!ob.sgemm || !ob.dgemm || !ob.dpotrf || !ob.dpotri || !set_threads) {
+    ob.why_not = "libopenblas.so.0 has no cblas_sgemm/cblas_dgemm/dpotrf_/dpotri_/openblas_set_num_threads";
     return ob;
   }
   set_threads(1);
@@ -182,6 +192,32 @@ void blas_gemm(Fn fn, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int
      blas_int(std::max<std::int64_t>(ldb, 1), "ldb"), beta, c, blas_int(std::max<std::int64_t>(ldc, 1), "ldc"));
 }
 
+// Symmetric, so row- or column-major is the same matrix.
+bool eigen_spd_inverse(double* a, std::int64_t n) {
+  Eigen::Map<Eigen::MatrixXd> m(a, n, n);
+  Eigen::LLT<Eigen::MatrixXd> llt(m);
+  if (llt.info() != Eigen::Success) return false;
+  m.setIdentity();
+  llt.solveInPlace(m);
+  return true;
+}
+
+// dpotri writes the lower triangle only (LAPACK's column-major 'L': the upper
+// one row-major); the other is mirrored so callers get the whole matrix.
+bool lapack_spd_inverse(double* a, std::int64_t n) {
+  if (n == 0) return true;
+  const int ni = blas_int(n, "order"), lda = ni;
+  const char lower = 'L';
+  int info = 0;
+  g_openblas.dpotrf(&lower, &ni, a, &lda, &info, 1);
+  if (info != 0) return false;
+  g_openblas.dpotri(&lower, &ni, a, &lda, &info, 1);
+  if (info != 0) return false;
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t i = j + 1; i < n; ++i) a[i * n + j] = a[j * n + i];
+  return true;
+}
+
 }  // namespace
 
 const GemmInfo& gemm_backend() {
@@ -212,5 +248,16 @@ void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, doub
   if (g_info.backend == GemmBackend::Eigen) return eigen_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   blas_gemm(g_openblas.dgemm, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+bool spd_inverse_on(GemmBackend backend, double* a, std::int64_t n) {
+  if (backend == GemmBackend::OpenBlas)
+    MELON_CHECK(openblas_available(), "matrix inverse: OpenBLAS asked for but " << g_openblas.why_not);
+  const bool ok = backend == GemmBackend::Eigen ? eigen_spd_inverse(a, n) : lapack_spd_inverse(a, n);
+  // Neither factorisation notices a NaN (its pivot test is "<= 0"), which
+  // then spreads through the inverse.
+  return ok && std::all_of(a, a + n * n, [](double v) { return std::isfinite(v); });
+}
+
+bool spd_inverse(double* a, std::int64_t n) { return spd_inverse_on(gemm_backend().backend, a, n); }
 
 }  // namespace melon::util

@@ -1,6 +1,7 @@
 // util/gemm: the row-major BLAS contract (transposes, strided sub-blocks,
 // alpha and beta, C never read when beta = 0) on both backends, against a
-// product summed in long double.
+// product summed in long double; and the symmetric positive definite inverse
+// EASE solves with.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -116,4 +117,78 @@ TEST(Gemm, DoubleProductsUseTheSameContract) {
   std::vector<double> c = {10, 20, 30, 40};
   util::gemm(true, false, 2, 2, 3, 1.0, a.data(), 2, b.data(), 2, 1.0, c.data(), 2);
   EXPECT_EQ(c, (std::vector<double>{10 + 1 + 5, 20 + 3 + 5, 30 + 2 + 6, 40 + 4 + 6}));
+}
+
+namespace {
+
+// A Gram matrix of 0/1 rows plus lambda I, as EASE builds it: positive definite.
+std::vector<double> gram_plus_lambda(std::int64_t n, double lambda) {
+  std::mt19937 rng(5);
+  const std::int64_t rows = 3 * n;
+  std::vector<double> x(static_cast<std::size_t>(rows * n));
+  for (auto& v : x) v = rng() % 4 == 0 ? 1.0 : 0.0;
+  std::vector<double> g(static_cast<std::size_t>(n * n), 0.0);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < n; ++j) g[static_cast<std::size_t>(i * n + j)] += x[r * n + i] * x[r * n + j];
+  for (std::int64_t i = 0; i < n; ++i) g[static_cast<std::size_t>(i * n + i)] += lambda;
+  return g;
+}
+
+// A times its computed inverse is the identity, and both triangles are filled.
+void expect_inverse(util::GemmBackend backend, std::int64_t n) {
+  const auto a = gram_plus_lambda(n, 3.0);
+  auto inv = a;
+  ASSERT_TRUE(util::spd_inverse_on(backend, inv.data(), n)) << "n " << n;
+  double worst = 0, asym = 0;
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      long double s = 0;
+      for (std::int64_t k = 0; k < n; ++k)
+        s += static_cast<long double>(a[i * n + k]) * inv[static_cast<std::size_t>(k * n + j)];
+      worst = std::max(worst, static_cast<double>(std::fabs(s - (i == j ? 1.0L : 0.0L))));
+      asym = std::max(asym, std::abs(inv[i * n + j] - inv[j * n + i]));
+    }
+  EXPECT_LT(worst, 1e-10) << "n " << n;
+  EXPECT_LT(asym, 1e-12) << "n " << n << ": the inverse is not symmetric (a triangle left unwritten?)";
+}
+
+void expect_refuses_indefinite(util::GemmBackend backend) {
+  auto a = gram_plus_lambda(40, 3.0);
+  a[7 * 40 + 7] = -5.0;  // a negative diagonal entry: not positive definite
+  EXPECT_FALSE(util::spd_inverse_on(backend, a.data(), 40));
+  auto nan = gram_plus_lambda(40, 3.0);
+  nan[0] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(util::spd_inverse_on(backend, nan.data(), 40));
+}
+
+}  // namespace
+
+TEST(SpdInverse, EigenBackendInvertsAGramMatrixPlusLambda) {
+  for (std::int64_t n : {1, 2, 17, 130}) expect_inverse(util::GemmBackend::Eigen, n);
+}
+
+TEST(SpdInverse, OpenBlasLapackInvertsAGramMatrixPlusLambda) {
+  if (!util::openblas_available()) GTEST_SKIP() << "OpenBLAS not installed (Debian: libopenblas0-pthread)";
+  for (std::int64_t n : {1, 2, 17, 130}) expect_inverse(util::GemmBackend::OpenBlas, n);
+}
+
+TEST(SpdInverse, EigenBackendRefusesAMatrixThatIsNotPositiveDefinite) {
+  expect_refuses_indefinite(util::GemmBackend::Eigen);
+}
+
+TEST(SpdInverse, OpenBlasLapackRefusesAMatrixThatIsNotPositiveDefinite) {
+  if (!util::openblas_available()) GTEST_SKIP() << "OpenBLAS not installed (Debian: libopenblas0-pthread)";
+  expect_refuses_indefinite(util::GemmBackend::OpenBlas);
+}
+
+TEST(SpdInverse, TheProcessBackendGivesTheSameBitsEveryTime) {
+  const auto a = gram_plus_lambda(150, 10.0);
+  auto first = a;
+  ASSERT_TRUE(util::spd_inverse(first.data(), 150));
+  for (int rep = 0; rep < 2; ++rep) {
+    auto again = a;
+    ASSERT_TRUE(util::spd_inverse(again.data(), 150));
+    EXPECT_EQ(first, again) << "repeat " << rep << " on " << util::gemm_backend().describe;
+  }
 }

@@ -41,14 +41,8 @@ done
 # layout of 1 rank x 2 threads would share one core.
 mpiflags=(--oversubscribe --bind-to none)
 [ "$(id -u)" -eq 0 ] && mpiflags+=(--allow-run-as-root)
-mkdir -p "$work"
+tools/bench/dataset.sh "$melon" "$work" "$playlists" "$songs" "$seed"
 data=$work/data split=$work/split
-if [ ! -f "$data/melon-dataset.done" ]; then
-  echo "generating $playlists playlists, $songs songs (seed $seed) into $data"
-  mpirun "${mpiflags[@]}" -np 2 "$melon" generate --out "$data" --playlists "$playlists" --songs "$songs" \
-    --seed "$seed" --mel-songs 0 --quiet >"$work/generate.log" 2>&1
-fi
-[ -f "$split/questions/val.json" ] || "$melon" split --input "$data/train.json" --out "$split" --seed 777 >/dev/null 2>&1
 echo "melon $(md5sum "$melon" | cut -c1-12), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores"
 printf '%-14s %-7s %9s %12s %9s  %s\n' method layout "wall s" "peak MB/rank" speed-up answers
 for m in $methods; do

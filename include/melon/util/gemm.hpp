@@ -48,6 +48,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
 void gemm_on(GemmBackend backend, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
              float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
              std::int64_t ldc);
+// The inverse of a symmetric positive definite n x n matrix, in place, both
+// triangles written (EASE's P = (X^T X + lambda I)^-1). On the openblas backend
+// LAPACK's dpotrf and dpotri from the same library (n^3 flops in blocked
+// kernels: 3.4x Eigen's LLT and solve against the identity at n = 6,000,
+// tools/bench/RESULTS.md), on eigen that LLT and solve. False when the
+// matrix is not positive definite (lambda <= 0) or the inverse is not finite
+// (a NaN in the input); a's contents are then unspecified.
+bool spd_inverse(double* a, std::int64_t n);
+bool spd_inverse_on(GemmBackend backend, double* a, std::int64_t n);
 // Whether OpenBLAS could be loaded (loads it on the first call, as gemm_backend does).
 bool openblas_available();
 
