@@ -288,6 +288,9 @@ void bcast(MPI_Comm comm, std::string& bytes, int root) { bcast_sized(comm, byte
 void bcast(MPI_Comm comm, std::vector<double>& v, int root) {
   bcast_sized(comm, v, root, MPI_DOUBLE, "MPI_Bcast(double)");
 }
+void bcast(MPI_Comm comm, std::vector<float>& v, int root) {
+  bcast_sized(comm, v, root, MPI_FLOAT, "MPI_Bcast(float)");
+}
 
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root) {
   if (alone(comm)) return mine;

@@ -73,6 +73,19 @@ TEST(MpiFoundation, AllreduceAndGatherMatchSerialSums) {
   for (int i = 0; i < p; ++i) EXPECT_EQ(each[i], std::to_string(i));
 }
 
+// A broadcast resizes every rank's vector to the root's and fills it; a root
+// other than rank 0 and a float vector (EASE's weights) included.
+TEST(MpiFoundation, BroadcastGivesEveryRankTheRootsValues) {
+  const int p = mpi::size(mpi::world()), r = mpi::rank(mpi::world());
+  const int root = p - 1;
+  std::vector<float> f(static_cast<std::size_t>(r + 2), static_cast<float>(r) + 0.25f);
+  mpi::bcast(mpi::world(), f, root);
+  EXPECT_EQ(f, std::vector<float>(static_cast<std::size_t>(root + 2), static_cast<float>(root) + 0.25f));
+  std::vector<double> d = r == 0 ? std::vector<double>{1.5, -2.0, 1e300} : std::vector<double>{};
+  mpi::bcast(mpi::world(), d, 0);
+  EXPECT_EQ(d, (std::vector<double>{1.5, -2.0, 1e300}));
+}
+
 // Every rank throws the same error; whole_job says whether every rank of the
 // job is failing with it (then each may report before the job is aborted).
 TEST(MpiFoundation, SharedErrorsKnowWhetherTheWholeJobFails) {

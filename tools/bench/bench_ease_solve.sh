@@ -4,7 +4,8 @@
 # then a solve against the identity) and with MELON_GEMM=openblas (OpenBLAS's
 # LAPACK: dpotrf, then dpotri), alternating; prints each run's wall time, the
 # solve's seconds (the log's "ease: N columns" line to its "weights solved"
-# line: Gram matrix, inverse, weights), their ratio, and checks that both
+# line: Gram matrix, inverse, weights) and the parts that line gives (the
+# Gram matrix; the inverse and weights), the ratios, and checks that both
 # backends wrote the same answers byte for byte (the weights are kept in
 # floats; their last bits may differ).
 #   tools/bench/bench_ease_solve.sh [--work DIR] [--repeats K] [--coretype auto|NAME]
@@ -39,12 +40,16 @@ mpiflags=(--oversubscribe)
 tools/bench/dataset.sh "$melon" "$work" 6000 20000 111
 data=$work/data split=$work/split
 echo "melon $(md5sum "$melon" | cut -c1-12), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-printf '%-8s %-3s %8s %8s %12s  %s\n' backend run "wall s" "solve s" "peak MB" "solved by"
+printf '%-8s %-3s %8s %8s %8s %9s %12s  %s\n' backend run "wall s" "solve s" "Gram s" "inverse s" "peak MB" "solved by"
 # solve_seconds LOG: from the "columns" line's timestamp to "weights solved"'s.
 solve_seconds() {
   awk '/ease: [0-9]+ columns/ { a = $3 + 0 } /ease: weights solved/ { b = $3 + 0 } END { printf "%.1f", b - a }' "$1"
 }
-declare -A solve_sum=()
+# parts LOG: "GRAM INVERSE" from the "weights solved (Gram matrix G s, inverses and broadcast I s)" line.
+parts() {
+  sed -n 's/.*weights solved (Gram matrix \([0-9.]*\) s, inverses and broadcast \([0-9.]*\) s).*/\1 \2/p' "$1" | tail -n 1
+}
+declare -A solve_sum=() inverse_sum=()
 for k in $(seq 1 "$repeats"); do
   for b in eigen openblas; do
     out=$work/$b-$k.json log=$work/$b-$k.log
@@ -53,13 +58,16 @@ for k in $(seq 1 "$repeats"); do
       --song-meta "$data/song_meta.json" "${extra[@]}" --out "$out" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
     read -r wall peak_kb <"$work/$b-$k.time"
     s=$(solve_seconds "$log")
+    read -r gram inverse <<<"$(parts "$log")"
     solve_sum[$b]=$(awk -v a="${solve_sum[$b]:-0}" -v b="$s" 'BEGIN { print a + b }')
-    printf '%-8s %-3s %8.1f %8.1f %12.0f  %s\n' "$b" "$k" "$wall" "$s" "$((peak_kb / 1024))" \
+    inverse_sum[$b]=$(awk -v a="${inverse_sum[$b]:-0}" -v b="$inverse" 'BEGIN { print a + b }')
+    printf '%-8s %-3s %8.1f %8.1f %8.1f %9.1f %12.0f  %s\n' "$b" "$k" "$wall" "$s" "$gram" "$inverse" "$((peak_kb / 1024))" \
       "$(sed -n 's/.*; solved by //p' "$log" | head -n 1)"
     cmp -s "$work/eigen-1.json" "$out" ||
       { echo "bench_ease_solve: $b (run $k) answered differently from eigen (run 1)" >&2; exit 1; }
   done
 done
 echo "answers: the same bytes on both backends"
-awk -v e="${solve_sum[eigen]}" -v o="${solve_sum[openblas]}" \
-  'BEGIN { printf "solve: eigen %.1f s, openblas %.1f s (summed over runs): openblas %.2fx faster\n", e, o, e / o }'
+awk -v e="${solve_sum[eigen]}" -v o="${solve_sum[openblas]}" -v ei="${inverse_sum[eigen]}" -v oi="${inverse_sum[openblas]}" \
+  'BEGIN { printf "solve: eigen %.1f s, openblas %.1f s (summed over runs): openblas %.2fx faster\n", e, o, e / o
+           printf "inverse alone: eigen %.1f s, openblas %.1f s: %.2fx\n", ei, oi, ei / oi }'

@@ -110,6 +110,7 @@ std::int64_t exscan_sum(MPI_Comm comm, std::int64_t x);
 std::vector<std::int64_t> allgather(MPI_Comm comm, std::int64_t x);
 void bcast(MPI_Comm comm, std::string& bytes, int root = 0);
 void bcast(MPI_Comm comm, std::vector<double>& v, int root = 0);
+void bcast(MPI_Comm comm, std::vector<float>& v, int root = 0);
 std::string gather_bytes(MPI_Comm comm, const std::string& mine, int root = 0);
 std::vector<std::string> allgather_bytes(MPI_Comm comm, const std::string& mine);
 // Rank-major blocks of doubles: block r of `in` (counts[r] values, blocks back
