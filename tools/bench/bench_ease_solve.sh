@@ -3,9 +3,8 @@
 # --method ease --tune=off` on one rank with MELON_GEMM=eigen (Eigen's LLT,
 # then a solve against the identity) and with MELON_GEMM=openblas (OpenBLAS's
 # LAPACK: dpotrf, then dpotri), alternating; prints each run's wall time, the
-# solve's seconds (the log's "ease: N columns" line to its "weights solved"
-# line: Gram matrix, inverse, weights) and the parts that line gives (the
-# Gram matrix; the inverse and weights), the ratios, and checks that both
+# solve's seconds and their parts as the log's "weights solved" line gives
+# them (the Gram matrix; the inverse and weights), the ratios, and checks that both
 # backends wrote the same answers byte for byte (the weights are kept in
 # floats; their last bits may differ).
 #   tools/bench/bench_ease_solve.sh [--work DIR] [--repeats K] [--coretype auto|NAME]
@@ -41,10 +40,6 @@ tools/bench/dataset.sh "$melon" "$work" 6000 20000 111
 data=$work/data split=$work/split
 echo "melon $(md5sum "$melon" | cut -c1-12), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 printf '%-8s %-3s %8s %8s %8s %9s %12s  %s\n' backend run "wall s" "solve s" "Gram s" "inverse s" "peak MB" "solved by"
-# solve_seconds LOG: from the "columns" line's timestamp to "weights solved"'s.
-solve_seconds() {
-  awk '/ease: [0-9]+ columns/ { a = $3 + 0 } /ease: weights solved/ { b = $3 + 0 } END { printf "%.1f", b - a }' "$1"
-}
 # parts LOG: "GRAM INVERSE" from the "weights solved (Gram matrix G s, inverses and broadcast I s)" line.
 parts() {
   sed -n 's/.*weights solved (Gram matrix \([0-9.]*\) s, inverses and broadcast \([0-9.]*\) s).*/\1 \2/p' "$1" | tail -n 1
@@ -57,8 +52,9 @@ for k in $(seq 1 "$repeats"); do
       --method ease --tune=off --train "$split/orig/train.json" --questions "$split/questions/val.json" \
       --song-meta "$data/song_meta.json" "${extra[@]}" --out "$out" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
     read -r wall peak_kb <"$work/$b-$k.time"
-    s=$(solve_seconds "$log")
     read -r gram inverse <<<"$(parts "$log")"
+    [ -n "$inverse" ] || { echo "bench_ease_solve: no 'weights solved' timing in $log" >&2; exit 1; }
+    s=$(awk -v g="$gram" -v i="$inverse" 'BEGIN { print g + i }')
     solve_sum[$b]=$(awk -v a="${solve_sum[$b]:-0}" -v b="$s" 'BEGIN { print a + b }')
     inverse_sum[$b]=$(awk -v a="${inverse_sum[$b]:-0}" -v b="$inverse" 'BEGIN { print a + b }')
     printf '%-8s %-3s %8.1f %8.1f %8.1f %9.1f %12.0f  %s\n' "$b" "$k" "$wall" "$s" "$gram" "$inverse" "$((peak_kb / 1024))" \
