@@ -2,6 +2,7 @@
 # Installs melon's build and test dependencies from Debian's packages.
 # libopenblas0-pthread is loaded at run time for the autoencoder's dense
 # products (src/util/gemm.cpp); melon builds and runs on Eigen without it.
+# qemu-user emulates an older CPU for the test of the CPU check (e2e_isa_guard).
 # Idempotent: when everything is present it only checks and returns.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ pkgs=(
   python3 python3-numpy
   clang-format
   chromium python3-pil fonts-nanum
+  qemu-user
 )
 # Optional extras used only by benchmark scripts in tools/ (not by the build or tests):
 # scikit-learn for bench_pca.sh, PyTorch (with OpenBLAS, not the reference BLAS) for bench_train.sh.

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A build for this CPU (-march=native, the default) started on an older x86-64
+# CPU, emulated by qemu-user, as on the older nodes of a mixed cluster: it must
+# refuse before any other code runs, naming the node, the missing extensions
+# and the remedy, and exit 2 (before the check: SIGILL in static
+# initialisation, "Illegal instruction"); as one rank of a job it must bring
+# the job down at once. A portable build (MELON_NATIVE=OFF) must run there.
+# ASan's runtime does not start under qemu-user, so on the sanitizer build
+# melon_isa_probe (built as melon is: the same flags, the same check, MPI)
+# stands for melon; other builds check melon itself as well.
+# SKIPs (exit 77) off x86-64 and where qemu-x86_64 (Debian: qemu-user) is missing.
+source "$(dirname "$0")/lib.sh"
+[ "$(uname -m)" = x86_64 ] || { echo "SKIP: the CPU check is for x86-64, this is $(uname -m)"; exit 77; }
+command -v qemu-x86_64 >/dev/null || { echo "SKIP: qemu-x86_64 (Debian: qemu-user) is not installed"; exit 77; }
+: "${MELON_ISA_PROBE:?set MELON_ISA_PROBE to tests/melon_isa_probe}"
+
+target=$("$MELON_ISA_PROBE" --target)
+echo "the build targets: ${target:-plain x86-64} (MELON_NATIVE=${MELON_NATIVE:-?}, ${MELON_BUILD_TYPE:-?})"
+# The older CPU: an AVX2 one (no AVX-512) against a build that uses AVX-512,
+# else QEMU's baseline x86-64 (SSE3 only).
+case " $target " in
+  *" avx512f "*) cpu=Haswell lacks=avx512f ;;
+  *" ssse3 "*) cpu=qemu64 lacks=ssse3 ;;
+  *) cpu=qemu64 lacks= ;;
+esac
+HOST=$(hostname)
+
+# refused NAME RANKTAG RAN CMD...: exit 2 through the check, its message
+# complete, nothing in the output matching RAN (what the program prints once
+# it runs).
+refused() {
+  local name=$1 tag=$2 ran=$3; shift 3
+  local rc=0
+  timeout 120 "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
+  grep -v '^qemu-x86_64: warning' "$WORK/err.txt" >"$WORK/err2.txt" || true
+  [ "$rc" -ne 124 ] || fail "$name: still running after 120 s"
+  grep -q "Illegal instruction\|signal 4" "$WORK/err2.txt" && { cat "$WORK/err2.txt" >&2; fail "$name: died of SIGILL"; }
+  [ "$rc" -eq 2 ] || { cat "$WORK/err2.txt" >&2; fail "$name: exit $rc, expected 2"; }
+  for frag in "[melon$tag] melon cannot run on $HOST:" " $lacks" "-DMELON_NATIVE=OFF"; do
+    grep -qF -- "$frag" "$WORK/err2.txt" || { cat "$WORK/err2.txt" >&2; fail "$name: message lacks '$frag'"; }
+  done
+  if grep -q "$ran" "$WORK/out.txt" "$WORK/err2.txt"; then
+    cat "$WORK/out.txt" "$WORK/err2.txt" >&2
+    fail "$name: the program ran past the check"
+  fi
+  echo "ok  $name: $(grep -m1 'cannot run' "$WORK/err2.txt" | cut -c1-150)..."
+}
+
+EMU=(qemu-x86_64 -cpu "$cpu")
+if [ -z "$lacks" ]; then
+  rc=0
+  timeout 120 "${EMU[@]}" "$MELON_ISA_PROBE" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
+  [ "$rc" -eq 0 ] && grep -q "passed the barrier" "$WORK/out.txt" || { cat "$WORK/err.txt" >&2; fail "a portable build: exit $rc on $cpu"; }
+  echo "ok  a portable build runs on QEMU's $cpu"
+  if [ "${MELON_BUILD_TYPE:-}" != Sanitize ]; then
+    rc=0
+    timeout 120 "${EMU[@]}" "$MELON" --help >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
+    [ "$rc" -eq 0 ] && grep -q "usage: melon" "$WORK/out.txt" || { cat "$WORK/err.txt" >&2; fail "melon --help, a portable build: exit $rc on $cpu"; }
+    echo "ok  melon --help, a portable build, runs on QEMU's $cpu"
+  fi
+  exit 0
+fi
+
+refused "the probe alone on $cpu" "" "static initialisation ran\|passed the barrier" "${EMU[@]}" "$MELON_ISA_PROBE"
+# One rank on the older node, one on this one: the native rank waits in
+# MPI_Init and its barrier for a rank that never comes; the refusal (exit 2
+# before MPI_Init) must end the whole job before either passes the barrier.
+start=$(date +%s)
+refused "a job whose rank 1 runs on $cpu" " r1" "passed the barrier" "$MPIRUN" "${MPIFLAGS[@]}" -np 1 "$MELON_ISA_PROBE" : -np 1 "${EMU[@]}" "$MELON_ISA_PROBE"
+echo "    the job ended $(( $(date +%s) - start )) s after it started"
+
+if [ "${MELON_BUILD_TYPE:-}" = Sanitize ]; then
+  echo "melon itself not run under QEMU: a sanitizer build (ASan's runtime does not start under qemu-user)"
+  exit 0
+fi
+refused "melon --help on $cpu" "" "usage: melon" "${EMU[@]}" "$MELON" --help
+refused "melon hostinfo, rank 1 on $cpu" " r1" "^rank \|hostinfo: " "$MPIRUN" "${MPIFLAGS[@]}" -np 1 "$MELON" hostinfo : -np 1 "${EMU[@]}" "$MELON" hostinfo
