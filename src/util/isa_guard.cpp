@@ -4,6 +4,7 @@
 // executes before refusing is here or in the C and C++ runtimes.
 #include "melon/util/isa.hpp"
 
+#include <mpi.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -70,9 +71,10 @@ constexpr Probe kProbes[] = {
 };
 #endif
 
-// The rank in launchers' words, before MPI_Init can say it.
+// The rank in launchers' words, before MPI_Init can say it; "" when no
+// launcher started this process (the variables mpi::launched() reads).
 std::string launcher_rank() {
-  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
     if (const char* r = std::getenv(v)) return r;
   return "";
 }
@@ -89,6 +91,16 @@ __attribute__((constructor(101))) void refuse_a_cpu_without_the_build_isa() {
   std::fprintf(stderr, "[melon%s%s] %s\n", rank.empty() ? "" : " r", rank.c_str(),
                isa_refusal(missing, host, isa_built_on()).c_str());
   std::fflush(stderr);
+  if (!rank.empty()) {
+    // The other ranks wait in MPI_Init for this one, and a launcher does not
+    // always end them when a rank exits first (srun without
+    // --kill-on-bad-exit leaves them there for good). MPI is a shared
+    // library built for any x86-64, so joining the job only to abort it runs
+    // nothing this CPU lacks.
+    int argc = 0;
+    char** argv = nullptr;
+    if (MPI_Init(&argc, &argv) == MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 2);
+  }
   _exit(2);  // no exit(): the other static objects were never constructed
 }
 

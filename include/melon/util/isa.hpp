@@ -4,7 +4,8 @@
 // on an older node of a mixed cluster, such a binary dies of SIGILL in static
 // initialisation, before main, with no word of why. The check runs first (a
 // constructor ahead of every other one in the executable, compiled for plain
-// x86-64) and refuses with the node, the missing extensions and the remedy.
+// x86-64) and refuses with the node, the missing extensions and the remedy;
+// as a rank of a job it takes the job down with it (MPI_Abort).
 #include <string>
 #include <string_view>
 
