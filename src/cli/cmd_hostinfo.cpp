@@ -2,8 +2,8 @@
 // process id, network namespace (the inode of /proc/self/ns/net), its
 // interface addresses, the CPUs it may run on and the threads melon's stages
 // would give it (mpi::threads_per_rank); rank 0 prints one line per rank and a
-// summary. Use it to check a multi-host launch (mpirun --hostfile, srun) and
-// its binding before a long job.
+// summary, with the instruction sets the binary needs. Use it to check a
+// multi-host launch (mpirun --hostfile, srun) and its binding before a long job.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -17,6 +17,7 @@
 
 #include "melon/cli/cli.hpp"
 #include "melon/mpi/mpi.hpp"
+#include "melon/util/isa.hpp"
 #include "melon/util/thread_pool.hpp"
 
 namespace melon::cli {
@@ -106,7 +107,11 @@ int run_hostinfo(int argc, char** argv) {
     namespaces.insert(r["netns"].get<std::uint64_t>());
   }
   std::cout << "hostinfo: " << ranks.size() << " ranks, " << hosts.size() << " host name(s), " << namespaces.size()
-            << " network namespace(s)\n"
+            << " network namespace(s)\n";
+  // Every rank got here, so every rank's CPU has them: one without refuses at start.
+  const auto isa = util::isa_target();
+  std::cout << "hostinfo: the binary (built on " << util::isa_built_on() << ") needs "
+            << (isa.empty() ? std::string("plain x86-64") : std::string(isa)) << "; every rank's CPU has them\n"
             << std::flush;
   return 0;
 }

@@ -46,6 +46,12 @@ refused() {
   echo "ok  $name: $(grep -m1 'cannot run' "$WORK/err2.txt" | cut -c1-150)..."
 }
 
+# melon is built with the probe's flags: hostinfo names the same target.
+"$MELON" hostinfo >"$WORK/hostinfo.txt" 2>&1 || { cat "$WORK/hostinfo.txt" >&2; fail "melon hostinfo"; }
+grep -qF "needs ${target:-plain x86-64}; every rank's CPU has them" "$WORK/hostinfo.txt" ||
+  { cat "$WORK/hostinfo.txt" >&2; fail "melon hostinfo does not name the target the probe reports"; }
+echo "ok  melon hostinfo: $(grep 'needs' "$WORK/hostinfo.txt" | cut -c1-120)..."
+
 EMU=(qemu-x86_64 -cpu "$cpu")
 if [ -z "$lacks" ]; then
   rc=0
