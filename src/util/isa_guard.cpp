@@ -68,6 +68,16 @@ constexpr Probe kProbes[] = {
     {"avx512bitalg", [] { return __builtin_cpu_supports("avx512bitalg") != 0; }},
     {"avx512vpopcntdq", [] { return __builtin_cpu_supports("avx512vpopcntdq") != 0; }},
     {"avx512bf16", [] { return __builtin_cpu_supports("avx512bf16") != 0; }},
+    {"avxvnni", [] { return __builtin_cpu_supports("avxvnni") != 0; }},
+    {"avx512fp16", [] { return __builtin_cpu_supports("avx512fp16") != 0; }},
+    {"avx512vp2intersect", [] { return __builtin_cpu_supports("avx512vp2intersect") != 0; }},
+    {"avx512er", [] { return __builtin_cpu_supports("avx512er") != 0; }},
+    {"avx512pf", [] { return __builtin_cpu_supports("avx512pf") != 0; }},
+    {"avx5124fmaps", [] { return __builtin_cpu_supports("avx5124fmaps") != 0; }},
+    {"avx5124vnniw", [] { return __builtin_cpu_supports("avx5124vnniw") != 0; }},
+    {"amx-tile", [] { return __builtin_cpu_supports("amx-tile") != 0; }},
+    {"amx-int8", [] { return __builtin_cpu_supports("amx-int8") != 0; }},
+    {"amx-bf16", [] { return __builtin_cpu_supports("amx-bf16") != 0; }},
 };
 #endif
 

@@ -2,8 +2,11 @@
 // itself: this file is compiled with the same flags as every other source
 // (-march=native unless MELON_NATIVE=OFF), and only holds data, so reading it
 // is safe on any CPU. The names are GCC's __builtin_cpu_supports names, which
-// the check (isa_guard.cpp) asks the CPU about. No function here: code
-// compiled with these flags may be what the CPU cannot run.
+// the check (isa_guard.cpp) asks the CPU about: the extensions of computation
+// (SSE to AVX-512 and AMX, bit manipulation, crypto) that GCC 12's -march
+// targets can enable, not the system ones (RDRAND, XSAVE, cache control) a
+// compiler never emits for C++. No function here: code compiled with these
+// flags may be what the CPU cannot run.
 
 #ifndef MELON_BUILD_HOST
 #define MELON_BUILD_HOST "?"
@@ -119,6 +122,36 @@ const char kIsaTarget[] =
 #endif
 #ifdef __AVX512BF16__
     "avx512bf16 "
+#endif
+#ifdef __AVXVNNI__
+    "avxvnni "
+#endif
+#ifdef __AVX512FP16__
+    "avx512fp16 "
+#endif
+#ifdef __AVX512VP2INTERSECT__
+    "avx512vp2intersect "
+#endif
+#ifdef __AVX512ER__
+    "avx512er "
+#endif
+#ifdef __AVX512PF__
+    "avx512pf "
+#endif
+#ifdef __AVX5124FMAPS__
+    "avx5124fmaps "
+#endif
+#ifdef __AVX5124VNNIW__
+    "avx5124vnniw "
+#endif
+#ifdef __AMX_TILE__
+    "amx-tile "
+#endif
+#ifdef __AMX_INT8__
+    "amx-int8 "
+#endif
+#ifdef __AMX_BF16__
+    "amx-bf16 "
 #endif
     ;
 const char kIsaBuiltOn[] = MELON_BUILD_HOST;
