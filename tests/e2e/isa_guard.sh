@@ -10,39 +10,19 @@
 # stands for melon; other builds check melon itself as well.
 # SKIPs (exit 77) off x86-64 and where qemu-x86_64 (Debian: qemu-user) is missing.
 source "$(dirname "$0")/lib.sh"
-[ "$(uname -m)" = x86_64 ] || { echo "SKIP: the CPU check is for x86-64, this is $(uname -m)"; exit 77; }
-command -v qemu-x86_64 >/dev/null || { echo "SKIP: qemu-x86_64 (Debian: qemu-user) is not installed"; exit 77; }
-: "${MELON_ISA_PROBE:?set MELON_ISA_PROBE to tests/melon_isa_probe}"
-
-target=$("$MELON_ISA_PROBE" --target)
+isa_older_cpu
+target=$ISA_TARGET cpu=$ISA_CPU lacks=$ISA_LACKS
 echo "the build targets: ${target:-plain x86-64} (MELON_NATIVE=${MELON_NATIVE:-?}, ${MELON_BUILD_TYPE:-?})"
-# The older CPU: an AVX2 one (no AVX-512) against a build that uses AVX-512,
-# else QEMU's baseline x86-64 (SSE3 only).
-case " $target " in
-  *" avx512f "*) cpu=Haswell lacks=avx512f ;;
-  *" ssse3 "*) cpu=qemu64 lacks=ssse3 ;;
-  *) cpu=qemu64 lacks= ;;
-esac
-HOST=$(hostname)
 
 # refused NAME RANKTAG RAN CMD...: exit 2 through the check, its message
-# complete, nothing in the output matching RAN (what the program prints once
-# it runs).
+# complete, nothing in the output matching RAN.
 refused() {
   local name=$1 tag=$2 ran=$3; shift 3
   local rc=0
   timeout 120 "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
-  grep -v '^qemu-x86_64: warning' "$WORK/err.txt" >"$WORK/err2.txt" || true
   [ "$rc" -ne 124 ] || fail "$name: still running after 120 s"
-  grep -q "Illegal instruction\|signal 4" "$WORK/err2.txt" && { cat "$WORK/err2.txt" >&2; fail "$name: died of SIGILL"; }
+  isa_refused "$name" "$tag" "$ran"
   [ "$rc" -eq 2 ] || { cat "$WORK/err2.txt" >&2; fail "$name: exit $rc, expected 2"; }
-  for frag in "[melon$tag] melon cannot run on $HOST:" " $lacks" "-DMELON_NATIVE=OFF"; do
-    grep -qF -- "$frag" "$WORK/err2.txt" || { cat "$WORK/err2.txt" >&2; fail "$name: message lacks '$frag'"; }
-  done
-  if grep -q "$ran" "$WORK/out.txt" "$WORK/err2.txt"; then
-    cat "$WORK/out.txt" "$WORK/err2.txt" >&2
-    fail "$name: the program ran past the check"
-  fi
   echo "ok  $name: $(grep -m1 'cannot run' "$WORK/err2.txt" | cut -c1-150)..."
 }
 

@@ -46,3 +46,38 @@ start_local_slurm() {
   trap '"$MELON_SRC/tools/cluster/slurm-local.sh" stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
   "$MELON_SRC/tools/cluster/slurm-local.sh" start
 }
+
+# The CPU check's tests (isa_guard*.sh). isa_older_cpu SKIPs off x86-64 and
+# without qemu-x86_64, then sets ISA_TARGET (what the build targets, as
+# melon_isa_probe reports it), ISA_CPU (a QEMU CPU model without part of it:
+# an AVX2 one against a build that uses AVX-512, else QEMU's baseline x86-64,
+# SSE3 only) and ISA_LACKS (one extension ISA_CPU lacks; empty for a portable
+# build).
+isa_older_cpu() {
+  [ "$(uname -m)" = x86_64 ] || { echo "SKIP: the CPU check is for x86-64, this is $(uname -m)"; exit 77; }
+  command -v qemu-x86_64 >/dev/null || { echo "SKIP: qemu-x86_64 (Debian: qemu-user) is not installed"; exit 77; }
+  : "${MELON_ISA_PROBE:?set MELON_ISA_PROBE to tests/melon_isa_probe}"
+  ISA_TARGET=$("$MELON_ISA_PROBE" --target)
+  case " $ISA_TARGET " in
+    *" avx512f "*) ISA_CPU=Haswell ISA_LACKS=avx512f ;;
+    *" ssse3 "*) ISA_CPU=qemu64 ISA_LACKS=ssse3 ;;
+    *) ISA_CPU=qemu64 ISA_LACKS= ;;
+  esac
+}
+
+# isa_refused NAME TAG RAN: the output of a refused run ($WORK/out.txt,
+# $WORK/err.txt) holds the refusal ("[melon<TAG>] melon cannot run on
+# <host>:", ISA_LACKS, the remedy) and nothing matching RAN (what the program
+# prints once it runs). QEMU's warnings are dropped into $WORK/err2.txt.
+isa_refused() {
+  local name=$1 tag=$2 ran=$3 frag
+  grep -v '^qemu-x86_64: warning' "$WORK/err.txt" >"$WORK/err2.txt" || true
+  grep -q "Illegal instruction\|signal 4" "$WORK/err2.txt" && { cat "$WORK/err2.txt" >&2; fail "$name: died of SIGILL"; }
+  for frag in "[melon$tag] melon cannot run on $(hostname):" " $ISA_LACKS" "-DMELON_NATIVE=OFF"; do
+    grep -qF -- "$frag" "$WORK/err2.txt" || { cat "$WORK/err2.txt" >&2; fail "$name: no '$frag' in the output"; }
+  done
+  if grep -q "$ran" "$WORK/out.txt" "$WORK/err2.txt"; then
+    cat "$WORK/out.txt" "$WORK/err2.txt" >&2
+    fail "$name: the program ran past the check"
+  fi
+}
