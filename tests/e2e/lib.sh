@@ -81,3 +81,17 @@ isa_refused() {
     fail "$name: the program ran past the check"
   fi
 }
+
+# expect_queue_empty: no job pending or running, once the jobs that just
+# ended have left the queue (Slurm lists a job as completing, CG, for a
+# moment after its last step: a single squeue there failed e2e_slurm_signals
+# once). Bounded: 10 s.
+expect_queue_empty() {
+  local _
+  for _ in $(seq 50); do
+    [ -z "$(squeue -h)" ] && return 0
+    sleep 0.2
+  done
+  squeue
+  fail "jobs left in the queue"
+}

@@ -163,6 +163,6 @@ PY
 echo "ok  submit mode: results-{val,test}.json and every method's answers byte-identical to melon pipeline's"
 
 
-[ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
+expect_queue_empty
 echo "ok  queue empty"
 echo "slurm chain end-to-end passed"

@@ -71,10 +71,6 @@ echo "ok  B: split COMPLETED, references FAILED: $(grep -m1 'song_meta.json:' "$
 echo "ok  B: evaluate CANCELLED"
 
 # Nothing pending or running, now or a moment later (bounded).
-for _ in $(seq 10); do
-  [ -z "$(squeue -h)" ] && break
-  sleep 1
-done
-[ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
+expect_queue_empty
 echo "ok  queue empty"
 echo "slurm failure end-to-end passed"

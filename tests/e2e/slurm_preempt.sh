@@ -174,5 +174,5 @@ grep -q "SIGUSR1 (time limit or preemption near): stopping the rerank step" "$ou
 grep -q "stage rerank: start (SLURM_RESTART_COUNT=1)" "$out" || { dump; fail "no rerank rerun with SLURM_RESTART_COUNT=1"; }
 cmp "$S/results.json" "$WORK/rerank-uninterrupted.json" || fail "answers after the interrupted rerank differ from the uninterrupted ones"
 echo "ok  rerank job $id: stopped by SIGUSR1 mid-run, requeued, rerun; results.json identical to the uninterrupted rerank's"
-[ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
+expect_queue_empty
 echo "slurm preemption end-to-end passed"

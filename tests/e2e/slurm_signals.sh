@@ -64,5 +64,5 @@ if grep "skipping unreadable" "$WORK/after.log" | grep -q -e "$usr1_ck"; then
   cat "$WORK/after.log"; fail "srun's SIGKILL damaged a checkpoint written before it"
 fi
 [ -z "$(find "$WORK" -name '*.tmp.*' -print -quit)" ] || fail "a half-written file of the SIGKILLed run survived the next run"
-[ -z "$(squeue -h)" ] || { squeue; fail "jobs left in the queue"; }
+expect_queue_empty
 echo "slurm signal checks passed"
