@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 isa_older_cpu
 target=$ISA_TARGET cpu=$ISA_CPU lacks=$ISA_LACKS
-echo "the build targets: ${target:-plain x86-64} (MELON_NATIVE=${MELON_NATIVE:-?}, ${MELON_BUILD_TYPE:-?})"
+echo "the build targets: ${target:-plain x86-64} (${MELON_BUILD_TYPE:-?})"
 
 # refused NAME RANKTAG RAN CMD...: exit 2 through the check, its message
 # complete, nothing in the output matching RAN.
