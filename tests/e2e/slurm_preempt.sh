@@ -55,17 +55,63 @@ jstate() {
 }
 dump() { scontrol show job "$id" || true; cat "$out" "$err" 2>/dev/null | tail -30; }
 
-# Wait (bounded) until training runs (first epoch logged), then the "time limit is near" signal.
-# The bound is generous: under the whole suite the job can pend behind other tests' load.
-for _ in $(seq 480); do
-  grep -q "epoch 1/" "$err" 2>/dev/null && break
-  # CONFIGURING: allocated, its prolog still starting (seen under load); "": scontrol did not answer this time.
-  case "$(jstate JobState)" in RUNNING | PENDING | CONFIGURING | "") ;; *) dump; fail "train job ended early (state $(jstate JobState))" ;; esac
-  sleep 0.5
-done
-grep -q "epoch 1/" "$err" || { dump; fail "training did not reach epoch 1 within 240 s"; }
-scancel --signal=USR1 --batch "$id"
-echo "ok  SIGUSR1 sent to the batch shell of job $id"
+# The signal must land while the step still works, on any build: a Release
+# build trains this job in well under a second, the sanitizer build in a few.
+# So the test freezes the step's ranks (SIGSTOP) as soon as the log shows the
+# moment wanted, sends the signal through Slurm, waits until the batch shell
+# has passed it on and each rank holds it pending (or has died of it), and
+# only then lets the ranks go on (SIGCONT), which runs melon's own handling.
+# step_ranks COMMAND: pids of this test's `melon COMMAND` processes (not
+# srun's; other tests' melon runs at the same time elsewhere).
+step_ranks() {
+  local p cmd
+  for p in $(pgrep -x melon); do
+    cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
+    case "$cmd" in *" $1 "*"$S/"*) echo "$p" ;; esac
+  done
+}
+# signal_frozen_step WAIT_FOR COMMAND DONE: poll the step's log (every 20 ms,
+# at most 240 s) for WAIT_FOR, freeze the step's ranks (fails when the log
+# already says DONE), send SIGUSR1 to the batch shell, then release the ranks
+# once the signal is theirs.
+signal_frozen_step() {
+  local ranks p n pnd a b
+  for _ in $(seq 12000); do
+    grep -q "$1" "$err" 2>/dev/null && break
+    case "$(jstate JobState)" in RUNNING | PENDING | CONFIGURING | "") ;; *) dump; fail "job $id ended before '$1' (state $(jstate JobState))" ;; esac
+    sleep 0.02
+  done
+  ranks=$(step_ranks "$2")
+  if [ -z "$ranks" ] || ! grep -q "$1" "$err"; then dump; fail "no '$1' with the step running within 240 s"; fi
+  # shellcheck disable=SC2086
+  kill -STOP $ranks
+  if grep -q "$3" "$err"; then dump; fail "the step had already logged '$3' when it was frozen"; fi
+  scancel --signal=USR1 --batch "$id"
+  echo "ok  SIGUSR1 sent to the batch shell of job $id, its ranks (${ranks//$'\n'/ }) frozen after '$1'"
+  for _ in $(seq 300); do
+    grep -q "SIGUSR1 (time limit or preemption near)" "$out" 2>/dev/null && break
+    sleep 0.05
+  done
+  # SIGUSR1 (bit 10) or SIGTERM (bit 15) pending per process, or the process gone.
+  for p in $ranks; do
+    for _ in $(seq 300); do
+      pnd=$(awk '$1 == "ShdPnd:" || $1 == "SigPnd:" {printf "%s ", $2}' "/proc/$p/status" 2>/dev/null) || break
+      [ -n "$pnd" ] || break
+      read -r a b <<< "$pnd"
+      n=$((16#$a | 16#$b))
+      [ $((n & (1 << 9) | n & (1 << 14))) -ne 0 ] && break
+      sleep 0.05
+    done
+  done
+  # shellcheck disable=SC2086
+  kill -CONT $ranks 2>/dev/null || true
+}
+
+# Once training runs (first epoch logged), the "time limit is near" signal.
+# The bound is generous: under the whole suite the job can pend behind other
+# tests' load (CONFIGURING: allocated, its prolog still starting; "": scontrol
+# did not answer this time).
+signal_frozen_step "epoch 1/" train "trained [0-9]* steps in"
 
 # release_requeued: job $id requeues itself; once it is PENDING again, release
 # the ~2 min hold (StartTime=now; it does not take while the job is still
@@ -161,13 +207,7 @@ id=$(rerank_job)
 cp "$S/results.json" "$WORK/rerank-uninterrupted.json"
 id=$(rerank_job)
 out=$S/logs/melon-rerank-$id.out err=$S/logs/melon-rerank-$id.err
-for _ in $(seq 480); do
-  grep -q "reranker: sources" "$err" 2>/dev/null && break
-  case "$(jstate JobState)" in RUNNING | PENDING | CONFIGURING | "") ;; *) dump; fail "rerank job ended early (state $(jstate JobState))" ;; esac
-  sleep 0.5
-done
-grep -q "reranker: sources" "$err" || { dump; fail "rerank did not start pooling within 240 s"; }
-scancel --signal=USR1 --batch "$id"
+signal_frozen_step "reranker: sources" rerank "rerank: [0-9]* answers"
 release_requeued || { dump; fail "rerank job $id was not requeued and restarted after SIGUSR1"; }
 "$MELON_SRC/slurm/wait.sh" --timeout 240 "$S" > "$WORK/states.txt" || { cat "$WORK/states.txt"; dump; fail "the requeued rerank job did not complete"; }
 grep -q "SIGUSR1 (time limit or preemption near): stopping the rerank step" "$out" || { dump; fail "rerank step not stopped on SIGUSR1"; }
