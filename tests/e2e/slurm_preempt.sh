@@ -75,10 +75,12 @@ step_ranks() {
 # already says DONE), send SIGUSR1 to the batch shell, then release the ranks
 # once the signal is theirs.
 signal_frozen_step() {
-  local ranks p n pnd a b i
+  local ranks p n pnd h i
   for i in $(seq 12000); do
     grep -q "$1" "$err" 2>/dev/null && break
-    # The job's state twice a second, not at every poll: scontrol is a process and an RPC.
+    # The job's state twice a second, not at every poll: scontrol is a process
+    # and an RPC. CONFIGURING: allocated, its prolog still starting (seen
+    # under load); "": scontrol did not answer this time.
     if [ $((i % 25)) = 0 ]; then
       case "$(jstate JobState)" in RUNNING | PENDING | CONFIGURING | "") ;; *) dump; fail "job $id ended before '$1' (state $(jstate JobState))" ;; esac
     fi
@@ -95,14 +97,15 @@ signal_frozen_step() {
     grep -q "SIGUSR1 (time limit or preemption near)" "$out" 2>/dev/null && break
     sleep 0.05
   done
-  # SIGUSR1 (bit 10) or SIGTERM (bit 15) pending per process, or the process gone.
+  # Each rank: SIGUSR1 (10) or SIGTERM (15) pending, bits 9 and 14 of its
+  # process- or thread-wide mask, or the process gone.
   for p in $ranks; do
     for _ in $(seq 300); do
-      pnd=$(awk '$1 == "ShdPnd:" || $1 == "SigPnd:" {printf "%s ", $2}' "/proc/$p/status" 2>/dev/null) || break
+      pnd=$(awk '$1 == "ShdPnd:" || $1 == "SigPnd:" {print $2}' "/proc/$p/status" 2>/dev/null) || break
       [ -n "$pnd" ] || break
-      read -r a b <<< "$pnd"
-      n=$((16#$a | 16#$b))
-      [ $((n & (1 << 9) | n & (1 << 14))) -ne 0 ] && break
+      n=0
+      for h in $pnd; do n=$((n | 16#$h)); done
+      [ $((n & (1 << 9 | 1 << 14))) -ne 0 ] && break
       sleep 0.05
     done
   done
@@ -112,8 +115,7 @@ signal_frozen_step() {
 
 # Once training runs (first epoch logged), the "time limit is near" signal.
 # The bound is generous: under the whole suite the job can pend behind other
-# tests' load (CONFIGURING: allocated, its prolog still starting; "": scontrol
-# did not answer this time).
+# tests' load.
 signal_frozen_step "epoch 1/" train "trained [0-9]* steps in"
 
 # release_requeued: job $id requeues itself; once it is PENDING again, release
