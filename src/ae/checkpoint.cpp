@@ -81,6 +81,25 @@ Neighbours read_neighbours(const h5::File& f, const std::string& path, std::int6
   return nb;
 }
 
+// Tags read through songs, checked: they index the model's songs and tags.
+SongTags read_song_tags(const h5::File& f, const std::string& path, std::int64_t n_songs, std::int64_t n_tags) {
+  SongTags st;
+  st.ptr = read_1d<std::int64_t>(f, "song_tags.ptr");
+  st.idx = read_1d<std::int32_t>(f, "song_tags.idx");
+  st.w = read_1d<float>(f, "song_tags.w");
+  MELON_CHECK(static_cast<std::int64_t>(st.ptr.size()) == n_songs + 1 && st.ptr.front() == 0 &&
+                  st.ptr.back() == static_cast<std::int64_t>(st.idx.size()) && st.idx.size() == st.w.size(),
+              path << ": song_tags.ptr/idx/w do not describe " << n_songs << " songs' tags");
+  for (std::int64_t s = 0; s < n_songs; ++s)
+    MELON_CHECK(st.ptr[s] <= st.ptr[s + 1] && st.ptr[s + 1] - st.ptr[s] <= kSongTagsPerSong,
+                path << ": song_tags.ptr of song " << s << " is out of order or holds more than " << kSongTagsPerSong);
+  for (std::size_t e = 0; e < st.idx.size(); ++e)
+    MELON_CHECK(st.idx[e] >= 0 && st.idx[e] < n_tags && st.w[e] > 0 && st.w[e] <= 1,
+                path << ": song_tags entry " << e << " (tag " << st.idx[e] << ", weight " << st.w[e]
+                     << ") is outside the vocabulary or not a share in (0, 1]");
+  return st;
+}
+
 void write_strings(h5::File& f, const std::string& name, const std::vector<std::string>& v) {
   std::size_t width = 1;
   for (auto& s : v) width = std::max(width, s.size());
@@ -234,6 +253,12 @@ void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
       write_1d(f, "neighbours.count", h5::Type::I32, nb.count);
     }
   }
+  if (!c.song_tags.empty()) {
+    f.set_attr("song_tags", static_cast<std::int64_t>(1));
+    write_1d(f, "song_tags.ptr", h5::Type::I64, c.song_tags.ptr);
+    write_1d(f, "song_tags.idx", h5::Type::I32, c.song_tags.idx);
+    write_1d(f, "song_tags.w", h5::Type::F32, c.song_tags.w);
+  }
   f.set_attr("step", c.step);
   f.set_attr("epoch", c.epoch);
   f.set_attr("epoch_step", c.epoch_step);
@@ -251,6 +276,7 @@ void write_body(const std::string& tmp, const Checkpoint& c, bool moments) {
   f.set_attr("cold_songs", static_cast<std::int64_t>(c.cold_songs ? 1 : 0));
   f.set_attr("cold_shift", c.cold_shift);
   f.set_attr("neighbours_scale", c.nbr_scale);
+  f.set_attr("tag_mix", c.tag_mix);
   f.set_attr("val_score", c.val_score);
   f.set_attr("best_val_score", c.best_val_score);
   f.set_attr("best_step", c.best_step);
@@ -381,6 +407,8 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   if (f.has_attr("neighbours_scale")) c.nbr_scale = f.attr_double("neighbours_scale");
   MELON_CHECK(c.nbr_scale > 0 && std::isfinite(c.nbr_scale),
               path << ": attribute neighbours_scale must be positive and finite, got " << c.nbr_scale);
+  if (f.has_attr("tag_mix")) c.tag_mix = f.attr_double("tag_mix");
+  MELON_CHECK(c.tag_mix >= 0 && c.tag_mix <= 1, path << ": attribute tag_mix must be in [0, 1], got " << c.tag_mix);
   if (f.has_attr("val_score")) c.val_score = f.attr_double("val_score");
   if (f.has_attr("best_val_score")) c.best_val_score = f.attr_double("best_val_score");
   // Older checkpoints: patience counts from the resume point.
@@ -400,6 +428,11 @@ Checkpoint read_checkpoint(const std::string& path, bool with_moments, const Mom
   if (f.has_attr("has_held_out")) c.held_out = read_1d<std::int64_t>(f, "held_out");
   if (f.has_attr("neighbours"))
     c.neighbours = read_neighbours(f, path, static_cast<std::int64_t>(c.vocab.songs.size()));
+  if (f.has_attr("song_tags") && f.attr_int("song_tags") == 1)
+    c.song_tags = read_song_tags(f, path, static_cast<std::int64_t>(c.vocab.songs.size()),
+                                 static_cast<std::int64_t>(c.vocab.tags.size()));
+  MELON_CHECK(c.tag_mix == 1 || !c.song_tags.empty(),
+              path << ": attribute tag_mix is " << c.tag_mix << " but the file holds no song_tags");
   auto order = read_1d<std::int64_t>(f, "order");
   c.order = std::move(order);
   auto rng = read_1d<std::int64_t>(f, "rng_state");

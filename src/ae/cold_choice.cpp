@@ -1,8 +1,12 @@
 #include "melon/ae/cold_choice.hpp"
 
+#include <iterator>
+#include <string>
 #include <utility>
 
+#include "melon/ae/candidates.hpp"
 #include "melon/ae/predict.hpp"
+#include "melon/ae/song_tags.hpp"
 #include "melon/eval/metric.hpp"
 #include "melon/mpi/mpi.hpp"
 
@@ -76,4 +80,42 @@ ColdChoice choose_nbr_scale(Model& m, const ColdChoice& at, const std::vector<ar
   m.neighbours.scale = best.nbr_scale;
   return best;
 }
+
+ColdChoice choose_tag_mix(Model& m, const ColdChoice& at, const std::vector<arena::Playlist>& questions,
+                          const std::vector<arena::Result>& answers, const std::vector<std::int32_t>& song_dates,
+                          util::ThreadPool& pool, MPI_Comm comm) {
+  ColdChoice best = at;
+  best.tag_mix = 1;
+  m.tag_mix = 1;
+  if (m.song_tags.empty()) return best;
+  PredictOptions po;
+  po.song_dates = song_dates;
+  const auto lists = tag_lists(m, questions, po, pool, comm);
+  const auto r = mpi::block_range(static_cast<std::int64_t>(questions.size()), mpi::rank(comm), mpi::size(comm));
+  constexpr std::size_t n = std::size(kTagMixes);
+  double sums[n] = {};
+  std::vector<std::string> names;
+  for (auto i = r.begin; i < r.end; ++i) {
+    const auto& l = lists[static_cast<std::size_t>(i - r.begin)];
+    for (std::size_t k = 0; k < n; ++k) {
+      names.clear();
+      for (auto& [v, t] : fuse_tags(l.head, l.songs, kTagMixes[k], 10)) names.push_back(m.vocab.tags[t]);
+      sums[k] += eval::ndcg(names, answers[i].tags);
+    }
+  }
+  mpi::allreduce_sum(comm, sums, n);
+  // Compared as the fused lists score them; the head alone keeps the figure
+  // its answers had (at.tag, with the popularity fill).
+  std::size_t pick = 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if (sums[k] > sums[pick]) pick = k;
+  if (pick > 0) {
+    best.tag = sums[pick] / static_cast<double>(questions.size());
+    best.score = 0.85 * at.song + 0.15 * best.tag;
+    best.tag_mix = kTagMixes[pick];
+  }
+  m.tag_mix = best.tag_mix;
+  return best;
+}
+
 }  // namespace melon::ae

@@ -79,6 +79,8 @@ Model load_model(const std::string& dir, const std::string& pca, Weights weights
   m.vocab = std::move(c->vocab);
   m.neighbours = std::move(c->neighbours);
   m.neighbours.scale = c->nbr_scale;  // as chosen on the held-out playlists
+  m.song_tags = std::move(c->song_tags);
+  m.tag_mix = c->tag_mix;
   m.tokenizer = c->tokenizer;
   m.cold_enabled = c->cold_songs;
   m.cold_shift = c->cold_shift;

@@ -89,6 +89,9 @@ int run_train(int argc, char** argv) {
     ("ngram-max", po::value<int>(&c.vocab.tokenizer.ngram_max)->default_value(c.vocab.tokenizer.ngram_max),
      "longest character n-gram of title words (< ngram-min: words only)")
     ("tag-weight", po::value<double>(&c.loss.tag)->default_value(c.loss.tag), "weight of the tag loss")
+    ("tag-answers", po::value<std::string>()->default_value("auto"),
+     "auto (tags also read through the shown and answered songs, mixed with the tag head's as the held-out "
+     "playlists choose, the head alone among the choices) | head (the tag head alone)")
     ("target", po::value<std::string>()->default_value("whole"),
      "training targets: whole (the whole playlist, Mult-DAE) | hidden (only what the corruption hid)")
     ("audio-map", po::value<std::string>()->default_value("fitted"),
@@ -132,6 +135,10 @@ int run_train(int argc, char** argv) {
   const auto target = vm["target"].as<std::string>();
   MELON_CHECK(target == "whole" || target == "hidden", "--target: expected whole|hidden, got '" << target << "'");
   c.corruption.target_hidden = target == "hidden";
+  const auto tag_answers = vm["tag-answers"].as<std::string>();
+  MELON_CHECK(tag_answers == "auto" || tag_answers == "head",
+              "--tag-answers: expected auto|head, got '" << tag_answers << "'");
+  c.tag_answers_auto = tag_answers == "auto";
   c.audio_map = ae::parse_audio_map(vm["audio-map"].as<std::string>());
   c.audio_input = parse_bool("audio-input", vm["audio-input"].as<std::string>());
   c.refit = train::parse_refit(vm["refit"].as<std::string>());

@@ -114,6 +114,7 @@ std::string fingerprint(const TrainConfig& c, bool with_audio) {
   // Only with the term, so runs without it keep their fingerprints (and resume).
   if (c.neighbours > 0) o << "neighbours=" << c.neighbours << "\nneighbour_gain=" << c.neighbour_gain << "\n";
   if (c.neighbours > 0) o << "neighbour_features=own-playlist-out\n";
+  if (c.tag_answers_auto) o << "tag_answers=auto\n";
   return o.str();
 }
 

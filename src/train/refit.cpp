@@ -77,6 +77,7 @@ TrainResult run_refit(const TrainConfig& cfg, const TrainInputs& in, const Train
     refit->cold_songs = best.cold_songs;
     refit->cold_shift = best.cold_shift;
     refit->nbr_scale = best.nbr_scale;
+    refit->tag_mix = best.tag_mix;
     refit->held_out.clear();
     refit->val_score = -1;
     ae::write_refit(cfg.checkpoint_dir, *refit);

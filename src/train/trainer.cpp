@@ -115,6 +115,13 @@ void setup(Run& r) {
                 std::to_string(cfg.neighbours) + " a song, mean weight " + fmt(m.neighbours.tau, 4) + ") in " +
                 fmt(since(tn), 1) + " s");
   }
+  if (cfg.tag_answers_auto) {
+    const auto tt = Clock::now();
+    m.song_tags = ae::build_song_tags(r.enc, dims.n_songs, dims.n_tags);
+    if (r.speak)
+      log::info("song-tag table: " + std::to_string(m.song_tags.idx.size()) + " (song, tag) pairs (at most " +
+                std::to_string(ae::kSongTagsPerSong) + " a song) in " + fmt(since(tt), 1) + " s");
+  }
   m.layout = ae::make_layout(dims);
   m.audio_map = cfg.audio_map;
   m.audio_input = cfg.audio_input;
@@ -339,6 +346,7 @@ void write_on_rank0(Run& r, Write&& write) {
   mpi::on_root(r.comm, [&] {
     r.st.vocab = std::move(r.m.vocab);
     r.st.neighbours = std::move(r.m.neighbours);
+    r.st.song_tags = std::move(r.m.song_tags);
     std::exception_ptr failed;
     try {
       write();
@@ -347,6 +355,7 @@ void write_on_rank0(Run& r, Write&& write) {
     }
     r.m.vocab = std::move(r.st.vocab);
     r.m.neighbours = std::move(r.st.neighbours);
+    r.m.song_tags = std::move(r.st.song_tags);
     r.m.vocab.build_index();
     if (failed) std::rethrow_exception(failed);
   });
@@ -466,14 +475,19 @@ struct EpochTally {
 void score_held_out(Run& r, EpochReport& rep, util::ThreadPool& pool) {
   if (r.held.questions.empty()) return;
   std::swap(r.m.params, r.st.params);
+  r.m.tag_mix = 1;  // the songs are chosen on the head's tags, the mix last
   auto c = ae::choose_cold(r.m, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
   c = ae::choose_nbr_scale(r.m, c, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
+  c = ae::choose_tag_mix(r.m, c, r.held.questions, r.held.answers, r.in.song_dates, pool, r.comm);
   r.m.neighbours.scale = 1;  // training goes on with the strength it has
+  r.m.tag_mix = 1;
   rep.val_song = c.song, rep.val_tag = c.tag, rep.val_score = c.score;
   rep.cold_songs = c.cold_songs, rep.cold_shift = c.cold_shift, rep.nbr_scale = c.nbr_scale;
+  rep.tag_mix = c.tag_mix;
   r.st.cold_songs = rep.cold_songs;
   r.st.cold_shift = rep.cold_shift;
   r.st.nbr_scale = rep.nbr_scale;
+  r.st.tag_mix = rep.tag_mix;
   std::swap(r.m.params, r.st.params);
 }
 
@@ -497,7 +511,8 @@ void log_epoch(const Run& r, const EpochReport& rep, const EpochTally& t, double
            (r.dims().audio_dim > 0 ? rep.cold_songs ? " (cold songs on, shift " + fmt(rep.cold_shift, 1) + ")"
                                                     : std::string(" (cold songs off)")
                                    : std::string()) +
-           (r.m.neighbours.empty() ? std::string() : " (item-to-item term x" + fmt(rep.nbr_scale, 3) + ")");
+           (r.m.neighbours.empty() ? std::string() : " (item-to-item term x" + fmt(rep.nbr_scale, 3) + ")") +
+           (r.m.song_tags.empty() ? std::string() : " (tag head's share " + fmt(rep.tag_mix, 1) + ")");
   msg += " | ETA " + fmt_time(eta);
   log::info(msg);
 }

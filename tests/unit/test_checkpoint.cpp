@@ -618,3 +618,50 @@ TEST(Checkpoint, ItemToItemTermResumesBitIdenticallyAndItsNeighboursAreChecked) 
     EXPECT_NE(std::string(e.what()).find("neighbours entry 0"), std::string::npos) << e.what();
   }
 }
+
+// Tags read through songs (--tag-answers auto, the default): the song-tag
+// table and the mix the held-out playlists chose travel in the checkpoint,
+// entries outside the vocabulary and a mix without a table are refused by
+// name, and the table does not change training (`head` trains the same weights).
+TEST(Checkpoint, SongTagTableAndTagMixTravelAndAreCheckedAndLeaveTrainingUnchanged) {
+  TempDir dir, head_dir;
+  auto in = synthetic(200, 1);
+  auto c = checkpointing(dir.path, 4, 8);
+  ASSERT_TRUE(c.tag_answers_auto);
+  const auto a = run_training(c, in, MPI_COMM_SELF);
+  auto h = checkpointing(head_dir.path, 4, 8);
+  h.tag_answers_auto = false;
+  EXPECT_TRUE(run_training(h, in, MPI_COMM_SELF).params == a.params);
+  EXPECT_TRUE(read_checkpoint(list_checkpoints(head_dir.path)[0], true).song_tags.empty());
+
+  auto ck = read_checkpoint(list_checkpoints(dir.path)[0], true);
+  ASSERT_FALSE(ck.song_tags.empty());
+  EXPECT_EQ(static_cast<std::int64_t>(ck.song_tags.ptr.size()), ck.layout.dims.n_songs + 1);
+  EXPECT_GE(ck.tag_mix, 0);
+  EXPECT_LE(ck.tag_mix, 1);
+
+  TempDir mixed;
+  ck.tag_mix = 0.3;
+  write_checkpoint(mixed.path, ck, 1);
+  const auto back = read_checkpoint(list_checkpoints(mixed.path)[0], true);
+  EXPECT_EQ(back.tag_mix, 0.3);
+  EXPECT_EQ(back.song_tags.idx, ck.song_tags.idx);
+  EXPECT_EQ(back.song_tags.w, ck.song_tags.w);
+
+  auto refused = [](const Checkpoint& bad, const std::string& what) {
+    TempDir d;
+    write_checkpoint(d.path, bad, 1);
+    try {
+      read_checkpoint(list_checkpoints(d.path)[0], true);
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  auto outside = ck;
+  outside.song_tags.idx[0] = static_cast<std::int32_t>(ck.layout.dims.n_tags);
+  refused(outside, "song_tags entry 0");
+  auto no_table = ck;
+  no_table.song_tags = {};
+  refused(no_table, "holds no song_tags");
+}

@@ -24,8 +24,21 @@ struct PredictOptions {
 
 // The model's n_songs best songs and n_tags best tags, for this rank's block
 // of the questions (mpi::block_range over comm), in order. No popularity fill.
+// Tags: the tag head's, or with m.tag_mix < 1 its mix with the tags read
+// through the shown songs and the model's first songs (song_tags.hpp), the
+// fused score standing for the logit.
 std::vector<arena::Candidates> candidates(const Model& m, const std::vector<arena::Playlist>& questions,
                                           const PredictOptions& opt, std::size_t n_songs, std::size_t n_tags,
                                           util::ThreadPool& pool, MPI_Comm comm);
+
+// The two lists fuse_tags mixes, for this rank's block of the questions:
+// the head's and the songs' kTagListLength best tags (vocabulary indices,
+// best first). Needs m.song_tags.
+inline constexpr std::size_t kTagListLength = 20;
+struct TagLists {
+  std::vector<std::int32_t> head, songs;
+};
+std::vector<TagLists> tag_lists(const Model& m, const std::vector<arena::Playlist>& questions,
+                                const PredictOptions& opt, util::ThreadPool& pool, MPI_Comm comm);
 
 }  // namespace melon::ae

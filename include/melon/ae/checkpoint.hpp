@@ -21,6 +21,7 @@
 #include "melon/ae/audio.hpp"
 #include "melon/ae/autoencoder.hpp"
 #include "melon/ae/neighbours.hpp"
+#include "melon/ae/song_tags.hpp"
 #include "melon/ae/vocab.hpp"
 #include "melon/text/tokenize.hpp"
 #include "melon/util/atomic_file.hpp"
@@ -60,6 +61,11 @@ struct Checkpoint {
   // The item-to-item term's multiplier chosen the same way (cold_choice.hpp);
   // 1 in checkpoints written before it was chosen.
   double nbr_scale = 1;
+  // Tags read through songs (song_tags.hpp; empty in checkpoints written
+  // before them or trained with --tag-answers head) and the mix with the tag
+  // head chosen the same way (1: the head alone).
+  SongTags song_tags;
+  double tag_mix = 1;
   // Ids of the training playlists held out of training (never seen, not even
   // in part): the reranker learns on questions made from them, where the
   // model's scores are as honest as on real questions. Empty in checkpoints
@@ -99,7 +105,7 @@ void write_best(const std::string& dir, const Checkpoint& c);
 
 // DIR/refit.h5: the model trained once more, after the run, on every training
 // playlist (the held-out slice included) for as many epochs as best.h5 had,
-// with best.h5's cold-song and item-to-item choices (train/refit.hpp). It
+// with best.h5's cold-song, item-to-item and tag-mix choices (train/refit.hpp). It
 // answers questions; it cannot score the held-out slice (it trained on it).
 // Same format, without optimizer moments. DIR/refit/ holds its run's
 // checkpoints (to resume it).

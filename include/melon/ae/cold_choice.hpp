@@ -18,6 +18,7 @@ struct ColdChoice {
   bool cold_songs = false;
   double cold_shift = 0;
   double nbr_scale = 1;  // the item-to-item term's multiplier (choose_nbr_scale)
+  double tag_mix = 1;    // the tag head's share against song-read tags (choose_tag_mix)
 };
 
 // Tries cold songs off and on with shifts -4, -2 and 0 (only off without
@@ -46,5 +47,14 @@ inline constexpr double kNbrScaleMax = 64;
 ColdChoice choose_nbr_scale(Model& m, const ColdChoice& at, const std::vector<arena::Playlist>& questions,
                             const std::vector<arena::Result>& answers, const std::vector<std::int32_t>& song_dates,
                             util::ThreadPool& pool, MPI_Comm comm);
+
+// With the settings of `at` in place (m.tag_mix at 1): the tag mix of
+// kTagMixes (song_tags.hpp) whose tags score best on the held-out questions,
+// the first best winning, so the head alone stays unless a mix beats it.
+// Returns `at` with the choice (tag and score updated) and leaves m.tag_mix
+// at it. Nothing to try without m.song_tags. Collective over comm.
+ColdChoice choose_tag_mix(Model& m, const ColdChoice& at, const std::vector<arena::Playlist>& questions,
+                          const std::vector<arena::Result>& answers, const std::vector<std::int32_t>& song_dates,
+                          util::ThreadPool& pool, MPI_Comm comm);
 
 }  // namespace melon::ae

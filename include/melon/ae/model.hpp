@@ -9,6 +9,7 @@
 #include "melon/ae/audio.hpp"
 #include "melon/ae/autoencoder.hpp"
 #include "melon/ae/checkpoint.hpp"  // Weights
+#include "melon/ae/song_tags.hpp"
 #include "melon/ae/vocab.hpp"
 #include "melon/arena/types.hpp"
 #include "melon/text/tokenize.hpp"
@@ -21,6 +22,10 @@ struct Model {
   Vocab vocab;
   Neighbours neighbours;  // the item-to-item term's (empty without one)
   const Neighbours* nbr() const { return neighbours.empty() ? nullptr : &neighbours; }
+  // Tags read through songs, and how much they count against the tag head's
+  // (song_tags.hpp: 1 = the head alone), chosen on the held-out playlists.
+  SongTags song_tags;
+  double tag_mix = 1;
   text::TokenizerOptions tokenizer;
   AudioTable audio;       // empty: no audio
   Mat<float> song_audio;  // vocabulary songs: features ⊕ 1 (empty without audio)

@@ -64,6 +64,10 @@ struct TrainConfig {
   // held-out playlists (ae::choose_nbr_scale).
   int neighbours = 20;
   double neighbour_gain = 1;
+  // --tag-answers auto: a song-tag table (ae/song_tags.hpp) is built and the
+  // held-out playlists choose how much its tags count against the tag head's
+  // (ae::choose_tag_mix); head: the tag head alone.
+  bool tag_answers_auto = true;
   ae::VocabOptions vocab;
   ae::LossWeights loss;
   ae::Corruption corruption;

@@ -8,7 +8,7 @@
 // train/held_out.hpp's --val-size auto).
 //
 // Its checkpoints go to DIR/refit/ (it resumes like any run) and its weights,
-// with best.h5's cold-song and item-to-item choices, to DIR/refit.h5
+// with best.h5's cold-song, item-to-item and tag-mix choices, to DIR/refit.h5
 // (ae/checkpoint.hpp). The reranker learns on best.h5 (its questions come
 // from the held-out slice) and answers with refit.h5, as it refits the
 // references.

@@ -42,6 +42,7 @@ struct EpochReport {
   bool cold_songs = false;  // the cold-song setting that scored best on the held-out questions
   double cold_shift = 0;
   double nbr_scale = 1;  // the item-to-item term's multiplier that answered the held-out questions best
+  double tag_mix = 1;    // the tag head's share against song-read tags (ae::choose_tag_mix)
 };
 
 struct TrainResult {
