@@ -34,4 +34,19 @@ inline void add_clustered_playlists(train::TrainInputs& in, Rng& rng, int n, int
   }
 }
 
+// A training run small enough for a unit test: one hidden layer of `hidden`,
+// batch 16, one epoch, `val` held-out playlists, one thread, quiet, every
+// song in the vocabulary.
+inline train::TrainConfig tiny_train_config(int hidden, std::int64_t val) {
+  train::TrainConfig c;
+  c.hidden = {hidden};
+  c.batch = 16;
+  c.epochs = 1;
+  c.val_size = val;
+  c.threads = 1;
+  c.quiet = true;
+  c.vocab.min_song_count = 1;
+  return c;
+}
+
 }  // namespace melon::test_support

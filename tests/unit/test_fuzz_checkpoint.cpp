@@ -46,14 +46,7 @@ TEST(FuzzCheckpoint, MutatedFilesAndMarkersAreRefusedNeverLoaded) {
   train::TrainInputs in;
   Rng rng(11);
   melon::test_support::add_clustered_playlists(in, rng, 60, 30, 6);
-  train::TrainConfig c;
-  c.hidden = {4};
-  c.batch = 16;
-  c.epochs = 1;
-  c.val_size = 4;
-  c.threads = 1;
-  c.quiet = true;
-  c.vocab.min_song_count = 1;
+  auto c = test_support::tiny_train_config(4, 4);
   c.max_steps = 2;
   c.checkpoint_dir = dir;
   train::run_training(c, in, MPI_COMM_SELF);

@@ -21,15 +21,8 @@ TEST(TagMix, HeldOutAnswersPickSongReadTagsWhereTheyWinAndKeepTheHeadWhereItDoes
   TrainInputs in;
   Rng rng(3);
   test_support::add_clustered_playlists(in, rng, 200, 40, 8);
-  TrainConfig c;
-  c.hidden = {8};
-  c.batch = 16;
-  c.epochs = 1;
-  c.val_size = 8;
-  c.threads = 1;
-  c.quiet = true;
+  auto c = test_support::tiny_train_config(8, 8);
   c.refit = Refit::Off;
-  c.vocab.min_song_count = 1;
   c.checkpoint_dir = dir.path;
   ASSERT_TRUE(c.tag_answers_auto);
   run_training(c, in, MPI_COMM_SELF);
