@@ -1,7 +1,6 @@
 #include "melon/ae/song_tags.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
 #include "melon/error.hpp"
